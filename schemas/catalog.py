@@ -1,0 +1,43 @@
+"""The contract of the read-only endpoints: prompts, models and health."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class PromptSummary(BaseModel):
+    """A prompt version as ``GET /v1/prompts`` lists it."""
+
+    name: str
+    version: int
+    status: Literal["draft", "released", "retired"]
+    description: str
+    sha256: str
+
+
+class PromptDetail(PromptSummary):
+    """A whole prompt version, templates included."""
+
+    changelog: str
+    params: dict[str, Any]
+    reply_schema: str
+    messages: list[dict[str, str]]
+    repair: str
+
+
+class ModelSummary(BaseModel):
+    """A configured model alias; never its secrets."""
+
+    name: str = Field(description="The alias clients pass as options.model.")
+    model: str = Field(description="The provider model, e.g. openai/gpt-4o-mini.")
+    default: bool
+    fallbacks: list[str]
+
+
+class HealthStatus(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "ready"]
+    checks: dict[str, Any] = Field(default_factory=dict)

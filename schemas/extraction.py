@@ -1,0 +1,134 @@
+"""The HTTP contract of ``POST /v1/extractions``: the request, the reply and the claim."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.claim_types import Attribution, ClaimType
+
+SCHEMA_VERSION = "1"
+
+NonBlankText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+PromptRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(@[1-9][0-9]*)?$")]
+
+
+class Article(BaseModel):
+    """A news article (or any prose) to extract claims from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None, description="Your id for the article; when absent the service derives one from the text."
+    )
+    title: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        default=None, description="Headline, given to the model as read-only context."
+    )
+    text: NonBlankText = Field(description="The article body. Offsets in the reply index into this string.")
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    published_at: datetime | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = Field(
+        default="en", description="BCP 47 language tag; drives sentence segmentation."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Echoed nowhere; yours to keep.")
+
+
+class ExtractionOptions(BaseModel):
+    """How to extract: which model alias and prompt version, and which claims to keep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="A configured model alias (see GET /v1/models); default: the configured default."
+    )
+    prompt: PromptRef | None = Field(
+        default=None, description="`name@version`, or `name` for its latest released version; default: configured."
+    )
+    min_checkworthiness: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    claim_types: list[ClaimType] | None = Field(default=None, description="Keep only these types; null keeps all.")
+    cache: bool = Field(default=True, description="Use and fill the reply cache.")
+
+
+class ExtractionRequest(BaseModel):
+    """The body of ``POST /v1/extractions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: Article
+    options: ExtractionOptions = Field(default_factory=ExtractionOptions)
+
+
+class ClaimSource(BaseModel):
+    """Where a claim stands in the article: ``article.text[start:end] == quote``, exactly."""
+
+    quote: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    sentence_ids: list[int] = Field(description="Global sentence ids, S1 being the article's first sentence.")
+
+
+class Claim(BaseModel):
+    """A checkable factual claim, grounded in a verbatim span of the article."""
+
+    id: str = Field(description="Stable: the same claim in the same article always gets the same id.")
+    text: str
+    type: ClaimType
+    claimant: str | None
+    attribution: Attribution
+    checkworthiness: float = Field(ge=0.0, le=1.0)
+    source: ClaimSource
+    chunk: int = Field(ge=1, description="The chunk (1-based) whose model reply produced the claim.")
+
+
+class PromptProvenance(BaseModel):
+    """The exact prompt version used."""
+
+    name: str
+    version: int
+    sha256: str
+
+
+class Provenance(BaseModel):
+    """What produced the claims."""
+
+    model: str = Field(description="The provider model of the requested alias, e.g. `offline/rules`.")
+    model_alias: str
+    prompt: PromptProvenance
+    schema_version: str = SCHEMA_VERSION
+    service_version: str
+
+
+class Usage(BaseModel):
+    """What the extraction cost."""
+
+    chunks: int = 0
+    model_calls: int = 0
+    cache_hits: int = 0
+    repairs: int = 0
+    retries: int = 0
+    fallbacks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = Field(default=0.0, description="Null when a model's price is unknown.")
+
+
+class Notice(BaseModel):
+    """A warning or a chunk error: what happened, where, in words a person can act on."""
+
+    chunk: int | None = None
+    code: str
+    detail: str
+
+
+class ExtractionResult(BaseModel):
+    """The 200 reply of ``POST /v1/extractions``."""
+
+    article_id: str
+    status: Literal["complete", "partial"]
+    claims: list[Claim]
+    provenance: Provenance
+    usage: Usage
+    warnings: list[Notice] = Field(default_factory=list)
+    errors: list[Notice] = Field(default_factory=list)

@@ -1,0 +1,68 @@
+"""The app factory: settings in, a ready FastAPI app out (prompts verified, cache open, handlers set)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.api import router
+from service.cache import DiskReplyCache, NoReplyCache, ReplyCache
+from service.llm import ModelClient
+from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.pipeline import Pipeline
+from service.problems import install_problem_handlers
+from service.prompts import PromptRegistry, default_prompts_dir
+from service.settings import Settings, get_settings
+
+BODY_OVERHEAD_BYTES = 64 * 1024
+BYTES_PER_CHAR = 4  # UTF-8 at worst, so a body within the limit can never hide an over-long article
+
+DESCRIPTION = """
+Turns news articles into **checkable factual claims**, each grounded in a verbatim span of the article
+(`article.text[start:end] == source.quote`), typed by Full Fact's taxonomy, with claimant, attribution,
+check-worthiness and provenance (model, prompt version and sha256, tokens, cost).
+
+Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `status`, `detail`,
+`instance` and `request_id`.
+"""
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """Load and verify prompts, open the cache and build the model client."""
+    prompts = PromptRegistry.load(settings.prompts_dir or default_prompts_dir())
+    prompts.get(settings.prompt)  # the configured default prompt must exist
+    cache: ReplyCache = (
+        DiskReplyCache(settings.cache_dir, settings.cache_size_limit_mb) if settings.cache_enabled else NoReplyCache()
+    )
+    return Pipeline(settings=settings, prompts=prompts, cache=cache, client=ModelClient(settings))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the service for ``settings``; raise ``ConfigError`` when prompts or config are unusable."""
+    pipeline = build_pipeline(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pipeline.cache.close()
+
+    app = FastAPI(
+        title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.pipeline = pipeline
+    app.include_router(router)
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Build the app from ``CLAIMS_CONFIG`` and ``CLAIMS_*`` (the factory uvicorn workers import)."""
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(settings)

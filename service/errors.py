@@ -1,0 +1,192 @@
+"""The service's error tree; each error knows how it reads as RFC 9457 problem+json.
+
+    ClaimServiceError                   500  the base: status, type slug, title
+    ├── ConfigError                     500  the config refuses to load (raised at start-up)
+    ├── InputError                      4xx  the client can fix it
+    │   ├── InvalidRequest              422  body is not JSON or not the schema
+    │   ├── UnknownModelAlias           422  options.model is not configured
+    │   ├── UnknownPromptVersion        422  options.prompt names no loaded version
+    │   ├── ArticleTooLarge             413  article longer than max_article_chars
+    │   └── NotFound                    404  no such resource (prompt, route)
+    ├── UpstreamError                   502  the model provider failed us
+    │   ├── UpstreamRateLimited         429  with retry_after
+    │   ├── UpstreamTimeout             504
+    │   ├── UpstreamUnavailable         503  5xx and connection errors
+    │   ├── UpstreamAuthError           502  401/403: the operator's key, never shown
+    │   └── UpstreamRejected            502  400/404/422: the request or model name was refused
+    │       └── ContextTooLong          502  the chunk did not fit the model's window
+    └── InvalidModelOutput              502  the reply never validated, repairs included
+
+Transient upstream errors (rate limits, timeouts, unavailability) are the only ones retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://claim-extractor.readthedocs.io/problems/"
+
+
+class ClaimServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, *, extensions: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions or {}
+
+    @property
+    def problem_type(self) -> str:
+        """Return the problem type URI."""
+        return PROBLEM_TYPE_BASE + self.slug
+
+    def headers(self) -> dict[str, str]:
+        """Return extra response headers the problem should carry."""
+        return {}
+
+
+class ConfigError(ClaimServiceError):
+    """The configuration is invalid; the service refuses to start."""
+
+    slug = "config-error"
+    title = "Invalid configuration"
+
+
+class InputError(ClaimServiceError):
+    """The client sent something the service cannot use."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class InvalidRequest(InputError):
+    """The body is not JSON, or not an extraction request."""
+
+    status = 422
+    slug = "invalid-request"
+    title = "Invalid request body"
+
+
+class UnknownModelAlias(InputError):
+    """``options.model`` names no configured alias."""
+
+    status = 422
+    slug = "unknown-model"
+    title = "Unknown model alias"
+
+
+class UnknownPromptVersion(InputError):
+    """``options.prompt`` names no loaded prompt version."""
+
+    status = 422
+    slug = "unknown-prompt"
+    title = "Unknown prompt version"
+
+
+class ArticleTooLarge(InputError):
+    """The article is longer than the configured maximum."""
+
+    status = 413
+    slug = "article-too-large"
+    title = "Article too large"
+
+
+class NotFound(InputError):
+    """No such resource."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class UpstreamError(ClaimServiceError):
+    """The model provider failed; ``model_alias`` says which configured model."""
+
+    status = 502
+    slug = "upstream-error"
+    title = "Model provider error"
+    transient: ClassVar[bool] = False
+
+    def __init__(self, detail: str, *, model_alias: str, upstream_status: int | None = None) -> None:
+        super().__init__(detail, extensions={"model": model_alias})
+        self.model_alias = model_alias
+        self.upstream_status = upstream_status
+        self.retries = 0
+
+
+class UpstreamRateLimited(UpstreamError):
+    """The provider said 429; ``retry_after`` is its advice in seconds, when it gave one."""
+
+    status = 429
+    slug = "upstream-rate-limited"
+    title = "Model provider rate limit"
+    transient = True
+
+    def __init__(self, detail: str, *, model_alias: str, retry_after: float | None = None) -> None:
+        super().__init__(detail, model_alias=model_alias, upstream_status=429)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """Pass the provider's Retry-After on to the client, rounded up to whole seconds."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, int(-(-self.retry_after // 1))))}
+
+
+class UpstreamTimeout(UpstreamError):
+    """The provider did not answer in time."""
+
+    status = 504
+    slug = "upstream-timeout"
+    title = "Model provider timeout"
+    transient = True
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The provider answered 5xx or could not be reached."""
+
+    status = 503
+    slug = "upstream-unavailable"
+    title = "Model provider unavailable"
+    transient = True
+
+
+class UpstreamAuthError(UpstreamError):
+    """The provider refused the operator's credentials (the key is never shown)."""
+
+    slug = "upstream-auth"
+    title = "Model provider authentication failed"
+
+
+class UpstreamRejected(UpstreamError):
+    """The provider refused the request itself (bad request, unknown model)."""
+
+    slug = "upstream-rejected"
+    title = "Model provider rejected the request"
+
+
+class ContextTooLong(UpstreamRejected):
+    """The chunk did not fit in the model's context window."""
+
+    slug = "upstream-context-too-long"
+    title = "Chunk too long for the model"
+
+
+class InvalidModelOutput(ClaimServiceError):
+    """The model's reply never matched the reply schema, repair re-asks included."""
+
+    status = 502
+    slug = "invalid-model-output"
+    title = "Model reply did not validate"
+
+    def __init__(self, detail: str, *, model_alias: str, attempts: int, last_output: str) -> None:
+        super().__init__(detail, extensions={"model": model_alias})
+        self.model_alias = model_alias
+        self.attempts = attempts
+        self.last_output = last_output

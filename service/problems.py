@@ -1,0 +1,101 @@
+"""RFC 9457 problem+json responses: one renderer, and the handlers that route every error through it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, ClaimServiceError, InvalidRequest, NotFound
+
+logger = logging.getLogger("claims.problems")
+
+
+def request_id_of(request: Request) -> str:
+    """Return the id the request-id middleware gave this request."""
+    return str(getattr(request.state, "request_id", "-"))
+
+
+def problem_response(
+    request: Request, *, status: int, type_: str, title: str, detail: str, extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Render a problem+json response for ``request``."""
+    body = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": request_id_of(request),
+        **(extra or {}),
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def _render_service_error(request: Request, exc: ClaimServiceError) -> JSONResponse:
+    """Render one of our errors."""
+    if exc.status >= 500:
+        logger.warning("request %s failed: %s", request_id_of(request), exc.detail)
+    return problem_response(
+        request, status=exc.status, type_=exc.problem_type, title=exc.title, detail=exc.detail,
+        extra=exc.extensions, headers=exc.headers(),
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Return pydantic's errors without the offending input (which may be a whole article)."""
+    return [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        for error in exc.errors()
+    ]
+
+
+async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    """Handle every ``ClaimServiceError``."""
+    assert isinstance(exc, ClaimServiceError)  # noqa: S101 -- registered for this class only
+    return _render_service_error(request, exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Handle a body that is not JSON or not the schema: 422, listing each problem."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 -- registered for this class only
+    errors = _validation_errors(exc)
+    not_json = any(error["type"] == "json_invalid" for error in errors)
+    detail = "the body is not valid JSON" if not_json else "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors
+    )
+    problem = InvalidRequest(detail, extensions={"errors": errors})
+    return _render_service_error(request, problem)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Handle routing errors (404 unknown path, 405 wrong method) as problems."""
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 -- registered for this class only
+    if exc.status_code == 404:
+        return _render_service_error(request, NotFound(f"no resource at {request.url.path}"))
+    return problem_response(
+        request, status=exc.status_code, type_=PROBLEM_TYPE_BASE + f"http-{exc.status_code}",
+        title=str(exc.detail), detail=str(exc.detail), headers=dict(exc.headers or {}),
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Handle anything unforeseen: log the traceback, answer 500 without it."""
+    logger.exception("request %s failed unexpectedly", request_id_of(request), exc_info=exc)
+    return problem_response(
+        request, status=500, type_=PROBLEM_TYPE_BASE + "internal-error", title="Internal error",
+        detail=f"an unexpected error occurred; quote request id {request_id_of(request)} when reporting it",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every error the app can raise through problem+json."""
+    app.add_exception_handler(ClaimServiceError, _on_service_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

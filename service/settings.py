@@ -1,0 +1,151 @@
+"""Typed settings: a YAML config file plus ``CLAIMS_*`` environment overrides, built by a factory.
+
+Precedence, highest first: ``CLAIMS_*`` environment variables, the YAML file (``CLAIMS_CONFIG``, default
+``./claims.yaml``), built-in defaults (the offline model). Models use LiteLLM proxy's ``model_list`` shape;
+secrets stay as ``os.environ/VAR`` references and are resolved only when a call is made.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from service.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("claims.yaml")
+OFFLINE_MODEL = "offline/rules"
+StructuredOutput = Literal["json_schema", "json_object", "prompt"]
+
+
+class ModelEntry(BaseModel):
+    """One model alias, in LiteLLM proxy's ``model_list`` shape, plus our per-model knobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    litellm_params: dict[str, Any]
+    structured_output: StructuredOutput | None = Field(
+        default=None, description="How to ask for JSON; null picks from litellm's capability data."
+    )
+    max_concurrency: Annotated[int, Field(ge=1, le=256)] | None = None
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _names_a_model(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Refuse params without a ``model`` string."""
+        if not isinstance(params.get("model"), str) or not params["model"]:
+            raise ValueError("litellm_params.model is required, e.g. openai/gpt-4o-mini")
+        return params
+
+    @property
+    def model(self) -> str:
+        """Return the provider model string, e.g. ``openai/gpt-4o-mini``."""
+        return str(self.litellm_params["model"])
+
+
+def _offline_default() -> list[ModelEntry]:
+    """Return the built-in model list: the offline model as ``default``."""
+    return [ModelEntry(model_name="default", litellm_params={"model": OFFLINE_MODEL})]
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with; ``claims.example.yaml`` documents each key."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMS_", extra="forbid", frozen=True)
+
+    default_model: str = "default"
+    models: list[ModelEntry] = Field(default_factory=_offline_default)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    prompt: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(@[1-9][0-9]*)?$")] = "extract_claims@1"
+    prompts_dir: Path | None = None
+    cache_enabled: bool = True
+    cache_dir: Path = Path.home() / ".cache" / "claim-extractor"
+    cache_size_limit_mb: Annotated[int, Field(ge=1)] = 1024
+    max_article_chars: Annotated[int, Field(ge=1)] = 200_000
+    chunk_tokens: Annotated[int, Field(ge=50)] = 1000
+    context_sentences: Annotated[int, Field(ge=0, le=20)] = 3
+    max_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    request_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    retry_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    retry_max_wait_s: Annotated[float, Field(ge=0)] = 20.0
+    retry_total_s: Annotated[float, Field(gt=0)] = 60.0
+    repair_attempts: Annotated[int, Field(ge=0, le=5)] = 1
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Let the environment override the config file, which arrives as init arguments."""
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _aliases_are_consistent(self) -> Self:
+        """Refuse duplicate aliases, an unknown default and fallbacks that name unknown aliases."""
+        names = [entry.model_name for entry in self.models]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"model_name must be unique; repeated: {', '.join(duplicates)}")
+        if self.default_model not in names:
+            raise ValueError(f"default_model {self.default_model!r} is not in models ({', '.join(names)})")
+        for alias, chain in self.fallbacks.items():
+            unknown = [name for name in [alias, *chain] if name not in names]
+            if unknown:
+                raise ValueError(f"fallbacks for {alias!r} name unknown aliases: {', '.join(unknown)}")
+        return self
+
+    def model_entry(self, alias: str) -> ModelEntry | None:
+        """Return the configured model called ``alias``, if any."""
+        return next((entry for entry in self.models if entry.model_name == alias), None)
+
+
+def _config_path(explicit: Path | None) -> tuple[Path, bool]:
+    """Return the config path to read and whether it must exist (it must when named explicitly)."""
+    if explicit is not None:
+        return explicit, True
+    from_env = os.environ.get("CLAIMS_CONFIG")
+    if from_env:
+        return Path(from_env), True
+    return DEFAULT_CONFIG_PATH, False
+
+
+def _read_config_file(path: Path, required: bool) -> dict[str, Any]:
+    """Read the YAML mapping at ``path``; absent and optional reads as empty."""
+    if not path.exists():
+        if required:
+            raise ConfigError(f"config file {path} does not exist")
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    """Render pydantic errors as one line per problem, without echoing values (they may be secrets)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in error.errors())
+
+
+def get_settings(config_path: Path | None = None) -> Settings:
+    """Build settings from the config file and the environment; raise ``ConfigError`` when invalid."""
+    path, required = _config_path(config_path)
+    data = _read_config_file(path, required)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration ({path}): {_describe(exc)}") from exc

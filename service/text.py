@@ -1,0 +1,123 @@
+"""Normalisation and sentence segmentation, keeping a map back to the original character offsets.
+
+The article is normalised (Unicode NFC, control characters out, ``\\r\\n`` folded) into a working text
+that the model sees; every character of it remembers where it came from, so a span found in the working
+text maps back to an exact ``[start, end)`` of what the client sent. Sentences come from ``sentencex``
+(a maintained, rule-based segmenter that knows abbreviations such as "U.S.", "Gov." and "Jan." and
+decimals such as "15.2%"), run one paragraph at a time: in news copy a line break ends a paragraph, and
+a headline line has no full stop to end it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import sentencex
+
+_KEPT_CONTROLS = frozenset("\n\t")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """Working text plus, per working character, the original ``[start, end)`` it came from."""
+
+    text: str
+    original_starts: tuple[int, ...]
+    original_ends: tuple[int, ...]
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a non-empty working-text span to its span in the original text."""
+        return self.original_starts[start], self.original_ends[end - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of the working text: global 1-based id, working offsets, paragraph index."""
+
+    id: int
+    start: int
+    end: int
+    text: str
+    paragraph: int
+
+
+def _clusters(raw: str) -> list[tuple[int, int]]:
+    """Split ``raw`` into [start, end) runs of a base character followed by its combining marks."""
+    runs: list[tuple[int, int]] = []
+    for index, char in enumerate(raw):
+        if runs and unicodedata.combining(char):
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    return runs
+
+
+def _normalize_cluster(piece: str) -> str:
+    """Return a cluster in NFC with control characters (but newline and tab) removed."""
+    if piece == "\r":
+        return "\n"
+    kept = "".join(c for c in piece if c in _KEPT_CONTROLS or unicodedata.category(c) != "Cc")
+    return unicodedata.normalize("NFC", kept)
+
+
+def normalize_text(raw: str) -> NormalizedText:
+    """Normalise ``raw`` to NFC without control characters, keeping offsets back into ``raw``."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in _clusters(raw):
+        if raw[start:end] == "\r" and raw[end : end + 1] == "\n":
+            continue  # \r\n becomes the \n that follows
+        normalized = _normalize_cluster(raw[start:end])
+        pieces.append(normalized)
+        starts.extend([start] * len(normalized))
+        ends.extend([end] * len(normalized))
+    return NormalizedText("".join(pieces), tuple(starts), tuple(ends))
+
+
+def _paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Return the [start, end) of every non-blank line of ``text``."""
+    spans = []
+    offset = 0
+    for line in text.split("\n"):
+        if line.strip():
+            spans.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    return spans
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``[start, end)`` of ``text`` so that it neither starts nor ends with white space."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _segmenter_language(language: str) -> str:
+    """Return the primary subtag of a BCP 47 tag, which is what the segmenter keys on."""
+    return language.split("-", 1)[0].lower() or "en"
+
+
+def segment_sentences(text: str, language: str = "en") -> list[Sentence]:
+    """Split working text into sentences with exact offsets; ids run S1…Sn over the whole text."""
+    sentences: list[Sentence] = []
+    segmenter_language = _segmenter_language(language)
+    for paragraph, (para_start, para_end) in enumerate(_paragraph_spans(text)):
+        paragraph_text = text[para_start:para_end]
+        for boundary in sentencex.get_sentence_boundaries(segmenter_language, paragraph_text):
+            start, end = _trimmed(paragraph_text, boundary["start_index"], boundary["end_index"])
+            if start == end:
+                continue
+            sentences.append(
+                Sentence(
+                    id=len(sentences) + 1,
+                    start=para_start + start,
+                    end=para_start + end,
+                    text=paragraph_text[start:end],
+                    paragraph=paragraph,
+                )
+            )
+    return sentences
