@@ -62,7 +62,9 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 )
 async def create_extraction(
     pipeline: PipelineDep,
-    body: Annotated[ExtractionRequest, Body(openapi_examples={"news": {"summary": "A news article", "value": EXAMPLE_REQUEST}})],
+    body: Annotated[
+        ExtractionRequest, Body(openapi_examples={"news": {"summary": "A news article", "value": EXAMPLE_REQUEST}})
+    ],
 ) -> ExtractionResult:
     """Split the article into chunks, ask the model for claims, ground each in a verbatim span, de-duplicate.
 

@@ -50,13 +50,13 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         pipeline.cache.close()
 
-    app = FastAPI(
-        title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan
-    )
+    app = FastAPI(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.pipeline = pipeline
     app.include_router(router)
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -95,7 +95,10 @@ async def _answer(
         if job.use_cache:
             answer = valid.answer
             cache.set(
-                key, CachedReply(valid.reply.model_dump_json(), answer.model, answer.prompt_tokens, answer.completion_tokens)
+                key,
+                CachedReply(
+                    valid.reply.model_dump_json(), answer.model, answer.prompt_tokens, answer.completion_tokens
+                ),
             )
         return valid
     return None
@@ -106,7 +109,9 @@ def _note_fallback(outcome: ChunkOutcome, exc: ClaimServiceError, remaining: Seq
     if remaining:
         outcome.fallbacks += 1
         outcome.warnings.append(
-            Notice(chunk=outcome.chunk, code="fallback_used", detail=f"{exc.detail}; trying {remaining[0].model_name!r}")
+            Notice(
+                chunk=outcome.chunk, code="fallback_used", detail=f"{exc.detail}; trying {remaining[0].model_name!r}"
+            )
         )
 
 

@@ -81,9 +81,7 @@ def _locate(claim: ModelClaim, cited: Sequence[Sentence], working: str) -> tuple
     return region_start + found[0], region_start + found[1]
 
 
-def ground_claim(
-    claim: ModelClaim, chunk: Chunk, normalized: NormalizedText, original: str
-) -> GroundedClaim | Notice:
+def ground_claim(claim: ModelClaim, chunk: Chunk, normalized: NormalizedText, original: str) -> GroundedClaim | Notice:
     """Ground one claim, or explain in a warning why it was dropped."""
     cited = _cited_sentences(claim, chunk)
     if cited is None:

@@ -32,7 +32,7 @@ from service.errors import (
 )
 from service.settings import ModelEntry, Settings, StructuredOutput
 
-SECRET_PREFIX = "os.environ/"
+SECRET_PREFIX = "os.environ/"  # noqa: S105 -- a reference prefix, not a secret
 _SECRET_KEYS = re.compile(r"(key|token|secret|password|credential)", re.IGNORECASE)
 
 
@@ -159,7 +159,9 @@ def translate_error(exc: Exception, entry: ModelEntry) -> UpstreamError:
     if isinstance(exc, lx.ContextWindowExceededError):
         return ContextTooLong(f"model {alias!r}: {message}", model_alias=alias, upstream_status=status)
     if isinstance(exc, lx.BadRequestError | lx.NotFoundError | lx.UnprocessableEntityError):
-        return UpstreamRejected(f"model {alias!r} rejected the request: {message}", model_alias=alias, upstream_status=status)
+        return UpstreamRejected(
+            f"model {alias!r} rejected the request: {message}", model_alias=alias, upstream_status=status
+        )
     return UpstreamUnavailable(f"model {alias!r} is unavailable: {message}", model_alias=alias, upstream_status=status)
 
 
@@ -168,7 +170,7 @@ class _WaitRetryAfter:
 
     def __init__(self, max_wait: float) -> None:
         self._max_wait = max_wait
-        self._backoff = wait_exponential_jitter(initial=0.5, max=max_wait, jitter=0.5)
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait, jitter=0.5)
 
     def __call__(self, state: RetryCallState) -> float:
         """Return how long to sleep before the next attempt."""

@@ -61,7 +61,9 @@ class Pipeline:
         normalized = normalize_text(article.text)
         sentences = segment_sentences(normalized.text, article.language)
         chunks = chunk_sentences(sentences, self.settings.chunk_tokens, self.settings.context_sentences)
-        job = ChunkJob(prompt, models, article.title, normalized, article.text, options.cache, self.settings.repair_attempts)
+        job = ChunkJob(
+            prompt, models, article.title, normalized, article.text, options.cache, self.settings.repair_attempts
+        )
         outcomes = await _bounded_gather(
             (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency
         )

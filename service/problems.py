@@ -21,7 +21,13 @@ def request_id_of(request: Request) -> str:
 
 
 def problem_response(
-    request: Request, *, status: int, type_: str, title: str, detail: str, extra: dict[str, Any] | None = None,
+    request: Request,
+    *,
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Render a problem+json response for ``request``."""
@@ -42,8 +48,13 @@ def _render_service_error(request: Request, exc: ClaimServiceError) -> JSONRespo
     if exc.status >= 500:
         logger.warning("request %s failed: %s", request_id_of(request), exc.detail)
     return problem_response(
-        request, status=exc.status, type_=exc.problem_type, title=exc.title, detail=exc.detail,
-        extra=exc.extensions, headers=exc.headers(),
+        request,
+        status=exc.status,
+        type_=exc.problem_type,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extensions,
+        headers=exc.headers(),
     )
 
 
@@ -66,8 +77,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)  # noqa: S101 -- registered for this class only
     errors = _validation_errors(exc)
     not_json = any(error["type"] == "json_invalid" for error in errors)
-    detail = "the body is not valid JSON" if not_json else "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors
+    detail = (
+        "the body is not valid JSON"
+        if not_json
+        else "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors)
     )
     problem = InvalidRequest(detail, extensions={"errors": errors})
     return _render_service_error(request, problem)
@@ -79,8 +92,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         return _render_service_error(request, NotFound(f"no resource at {request.url.path}"))
     return problem_response(
-        request, status=exc.status_code, type_=PROBLEM_TYPE_BASE + f"http-{exc.status_code}",
-        title=str(exc.detail), detail=str(exc.detail), headers=dict(exc.headers or {}),
+        request,
+        status=exc.status_code,
+        type_=PROBLEM_TYPE_BASE + f"http-{exc.status_code}",
+        title=str(exc.detail),
+        detail=str(exc.detail),
+        headers=dict(exc.headers or {}),
     )
 
 
@@ -88,7 +105,10 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Handle anything unforeseen: log the traceback, answer 500 without it."""
     logger.exception("request %s failed unexpectedly", request_id_of(request), exc_info=exc)
     return problem_response(
-        request, status=500, type_=PROBLEM_TYPE_BASE + "internal-error", title="Internal error",
+        request,
+        status=500,
+        type_=PROBLEM_TYPE_BASE + "internal-error",
+        title="Internal error",
         detail=f"an unexpected error occurred; quote request id {request_id_of(request)} when reporting it",
     )
 

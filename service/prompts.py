@@ -23,9 +23,7 @@ from service.errors import ConfigError, UnknownPromptVersion
 LOCK_FILE = "prompts.lock"
 PromptStatus = Literal["draft", "released", "retired"]
 
-_JINJA = jinja2.Environment(  # noqa: S701 -- prompts are plain text for a model, not HTML
-    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
-)
+_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)  # noqa: S701 -- prompts are text for a model, not HTML
 
 
 class PromptMessage(BaseModel):

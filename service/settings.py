@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         """Let the environment override the config file, which arrives as init arguments."""
         return env_settings, init_settings
 
+    @field_validator("cache_dir", "prompts_dir")
+    @classmethod
+    def _expand_home(cls, path: Path | None) -> Path | None:
+        """Expand a leading ``~`` in configured paths."""
+        return path.expanduser() if path is not None else None
+
     @model_validator(mode="after")
     def _aliases_are_consistent(self) -> Self:
         """Refuse duplicate aliases, an unknown default and fallbacks that name unknown aliases."""

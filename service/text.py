@@ -1,6 +1,6 @@
 """Normalisation and sentence segmentation, keeping a map back to the original character offsets.
 
-The article is normalised (Unicode NFC, control characters out, ``\\r\\n`` folded) into a working text
+The article is normalised (Unicode NFC, control characters out, CR LF folded to LF) into a working text
 that the model sees; every character of it remembers where it came from, so a span found in the working
 text maps back to an exact ``[start, end)`` of what the client sent. Sentences come from ``sentencex``
 (a maintained, rule-based segmenter that knows abbreviations such as "U.S.", "Gov." and "Jan." and

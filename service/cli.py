@@ -1,0 +1,150 @@
+"""The ``claims`` command: ``serve``, ``extract`` and ``prompts``.
+
+Heavy modules (FastAPI, litellm) are imported inside the commands that need them, so ``claims --help``
+and ``claims prompts list`` answer at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from service.errors import ClaimServiceError
+
+if TYPE_CHECKING:
+    from service.prompts import PromptRegistry
+
+app = typer.Typer(help="Turn news articles into grounded, checkable factual claims.", no_args_is_help=True)
+prompts_app = typer.Typer(help="List and show prompt versions.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (default: $CLAIMS_CONFIG or ./claims.yaml).")
+]
+
+
+class OutputFormat(StrEnum):
+    """How ``claims extract`` prints its result."""
+
+    json = "json"
+    table = "table"
+
+
+def _fail(error: ClaimServiceError) -> typer.Exit:
+    """Print an error as one line on stderr and return the exit to raise."""
+    typer.echo(f"error: {error.title}: {error.detail}", err=True)
+    return typer.Exit(code=2 if error.status < 500 else 1)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 for all.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (they share the disk cache).")] = 1,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from service.app import build_pipeline
+    from service.settings import get_settings
+
+    if config is not None:
+        os.environ["CLAIMS_CONFIG"] = str(config.resolve())
+    try:
+        settings = get_settings()
+        build_pipeline(settings).cache.close()  # fail here, with a clear message, not inside a worker
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    uvicorn.run(
+        "service.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def _read_article(source: str) -> str:
+    """Read the article from a file, or from standard input for ``-``."""
+    return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+
+
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="Article text file, or - for standard input.")],
+    config: ConfigOption = None,
+    model: Annotated[str | None, typer.Option(help="Model alias (default: the configured default).")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Prompt as name@version.")] = None,
+    title: Annotated[str | None, typer.Option(help="The article's headline.")] = None,
+    language: Annotated[str, typer.Option(help="BCP 47 language tag.")] = "en",
+    output: Annotated[OutputFormat, typer.Option("--format", help="json or table.")] = OutputFormat.json,
+) -> None:
+    """Extract claims from an article without a server."""
+    from pydantic import ValidationError
+
+    from schemas import Article, ExtractionOptions, ExtractionRequest
+    from service.app import build_pipeline
+    from service.cli_output import print_table
+    from service.settings import get_settings
+
+    try:
+        request = ExtractionRequest(
+            article=Article(text=_read_article(source), title=title, language=language),
+            options=ExtractionOptions(model=model, prompt=prompt),
+        )
+    except (OSError, ValidationError) as exc:
+        typer.echo(f"error: cannot use {source}: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    try:
+        pipeline = build_pipeline(get_settings(config))
+        result = asyncio.run(pipeline.extract(request))
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    if output is OutputFormat.table:
+        print_table(result)
+    else:
+        typer.echo(result.model_dump_json(indent=2))
+
+
+def _registry(config: Path | None) -> PromptRegistry:
+    """Load the prompt registry the configured service would use."""
+    from service.prompts import PromptRegistry, default_prompts_dir
+    from service.settings import get_settings
+
+    settings = get_settings(config)
+    return PromptRegistry.load(settings.prompts_dir or default_prompts_dir())
+
+
+@prompts_app.command("list")
+def prompts_list(config: ConfigOption = None) -> None:
+    """List prompt versions with status and sha256."""
+    try:
+        registry = _registry(config)
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    for version in registry.versions():
+        typer.echo(f"{version.ref:<24} {version.spec.status:<9} {version.sha256[:12]}  {version.spec.description[:60]}")
+
+
+@prompts_app.command("show")
+def prompts_show(ref: Annotated[str, typer.Argument(help="name@version")], config: ConfigOption = None) -> None:
+    """Print a prompt version's file."""
+    try:
+        version = _registry(config).get(ref)
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    typer.echo(f"# {version.ref}  sha256:{version.sha256}")
+    typer.echo(version.path.read_text(encoding="utf-8"), nl=False)
+
+
+def main() -> None:
+    """Run the ``claims`` command."""
+    app()

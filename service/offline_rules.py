@@ -1,0 +1,298 @@
+"""The offline model's rules: claims from numbered sentences, deterministic, with no network and no weights.
+
+A small rule set stands in for a language model so that the quick start, the tests and a first
+integration need nothing external. A sentence that cannot be checked (a question, an opinion or insult,
+a greeting, an imperative, a headline fragment without a verb, boilerplate) yields nothing; every other
+sentence yields one claim: the whole sentence as its quote, a Full Fact type, the claimant and
+attribution when the sentence names them, and a heuristic check-worthiness.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from schemas.claim_types import Attribution, ClaimType
+from schemas.model_reply import ModelClaim, ModelReply
+
+SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
+
+# --- word lists -------------------------------------------------------------------------------------
+SPEECH_VERBS = (
+    "said|says|told|added|wrote|tweeted|posted|declared|stated|explained|argued|claimed|insisted|noted"
+    "|warned|announced|replied|reported|reports|recalled|testified"
+)
+REPORT_NOUNS = "report|study|survey|data|analysis|figures|poll|statement|review|audit|records|estimates?"
+REPORT_VERBS = "indicates?|shows?|showed|found|finds|says|said|suggests?|suggested|reveals?|revealed|estimates?|states?"
+NOT_NAMES = frozenset("The A An It He She They We I You This That These Those But And However There Here".split())
+IMPERATIVE_VERBS = frozenset(
+    "please read click check subscribe sign follow share join see watch listen look visit download call email"
+    " contact imagine consider remember note wait let let's don't do try tell take go come stay find learn".split()
+)
+OPINION_WORDS = (
+    "incompetent|stupid|idiots?|idiotic|dumb|morons?|losers?|disgrace(?:ful)?|pathetic|terrible|horrible|awful"
+    "|amazing|wonderful|fantastic|incredible|greatest|beautiful|disgusting|nasty|lovely|brilliant|love|hate"
+)
+MONTHS = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+
+# --- patterns ---------------------------------------------------------------------------------------
+_NAME_WORD = r"[A-Z][\w&-]*(?:\.(?=\s[A-Z]))?"
+NAME = rf"{_NAME_WORD}(?:(?:\s+(?:of|for|on|de)(?:\s+the)?)?\s+{_NAME_WORD}){{0,5}}"
+ADVERB = r"(?:also|later|then|again|once|previously|\w+ly)"
+QUOTED_SPAN = re.compile(r"“([^”]*)”|\"([^\"]*)\"|‘(.*?)’(?=[\s,.;:!?]|$)|(?:^|(?<=\s))'(.*?)'(?=[\s,.;:!?]|$)")
+OPENING_QUOTE = re.compile(r"^[“\"‘']")
+SPEAKER_AFTER_QUOTE = re.compile(
+    rf"[”\"’'][\s,]*(?:(?P<who>{NAME})(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})|(?:{SPEECH_VERBS})\s+(?P<who2>{NAME}))\b"
+)
+LEADING_SPEAKER = re.compile(
+    rf"^(?:[^,“”\"]{{0,60}},\s+)?(?P<who>{NAME})(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})\b(?P<rest>.*)$"
+)
+TRAILING_SPEAKER = re.compile(
+    rf",\s+(?:(?:(?P<who>{NAME})|(?:an?|the)\s+[a-z][\w\s-]{{0,40}}?|[a-z]+)\s+(?:{SPEECH_VERBS})"
+    rf"|(?:{SPEECH_VERBS})\s+(?P<who2>{NAME}))\b[^,“”\"]*$"
+)
+ACCORDING_TO = re.compile(rf"\baccording to (?:the\s+)?(?P<who>{NAME})?")
+REPORT_SOURCE = re.compile(rf"(?P<who>{NAME})(?:[’']s?)?\s+(?:[\w-]+\s+){{0,5}}?(?i:{REPORT_NOUNS})\s+(?:{REPORT_VERBS})\b")
+DIRECT_QUOTE_START = re.compile(r"^\s*[:,]?\s*[“\"‘]")
+
+BOILERPLATE = re.compile(
+    r"^this (?:is a )?(?:developing|breaking) (?:story|news)|check back\b.*\b(?:updates|more)|^read (?:the )?"
+    r"(?:full|more|original|whole|rest)\b|^read more\b|click here|^subscribe\b|\bsubscribe (?:now|today|here|to our)"
+    r"|^sign up\b|sign up (?:for|to) our|\bnewsletter\b|©|\(c\)|\bcopyright\b|all rights reserved|^follow us\b"
+    r"|^share this\b|^(?:advertisement|sponsored|related|watch|listen|photo|image|video)\s*:|contributed to this report"
+    r"|^(?:editing|reporting|additional reporting) by\b|this (?:story|article) has been updated",
+    re.IGNORECASE,
+)
+TERMINAL_PUNCTUATION = re.compile(r"[.!?…:;][\"”’')\]]*$")
+VERB_HINT = re.compile(
+    r"\b(?i:is|are|was|were|be|been|being|am|has|have|had|do|does|did|will|would|can|could|may|might|shall"
+    r"|should|must|said|says)\b|\b[a-z]{2,}ed\b|n[’']t\b"
+)
+GREETING = re.compile(
+    r"^(?:what an?|hi|hello|hey|good (?:morning|afternoon|evening|night)|welcome|thank you|thanks|dear|greetings|goodbye"
+    r"|bye|congratulations)\b",
+    re.IGNORECASE,
+)
+LEADING_FILLER = re.compile(r"^(?:[“\"‘'\s]|(?:and|but|so|or|oh|well|now)\b,?)+", re.IGNORECASE)
+OPINION = re.compile(
+    rf"\b(?:{OPINION_WORDS})\b|\bI (?:do not |don[’']t )?(?:think|believe|feel)\b|\bin my (?:view|opinion)\b"
+    r"|\bshould(?:n[’']t)?\b|\bought to\b|\byou(?:[’'](?:re|ll|d|ve))?\b",
+    re.IGNORECASE,
+)
+DATE = re.compile(
+    rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})\b"
+    r"|\b(?:1[89]|20)\d\d(?:s|\b)"
+)
+DATE_WORDS = re.compile(
+    rf"\b(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|last (?:year|week|month))\b"
+)
+QUANTITY = re.compile(
+    r"\d|[$£€¥]|\b(?:percent|per cent|million|billion|trillion|thousands?|hundreds?|dozens?|half|twice|doubled"
+    r"|tripled|halved|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
+    re.IGNORECASE,
+)
+STATISTIC = re.compile(r"\d\s*%|\d\s*(?:percent|per cent)\b|[$£€¥]\s?\d|\d{1,3}(?:,\d{3})+", re.IGNORECASE)
+PREDICTION = re.compile(
+    r"\b(?:will|won[’']t|shall|(?:is|are) set to|(?:is|are) (?:expected|likely|projected|forecast) to|going to"
+    r"|expects?|forecasts?|predicts?|predicted|projects)\b",
+    re.IGNORECASE,
+)
+CAUSAL = re.compile(
+    r"\b(?:because|due to|owing to|as a result|results? in|resulted in|led to|leads? to|caused|causes?"
+    r"|blamed|thanks to)\b",
+    re.IGNORECASE,
+)
+RULE = re.compile(
+    r"\b(?:laws?|legal|illegal(?:ly)?|unlawful(?:ly)?|lawsuits?|regulations?|regulators?|ruled|ruling|courts?"
+    r"|judges?|banned|bans|prohibit(?:s|ed)?|statutes?|legislation|(?:un)?constitutional|sued|convicted|indicted"
+    r"|dismissed (?:the )?(?:claims?|case|charges|lawsuit|suit|complaint))\b|\bAct\b",
+    re.IGNORECASE,
+)
+RULE_TOPIC = re.compile(r"\billegal (?:immigration|immigrants?|aliens?|migrants?)\b", re.IGNORECASE)
+FIRST_PERSON_EXPERIENCE = re.compile(
+    r"^(?:(?:I|We)(?:\s+\w+ly)?|(?:My|Our)\s+\w+)\s+(?:was|were|had|have (?:been|had|seen|lost|lived|worked)|[a-z]{2,}ed"
+    r"|grew|lost|saw|met|went|spent|took|got|became|came|left|ran|fled|paid|sold|bought)\b"
+)
+OFFICIAL_SOURCE = re.compile(
+    r"\b(?:FBI|police|court|board|agency|department|ministry|bureau|census|report|statistics|data|government"
+    r"|commission|survey|study|official|officials)\b",
+    re.IGNORECASE,
+)
+PAST_EVENT = re.compile(r"\b(?:[a-z]{3,}ed|said|held|began|sat|won|lost|fell|rose|grew|met|made|took|paid|sold|led)\b")
+VAGUE = re.compile(
+    r"\b(?:some|many|often|largely|reputation|seemed|seems|appears?|may|might|perhaps|possibly|increasingly"
+    r"|arguably|at times)\b",
+    re.IGNORECASE,
+)
+LEADING_CONNECTIVE = re.compile(r"^(?:But|And|So|Yet|However|Also),?\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Whose voice a sentence is in: the attribution and, when the sentence names one, the claimant."""
+
+    attribution: Attribution
+    claimant: str | None
+
+
+AUTHOR = Source("author", None)
+
+
+def parse_sentence_lines(content: str) -> list[tuple[int, str]]:
+    """Return the ``(N, text)`` of every ``[S<N>] text`` line of a prompt message, in order."""
+    return [(int(match.group(1)), match.group(2)) for match in SENTENCE_LINE.finditer(content)]
+
+
+def _clean_name(name: str | None) -> str | None:
+    """Return a claimant name without a leading article, or None for a pronoun or a bare function word."""
+    if not name:
+        return None
+    name = re.sub(r"^(?:The|A|An)\s+", "", name)
+    return None if name in NOT_NAMES else name
+
+
+def _match_name(match: re.Match[str] | None) -> str | None:
+    """Return the claimant a speaker pattern captured (``who`` or ``who2``)."""
+    if match is None:
+        return None
+    groups = match.groupdict()
+    return _clean_name(groups.get("who") or groups.get("who2"))
+
+
+def is_pure_quote(sentence: str) -> bool:
+    """Tell whether the sentence opens with a quotation mark (a direct quote, maybe with its speaker)."""
+    return bool(OPENING_QUOTE.match(sentence))
+
+
+def find_source(sentence: str, previous_speaker: str | None = None) -> Source:
+    """Work out the attribution and claimant of a sentence; a bare quote inherits the previous speaker."""
+    if is_pure_quote(sentence):
+        speaker = _match_name(SPEAKER_AFTER_QUOTE.search(sentence))
+        return Source("quoted", speaker or previous_speaker)
+    for pattern in (ACCORDING_TO, REPORT_SOURCE, TRAILING_SPEAKER):
+        match = pattern.search(sentence)
+        if match:
+            return Source("reported", _match_name(match))
+    leading = LEADING_SPEAKER.match(sentence)
+    if leading:
+        kind: Attribution = "quoted" if DIRECT_QUOTE_START.match(leading.group("rest")) else "reported"
+        return Source(kind, _match_name(leading))
+    return AUTHOR
+
+
+def _core(sentence: str, source: Source) -> str:
+    """Return what the claim asserts: the quoted words of a direct quote, else the sentence minus quotes."""
+    if source.attribution == "quoted":
+        spans = [
+            next(group for group in match.groups() if group is not None) for match in QUOTED_SPAN.finditer(sentence)
+        ]
+        return " ".join(spans).strip() or LEADING_FILLER.sub("", sentence)
+    return " ".join(QUOTED_SPAN.sub(" ", sentence).split())
+
+
+def _is_boilerplate(sentence: str) -> bool:
+    """Tell whether the sentence is publishing furniture (developing story, read more, subscribe, ©)."""
+    return bool(BOILERPLATE.search(sentence))
+
+
+def _is_fragment(sentence: str) -> bool:
+    """Tell whether the sentence is a headline-like fragment: no closing punctuation and no verb."""
+    return not TERMINAL_PUNCTUATION.search(sentence) and not VERB_HINT.search(sentence)
+
+
+def _is_question(text: str) -> bool:
+    """Tell whether the text is a question."""
+    return text.rstrip(" \"”’'),").endswith("?")
+
+
+def _is_imperative(core: str) -> bool:
+    """Tell whether the text opens with a command verb or "please" (after quotes and fillers)."""
+    words = LEADING_FILLER.sub("", core).split(maxsplit=1)
+    return bool(words) and words[0].lower().strip(",.!:;") in IMPERATIVE_VERBS
+
+
+def _is_opinion(core: str) -> bool:
+    """Tell whether the text is opinion, praise, insult or address ("you …") with no number to check."""
+    return bool(OPINION.search(core)) and not re.search(r"\d", core)
+
+
+def is_check_worthy(sentence: str, source: Source) -> bool:
+    """Tell whether a sentence holds a checkable claim, given whose voice it is in."""
+    core = _core(sentence, source)
+    if len(core.split()) < 3 or _is_boilerplate(sentence) or _is_fragment(sentence):
+        return False
+    if _is_question(sentence) or _is_question(core) or GREETING.match(LEADING_FILLER.sub("", core)):
+        return False
+    return not (_is_imperative(core) or _is_opinion(core))
+
+
+def has_quantity(text: str) -> bool:
+    """Tell whether the text states a number, amount or duration (dates and years do not count)."""
+    return bool(QUANTITY.search(DATE.sub(" ", text)))
+
+
+def claim_type(sentence: str, source: Source) -> ClaimType:
+    """Classify a claim by Full Fact's taxonomy, the most specific kind first."""
+    if PREDICTION.search(sentence):
+        return "prediction"
+    if CAUSAL.search(sentence):
+        return "causal"
+    if RULE.search(RULE_TOPIC.sub(" ", sentence)):
+        return "rule"
+    if has_quantity(sentence):
+        return "quantity"
+    if FIRST_PERSON_EXPERIENCE.match(LEADING_FILLER.sub("", _core(sentence, source))):
+        return "personal_experience"
+    return "other"
+
+
+def _entity_count(sentence: str) -> int:
+    """Count distinct capitalised words after the first word: a rough count of named entities."""
+    words = {word.strip("“”\"‘’'.,;:!?()—-") for word in sentence.split()[1:]}
+    return sum(1 for word in words if word[:1].isupper() and word not in NOT_NAMES)
+
+
+def checkworthiness(sentence: str) -> float:
+    """Score 0-1: numbers, statistics, named entities, official sources, dates and past events raise it."""
+    score = 0.4
+    score += 0.25 if has_quantity(sentence) else 0.0
+    score += 0.05 if STATISTIC.search(sentence) else 0.0
+    score += 0.1 if OFFICIAL_SOURCE.search(sentence) else 0.0
+    score += min(0.12, 0.04 * _entity_count(sentence))
+    score += 0.05 if DATE.search(sentence) or DATE_WORDS.search(sentence) else 0.0
+    score += 0.05 if PAST_EVENT.search(sentence) else 0.0
+    score -= min(0.2, 0.1 * len(VAGUE.findall(sentence)))
+    return round(min(0.99, max(0.05, score)), 2)
+
+
+def standalone_text(sentence: str) -> str:
+    """Return the claim text: the sentence without a leading connective ("But", "However,")."""
+    text = LEADING_CONNECTIVE.sub("", sentence)
+    return text[:1].upper() + text[1:] if text else sentence
+
+
+def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
+    """Extract one claim per check-worthy ``(N, text)`` sentence, as the model reply the service expects."""
+    claims: list[ModelClaim] = []
+    previous_speaker: str | None = None
+    for sentence_id, raw_text in sentences:
+        sentence = raw_text.strip()
+        if not sentence:
+            continue
+        source = find_source(sentence, previous_speaker)
+        previous_speaker = source.claimant if is_pure_quote(sentence) else None
+        if not is_check_worthy(sentence, source):
+            continue
+        claims.append(
+            ModelClaim(
+                sentence_ids=[sentence_id],
+                quote=sentence,
+                text=standalone_text(sentence),
+                type=claim_type(sentence, source),
+                claimant=source.claimant,
+                attribution=source.attribution,
+                checkworthiness=checkworthiness(sentence),
+            )
+        )
+    return ModelReply(claims=claims)

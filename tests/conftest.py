@@ -1,0 +1,81 @@
+"""Hermetic test fixtures: no provider keys, no CLAIMS_* from the shell, no unmocked HTTP, a tmp cache."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before anything imports litellm
+os.environ["DISABLE_AIOHTTP_TRANSPORT"] = "True"
+
+import pytest
+import respx
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import ModelEntry, Settings
+
+DATA_DIR = Path(__file__).parent / "data"
+PROVIDER_KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "AZURE_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+)
+OPENAI_URL = "https://api.openai.com/v1/chat/completions"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test without provider keys or CLAIMS_* settings leaking in from the shell."""
+    for variable in list(os.environ):
+        if variable.startswith("CLAIMS_") or variable in PROVIDER_KEY_VARIABLES:
+            monkeypatch.delenv(variable)
+
+
+@pytest.fixture(autouse=True)
+def http_mock() -> Iterator[respx.MockRouter]:
+    """Mock all HTTP: a request no test routed fails the test instead of reaching the network."""
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def sample_article() -> str:
+    """The real news article used across tests, README and examples."""
+    return (DATA_DIR / "article-trump-musk-x-stream.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Built-in defaults (the offline model) with a private cache and retries that do not sleep long."""
+    return Settings(cache_dir=tmp_path / "cache", retry_max_wait_s=0.01, retry_total_s=5)
+
+
+@pytest.fixture
+def openai_settings(tmp_path: Path) -> Settings:
+    """An OpenAI alias `gpt` (key from the environment) as default, the offline model as its fallback."""
+    return Settings(
+        cache_dir=tmp_path / "cache",
+        retry_max_wait_s=0.01,
+        retry_total_s=5,
+        default_model="gpt",
+        models=[
+            ModelEntry(
+                model_name="gpt",
+                litellm_params={"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY", "temperature": 0},
+            ),
+            ModelEntry(model_name="default", litellm_params={"model": "offline/rules"}),
+        ],
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A test client of the app on the offline model."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

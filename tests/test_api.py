@@ -1,0 +1,236 @@
+"""The HTTP API end to end on the offline model: contract, cache, errors as problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+
+BOILERPLATE = ("This is a developing story", "Please check back for updates", "Read the full article here")
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id"}
+
+
+def post_article(client: TestClient, text: str, **options: Any) -> Any:
+    """POST an article and return the response."""
+    return client.post("/v1/extractions", json={"article": {"id": "sample", "text": text}, "options": options})
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    """Assert a problem+json response with every RFC 9457 member and our request id; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert PROBLEM_KEYS <= body.keys()
+    assert body["type"].endswith("/" + slug)
+    assert body["status"] == status
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def test_sample_article_yields_grounded_claims(client: TestClient, sample_article: str) -> None:
+    """The sample article gives at least 8 grounded claims, the key figures among them, none from boilerplate."""
+    response = post_article(client, sample_article)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    claims = result["claims"]
+    assert len(claims) >= 8
+    quotes = [claim["source"]["quote"] for claim in claims]
+    for figure in ("1,324,994", "15.2%", "42-minute delay"):
+        assert any(figure in quote for quote in quotes), figure
+    for claim in claims:
+        source = claim["source"]
+        assert sample_article[source["start"] : source["end"]] == source["quote"]
+        assert not any(phrase in source["quote"] for phrase in BOILERPLATE)
+    assert result["status"] == "complete"
+    assert result["errors"] == []
+
+
+def test_reply_contract_is_whole(client: TestClient, sample_article: str) -> None:
+    """The reply carries article id, provenance and usage exactly as the contract says."""
+    result = post_article(client, sample_article).json()
+    prompt = result["provenance"]["prompt"]
+    assert len(prompt.pop("sha256")) == 64
+    assert result["article_id"] == "sample"
+    assert result["provenance"] == {
+        "model": "offline/rules",
+        "model_alias": "default",
+        "prompt": {"name": "extract_claims", "version": 1},
+        "schema_version": "1",
+        "service_version": "0.1.0",
+    }
+    usage = result["usage"]
+    assert usage["chunks"] >= 2
+    assert usage | {"prompt_tokens": 0, "completion_tokens": 0} == {
+        "chunks": usage["chunks"],
+        "model_calls": usage["chunks"],
+        "cache_hits": 0,
+        "repairs": 0,
+        "retries": 0,
+        "fallbacks": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cost_usd": 0.0,
+    }
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    first = result["claims"][0]
+    assert set(first) == {"id", "text", "type", "claimant", "attribution", "checkworthiness", "source", "chunk"}
+    assert first["id"].startswith("clm_")
+
+
+def test_second_identical_post_is_served_from_cache(client: TestClient, sample_article: str) -> None:
+    """Re-POSTing the same article makes no model call and returns the same claims."""
+    first = post_article(client, sample_article).json()
+    second = post_article(client, sample_article).json()
+    assert second["usage"]["cache_hits"] == second["usage"]["chunks"] == first["usage"]["chunks"]
+    assert second["usage"]["model_calls"] == 0
+    assert second["usage"]["prompt_tokens"] == 0
+    assert second["claims"] == first["claims"]
+
+
+def test_cache_can_be_bypassed_per_request(client: TestClient, sample_article: str) -> None:
+    """``options.cache: false`` calls the model again even when a reply is cached."""
+    post_article(client, sample_article)
+    again = post_article(client, sample_article, cache=False).json()
+    assert again["usage"]["cache_hits"] == 0
+    assert again["usage"]["model_calls"] == again["usage"]["chunks"]
+
+
+def test_filters_keep_only_wanted_claims(client: TestClient, sample_article: str) -> None:
+    """``claim_types`` and ``min_checkworthiness`` narrow the claims returned."""
+    everything = post_article(client, sample_article).json()["claims"]
+    quantities = post_article(client, sample_article, claim_types=["quantity"]).json()["claims"]
+    assert quantities and all(claim["type"] == "quantity" for claim in quantities)
+    assert len(quantities) < len(everything)
+    strong = post_article(client, sample_article, min_checkworthiness=0.9).json()["claims"]
+    assert all(claim["checkworthiness"] >= 0.9 for claim in strong)
+
+
+def test_empty_text_is_a_422_problem(client: TestClient) -> None:
+    """An empty article text is refused with a 422 problem naming the field."""
+    body = assert_problem(client.post("/v1/extractions", json={"article": {"text": ""}}), 422, "invalid-request")
+    assert body["title"] == "Invalid request body"
+    assert "article.text" in body["detail"]
+    assert body["instance"] == "/v1/extractions"
+
+
+def test_body_that_is_not_json_is_a_422_problem(client: TestClient) -> None:
+    """A body that is not JSON is refused with a 422 problem saying so."""
+    response = client.post("/v1/extractions", content=b"{not json", headers={"content-type": "application/json"})
+    body = assert_problem(response, 422, "invalid-request")
+    assert body["detail"] == "the body is not valid JSON"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"article": {}},
+        {"article": {"text": 42}},
+        {"article": {"text": "   \n "}},
+        {"article": {"text": "x"}, "options": {"min_checkworthiness": 2}},
+        {"article": {"text": "x"}, "surprise": True},
+        ["not", "an", "object"],
+    ],
+)
+def test_wrong_shapes_are_422_problems(client: TestClient, payload: Any) -> None:
+    """Missing text, blank text, wrong types and unknown fields are refused with 422 problems."""
+    assert_problem(client.post("/v1/extractions", json=payload), 422, "invalid-request")
+
+
+def test_unknown_model_alias_is_a_422_problem(client: TestClient) -> None:
+    """A model alias that is not configured is refused, listing the aliases that are."""
+    body = assert_problem(post_article(client, "Prices rose 3%.", model="gpt-9"), 422, "unknown-model")
+    assert body["detail"] == "unknown model 'gpt-9'; configured aliases: default"
+
+
+def test_unknown_prompt_version_is_a_422_problem(client: TestClient) -> None:
+    """A prompt version that is not loaded is refused with 422."""
+    body = assert_problem(post_article(client, "Prices rose 3%.", prompt="extract_claims@99"), 422, "unknown-prompt")
+    assert "extract_claims@1" in body["detail"]
+
+
+def test_article_over_the_limit_is_a_413_problem(tmp_path: Any) -> None:
+    """An article longer than ``max_article_chars`` is refused with 413."""
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=100))
+    with TestClient(app) as small_client:
+        body = assert_problem(post_article(small_client, "Prices rose 3%. " * 10), 413, "article-too-large")
+    assert body["detail"] == "article has 160 characters; the limit is 100"
+
+
+def test_oversized_body_is_refused_before_parsing(tmp_path: Any) -> None:
+    """A body whose Content-Length exceeds the cap is refused with 413 without being read."""
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))
+    with TestClient(app) as small_client:
+        response = small_client.post("/v1/extractions", content=b"x" * 70_000, headers={"content-type": "application/json"})
+    assert_problem(response, 413, "body-too-large")
+
+
+def test_unknown_prompt_on_get_is_a_404_problem(client: TestClient) -> None:
+    """Asking for a prompt version that does not exist is a 404 problem."""
+    assert_problem(client.get("/v1/prompts/extract_claims/99"), 404, "not-found")
+    assert_problem(client.get("/v1/no-such-route"), 404, "not-found")
+
+
+def test_unexpected_failure_is_a_500_problem_without_details(settings: Settings) -> None:
+    """An unforeseen exception becomes a 500 problem that shows no traceback or message."""
+    app = create_app(settings)
+
+    async def explode(request: Any) -> Any:
+        raise RuntimeError("internal detail sk-secret")
+
+    app.state.pipeline = type("Broken", (), {"extract": staticmethod(explode)})()
+    with TestClient(app, raise_server_exceptions=False) as broken:
+        response = broken.post("/v1/extractions", json={"article": {"text": "Prices rose 3%."}})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "sk-secret" not in response.text and "internal detail" not in response.text
+
+
+def test_request_id_is_echoed_or_made(client: TestClient) -> None:
+    """A caller's X-Request-ID comes back; without one the service makes one."""
+    assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert len(client.get("/healthz").headers["x-request-id"]) == 32
+
+
+def test_prompts_are_listed_and_shown(client: TestClient) -> None:
+    """The prompt catalogue lists v1 as released and shows its templates."""
+    listed = client.get("/v1/prompts").json()
+    assert [(p["name"], p["version"], p["status"]) for p in listed] == [("extract_claims", 1, "released")]
+    shown = client.get("/v1/prompts/extract_claims/1").json()
+    assert shown["sha256"] == listed[0]["sha256"]
+    assert [message["role"] for message in shown["messages"]] == ["system", "user"]
+    assert "[S{{ sentence.id }}]" in shown["messages"][1]["content"]
+
+
+def test_models_are_listed_without_secrets(openai_settings: Settings) -> None:
+    """GET /v1/models lists aliases and provider models, never keys or their references."""
+    with TestClient(create_app(openai_settings)) as openai_client:
+        models = openai_client.get("/v1/models").json()
+    assert models == [
+        {"name": "gpt", "model": "openai/gpt-4o-mini", "default": True, "fallbacks": []},
+        {"name": "default", "model": "offline/rules", "default": False, "fallbacks": []},
+    ]
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    """Liveness is plain; readiness reports prompts loaded and the cache."""
+    assert client.get("/healthz").json() == {"status": "ok", "checks": {}}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["checks"]["prompts"] == 1
+    assert set(ready["checks"]["cache"]) == {"entries", "bytes"}
+
+
+def test_openapi_documents_the_contract(client: TestClient) -> None:
+    """The OpenAPI document has the worked example and the problem responses; /docs serves."""
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/extractions"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["examples"]["news"]["value"]
+    assert "1,324,994" in example["article"]["text"]
+    assert {"413", "422", "502"} <= set(operation["responses"])
+    assert client.get("/docs").status_code == 200
