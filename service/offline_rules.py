@@ -53,7 +53,9 @@ TRAILING_SPEAKER = re.compile(
     rf"|(?:{SPEECH_VERBS})\s+(?P<who2>{NAME}))\b[^,“”\"]*$"
 )
 ACCORDING_TO = re.compile(rf"\baccording to (?:the\s+)?(?P<who>{NAME})?")
-REPORT_SOURCE = re.compile(rf"(?P<who>{NAME})(?:[’']s?)?\s+(?:[\w-]+\s+){{0,5}}?(?i:{REPORT_NOUNS})\s+(?:{REPORT_VERBS})\b")
+REPORT_SOURCE = re.compile(
+    rf"(?P<who>{NAME})(?:[’']s?)?\s+(?:[\w-]+\s+){{0,5}}?(?i:{REPORT_NOUNS})\s+(?:{REPORT_VERBS})\b"
+)
 DIRECT_QUOTE_START = re.compile(r"^\s*[:,]?\s*[“\"‘]")
 
 BOILERPLATE = re.compile(

@@ -67,7 +67,11 @@ def openai_settings(tmp_path: Path) -> Settings:
         models=[
             ModelEntry(
                 model_name="gpt",
-                litellm_params={"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY", "temperature": 0},
+                litellm_params={
+                    "model": "openai/gpt-4o-mini",
+                    "api_key": "os.environ/OPENAI_API_KEY",
+                    "temperature": 0,
+                },
             ),
             ModelEntry(model_name="default", litellm_params={"model": "offline/rules"}),
         ],

@@ -1,0 +1,244 @@
+"""The offline model's rules: which sentences become claims, and with what type, claimant and attribution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas.model_reply import ModelClaim, ModelReply
+from service.offline_rules import extract_offline_reply, parse_sentence_lines
+from service.text import normalize_text, segment_sentences
+
+ARTICLE = Path(__file__).parent / "data" / "article-trump-musk-x-stream.txt"
+
+
+@pytest.fixture(scope="module")
+def article_sentences() -> list[tuple[int, str]]:
+    """The sample article, normalised and segmented as the service does it."""
+    raw = ARTICLE.read_text(encoding="utf-8")
+    return [(sentence.id, sentence.text) for sentence in segment_sentences(normalize_text(raw).text)]
+
+
+@pytest.fixture(scope="module")
+def article_claims(article_sentences: list[tuple[int, str]]) -> list[ModelClaim]:
+    """The claims the rules extract from the sample article."""
+    return extract_offline_reply(article_sentences).claims
+
+
+def sentence_id_containing(sentences: list[tuple[int, str]], fragment: str) -> int:
+    """Return the id of the only sentence that contains ``fragment``."""
+    ids = [sentence_id for sentence_id, text in sentences if fragment in text]
+    assert len(ids) == 1, f"{fragment!r} is in sentences {ids}"
+    return ids[0]
+
+
+def claim_for(claims: list[ModelClaim], sentence_id: int) -> ModelClaim:
+    """Return the only claim citing ``sentence_id``."""
+    found = [claim for claim in claims if sentence_id in claim.sentence_ids]
+    assert len(found) == 1, f"sentence {sentence_id} has {len(found)} claims"
+    return found[0]
+
+
+def claims_of(text: str) -> list[ModelClaim]:
+    """Return the claims the rules extract from a single sentence."""
+    return extract_offline_reply([(1, text)]).claims
+
+
+def test_sample_article_yields_at_least_eight_claims(article_claims: list[ModelClaim]) -> None:
+    """The sample article gives at least eight claims."""
+    assert len(article_claims) >= 8
+
+
+def test_audience_count_is_a_quantity_claim(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """The audience figure "1,324,994" becomes a quantity claim."""
+    claim = claim_for(article_claims, sentence_id_containing(article_sentences, "1,324,994"))
+    assert claim.type == "quantity"
+
+
+def test_fbi_statistic_is_a_quantity_reported_from_the_fbi(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """The "15.2%" crime statistic is a quantity, claimant FBI, attribution reported, and scores high."""
+    claim = claim_for(article_claims, sentence_id_containing(article_sentences, "15.2%"))
+    assert (claim.type, claim.claimant, claim.attribution) == ("quantity", "FBI", "reported")
+    assert claim.checkworthiness >= 0.8
+
+
+def test_stream_delay_is_a_quantity_claim(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """The "42-minute delay" sentence becomes a quantity claim."""
+    claim = claim_for(article_claims, sentence_id_containing(article_sentences, "42-minute delay"))
+    assert claim.type == "quantity"
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "This is a developing story.",
+        "Please check back for updates.",
+        "Read the full article here",
+        "A potential role for Musk in a second Trump administration",
+        "The contentious history between Trump and Musk",
+    ],
+)
+def test_boilerplate_and_headings_of_the_article_yield_nothing(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim], fragment: str
+) -> None:
+    """Boilerplate lines and verbless section headings of the article give no claim."""
+    sentence_id = sentence_id_containing(article_sentences, fragment)
+    assert all(sentence_id not in claim.sentence_ids for claim in article_claims)
+
+
+def test_insult_quoted_in_the_article_yields_nothing(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """The quoted insult "she's incompetent" gives no claim."""
+    sentence_id = sentence_id_containing(article_sentences, "she’s incompetent")
+    assert all(sentence_id not in claim.sentence_ids for claim in article_claims)
+
+
+def test_every_quote_is_an_exact_substring_of_its_sentence(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """Each claim's quote is found verbatim in the sentence it cites."""
+    texts = dict(article_sentences)
+    for claim in article_claims:
+        assert claim.sentence_ids[0] in texts
+        assert claim.quote in texts[claim.sentence_ids[0]]
+
+
+def test_quote_survives_surrounding_white_space() -> None:
+    """A sentence with surrounding blanks is quoted without them, still as an exact substring."""
+    sentence = "  The council spent $4 million on roads in 2023.  "
+    (claim,) = claims_of(sentence)
+    assert claim.quote in sentence
+    assert claim.quote == claim.quote.strip()
+
+
+def test_direct_quote_with_trailing_said_is_quoted_from_the_speaker(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """'“…,” Trump said.' gives claimant Trump with attribution quoted."""
+    claim = claim_for(article_claims, sentence_id_containing(article_sentences, "crime all over the world is down"))
+    assert (claim.claimant, claim.attribution) == ("Trump", "quoted")
+
+
+def test_trailing_news_agency_attribution_is_reported(
+    article_sentences: list[tuple[int, str]], article_claims: list[ModelClaim]
+) -> None:
+    """'…, Reuters reported last year.' is reported by Reuters; the dismissed claims make it a rule claim."""
+    claim = claim_for(article_claims, sentence_id_containing(article_sentences, "Reuters reported"))
+    assert (claim.type, claim.claimant, claim.attribution) == ("rule", "Reuters", "reported")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Is violent crime really down?",
+        "“Why did the stream fail?” she asked.",
+        "Hello everyone, and welcome to the show.",
+        "Good morning, Washington.",
+        "She's incompetent.",
+        "You would love it.",
+        "You are the greatest.",
+        "Click here to read more.",
+        "Subscribe to our newsletter for daily updates.",
+        "Sign up for our newsletter.",
+        "© 2024 Cable News Network. All rights reserved.",
+        "Imagine a world without taxes.",
+    ],
+)
+def test_non_claims_yield_nothing(sentence: str) -> None:
+    """Questions, greetings, pure opinion, imperatives and boilerplate give no claim."""
+    assert claims_of(sentence) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected_type"),
+    [
+        ("Unemployment fell to 3.9% in March.", "quantity"),
+        ("Flights were cancelled because of the storm.", "causal"),
+        ("The court ruled that the ban was unconstitutional.", "rule"),
+        ("The central bank expects inflation to ease next year.", "prediction"),
+        ("I worked at the plant for most of my life.", "personal_experience"),
+        ("President Joe Biden in January 2021 rejoined the Paris agreement.", "other"),
+    ],
+)
+def test_claim_types_follow_full_fact(sentence: str, expected_type: str) -> None:
+    """Each Full Fact type is recognised from its cue words; a year alone is not a quantity."""
+    (claim,) = claims_of(sentence)
+    assert claim.type == expected_type
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claimant", "attribution"),
+    [
+        ("Unemployment fell to 3.9% in March, according to the Bureau of Labor Statistics.",
+         "Bureau of Labor Statistics", "reported"),
+        ("Officials said the fire destroyed 200 homes.", "Officials", "reported"),
+        ('"The economy grew 2% last year," said Senator Jane Smith.', "Senator Jane Smith", "quoted"),
+        ("Trump said: “Crime is up 40% in New York.”", "Trump", "quoted"),
+        ("The fire destroyed 200 homes in the valley.", None, "author"),
+    ],
+)  # fmt: skip
+def test_claimant_and_attribution_follow_the_sentence(sentence: str, claimant: str | None, attribution: str) -> None:
+    """According-to, leading and trailing speech verbs and direct quotes set claimant and attribution."""
+    (claim,) = claims_of(sentence)
+    assert (claim.claimant, claim.attribution) == (claimant, attribution)
+
+
+def test_bare_quote_inherits_the_previous_speaker() -> None:
+    """A quote continuing the previous sentence's quote keeps that sentence's speaker."""
+    reply = extract_offline_reply(
+        [(1, "“Crime is down 12% this year,” the mayor’s spokesman Tom Reyes said."), (2, "“Arrests rose 8%.”")]
+    )
+    assert [(claim.claimant, claim.attribution) for claim in reply.claims] == [
+        ("Tom Reyes", "quoted"),
+        ("Tom Reyes", "quoted"),
+    ]
+
+
+def test_checkworthiness_is_rounded_in_range_and_favours_statistics() -> None:
+    """Scores lie in [0, 1] with two decimals; an official statistic outranks a vague remark."""
+    statistic = claims_of("The FBI’s 2024 report shows violent crime fell 15.2% from 2023.")[0].checkworthiness
+    vague = claims_of("Tesla continues to have a reputation for its anti-union practices.")[0].checkworthiness
+    for score in (statistic, vague):
+        assert 0.0 <= score <= 1.0
+        assert score == round(score, 2)
+    assert statistic > vague
+
+
+def test_sentence_ids_are_the_given_local_ids() -> None:
+    """Claims cite the ids of the [S<n>] lines, not positions in the list."""
+    reply = extract_offline_reply([(7, "The bridge cost $40 million."), (3, "Turnout rose to 68% in 2020.")])
+    assert [claim.sentence_ids for claim in reply.claims] == [[7], [3]]
+
+
+def test_same_input_gives_identical_output(article_sentences: list[tuple[int, str]]) -> None:
+    """The rules are deterministic: the same sentences give byte-identical reply JSON."""
+    first = extract_offline_reply(article_sentences).model_dump_json()
+    second = extract_offline_reply(list(article_sentences)).model_dump_json()
+    assert first == second
+
+
+def test_reply_round_trips_through_the_reply_schema(article_sentences: list[tuple[int, str]]) -> None:
+    """The reply's JSON validates against ModelReply unchanged."""
+    reply = extract_offline_reply(article_sentences)
+    assert ModelReply.model_validate_json(reply.model_dump_json()) == reply
+
+
+def test_no_sentences_give_an_empty_reply() -> None:
+    """No sentences give the honest empty reply."""
+    assert extract_offline_reply([]).claims == []
+
+
+def test_parse_sentence_lines_reads_only_numbered_lines() -> None:
+    """Only lines shaped "[S<n>] text" are read, with their ids, in order."""
+    content = (
+        "Title: A title\nContext (read-only, do not cite):\nEarlier text.\nSentences:\n[S1] First one.\n[S12] Second."
+    )
+    assert parse_sentence_lines(content) == [(1, "First one."), (12, "Second.")]
