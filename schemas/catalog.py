@@ -41,3 +41,12 @@ class HealthStatus(BaseModel):
 
     status: Literal["ok", "ready"]
     checks: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProblemType(BaseModel):
+    """Documentation of one problem ``type``."""
+
+    type: str
+    title: str
+    status: int
+    description: str

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 
 from schemas import ExtractionRequest, ExtractionResult
-from schemas.catalog import HealthStatus, ModelSummary, PromptDetail, PromptSummary
-from service.errors import NotFound, UnknownPromptVersion
+from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
+from service.errors import NotFound, UnknownPromptVersion, problem_catalogue
 from service.pipeline import Pipeline
 from service.prompts import PromptVersion
 
@@ -126,6 +126,20 @@ async def list_models(pipeline: PipelineDep) -> list[ModelSummary]:
         )
         for entry in settings.models
     ]
+
+
+@router.get("/problems/{slug}", response_model=ProblemType, tags=["errors"], summary="Document a problem type")
+async def show_problem_type(slug: str) -> ProblemType:
+    """Explain a problem ``type`` this service returns (the types are relative URIs to this route)."""
+    error_class = problem_catalogue().get(slug)
+    if error_class is None:
+        raise NotFound(f"no problem type {slug!r}")
+    return ProblemType(
+        type=f"/problems/{slug}",
+        title=error_class.title,
+        status=error_class.status,
+        description=(error_class.__doc__ or "").strip(),
+    )
 
 
 @router.get("/healthz", response_model=HealthStatus, tags=["health"], summary="Liveness")

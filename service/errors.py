@@ -7,7 +7,9 @@
     │   ├── UnknownModelAlias           422  options.model is not configured
     │   ├── UnknownPromptVersion        422  options.prompt names no loaded version
     │   ├── ArticleTooLarge             413  article longer than max_article_chars
-    │   └── NotFound                    404  no such resource (prompt, route)
+    │   ├── BodyTooLarge                413  body larger than the cap, refused unread
+    │   ├── NotFound                    404  no such resource (prompt, route)
+    │   └── MethodNotAllowed            405  the route exists, not for this method
     ├── UpstreamError                   502  the model provider failed us
     │   ├── UpstreamRateLimited         429  with retry_after
     │   ├── UpstreamTimeout             504
@@ -25,7 +27,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://claim-extractor.readthedocs.io/problems/"
+PROBLEM_TYPE_BASE = "/problems/"  # relative URI references; GET /problems/{slug} documents each
 
 
 class ClaimServiceError(Exception):
@@ -97,12 +99,28 @@ class ArticleTooLarge(InputError):
     title = "Article too large"
 
 
+class BodyTooLarge(InputError):
+    """The request body is larger than the configured cap; it was not read."""
+
+    status = 413
+    slug = "body-too-large"
+    title = "Request body too large"
+
+
 class NotFound(InputError):
     """No such resource."""
 
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class MethodNotAllowed(InputError):
+    """The resource exists but not for this HTTP method."""
+
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
 
 
 class UpstreamError(ClaimServiceError):
@@ -190,3 +208,14 @@ class InvalidModelOutput(ClaimServiceError):
         self.model_alias = model_alias
         self.attempts = attempts
         self.last_output = last_output
+
+
+def problem_catalogue() -> dict[str, type[ClaimServiceError]]:
+    """Return every error class by its problem slug, walking the tree from the base."""
+    catalogue: dict[str, type[ClaimServiceError]] = {}
+    pending: list[type[ClaimServiceError]] = [ClaimServiceError]
+    while pending:
+        error_class = pending.pop()
+        catalogue.setdefault(error_class.slug, error_class)
+        pending.extend(error_class.__subclasses__())
+    return catalogue

@@ -8,7 +8,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from service.errors import PROBLEM_CONTENT_TYPE, BodyTooLarge
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -50,17 +50,17 @@ class BodySizeLimitMiddleware:
         if declared is None or not declared.isdigit() or int(declared) <= self.max_bytes:
             await self.app(scope, receive, send)
             return
-        request_id = scope.get("state", {}).get("request_id", "-")
+        problem = BodyTooLarge(f"the body has {int(declared):,} bytes; the limit is {self.max_bytes:,}")
         body = json.dumps(
             {
-                "type": PROBLEM_TYPE_BASE + "body-too-large",
-                "title": "Request body too large",
-                "status": 413,
-                "detail": f"the body has {int(declared):,} bytes; the limit is {self.max_bytes:,}",
+                "type": problem.problem_type,
+                "title": problem.title,
+                "status": problem.status,
+                "detail": problem.detail,
                 "instance": scope.get("path", ""),
-                "request_id": request_id,
+                "request_id": scope.get("state", {}).get("request_id", "-"),
             }
         ).encode()
         headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -25,16 +25,22 @@ SPEECH_VERBS = (
 )
 REPORT_NOUNS = "report|study|survey|data|analysis|figures|poll|statement|review|audit|records|estimates?"
 REPORT_VERBS = "indicates?|shows?|showed|found|finds|says|said|suggests?|suggested|reveals?|revealed|estimates?|states?"
-NOT_NAMES = frozenset("The A An It He She They We I You This That These Those But And However There Here".split())
+NOT_NAMES = frozenset(("The", "A", "An", "It", "He", "She", "They", "We", "I", "You", "This", "That", "These", "Those"))
 IMPERATIVE_VERBS = frozenset(
-    "please read click check subscribe sign follow share join see watch listen look visit download call email"
-    " contact imagine consider remember note wait let let's don't do try tell take go come stay find learn".split()
+    (
+        *("please", "read", "click", "check", "subscribe", "sign", "follow", "share", "join", "see", "watch"),
+        *("listen", "look", "visit", "download", "call", "email", "contact", "imagine", "consider", "remember"),
+        *("note", "wait", "let", "let's", "don't", "do", "try", "tell", "take", "go", "come", "stay", "find", "learn"),
+    )
 )
 OPINION_WORDS = (
     "incompetent|stupid|idiots?|idiotic|dumb|morons?|losers?|disgrace(?:ful)?|pathetic|terrible|horrible|awful"
     "|amazing|wonderful|fantastic|incredible|greatest|beautiful|disgusting|nasty|lovely|brilliant|love|hate"
 )
-MONTHS = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+MONTHS = (
+    "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?"
+    "|Nov(?:ember)?|Dec(?:ember)?"
+)
 
 # --- patterns ---------------------------------------------------------------------------------------
 _NAME_WORD = r"[A-Z][\w&-]*(?:\.(?=\s[A-Z]))?"
@@ -42,11 +48,15 @@ NAME = rf"{_NAME_WORD}(?:(?:\s+(?:of|for|on|de)(?:\s+the)?)?\s+{_NAME_WORD}){{0,
 ADVERB = r"(?:also|later|then|again|once|previously|\w+ly)"
 QUOTED_SPAN = re.compile(r"“([^”]*)”|\"([^\"]*)\"|‘(.*?)’(?=[\s,.;:!?]|$)|(?:^|(?<=\s))'(.*?)'(?=[\s,.;:!?]|$)")
 OPENING_QUOTE = re.compile(r"^[“\"‘']")
+# "the mayor’s spokesman" before a name; "the head of" is not a descriptor of the name that follows
+DESCRIPTOR = r"(?:(?:the|a|an)\s+(?:(?!of\b|for\b|at\b|from\b)[a-z][\w’'-]*\s+){1,4})"
 SPEAKER_AFTER_QUOTE = re.compile(
-    rf"[”\"’'][\s,]*(?:(?P<who>{NAME})(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})|(?:{SPEECH_VERBS})\s+(?P<who2>{NAME}))\b"
+    rf"[”\"’'][\s,]*(?:{DESCRIPTOR}?(?P<who>{NAME})(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})"
+    rf"|(?:{SPEECH_VERBS})\s+{DESCRIPTOR}?(?P<who2>{NAME}))\b"
 )
 LEADING_SPEAKER = re.compile(
-    rf"^(?:[^,“”\"]{{0,60}},\s+)?(?P<who>{NAME})(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})\b(?P<rest>.*)$"
+    rf"^(?:[^,“”\"]{{0,60}},\s+)?(?i:(?:and|but|so|yet|the)\s+)*(?P<who>{NAME})(?:\s+{ADVERB})?\s+"
+    rf"(?:{SPEECH_VERBS})\b(?P<rest>.*)$"
 )
 TRAILING_SPEAKER = re.compile(
     rf",\s+(?:(?:(?P<who>{NAME})|(?:an?|the)\s+[a-z][\w\s-]{{0,40}}?|[a-z]+)\s+(?:{SPEECH_VERBS})"
@@ -72,8 +82,8 @@ VERB_HINT = re.compile(
     r"|should|must|said|says)\b|\b[a-z]{2,}ed\b|n[’']t\b"
 )
 GREETING = re.compile(
-    r"^(?:what an?|hi|hello|hey|good (?:morning|afternoon|evening|night)|welcome|thank you|thanks|dear|greetings|goodbye"
-    r"|bye|congratulations)\b",
+    r"^(?:what an?|hi|hello|hey|good (?:morning|afternoon|evening|night)|welcome|thank you|thanks|dear|greetings"
+    r"|goodbye|bye|congratulations)\b",
     re.IGNORECASE,
 )
 LEADING_FILLER = re.compile(r"^(?:[“\"‘'\s]|(?:and|but|so|or|oh|well|now)\b,?)+", re.IGNORECASE)
@@ -113,8 +123,8 @@ RULE = re.compile(
 )
 RULE_TOPIC = re.compile(r"\billegal (?:immigration|immigrants?|aliens?|migrants?)\b", re.IGNORECASE)
 FIRST_PERSON_EXPERIENCE = re.compile(
-    r"^(?:(?:I|We)(?:\s+\w+ly)?|(?:My|Our)\s+\w+)\s+(?:was|were|had|have (?:been|had|seen|lost|lived|worked)|[a-z]{2,}ed"
-    r"|grew|lost|saw|met|went|spent|took|got|became|came|left|ran|fled|paid|sold|bought)\b"
+    r"^(?:(?:I|We)(?:\s+\w+ly)?|(?:My|Our)\s+\w+)\s+(?:was|were|had|have (?:been|had|seen|lost|lived|worked)"
+    r"|[a-z]{2,}ed|grew|lost|saw|met|went|spent|took|got|became|came|left|ran|fled|paid|sold|bought)\b"
 )
 OFFICIAL_SOURCE = re.compile(
     r"\b(?:FBI|police|court|board|agency|department|ministry|bureau|census|report|statistics|data|government"
@@ -127,6 +137,7 @@ VAGUE = re.compile(
     r"|arguably|at times)\b",
     re.IGNORECASE,
 )
+LEADING_FUNCTION_WORDS = re.compile(r"^(?:(?:The|A|An|But|And|So|Yet|However|Also|Then|Now|There|Here)\s+)+")
 LEADING_CONNECTIVE = re.compile(r"^(?:But|And|So|Yet|However|Also),?\s+")
 
 
@@ -150,7 +161,7 @@ def _clean_name(name: str | None) -> str | None:
     """Return a claimant name without a leading article, or None for a pronoun or a bare function word."""
     if not name:
         return None
-    name = re.sub(r"^(?:The|A|An)\s+", "", name)
+    name = LEADING_FUNCTION_WORDS.sub("", name)
     return None if name in NOT_NAMES else name
 
 
@@ -186,9 +197,7 @@ def find_source(sentence: str, previous_speaker: str | None = None) -> Source:
 def _core(sentence: str, source: Source) -> str:
     """Return what the claim asserts: the quoted words of a direct quote, else the sentence minus quotes."""
     if source.attribution == "quoted":
-        spans = [
-            next(group for group in match.groups() if group is not None) for match in QUOTED_SPAN.finditer(sentence)
-        ]
+        spans = [match[match.lastindex or 0] for match in QUOTED_SPAN.finditer(sentence)]  # one group matches
         return " ".join(spans).strip() or LEADING_FILLER.sub("", sentence)
     return " ".join(QUOTED_SPAN.sub(" ", sentence).split())
 

@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, ClaimServiceError, InvalidRequest, NotFound
+from service.errors import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    ClaimServiceError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+)
 
 logger = logging.getLogger("claims.problems")
 
@@ -91,6 +98,9 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 -- registered for this class only
     if exc.status_code == 404:
         return _render_service_error(request, NotFound(f"no resource at {request.url.path}"))
+    if exc.status_code == 405:
+        method_error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        return _render_service_error(request, method_error)
     return problem_response(
         request,
         status=exc.status_code,
@@ -104,13 +114,8 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Handle anything unforeseen: log the traceback, answer 500 without it."""
     logger.exception("request %s failed unexpectedly", request_id_of(request), exc_info=exc)
-    return problem_response(
-        request,
-        status=500,
-        type_=PROBLEM_TYPE_BASE + "internal-error",
-        title="Internal error",
-        detail=f"an unexpected error occurred; quote request id {request_id_of(request)} when reporting it",
-    )
+    detail = f"an unexpected error occurred; quote request id {request_id_of(request)} when reporting it"
+    return _render_service_error(request, ClaimServiceError(detail))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

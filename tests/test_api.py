@@ -239,3 +239,21 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     assert "1,324,994" in example["article"]["text"]
     assert {"413", "422", "502"} <= set(operation["responses"])
     assert client.get("/docs").status_code == 200
+
+
+def test_problem_types_are_documented(client: TestClient) -> None:
+    """Every problem type URI the service returns resolves to its documentation."""
+    problem = client.post("/v1/extractions", json={"article": {"text": ""}}).json()
+    documented = client.get(problem["type"]).json()
+    assert documented == {
+        "type": "/problems/invalid-request",
+        "title": "Invalid request body",
+        "status": 422,
+        "description": "The body is not JSON, or not an extraction request.",
+    }
+    assert_problem(client.get("/problems/no-such-problem"), 404, "not-found")
+
+
+def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
+    """A known route called with the wrong method is a 405 problem."""
+    assert_problem(client.get("/v1/extractions"), 405, "method-not-allowed")

@@ -8,13 +8,17 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before anything imports litellm
 
-import litellm  # noqa: E402
-import pytest  # noqa: E402
-from litellm.llms.custom_llm import CustomLLM  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
+import litellm
+import pytest
+from litellm.llms.custom_llm import CustomLLM
+from pydantic import BaseModel
 
-from schemas.model_reply import ModelReply  # noqa: E402
-from service.offline import OFFLINE_MODEL, register_offline_provider  # noqa: E402
+from schemas.model_reply import ModelReply
+from service.offline import OFFLINE_MODEL, register_offline_provider
+
+# litellm 1.106.2 builds a pydantic schema for a TypedDict with `ReadOnly` items when it first makes a response;
+# pydantic 2.14 warns about it, and the project turns warnings into errors. Not ours to fix; ignore just that one.
+pytestmark = pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier:UserWarning")
 
 SYSTEM = {"role": "system", "content": "You are a fact-checking assistant. Reply with JSON only."}
 USER = {
@@ -58,7 +62,7 @@ async def test_usage_estimates_tokens_from_characters() -> None:
 
 
 async def test_completion_cost_is_zero() -> None:
-    """litellm prices the offline model at exactly 0.0 instead of raising."""
+    """The offline model is priced by litellm at exactly 0.0 instead of raising."""
     response = await ask([SYSTEM, USER])
     assert litellm.completion_cost(completion_response=response) == 0.0
 

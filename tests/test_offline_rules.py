@@ -15,14 +15,14 @@ ARTICLE = Path(__file__).parent / "data" / "article-trump-musk-x-stream.txt"
 
 @pytest.fixture(scope="module")
 def article_sentences() -> list[tuple[int, str]]:
-    """The sample article, normalised and segmented as the service does it."""
+    """Return the sample article's sentences, normalised and segmented as the service does it."""
     raw = ARTICLE.read_text(encoding="utf-8")
     return [(sentence.id, sentence.text) for sentence in segment_sentences(normalize_text(raw).text)]
 
 
 @pytest.fixture(scope="module")
 def article_claims(article_sentences: list[tuple[int, str]]) -> list[ModelClaim]:
-    """The claims the rules extract from the sample article."""
+    """Return the claims the rules extract from the sample article."""
     return extract_offline_reply(article_sentences).claims
 
 

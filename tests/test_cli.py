@@ -1,0 +1,96 @@
+"""The ``claims`` command: extract without a server, list and show prompts, serve's start-up checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from tests.conftest import DATA_DIR
+
+SAMPLE = DATA_DIR / "article-trump-musk-x-stream.txt"
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner with a private cache directory."""
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(tmp_path / "cache"))
+    return CliRunner()
+
+
+def test_extract_prints_json_claims(runner: CliRunner, sample_article: str) -> None:
+    """``claims extract FILE`` prints the same JSON reply the API gives, with grounded claims."""
+    result = runner.invoke(app, ["extract", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.stdout)
+    assert len(reply["claims"]) >= 8
+    for claim in reply["claims"]:
+        assert sample_article[claim["source"]["start"] : claim["source"]["end"]] == claim["source"]["quote"]
+
+
+def test_extract_reads_standard_input_as_a_table(runner: CliRunner) -> None:
+    """``claims extract - --format table`` reads stdin and prints a table with usage."""
+    result = runner.invoke(app, ["extract", "-", "--format", "table"], input="The audience reached 1,324,994 people.\n")
+    assert result.exit_code == 0, result.output
+    assert "1 claims from" in result.stdout
+    assert "1,324,994" in result.stdout
+    assert "model calls 1" in result.stdout
+
+
+def test_extract_refuses_unknown_prompt_with_exit_2(runner: CliRunner) -> None:
+    """An unknown prompt version is a usage error: exit 2 and a one-line message."""
+    result = runner.invoke(app, ["extract", str(SAMPLE), "--prompt", "extract_claims@9"])
+    assert result.exit_code == 2
+    assert "Unknown prompt version" in result.stderr
+
+
+def test_extract_refuses_a_missing_file(runner: CliRunner) -> None:
+    """A file that does not exist is reported, not a traceback."""
+    result = runner.invoke(app, ["extract", "no-such-file.txt"])
+    assert result.exit_code == 2
+    assert "cannot use no-such-file.txt" in result.stderr
+
+
+def test_prompts_list_and_show(runner: CliRunner) -> None:
+    """``claims prompts list`` lists v1 as released; ``show`` prints the file with its sha256."""
+    listed = runner.invoke(app, ["prompts", "list"])
+    assert listed.exit_code == 0
+    assert listed.stdout.startswith("extract_claims@1")
+    assert "released" in listed.stdout
+    shown = runner.invoke(app, ["prompts", "show", "extract_claims@1"])
+    assert shown.exit_code == 0
+    assert shown.stdout.startswith("# extract_claims@1  sha256:")
+    assert "name: extract_claims" in shown.stdout
+
+
+def test_serve_refuses_a_broken_config(runner: CliRunner, tmp_path: Path) -> None:
+    """``claims serve`` with an invalid config stops with a clear message before binding a port."""
+    config = tmp_path / "claims.yaml"
+    config.write_text("default_model: nowhere\n", encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "default_model 'nowhere' is not in models" in result.stderr
+
+
+def test_python_dash_m_service_is_the_same_command() -> None:
+    """``python -m service --help`` shows the claims commands."""
+    result = subprocess.run(  # noqa: S603 -- our own interpreter and module
+        [sys.executable, "-m", "service", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "extract" in result.stdout
+    assert "serve" in result.stdout
+    assert "prompts" in result.stdout
+
+
+def test_cli_import_does_not_load_litellm() -> None:
+    """Importing the CLI (what ``claims --help`` does) leaves litellm unloaded, so help is instant."""
+    code = "import sys, service.cli; print('litellm' in sys.modules, 'fastapi' in sys.modules)"
+    result = subprocess.run(  # noqa: S603 -- our own interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
