@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from schemas import ModelClaim
 from service.dedupe import claim_id, dedupe_claims, normalized_claim_text
 from service.grounding import GroundedClaim
@@ -58,6 +60,29 @@ def test_different_claims_are_all_kept_in_article_order() -> None:
     middle = grounded_claim("Violent crime fell 15.2% in 2024.", 1800, 1827, checkworthiness=0.6)
 
     assert dedupe_claims([late, early, middle]) == [early, middle, late]
+
+
+@pytest.mark.parametrize(
+    ("first_text", "second_text"),
+    [
+        pytest.param(
+            "The unemployment rate rose to 3.1% in March 2023.",
+            "The unemployment rate rose to 3.1% in March 2024.",
+            id="different-year",
+        ),
+        pytest.param(
+            "Violent crime fell 15.2% in the first quarter of 2024.",
+            "Violent crime fell 16.2% in the first quarter of 2024.",
+            id="different-figure",
+        ),
+    ],
+)
+def test_claims_differing_only_in_a_number_are_both_kept(first_text: str, second_text: str) -> None:
+    """Two claims on different spans whose texts differ in a figure are different facts to check: both stay."""
+    first = grounded_claim(first_text, 100, 150, checkworthiness=0.9)
+    second = grounded_claim(second_text, 400, 450, checkworthiness=0.8)
+
+    assert dedupe_claims([first, second]) == [first, second]
 
 
 def test_no_claims_dedupe_to_none() -> None:
