@@ -17,6 +17,7 @@ from service.grounding import GroundedClaim
 
 NEAR_IDENTICAL = 0.92
 _NOT_WORD = re.compile(r"[\W_]+")
+_DIGITS = re.compile(r"\d+")
 
 
 def normalized_claim_text(text: str) -> str:
@@ -25,11 +26,19 @@ def normalized_claim_text(text: str) -> str:
 
 
 def _same_claim(a: GroundedClaim, b: GroundedClaim) -> bool:
-    """Say whether two grounded claims state the same thing."""
+    """Say whether two grounded claims state the same thing.
+
+    Near-identical wording counts only when the figures and the claimant agree: "rose 3.1% in 2023" and
+    "rose 3.1% in 2024" are two facts to check, and so are the same words said by two people.
+    """
     if (a.start, a.end) == (b.start, b.end):
         return True
     text_a, text_b = normalized_claim_text(a.claim.text), normalized_claim_text(b.claim.text)
-    return text_a == text_b or SequenceMatcher(None, text_a, text_b).ratio() >= NEAR_IDENTICAL
+    if text_a == text_b:
+        return True
+    same_figures = _DIGITS.findall(text_a) == _DIGITS.findall(text_b)
+    same_claimant = (a.claim.claimant or "").casefold() == (b.claim.claimant or "").casefold()
+    return same_figures and same_claimant and SequenceMatcher(None, text_a, text_b).ratio() >= NEAR_IDENTICAL
 
 
 def dedupe_claims(claims: Sequence[GroundedClaim]) -> list[GroundedClaim]:

@@ -10,12 +10,14 @@ a headline line has no full stop to end it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 import sentencex
 
 _KEPT_CONTROLS = frozenset("\n\t")
+_CONTROLS_BUT_TAB_AND_LF = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode category Cc, CR included
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,37 +44,50 @@ class Sentence:
     paragraph: int
 
 
-def _clusters(raw: str) -> list[tuple[int, int]]:
-    """Split ``raw`` into [start, end) runs of a base character followed by its combining marks."""
-    runs: list[tuple[int, int]] = []
+def _kept_characters(raw: str) -> list[tuple[int, str]]:
+    """Return ``(index, char)`` for each character kept: control characters out, CR LF and lone CR as LF."""
+    kept = []
     for index, char in enumerate(raw):
-        if runs and unicodedata.combining(char):
-            runs[-1] = (runs[-1][0], index + 1)
+        if char == "\r":
+            if raw[index + 1 : index + 2] != "\n":
+                kept.append((index, "\n"))
+        elif char in _KEPT_CONTROLS or unicodedata.category(char) != "Cc":
+            kept.append((index, char))
+    return kept
+
+
+def _composes_with(cluster: str, char: str) -> bool:
+    """Say whether NFC would join ``char`` to the cluster before it (combining marks, Hangul jamo …)."""
+    if unicodedata.combining(char):
+        return True
+    return unicodedata.normalize("NFC", cluster + char) != unicodedata.normalize("NFC", cluster) + char
+
+
+def _clusters(kept: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """Group kept characters into runs NFC treats as one unit: ``(first index, last index + 1, text)``."""
+    clusters: list[tuple[int, int, str]] = []
+    for index, char in kept:
+        if clusters and _composes_with(clusters[-1][2], char):
+            first, _, text = clusters[-1]
+            clusters[-1] = (first, index + 1, text + char)
         else:
-            runs.append((index, index + 1))
-    return runs
-
-
-def _normalize_cluster(piece: str) -> str:
-    """Return a cluster in NFC with control characters (but newline and tab) removed."""
-    if piece == "\r":
-        return "\n"
-    kept = "".join(c for c in piece if c in _KEPT_CONTROLS or unicodedata.category(c) != "Cc")
-    return unicodedata.normalize("NFC", kept)
+            clusters.append((index, index + 1, char))
+    return clusters
 
 
 def normalize_text(raw: str) -> NormalizedText:
     """Normalise ``raw`` to NFC without control characters, keeping offsets back into ``raw``."""
+    if not _CONTROLS_BUT_TAB_AND_LF.search(raw) and unicodedata.is_normalized("NFC", raw):
+        return NormalizedText(raw, tuple(range(len(raw))), tuple(range(1, len(raw) + 1)))
+    kept = _kept_characters(raw)
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for start, end in _clusters(raw):
-        if raw[start:end] == "\r" and raw[end : end + 1] == "\n":
-            continue  # \r\n becomes the \n that follows
-        normalized = _normalize_cluster(raw[start:end])
+    for first, after, text in _clusters(kept):
+        normalized = unicodedata.normalize("NFC", text)
         pieces.append(normalized)
-        starts.extend([start] * len(normalized))
-        ends.extend([end] * len(normalized))
+        starts.extend([first] * len(normalized))
+        ends.extend([after] * len(normalized))
     return NormalizedText("".join(pieces), tuple(starts), tuple(ends))
 
 

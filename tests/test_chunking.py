@@ -14,9 +14,9 @@ CONTEXT_SENTENCES = 2
 EDITED_PARAGRAPH = 20
 PARAGRAPHS = 40
 WORDS = (
-    "council budget school river police mayor housing tax road hospital union court vote park bridge "
-    "water energy tram library farm"
-).split()
+    "council", "budget", "school", "river", "police", "mayor", "housing", "tax", "road", "hospital",
+    "union", "court", "vote", "park", "bridge", "water", "energy", "tram", "library", "farm",
+)  # fmt: skip
 
 
 def synthetic_paragraph(number: int, addition: str = "") -> str:

@@ -79,9 +79,7 @@ def test_serve_refuses_a_broken_config(runner: CliRunner, tmp_path: Path) -> Non
 
 def test_python_dash_m_service_is_the_same_command() -> None:
     """``python -m service --help`` shows the claims commands."""
-    result = subprocess.run(  # noqa: S603 -- our own interpreter and module
-        [sys.executable, "-m", "service", "--help"], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-m", "service", "--help"], capture_output=True, text=True, check=True)
     assert "extract" in result.stdout
     assert "serve" in result.stdout
     assert "prompts" in result.stdout

@@ -17,9 +17,7 @@ def grounded_claim(
     """Return a grounded claim with ``text`` standing on ``[start, end)``."""
     quote = quote if quote is not None else f"quote {start}-{end}"
     return GroundedClaim(
-        claim=ModelClaim(
-            sentence_ids=[1], quote=quote, text=text, type="quantity", checkworthiness=checkworthiness
-        ),
+        claim=ModelClaim(sentence_ids=[1], quote=quote, text=text, type="quantity", checkworthiness=checkworthiness),
         chunk=chunk,
         sentence_ids=(1,),
         start=start,

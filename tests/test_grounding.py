@@ -18,7 +18,7 @@ ARTICLE = (
 )
 
 
-class Article:
+class ChunkedArticle:
     """An article as the grounder sees it: original text, its normalisation and one chunk of it."""
 
     def __init__(self, original: str, chunk_sentence_ids: range, context_sentence_ids: range) -> None:
@@ -50,12 +50,12 @@ def model_claim(sentence_ids: list[int], quote: str, checkworthiness: float = 0.
 
 
 @pytest.fixture
-def article() -> Article:
+def article() -> ChunkedArticle:
     """The test article with chunk S3–S5 (local S1–S3) and S1–S2 as its read-only context."""
-    return Article(ARTICLE, chunk_sentence_ids=range(3, 6), context_sentence_ids=range(1, 3))
+    return ChunkedArticle(ARTICLE, chunk_sentence_ids=range(3, 6), context_sentence_ids=range(1, 3))
 
 
-def test_exact_quote_is_grounded_at_its_original_span(article: Article) -> None:
+def test_exact_quote_is_grounded_at_its_original_span(article: ChunkedArticle) -> None:
     """A verbatim quote is kept with global sentence ids and ``original[start:end] == quote``."""
     quote = "violent crime is down 15.2%"
     claim = model_claim([2], quote)
@@ -82,7 +82,9 @@ def test_exact_quote_is_grounded_at_its_original_span(article: Article) -> None:
         pytest.param('  crime all over the world is down,"  ', "crime all over the world is down,”", id="padded"),
     ],
 )
-def test_copying_noise_still_grounds_to_the_original_characters(article: Article, copied: str, original: str) -> None:
+def test_copying_noise_still_grounds_to_the_original_characters(
+    article: ChunkedArticle, copied: str, original: str
+) -> None:
     """Quote marks, dashes, white space and case may differ; the returned quote is the article's own text."""
     grounded = article.ground(model_claim([1, 2], copied))
 
@@ -91,7 +93,7 @@ def test_copying_noise_still_grounds_to_the_original_characters(article: Article
     assert ARTICLE[grounded.start : grounded.end] == original
 
 
-def test_hallucinated_quote_is_dropped_with_a_warning(article: Article) -> None:
+def test_hallucinated_quote_is_dropped_with_a_warning(article: ChunkedArticle) -> None:
     """A quote that is not in the cited sentences becomes an ``ungrounded_claim_dropped`` warning."""
     notice = article.ground(model_claim([2], "violent crime is up 40%"))
 
@@ -102,7 +104,7 @@ def test_hallucinated_quote_is_dropped_with_a_warning(article: Article) -> None:
     )
 
 
-def test_quote_in_an_uncited_chunk_sentence_is_not_grounded(article: Article) -> None:
+def test_quote_in_an_uncited_chunk_sentence_is_not_grounded(article: ChunkedArticle) -> None:
     """The quote must be in the sentences the claim cites, not merely somewhere in the chunk."""
     notice = article.ground(model_claim([1], "violent crime is down 15.2%"))
 
@@ -111,7 +113,7 @@ def test_quote_in_an_uncited_chunk_sentence_is_not_grounded(article: Article) ->
 
 
 @pytest.mark.parametrize("sentence_ids", [[4], [0], [2, 4], [-1]])
-def test_citing_a_sentence_outside_the_chunk_drops_the_claim(article: Article, sentence_ids: list[int]) -> None:
+def test_citing_a_sentence_outside_the_chunk_drops_the_claim(article: ChunkedArticle, sentence_ids: list[int]) -> None:
     """A cited id that is not a local sentence of the chunk gives ``claim_outside_chunk_dropped``."""
     notice = article.ground(model_claim(sentence_ids, "violent crime is down 15.2%"))
 
@@ -120,7 +122,7 @@ def test_citing_a_sentence_outside_the_chunk_drops_the_claim(article: Article, s
     assert "this chunk has S1-S3" in notice.detail
 
 
-def test_quote_only_in_the_context_is_not_grounded(article: Article) -> None:
+def test_quote_only_in_the_context_is_not_grounded(article: ChunkedArticle) -> None:
     """Context sentences are read-only: a quote found only there is dropped, whichever chunk sentence is cited."""
     quote = "massive DDOS attack"
 
@@ -129,7 +131,7 @@ def test_quote_only_in_the_context_is_not_grounded(article: Article) -> None:
     assert [o.code for o in outcomes if isinstance(o, Notice)] == ["ungrounded_claim_dropped"] * 4
 
 
-def test_quote_spanning_two_cited_sentences_is_grounded(article: Article) -> None:
+def test_quote_spanning_two_cited_sentences_is_grounded(article: ChunkedArticle) -> None:
     """A claim citing two sentences may quote across the boundary between them."""
     quote = "Trump said. The FBI’s report"
 
@@ -143,7 +145,7 @@ def test_quote_spanning_two_cited_sentences_is_grounded(article: Article) -> Non
 def test_offsets_are_in_the_original_text_after_crlf_and_combining_accents() -> None:
     """When normalisation shortened the text before the quote, offsets still index the original."""
     original = "Cafe\u0301 owners\r\nThe cafe\u0301 said “crime is down 15.2%” on Monday.\r\nEnd\x00 of story."
-    article = Article(original, chunk_sentence_ids=range(2, 4), context_sentence_ids=range(1, 2))
+    article = ChunkedArticle(original, chunk_sentence_ids=range(2, 4), context_sentence_ids=range(1, 2))
 
     grounded = article.ground(model_claim([1], 'café said "crime is down 15.2%"'))
 
@@ -157,7 +159,7 @@ def test_offsets_are_in_the_original_text_after_crlf_and_combining_accents() -> 
 def test_quote_with_a_control_character_inside_keeps_the_original_characters() -> None:
     """A control character removed by normalisation inside the quote is part of the returned original span."""
     original = "Intro.\nThe budget\x07 rose 3.2 billion dollars."
-    article = Article(original, chunk_sentence_ids=range(2, 3), context_sentence_ids=range(1, 2))
+    article = ChunkedArticle(original, chunk_sentence_ids=range(2, 3), context_sentence_ids=range(1, 2))
 
     grounded = article.ground(model_claim([1], "budget rose 3.2 billion"))
 
@@ -166,7 +168,7 @@ def test_quote_with_a_control_character_inside_keeps_the_original_characters() -
     assert original[grounded.start : grounded.end] == grounded.quote
 
 
-def test_ground_claims_keeps_grounded_and_warns_for_each_dropped(article: Article) -> None:
+def test_ground_claims_keeps_grounded_and_warns_for_each_dropped(article: ChunkedArticle) -> None:
     """``ground_claims`` returns the grounded claims in reply order and one warning per dropped claim."""
     claims = [
         model_claim([2], "violent crime is down 15.2%"),
@@ -183,7 +185,7 @@ def test_ground_claims_keeps_grounded_and_warns_for_each_dropped(article: Articl
 
 def test_grounding_the_sample_article_round_trips_every_sentence(sample_article: str) -> None:
     """Quoting any whole sentence of the real article grounds to exactly that sentence's original text."""
-    article = Article(sample_article, chunk_sentence_ids=range(1, 38), context_sentence_ids=range(0))
+    article = ChunkedArticle(sample_article, chunk_sentence_ids=range(1, 38), context_sentence_ids=range(0))
 
     for local_id, sentence in enumerate(article.chunk.sentences, start=1):
         grounded = article.ground(model_claim([local_id], sentence.text))

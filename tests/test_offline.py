@@ -18,7 +18,6 @@ from service.offline import OFFLINE_MODEL, register_offline_provider
 
 # litellm 1.106.2 builds a pydantic schema for a TypedDict with `ReadOnly` items when it first makes a response;
 # pydantic 2.14 warns about it, and the project turns warnings into errors. Not ours to fix; ignore just that one.
-pytestmark = pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier:UserWarning")
 
 SYSTEM = {"role": "system", "content": "You are a fact-checking assistant. Reply with JSON only."}
 USER = {

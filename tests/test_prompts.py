@@ -173,7 +173,7 @@ def test_misnamed_prompt_file_is_a_config_error(tmp_path: Path) -> None:
     path = write_prompt(tmp_path, "sketch", 1, "draft")
     path.rename(path.with_name("v2.yaml"))
 
-    with pytest.raises(ConfigError, match="must be named sketch/v1.yaml"):
+    with pytest.raises(ConfigError, match=r"must be named sketch/v1\.yaml"):
         PromptRegistry.load(tmp_path)
 
 

@@ -29,6 +29,6 @@ def test_code_is_formatted() -> None:
 
 
 def test_mypy_strict_passes_on_service_and_schemas() -> None:
-    """mypy --strict (configured in pyproject.toml) passes on service/ and schemas/."""
+    """Mypy --strict (configured in pyproject.toml) passes on service/ and schemas/."""
     result = run_tool("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -80,7 +80,7 @@ def test_omitted_optional_fields_take_their_defaults() -> None:
 )
 def test_reply_without_a_json_object_is_rejected(content: str) -> None:
     """A reply with no complete JSON object is rejected, saying so."""
-    with pytest.raises(ReplyRejected, match="^the reply contains no JSON object$"):
+    with pytest.raises(ReplyRejected, match=r"^the reply contains no JSON object$"):
         parse_model_reply(content)
 
 

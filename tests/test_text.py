@@ -66,7 +66,7 @@ def test_normalize_text_removes_control_characters_but_keeps_newline_and_tab() -
 
 
 def test_normalize_text_folds_crlf_and_lone_cr_to_newline() -> None:
-    """``\\r\\n`` becomes one ``\\n`` (mapped to the original ``\\n``) and a lone ``\\r`` becomes ``\\n``."""
+    """CR LF becomes one LF (mapped to the original LF) and a lone CR becomes LF."""
     raw = "one\r\ntwo\rthree"
 
     normalized = normalize_text(raw)

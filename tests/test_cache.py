@@ -1,0 +1,160 @@
+"""Tests of ``service/cache.py``: the diskcache reply store and what its keys depend on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.cache import CachedReply, DiskReplyCache, NoReplyCache, cache_key
+
+MESSAGES = [
+    {"role": "system", "content": "Extract claims."},
+    {"role": "user", "content": "Sentences:\n[S1] Violent crime is down 15.2%.\n"},
+]
+MODEL_PARAMS = {"model": "openai/gpt-4o-mini", "temperature": 0, "max_tokens": 2048}
+PROMPT_SHA = "cc57d081939aae03aa94a820e95502916bd1e04027d71c237b074de2aeeccd10"
+
+
+def key_of(**changes: Any) -> str:
+    """Return the cache key of the reference call with some arguments changed."""
+    arguments: dict[str, Any] = {
+        "model_params": MODEL_PARAMS,
+        "messages": MESSAGES,
+        "response_mode": "json_schema",
+        "prompt_sha256": PROMPT_SHA,
+    }
+    return cache_key(**{**arguments, **changes})
+
+
+@pytest.fixture
+def cached_reply() -> CachedReply:
+    """A validated reply as the pipeline stores it."""
+    return CachedReply(content='{"claims": []}', model="openai/gpt-4o-mini", prompt_tokens=412, completion_tokens=9)
+
+
+@pytest.fixture
+def disk_cache(tmp_path: Path) -> Iterator[DiskReplyCache]:
+    """A disk cache in a private directory, closed after the test."""
+    cache = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
+    yield cache
+    cache.close()
+
+
+def test_disk_cache_round_trips_a_reply(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
+    """What is set under a key is what get returns, and other keys stay empty."""
+    disk_cache.set(key_of(), cached_reply)
+
+    assert disk_cache.get(key_of()) == cached_reply
+    assert disk_cache.get(key_of(response_mode="json_object")) is None
+
+
+def test_disk_cache_overwrites_an_entry(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
+    """Setting a key again replaces the stored reply."""
+    newer = CachedReply(content='{"claims": [1]}', model="offline/rules", prompt_tokens=1, completion_tokens=2)
+
+    disk_cache.set("k", cached_reply)
+    disk_cache.set("k", newer)
+
+    assert disk_cache.get("k") == newer
+    assert disk_cache.stats()["entries"] == 1
+
+
+def test_disk_cache_stats_count_entries(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
+    """Stats report the number of entries and a byte count."""
+    assert disk_cache.stats()["entries"] == 0
+
+    disk_cache.set("a", cached_reply)
+    disk_cache.set("b", cached_reply)
+
+    stats = disk_cache.stats()
+    assert set(stats) == {"entries", "bytes"}
+    assert stats["entries"] == 2
+    assert stats["bytes"] > 0
+
+
+def test_a_second_cache_on_the_same_directory_sees_the_entry(tmp_path: Path, cached_reply: CachedReply) -> None:
+    """An entry survives closing its cache: a new instance on the directory reads it."""
+    writer = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
+    writer.set(key_of(), cached_reply)
+    writer.close()
+
+    reader = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
+    try:
+        assert reader.get(key_of()) == cached_reply
+    finally:
+        reader.close()
+
+
+def test_another_process_sees_the_entry(disk_cache: DiskReplyCache, tmp_path: Path, cached_reply: CachedReply) -> None:
+    """A worker process reading the same directory gets the reply another process stored."""
+    disk_cache.set(key_of(), cached_reply)
+    script = (
+        "import sys\n"
+        "from dataclasses import asdict\n"
+        "from pathlib import Path\n"
+        "from service.cache import DiskReplyCache\n"
+        "cache = DiskReplyCache(Path(sys.argv[1]), size_limit_mb=16)\n"
+        "print(asdict(cache.get(sys.argv[2])))\n"
+        "cache.close()\n"
+    )
+
+    completed = subprocess.run(  # noqa: S603 -- runs this interpreter on a fixed script
+        [sys.executable, "-c", script, str(tmp_path / "cache"), key_of()],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+    )
+
+    assert completed.stdout.strip() == str(asdict(cached_reply))
+
+
+def test_cache_key_is_a_sha256_hex_digest() -> None:
+    """Keys are 64 lower-case hex characters and the same call always gives the same key."""
+    assert key_of() == key_of()
+    assert len(key_of()) == 64
+    assert set(key_of()) <= set("0123456789abcdef")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"model_params": {**MODEL_PARAMS, "temperature": 0.2}}, id="temperature"),
+        pytest.param({"model_params": {**MODEL_PARAMS, "model": "openai/gpt-4o"}}, id="model"),
+        pytest.param({"model_params": {**MODEL_PARAMS, "api_base": "http://127.0.0.1:8080/v1"}}, id="api-base"),
+        pytest.param({"messages": [MESSAGES[0], {"role": "user", "content": "[S1] Crime is up."}]}, id="content"),
+        pytest.param({"messages": [{**MESSAGES[0], "role": "user"}, MESSAGES[1]]}, id="role"),
+        pytest.param({"messages": MESSAGES[1:]}, id="fewer-messages"),
+        pytest.param({"response_mode": "json_object"}, id="response-mode"),
+        pytest.param({"prompt_sha256": "0" * 64}, id="prompt-sha"),
+    ],
+)
+def test_cache_key_changes_with_anything_that_shapes_the_reply(changes: dict[str, Any]) -> None:
+    """Changing model params, messages, response mode or prompt sha256 gives another key."""
+    assert key_of(**changes) != key_of()
+
+
+def test_cache_key_ignores_dict_key_order() -> None:
+    """Params and messages with the same items in another key order give the same key."""
+    reordered_params = dict(reversed(list(MODEL_PARAMS.items())))
+    reordered_messages = [dict(reversed(list(message.items()))) for message in MESSAGES]
+
+    assert list(reordered_params) != list(MODEL_PARAMS)
+    assert key_of(model_params=reordered_params, messages=reordered_messages) == key_of()
+
+
+def test_no_reply_cache_stores_nothing(cached_reply: CachedReply) -> None:
+    """With caching off, a set reply is never returned and stats stay at zero."""
+    cache = NoReplyCache()
+
+    cache.set(key_of(), cached_reply)
+
+    assert cache.get(key_of()) is None
+    assert cache.stats() == {"entries": 0, "bytes": 0}
+    cache.close()

@@ -1,0 +1,196 @@
+"""Tests of ``service/settings.py``: built-in defaults, the YAML file, ``CLAIMS_*`` overrides, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.errors import ConfigError
+from service.settings import OFFLINE_MODEL, ModelEntry, Settings, get_settings
+
+EXAMPLE_CONFIG = Path(__file__).parents[1] / "claims.example.yaml"
+TWO_MODELS_YAML = """\
+default_model: default
+models:
+  - model_name: default
+    litellm_params: {model: offline/rules}
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY, temperature: 0}
+fallbacks: {gpt: [default]}
+chunk_tokens: 600
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """A config file with an offline ``default`` and an OpenAI ``gpt`` alias falling back to it."""
+    path = tmp_path / "claims.yaml"
+    path.write_text(TWO_MODELS_YAML, encoding="utf-8")
+    return path
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    """Write ``text`` as a config file and return its path."""
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_serve_the_offline_model() -> None:
+    """Without file or environment, the only model is ``default`` on the offline rules, and it is the default."""
+    settings = Settings()
+
+    assert settings.default_model == "default"
+    assert settings.models == [ModelEntry(model_name="default", litellm_params={"model": OFFLINE_MODEL})]
+    assert settings.fallbacks == {}
+    assert settings.prompt == "extract_claims@1"
+    default = settings.model_entry("default")
+    assert default is not None
+    assert default.model == "offline/rules"
+    assert settings.model_entry("gpt") is None
+
+
+def test_get_settings_without_a_config_file_is_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no ``./claims.yaml`` and no ``CLAIMS_CONFIG``, the built-in defaults serve."""
+    monkeypatch.chdir(tmp_path)
+
+    assert get_settings() == Settings()
+
+
+def test_config_file_is_read_from_an_explicit_path(config_file: Path) -> None:
+    """An explicit path's models, fallbacks and other keys are loaded."""
+    settings = get_settings(config_file)
+
+    assert [entry.model_name for entry in settings.models] == ["default", "gpt"]
+    assert settings.fallbacks == {"gpt": ["default"]}
+    assert settings.chunk_tokens == 600
+    assert settings.default_model == "default"
+
+
+def test_config_file_is_read_from_claims_config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CLAIMS_CONFIG`` names the file to read when no path is passed."""
+    monkeypatch.setenv("CLAIMS_CONFIG", str(config_file))
+
+    assert get_settings() == get_settings(config_file)
+    assert get_settings().chunk_tokens == 600
+
+
+def test_claims_yaml_in_the_working_directory_is_read(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``CLAIMS_CONFIG``, ``./claims.yaml`` is read when it exists."""
+    monkeypatch.chdir(config_file.parent)
+
+    assert get_settings().chunk_tokens == 600
+
+
+def test_environment_overrides_the_config_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CLAIMS_DEFAULT_MODEL`` and ``CLAIMS_CHUNK_TOKENS`` win over the file's values."""
+    monkeypatch.setenv("CLAIMS_DEFAULT_MODEL", "gpt")
+    monkeypatch.setenv("CLAIMS_CHUNK_TOKENS", "400")
+
+    settings = get_settings(config_file)
+
+    assert (settings.default_model, settings.chunk_tokens) == ("gpt", 400)
+
+
+def test_secret_references_are_kept_unresolved(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``os.environ/VAR`` value stays a reference in settings; the secret itself is not read in."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+
+    settings = get_settings(config_file)
+
+    gpt = settings.model_entry("gpt")
+    assert gpt is not None
+    assert gpt.litellm_params == {
+        "model": "openai/gpt-4o-mini",
+        "api_key": "os.environ/OPENAI_API_KEY",
+        "temperature": 0,
+    }
+    assert "sk-test-not-a-real-key" not in settings.model_dump_json()
+
+
+def test_explicit_missing_config_file_is_refused(tmp_path: Path) -> None:
+    """A config path named explicitly must exist."""
+    missing = tmp_path / "absent.yaml"
+
+    with pytest.raises(ConfigError, match=f"config file {missing} does not exist"):
+        get_settings(missing)
+
+
+def test_missing_file_named_by_claims_config_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path in ``CLAIMS_CONFIG`` must exist too."""
+    monkeypatch.setenv("CLAIMS_CONFIG", str(tmp_path / "absent.yaml"))
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        get_settings()
+
+
+def test_empty_config_file_is_the_defaults(tmp_path: Path) -> None:
+    """An empty file sets nothing."""
+    assert get_settings(write_config(tmp_path, "# nothing set\n")) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("models: [unclosed\n", "is not valid YAML", id="invalid-yaml"),
+        pytest.param("- default_model\n", "must hold a mapping of settings", id="not-a-mapping"),
+        pytest.param("default_modle: default\n", "default_modle: Extra inputs are not permitted", id="unknown-key"),
+        pytest.param(
+            "default_model: gpt\n", "default_model 'gpt' is not in models (default)", id="unknown-default-model"
+        ),
+        pytest.param(
+            "fallbacks: {default: [claude]}\n",
+            "fallbacks for 'default' name unknown aliases: claude",
+            id="unknown-fallback-alias",
+        ),
+        pytest.param(
+            "models:\n"
+            "  - {model_name: default, litellm_params: {model: offline/rules}}\n"
+            "  - {model_name: default, litellm_params: {model: openai/gpt-4o-mini}}\n",
+            "model_name must be unique; repeated: default",
+            id="duplicate-alias",
+        ),
+        pytest.param(
+            "models:\n  - {model_name: default, litellm_params: {temperature: 0}}\n",
+            "litellm_params.model is required",
+            id="model-without-provider-string",
+        ),
+        pytest.param("chunk_tokens: 10\n", "chunk_tokens: Input should be greater than or equal to 50", id="range"),
+        pytest.param("prompt: Extract Claims\n", "prompt: String should match pattern", id="bad-prompt-ref"),
+    ],
+)
+def test_invalid_config_is_refused_with_a_readable_message(tmp_path: Path, text: str, message: str) -> None:
+    """A bad config raises ``ConfigError`` naming the file and what is wrong with it."""
+    path = write_config(tmp_path, text)
+
+    with pytest.raises(ConfigError) as caught:
+        get_settings(path)
+
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_invalid_config_message_does_not_echo_secret_values(tmp_path: Path) -> None:
+    """A validation error about a model does not repeat the values in its params."""
+    path = write_config(
+        tmp_path,
+        "models:\n  - {model_name: 'bad alias', litellm_params: {model: openai/x, api_key: sk-live-123456}}\n",
+    )
+
+    with pytest.raises(ConfigError, match=r"models\.0\.model_name") as caught:
+        get_settings(path)
+
+    assert "sk-live-123456" not in str(caught.value)
+
+
+def test_example_config_documents_the_defaults() -> None:
+    """``claims.example.yaml`` loads, and every key it sets has the built-in default value."""
+    documented = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+
+    loaded = get_settings(EXAMPLE_CONFIG)
+    defaults = Settings()
+
+    assert set(documented) == set(Settings.model_fields)
+    assert {key: getattr(loaded, key) for key in documented} == {key: getattr(defaults, key) for key in documented}
