@@ -87,7 +87,8 @@ async def _answer(
         try:
             valid = await ask_with_repair(client, entry, job.prompt, messages, job.repair_attempts, outcome.tally)
         except (UpstreamError, InvalidModelOutput) as exc:
-            outcome.tally.retries += getattr(exc, "retries", 0)
+            if isinstance(exc, UpstreamError):
+                outcome.tally.retries += exc.retries  # retries of a call that failed in the end
             outcome.error = exc
             _note_fallback(outcome, exc, job.models[position + 1 :])
             continue
