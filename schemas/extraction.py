@@ -33,6 +33,13 @@ class Article(BaseModel):
         default="en", description="BCP 47 language tag; drives sentence segmentation."
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Echoed nowhere; yours to keep.")
+    format: Literal["auto", "prose", "transcript"] = Field(
+        default="auto",
+        description=(
+            "`transcript`: lines read `SPEAKER: words` and each speaker becomes the claimant of what they say; "
+            "`auto` detects that from upper-case labels; `prose` never does."
+        ),
+    )
 
 
 class ExtractionOptions(BaseModel):

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 
 from schemas import (
+    Article,
     Claim,
     ClaimSource,
     ExtractionRequest,
@@ -27,7 +28,8 @@ from service.grounding import GroundedClaim
 from service.llm import ModelClient
 from service.prompts import PromptRegistry, PromptVersion
 from service.settings import ModelEntry, Settings
-from service.text import normalize_text, segment_sentences
+from service.text import Sentence, normalize_text, segment_sentences
+from service.transcript import attribute_to_speakers, is_transcript, turn_paragraphs, without_stage_directions
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Pipeline:
         models = self.model_chain(options.model)
         prompt = self.prompts.get(options.prompt or self.settings.prompt)
         normalized = normalize_text(article.text)
-        sentences = segment_sentences(normalized.text, article.language)
+        sentences = read_sentences(normalized.text, article)
         chunks = chunk_sentences(sentences, self.settings.chunk_tokens, self.settings.context_sentences)
         job = ChunkJob(
             prompt, models, article.title, normalized, article.text, options.cache, self.settings.repair_attempts
@@ -68,14 +70,21 @@ class Pipeline:
             (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency
         )
         _raise_if_all_failed(outcomes)
-        return self._result(request, prompt, models[0], outcomes)
+        grounded = [claim for outcome in outcomes for claim in outcome.claims]
+        if any(sentence.speaker for sentence in sentences):
+            grounded = attribute_to_speakers(grounded, sentences)
+        return self._result(request, prompt, models[0], outcomes, dedupe_claims(grounded))
 
     def _result(
-        self, request: ExtractionRequest, prompt: PromptVersion, model: ModelEntry, outcomes: list[ChunkOutcome]
+        self,
+        request: ExtractionRequest,
+        prompt: PromptVersion,
+        model: ModelEntry,
+        outcomes: list[ChunkOutcome],
+        grounded: list[GroundedClaim],
     ) -> ExtractionResult:
-        """Assemble the reply from the chunk outcomes."""
+        """Assemble the reply from the chunk outcomes and the de-duplicated claims."""
         article_key = request.article.id or article_fingerprint(request.article.text)
-        grounded = dedupe_claims([claim for outcome in outcomes for claim in outcome.claims])
         options = request.options
         wanted = [
             claim
@@ -98,6 +107,13 @@ class Pipeline:
             warnings=[warning for outcome in outcomes for warning in outcome.warnings],
             errors=errors,
         )
+
+
+def read_sentences(text: str, article: Article) -> list[Sentence]:
+    """Segment the working text into sentences: by lines for prose, by speakers' turns for a transcript."""
+    if not is_transcript(text, article.format):
+        return segment_sentences(text, article.language)
+    return without_stage_directions(segment_sentences(text, article.language, turn_paragraphs(text)))
 
 
 def article_fingerprint(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sentencex
@@ -34,14 +35,24 @@ class NormalizedText:
 
 
 @dataclass(frozen=True, slots=True)
+class Paragraph:
+    """A run of working text segmented on its own; in a transcript, one speaker's words."""
+
+    start: int
+    end: int
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Sentence:
-    """A sentence of the working text: global 1-based id, working offsets, paragraph index."""
+    """A sentence of the working text: global 1-based id, working offsets, paragraph index, speaker if any."""
 
     id: int
     start: int
     end: int
     text: str
     paragraph: int
+    speaker: str | None = None
 
 
 def _kept_characters(raw: str) -> list[tuple[int, str]]:
@@ -91,7 +102,7 @@ def normalize_text(raw: str) -> NormalizedText:
     return NormalizedText("".join(pieces), tuple(starts), tuple(ends))
 
 
-def _paragraph_spans(text: str) -> list[tuple[int, int]]:
+def line_spans(text: str) -> list[tuple[int, int]]:
     """Return the [start, end) of every non-blank line of ``text``."""
     spans = []
     offset = 0
@@ -100,6 +111,11 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
             spans.append((offset, offset + len(line)))
         offset += len(line) + 1
     return spans
+
+
+def prose_paragraphs(text: str) -> list[Paragraph]:
+    """Return the paragraphs of news copy: one per non-blank line."""
+    return [Paragraph(start, end) for start, end in line_spans(text)]
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -116,12 +132,16 @@ def _segmenter_language(language: str) -> str:
     return language.split("-", 1)[0].lower() or "en"
 
 
-def segment_sentences(text: str, language: str = "en") -> list[Sentence]:
-    """Split working text into sentences with exact offsets; ids run S1…Sn over the whole text."""
+def segment_sentences(text: str, language: str = "en", paragraphs: Sequence[Paragraph] | None = None) -> list[Sentence]:
+    """Split working text into sentences with exact offsets; ids run S1…Sn over the whole text.
+
+    ``paragraphs`` default to the lines of ``text``; a transcript passes its speakers' turns instead.
+    """
     sentences: list[Sentence] = []
     segmenter_language = _segmenter_language(language)
-    for paragraph, (para_start, para_end) in enumerate(_paragraph_spans(text)):
-        paragraph_text = text[para_start:para_end]
+    for paragraph, span in enumerate(prose_paragraphs(text) if paragraphs is None else paragraphs):
+        para_start = span.start
+        paragraph_text = text[span.start : span.end]
         for boundary in sentencex.get_sentence_boundaries(segmenter_language, paragraph_text):
             start, end = _trimmed(paragraph_text, boundary["start_index"], boundary["end_index"])
             if start == end:
@@ -133,6 +153,7 @@ def segment_sentences(text: str, language: str = "en") -> list[Sentence]:
                     end=para_start + end,
                     text=paragraph_text[start:end],
                     paragraph=paragraph,
+                    speaker=span.speaker,
                 )
             )
     return sentences

@@ -53,6 +53,7 @@ def test_minimal_request_gets_documented_defaults() -> None:
             "published_at": None,
             "language": "en",
             "metadata": {},
+            "format": "auto",
         },
         "options": {"model": None, "prompt": None, "min_checkworthiness": 0.0, "claim_types": None, "cache": True},
     }
@@ -69,6 +70,7 @@ def test_full_request_from_the_design_validates() -> None:
             "published_at": "2024-08-13T02:00:00Z",
             "language": "en-GB",
             "metadata": {"desk": "politics"},
+            "format": "prose",
         },
         "options": {
             "model": "default",
