@@ -20,6 +20,7 @@ from service.text import Sentence
 CHARS_PER_TOKEN = 4
 ANCHOR_MODULUS = 3
 MIN_FILL = 0.5
+DEFAULT_SPLIT_CONTEXT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +101,14 @@ def chunk_sentences(sentences: Sequence[Sentence], budget_tokens: int, context_s
         context = tuple(sentences[max(0, first - context_sentences) : first])
         chunks.append(Chunk(index=index, sentences=tuple(body), context=context))
     return chunks
+
+
+def split_chunk(chunk: Chunk) -> tuple[Chunk, Chunk]:
+    """Halve a chunk of two or more sentences; the second half takes the end of the first as its context."""
+    middle = len(chunk.sentences) // 2
+    first, second = chunk.sentences[:middle], chunk.sentences[middle:]
+    context_size = len(chunk.context) or min(len(first), DEFAULT_SPLIT_CONTEXT)
+    return (
+        Chunk(index=chunk.index, sentences=first, context=chunk.context),
+        Chunk(index=chunk.index, sentences=second, context=(*chunk.context, *first)[-context_size:]),
+    )

@@ -16,8 +16,10 @@
     │   ├── UpstreamUnavailable         503  5xx and connection errors
     │   ├── UpstreamAuthError           502  401/403: the operator's key, never shown
     │   └── UpstreamRejected            502  400/404/422: the request or model name was refused
-    │       └── ContextTooLong          502  the chunk did not fit the model's window
+    │       ├── ContextTooLong          502  the chunk did not fit the model's window
+    │       └── StructuredOutputRejected 502 the server refused how we asked for JSON
     └── InvalidModelOutput              502  the reply never validated, repairs included
+        └── ReplyCutOff                 502  the reply hit the token limit (the chunk is split and retried)
 
 Transient upstream errors (rate limits, timeouts, unavailability) are the only ones retried.
 """
@@ -196,6 +198,13 @@ class ContextTooLong(UpstreamRejected):
     title = "Chunk too long for the model"
 
 
+class StructuredOutputRejected(UpstreamRejected):
+    """The server refused the structured-output mode (e.g. llama.cpp answers 500 to ``json_schema``)."""
+
+    slug = "upstream-structured-output-rejected"
+    title = "Model server refused the structured-output mode"
+
+
 class InvalidModelOutput(ClaimServiceError):
     """The model's reply never matched the reply schema, repair re-asks included."""
 
@@ -219,3 +228,10 @@ def problem_catalogue() -> dict[str, type[ClaimServiceError]]:
         catalogue.setdefault(error_class.slug, error_class)
         pending.extend(error_class.__subclasses__())
     return catalogue
+
+
+class ReplyCutOff(InvalidModelOutput):
+    """The reply stopped at the model's token limit; a smaller chunk is asked instead."""
+
+    slug = "reply-cut-off"
+    title = "Model reply cut off at its token limit"

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from schemas.claim_types import Attribution, ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
+from service.checkworthiness import score_sentence
 
+OPINION_OVERRIDE_SCORE = 0.6  # a sentence with opinion cues still yields a claim when it scores this high
 SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 
 # --- word lists -------------------------------------------------------------------------------------
@@ -228,14 +230,29 @@ def _is_opinion(core: str) -> bool:
     return bool(OPINION.search(core)) and not re.search(r"\d", core)
 
 
-def is_check_worthy(sentence: str, source: Source) -> bool:
-    """Tell whether a sentence holds a checkable claim, given whose voice it is in."""
+def is_never_a_claim(sentence: str, source: Source) -> bool:
+    """Tell whether a sentence can hold no checkable claim: too short, boilerplate, a fragment, a question, a greeting."""
     core = _core(sentence, source)
     if len(core.split()) < 3 or _is_boilerplate(sentence) or _is_fragment(sentence):
+        return True
+    return _is_question(sentence) or _is_question(core) or bool(GREETING.match(LEADING_FILLER.sub("", core)))
+
+
+def reads_as_opinion(sentence: str, source: Source) -> bool:
+    """Tell whether a sentence reads as a command, an opinion or an address ("you …") with no figure."""
+    core = _core(sentence, source)
+    return _is_imperative(core) or _is_opinion(core)
+
+
+def is_check_worthy(sentence: str, source: Source, score: float) -> bool:
+    """Tell whether a sentence holds a checkable claim, given whose voice it is in and its check-worthiness.
+
+    Opinion cues ("I think", "you", insults, commands) sink a sentence unless the scorer rates it highly:
+    "You voted for the war in Iraq" is a claim about a record, "You would love it" is not.
+    """
+    if is_never_a_claim(sentence, source):
         return False
-    if _is_question(sentence) or _is_question(core) or GREETING.match(LEADING_FILLER.sub("", core)):
-        return False
-    return not (_is_imperative(core) or _is_opinion(core))
+    return score >= OPINION_OVERRIDE_SCORE or not reads_as_opinion(sentence, source)
 
 
 def has_quantity(text: str) -> bool:
@@ -265,16 +282,8 @@ def _entity_count(sentence: str) -> int:
 
 
 def checkworthiness(sentence: str) -> float:
-    """Score 0-1: numbers, statistics, named entities, official sources, dates and past events raise it."""
-    score = 0.4
-    score += 0.25 if has_quantity(sentence) else 0.0
-    score += 0.05 if STATISTIC.search(sentence) else 0.0
-    score += 0.1 if OFFICIAL_SOURCE.search(sentence) else 0.0
-    score += min(0.12, 0.04 * _entity_count(sentence))
-    score += 0.05 if DATE.search(sentence) or DATE_WORDS.search(sentence) else 0.0
-    score += 0.05 if PAST_EVENT.search(sentence) else 0.0
-    score -= min(0.2, 0.1 * len(VAGUE.findall(sentence)))
-    return round(min(0.99, max(0.05, score)), 2)
+    """Score 0-1 with the trained linear model (``service.checkworthiness``), rounded to two decimals."""
+    return round(min(0.99, max(0.01, score_sentence(sentence))), 2)
 
 
 def standalone_text(sentence: str) -> str:
@@ -293,7 +302,10 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
             continue
         source = find_source(sentence, previous_speaker)
         previous_speaker = source.claimant if is_pure_quote(sentence) else None
-        if not is_check_worthy(sentence, source):
+        if is_never_a_claim(sentence, source):
+            continue
+        score = checkworthiness(sentence)
+        if score < OPINION_OVERRIDE_SCORE and reads_as_opinion(sentence, source):
             continue
         claims.append(
             ModelClaim(
@@ -303,7 +315,7 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
                 type=claim_type(sentence, source),
                 claimant=source.claimant,
                 attribution=source.attribution,
-                checkworthiness=checkworthiness(sentence),
+                checkworthiness=score,
             )
         )
     return ModelReply(claims=claims)

@@ -32,6 +32,9 @@ from service.text import Sentence, normalize_text, segment_sentences
 from service.transcript import attribute_to_speakers, is_transcript, turn_paragraphs, without_stage_directions
 
 
+COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """Everything an extraction needs, built once at start-up."""
@@ -93,6 +96,10 @@ class Pipeline:
             and (options.claim_types is None or claim.claim.type in options.claim_types)
         ]
         errors = [_error_notice(outcome) for outcome in outcomes if outcome.error is not None]
+        usage = _usage(outcomes)
+        warnings = [warning for outcome in outcomes for warning in outcome.warnings]
+        if usage.cost_usd is None:
+            warnings.append(Notice(code="cost_unknown", detail=COST_UNKNOWN))
         return ExtractionResult(
             article_id=article_key,
             status="partial" if errors else "complete",
@@ -103,8 +110,8 @@ class Pipeline:
                 prompt=PromptProvenance(name=prompt.spec.name, version=prompt.spec.version, sha256=prompt.sha256),
                 service_version=__version__,
             ),
-            usage=_usage(outcomes),
-            warnings=[warning for outcome in outcomes for warning in outcome.warnings],
+            usage=usage,
+            warnings=warnings,
             errors=errors,
         )
 

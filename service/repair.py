@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas import ModelReply
-from service.errors import InvalidModelOutput
+from service.errors import InvalidModelOutput, ReplyCutOff
 from service.llm import ModelAnswer, ModelClient
 from service.prompts import PromptVersion, render_repair
 from service.replies import ReplyRejected, parse_model_reply
@@ -57,6 +57,13 @@ async def ask_with_repair(
     for attempt in range(repair_attempts + 1):
         answer = await client.complete(entry, conversation, prompt.spec.params)
         tally.add(answer)
+        if answer.finish_reason == "length":
+            raise ReplyCutOff(
+                f"model {entry.model_name!r} stopped at its token limit (max_tokens)",
+                model_alias=entry.model_name,
+                attempts=attempt + 1,
+                last_output=answer.content,
+            )
         try:
             return ValidReply(reply=parse_model_reply(answer.content), answer=answer)
         except ReplyRejected as exc:

@@ -8,6 +8,7 @@ secrets stay as ``os.environ/VAR`` references and are resolved only when a call 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -19,7 +20,10 @@ from service.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("claims.yaml")
 OFFLINE_MODEL = "offline/rules"
-StructuredOutput = Literal["json_schema", "json_object", "prompt"]
+SECRET_REFERENCE = "os.environ/"  # noqa: S105 -- the prefix of a reference to a secret, not a secret
+SECRET_PARAM = re.compile(r"(key|token|secret|password|credential)", re.IGNORECASE)
+PLACEHOLDER_SECRETS = frozenset({"", "none", "empty", "no-key", "sk-no-key-required", "not-needed"})
+StructuredOutput = Literal["json_schema", "tool", "json_object", "prompt"]
 
 
 class ModelEntry(BaseModel):
@@ -41,6 +45,27 @@ class ModelEntry(BaseModel):
         if not isinstance(params.get("model"), str) or not params["model"]:
             raise ValueError("litellm_params.model is required, e.g. openai/gpt-4o-mini")
         return params
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _no_literal_secrets(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a secret written into the config: it must be an ``os.environ/VAR`` reference."""
+        for key, value in params.items():
+            if not SECRET_PARAM.search(key) or not isinstance(value, str):
+                continue
+            if value.startswith(SECRET_REFERENCE) or value.strip().lower() in PLACEHOLDER_SECRETS:
+                continue
+            raise ValueError(
+                f"litellm_params.{key} holds a literal secret; keep it in the environment and write "
+                f"{key}: os.environ/YOUR_VARIABLE"
+            )
+        return params
+
+    @property
+    def requests_per_minute(self) -> int | None:
+        """Return the model's ``rpm`` limit (LiteLLM proxy's key), if set."""
+        rpm = self.litellm_params.get("rpm")
+        return int(rpm) if rpm is not None else None
 
     @property
     def model(self) -> str:

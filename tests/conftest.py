@@ -27,6 +27,9 @@ PROVIDER_KEY_VARIABLES = (
     "GROQ_API_KEY",
 )
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
+ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
+OPENAI_TEST_KEY = "sk-test-0123456789abcdefghij"
+ANTHROPIC_TEST_KEY = "sk-ant-test-9876543210zyxwvuts"
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +79,39 @@ def openai_settings(tmp_path: Path) -> Settings:
             ModelEntry(model_name="default", litellm_params={"model": "offline/rules"}),
         ],
     )
+
+
+def hosted_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings with aliases `gpt` (OpenAI), `claude` (Anthropic) and `default` (offline); `gpt` is default."""
+    values: dict[str, object] = {
+        "cache_dir": tmp_path / "cache",
+        "retry_max_wait_s": 0.01,
+        "retry_total_s": 5,
+        "default_model": "gpt",
+        "models": [
+            ModelEntry(
+                model_name="gpt",
+                litellm_params={
+                    "model": "openai/gpt-4o-mini",
+                    "api_key": "os.environ/OPENAI_API_KEY",
+                    "temperature": 0,
+                },
+            ),
+            ModelEntry(
+                model_name="claude",
+                litellm_params={"model": "anthropic/claude-haiku-4-5", "api_key": "os.environ/ANTHROPIC_API_KEY"},
+            ),
+            ModelEntry(model_name="default", litellm_params={"model": "offline/rules"}),
+        ],
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+def provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test keys for OpenAI and Anthropic in the environment."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_TEST_KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_TEST_KEY)
 
 
 @pytest.fixture

@@ -40,11 +40,19 @@ def openai_error(status: int, message: str, error_type: str, code: str | None = 
     return httpx.Response(status, json={"error": {"message": message, "type": error_type, "param": None, "code": code}})
 
 
+def _text_of(content: Any) -> str:
+    """Return a message's text, whether a string (OpenAI) or a list of content blocks (Anthropic)."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
 def sentence_lines(request: httpx.Request) -> list[tuple[int, str]]:
-    """Return the ``[S<n>] text`` lines of the last user message of a chat-completions request."""
+    """Return the ``[S<n>] text`` lines of the last user message holding any, OpenAI or Anthropic shaped."""
     messages = json.loads(request.content)["messages"]
-    user = [message["content"] for message in messages if message["role"] == "user" and "[S" in message["content"]]
-    return [(int(number), text) for number, text in SENTENCE_LINE.findall(user[-1])]
+    texts = [_text_of(message["content"]) for message in messages if message["role"] == "user"]
+    numbered = [text for text in texts if SENTENCE_LINE.search(text)]
+    return [(int(number), text) for number, text in SENTENCE_LINE.findall(numbered[-1])] if numbered else []
 
 
 def claims_for_numbers(request: httpx.Request) -> list[dict[str, Any]]:
@@ -68,3 +76,45 @@ def scripted_openai_reply(request: httpx.Request) -> httpx.Response:
     """Answer a chat-completions request the way a good model would, as OpenAI shapes it."""
     content = json.dumps({"claims": claims_for_numbers(request)})
     return httpx.Response(200, json=openai_chat_completion(content))
+
+
+def openai_tool_call_completion(arguments: str) -> dict[str, Any]:
+    """Return an OpenAI chat completion whose answer is a forced call of the ``report_claims`` tool."""
+    body = openai_chat_completion("")
+    body["choices"][0]["message"] = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_Qx1", "type": "function", "function": {"name": "report_claims", "arguments": arguments}}
+        ],
+        "refusal": None,
+    }
+    body["choices"][0]["finish_reason"] = "tool_calls"
+    return body
+
+
+def anthropic_message(text: str, *, stop_reason: str = "end_turn", input_tokens: int = 150) -> dict[str, Any]:
+    """Return an Anthropic Messages API response body carrying ``text``."""
+    return {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5-20251001",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": 50},
+    }
+
+
+def anthropic_error(
+    status: int, error_type: str, message: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """Return an Anthropic error response."""
+    body = {"type": "error", "error": {"type": error_type, "message": message}}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def scripted_anthropic_reply(request: httpx.Request) -> httpx.Response:
+    """Answer a Messages API request the way a good model would, as Anthropic shapes it."""
+    return httpx.Response(200, json=anthropic_message(json.dumps({"claims": claims_for_numbers(request)})))

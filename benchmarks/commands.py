@@ -1,0 +1,73 @@
+"""Figures measured by running commands, not HTTP: CLI wall time, lazy imports, offline model speed.
+
+Each runs in a fresh subprocess, so import costs are what a user pays, and nothing the harness imported
+skews them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from benchmarks.processes import clean_environment
+from benchmarks.stats import ms
+
+ROOT = Path(__file__).resolve().parent.parent
+IMPORT_PROBE = """
+import sys
+from service.cli import app
+sys.argv = ["claims", *sys.argv[1:]]
+try:
+    app()
+except SystemExit:
+    pass
+print("LITELLM_IMPORTED", "litellm" in sys.modules, file=sys.stderr)
+"""
+OFFLINE_PROBE = """
+import sys
+from benchmarks.offline_speed import measure_offline_sentences_per_second
+print("SENTENCES_PER_S", measure_offline_sentences_per_second(float(sys.argv[1])))
+"""
+
+
+def _claims_command() -> list[str]:
+    """Return the ``claims`` console script beside this Python, else ``python -m service``."""
+    script = Path(sys.executable).parent / "claims"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "service"]
+
+
+def _run(command: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """Run a command from the repository root with a clean environment."""
+    return subprocess.run(  # noqa: S603 -- our own commands
+        command, capture_output=True, text=True, timeout=timeout, env=clean_environment(), cwd=ROOT, check=False
+    )
+
+
+def measure_cli(arguments: list[str], repeats: int) -> dict[str, Any]:
+    """Time ``claims <arguments>`` (median of ``repeats``) and say whether it imported litellm."""
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        completed = _run([*_claims_command(), *arguments])
+        seconds.append(time.perf_counter() - started)
+        if completed.returncode != 0:
+            raise RuntimeError(f"claims {' '.join(arguments)} failed: {completed.stderr[-500:]}")
+    probe = _run([sys.executable, "-c", IMPORT_PROBE, *arguments])
+    imported = "LITELLM_IMPORTED True" in probe.stderr
+    return {"command": f"claims {' '.join(arguments)}", "wall_ms": ms(median(seconds)), "imports_litellm": imported}
+
+
+def measure_offline(seconds: float) -> dict[str, Any]:
+    """Return the offline model's sentences per second, from ``benchmarks.offline_speed`` when it exists."""
+    if importlib.util.find_spec("benchmarks.offline_speed") is None:
+        return {"sentences_per_s": None, "note": "benchmarks/offline_speed.py is missing"}
+    completed = _run([sys.executable, "-c", OFFLINE_PROBE, str(seconds)], timeout=120 + seconds * 10)
+    for line in completed.stdout.splitlines():
+        if line.startswith("SENTENCES_PER_S "):
+            return {"sentences_per_s": round(float(line.split()[1]), 1), "note": "one process, one core"}
+    return {"sentences_per_s": None, "note": f"offline_speed failed: {completed.stderr.strip()[-300:]}"}

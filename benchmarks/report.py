@@ -1,0 +1,200 @@
+"""Turn measured figures into the table: figure, target, measured, met? — as markdown and JSON.
+
+A figure that could not be measured shows its error in the table and counts as not met; a figure with no
+target is shown for reference with ``—`` in the met column.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+Figures = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the table."""
+
+    figure: str
+    target: str
+    measured: str
+    met: bool | None
+
+    def markdown(self) -> str:
+        """Render the row as a markdown table line."""
+        met = {True: "yes", False: "**no**", None: "—"}[self.met]
+        return f"| {self.figure} | {self.target} | {self.measured} | {met} |"
+
+
+def _row(figures: Figures, key: str, figure: str, target: str, render: Any, check: Any = None) -> Row:
+    """Build a row from ``figures[key]``, or an error row when the figure failed or is absent."""
+    values = figures.get(key)
+    if values is None:
+        return Row(figure, target, "not measured", None if check is None else False)
+    if "error" in values:
+        return Row(figure, target, f"error: {values['error']}", False)
+    return Row(figure, target, render(values), None if check is None else bool(check(values)))
+
+
+def _overhead_rows(f: Figures) -> list[Row]:
+    """Rows for service overhead and fan-out."""
+    return [
+        _row(f, "overhead", "Overhead p50: one-chunk article, end to end − provider latency", "≤ 10 ms",
+             lambda v: f"{v['overhead_p50_ms']} ms (e2e {v['e2e_p50_ms']} ms = {v['e2e_over_latency_p50']}× "
+             f"latency; direct provider call +{v['direct_provider_overhead_p50_ms']} ms)",
+             lambda v: v["overhead_p50_ms"] <= 10),
+        _row(f, "overhead", "Overhead p95: same requests", "—", lambda v: f"{v['overhead_p95_ms']} ms"),
+        _row(f, "fanout_c10", "Fan-out: 10-chunk article, concurrency 10, ÷ one chunk's latency", "≤ 1.3",
+             lambda v: f"{v['ratio']}× ({v['e2e_median_ms']} ms)", lambda v: v["ratio"] <= 1.3),
+        _row(f, "fanout_c1", "Fan-out: same article, concurrency 1, ÷ one chunk's latency", "(reference)",
+             lambda v: f"{v['ratio']}× ({v['e2e_median_ms']} ms)"),
+    ]  # fmt: skip
+
+
+def _cache_rows(f: Figures) -> list[Row]:
+    """Rows for the cache and incremental re-extraction."""
+    throughput = None
+    if "throughput_service" in f and "throughput_bare" in f:
+        service, bare = f["throughput_service"], f["throughput_bare"]
+        if "error" not in service and "error" not in bare:
+            ratio = round(service["requests_per_s"] / bare["requests_per_s"], 3)
+            throughput = {**service, "bare": bare["requests_per_s"], "ratio": ratio}
+        else:
+            throughput = {"error": service.get("error") or bare.get("error")}
+    f = {**f, "throughput": throughput} if throughput is not None else f
+    return [
+        _row(f, "cache", "Cache: re-POSTed article, p50", "≤ 10 ms",
+             lambda v: f"{v['p50_ms']} ms (p95 {v['p95_ms']} ms; {v['article_words']} words, {v['chunks']} chunks)",
+             lambda v: v["p50_ms"] <= 10),
+        _row(f, "cache", "Cache: provider calls for the re-POSTs", "0",
+             lambda v: f"{v['provider_calls']} in {v['requests']} requests", lambda v: v["provider_calls"] == 0),
+        _row(f, "throughput", "Cache: cached req/s ÷ bare FastAPI endpoint, same JSON", "(reference)",
+             lambda v: f"{v['ratio']}× ({v['requests_per_s']} vs {v['bare']} req/s, {v['concurrency']} connections)"),
+        _row(f, "incremental", "Incremental: provider calls after one paragraph of a 10-chunk article is edited",
+             "1",
+             lambda v: f"exactly 1 in {v['exactly_one']}/{v['edits']} edits (median {v['median_calls']}, "
+             f"mean {v['mean_calls']}, max {v['max_calls']}); unchanged re-POST {v['unchanged_repost_model_calls']}",
+             lambda v: v["max_calls"] == 1 and v["exactly_one"] == v["edits"]),
+    ]  # fmt: skip
+
+
+def _token_rows(f: Figures) -> list[Row]:
+    """Rows for prompt tokens per article token."""
+    rows = []
+    for key, words, target in (("tokens_1k", "1,000", 2.0), ("tokens_5k", "5,000", 1.5)):
+        rows.append(
+            _row(f, key, f"Tokens: prompt tokens sent ÷ article tokens, ~{words} words", f"≤ {target}",
+                 lambda v: f"{v['ratio']} ({v['prompt_tokens_sent']} ÷ {v['article_tokens']}, {v['chunks']} calls)",
+                 lambda v, target=target: v["ratio"] <= target)
+        )  # fmt: skip
+        rows.append(
+            _row(f, key, f"Tokens: sentence-by-sentence, ±5 sentences of context, ~{words} words",
+                 "≥ 5 (DESIGN §9)",
+                 lambda v: f"{v['sentence_pipeline_ratio']} ({v['sentence_pipeline_calls']} calls; "
+                 f"{round(v['sentence_pipeline_prompt_tokens'] / v['prompt_tokens_sent'], 2)}× the service)",
+                 lambda v: v["sentence_pipeline_ratio"] >= 5)
+        )  # fmt: skip
+    return rows
+
+
+def _load_rows(f: Figures) -> list[Row]:
+    """Rows for the load test, the offline model and start-up."""
+    return [
+        _row(f, "load", "Load: 100 concurrent ~20 KB articles, errors", "0",
+             lambda v: f"{v['errors']} of {v['requests']} ({v['provider_calls']} provider calls)",
+             lambda v: v["errors"] == 0),
+        _row(f, "load", "Load: latency p99", "—", lambda v: f"{v['p99_ms']} ms (p50 {v['p50_ms']} ms)"),
+        _row(f, "load", "Load: peak RSS of the service process", "≤ 300 MB",
+             lambda v: f"{v['peak_rss_mb']} MB (before: {v['rss_before_mb']} MB)", lambda v: v["peak_rss_mb"] <= 300),
+        _row(f, "offline", "Offline model: sentences per second, one core", "—",
+             lambda v: f"{v['sentences_per_s']:,}" if v["sentences_per_s"] is not None else f"missing ({v['note']})"),
+        _row(f, "startup", "Start-up: process start → /readyz 200", "—", lambda v: f"{v['ready_ms']} ms"),
+        _row(f, "first_extraction", "Start-up: first extraction after ready − provider latency", "—",
+             lambda v: f"{v['first_extraction_over_latency_ms']} ms"),
+        _row(f, "cli_help", "Start-up: `claims --help` wall time", "litellm not imported",
+             lambda v: f"{v['wall_ms']} ms (litellm imported: {'yes' if v['imports_litellm'] else 'no'})",
+             lambda v: not v["imports_litellm"]),
+        _row(f, "cli_prompts", "Start-up: `claims prompts list` wall time", "litellm not imported",
+             lambda v: f"{v['wall_ms']} ms (litellm imported: {'yes' if v['imports_litellm'] else 'no'})",
+             lambda v: not v["imports_litellm"]),
+    ]  # fmt: skip
+
+
+def build_rows(figures: Figures) -> list[Row]:
+    """Return every row of the table, in the issue's order."""
+    return [*_overhead_rows(figures), *_cache_rows(figures), *_token_rows(figures), *_load_rows(figures)]
+
+
+def _first_line(path: str, prefix: str) -> str:
+    """Return the value of the first ``prefix: value`` line of a /proc file, or ``unknown``."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(prefix):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _git_revision() -> str:
+    """Return the checkout's commit, marked ``-dirty`` when the work tree has changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=True)  # noqa: S607 -- git from PATH
+        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT, check=True)  # noqa: S607 -- git from PATH
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def machine() -> dict[str, Any]:
+    """Describe the machine and software the run used."""
+    versions = {}
+    for package in ("litellm", "fastapi", "uvicorn", "pydantic", "diskcache"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": _first_line("/proc/cpuinfo", "model name"),
+        "cores": os.cpu_count(),
+        "memory": _first_line("/proc/meminfo", "MemTotal"),
+        "os": platform.platform(),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "revision": _git_revision(),
+    }
+
+
+def render_markdown(rows: list[Row], meta: dict[str, Any], settings: dict[str, Any]) -> str:
+    """Render the table with the machine and run settings above it."""
+    packages = ", ".join(f"{name} {version}" for name, version in meta["packages"].items())
+    lines = [
+        f"Run {meta['date']} on {meta['cpu']}, {meta['cores']} cores, {meta['memory']} RAM, Python "
+        f"{meta['python']} ({packages}), revision {meta['revision']}.",
+        f"Settings: {', '.join(f'{k}={v}' for k, v in settings.items())}.",
+        "",
+        "| Figure | Target | Measured | Met? |",
+        "| --- | --- | --- | --- |",
+        *(row.markdown() for row in rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(out: Path, document: dict[str, Any], markdown: str) -> tuple[Path, Path]:
+    """Write ``<out>.json`` and ``<out>.md``; return their paths."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md_path.write_text(markdown, encoding="utf-8")
+    return json_path, md_path

@@ -1,0 +1,1 @@
+"""Evaluations of the extractor against labelled data: check-worthiness ranking on CLEF transcripts, types."""

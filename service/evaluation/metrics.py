@@ -1,0 +1,38 @@
+"""Ranking metrics of CLEF CheckThat!: average precision, R-precision and precision at k.
+
+A ranking is a list of ``(score, label)`` in document order; it is sorted by descending score, ties kept
+in document order, so the figures are deterministic. Labels are 1 for check-worthy, else 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def ranked_labels(scores: Sequence[float], labels: Sequence[int]) -> list[int]:
+    """Return the labels in ranking order: highest score first, ties in their original order."""
+    order = sorted(range(len(scores)), key=lambda index: (-scores[index], index))
+    return [labels[index] for index in order]
+
+
+def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Return the average precision of the ranking (0 when there is no positive)."""
+    hits = 0
+    total = 0.0
+    for rank, label in enumerate(ranked_labels(scores, labels), start=1):
+        if label:
+            hits += 1
+            total += hits / rank
+    return total / hits if hits else 0.0
+
+
+def precision_at(scores: Sequence[float], labels: Sequence[int], k: int) -> float:
+    """Return the share of positives among the top ``k`` of the ranking."""
+    top = ranked_labels(scores, labels)[:k]
+    return sum(top) / k if k > 0 else 0.0
+
+
+def r_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Return the precision at R, R being the number of positives (0 when there is none)."""
+    positives = sum(1 for label in labels if label)
+    return precision_at(scores, labels, positives) if positives else 0.0
