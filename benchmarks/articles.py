@@ -62,34 +62,57 @@ def _sentences(rng: random.Random) -> list[Callable[[], str]]:
     """Return sentence makers; each call draws fresh names and numbers from ``rng``."""
     r = rng
     return [
-        lambda: f"{_person(r)}, the {r.choice(ROLES)} of {r.choice(ORGS)}, said the plan for {r.choice(TOPICS)} "
-        f"would cost {_money(r)} over {r.randint(2, 12)} years.",
-        lambda: f"“{r.choice(QUOTES)},” {_person(r)} said at a news conference in {r.choice(PLACES)} on "
-        f"{r.choice(DAYS)}.",
-        lambda: f"{_capitalized(r.choice(ORGS))} reported that spending on {r.choice(TOPICS)} rose "
-        f"{r.randint(1, 40)}.{r.randint(0, 9)}% in {r.choice(MONTHS)} compared with the same month last year.",
-        lambda: f"According to figures released on {r.choice(DAYS)}, {r.randint(1_000, 2_000_000):,} residents "
-        f"of {r.choice(PLACES)} were affected in {r.randint(2015, 2025)}, up from {r.randint(500, 900_000):,} "
-        "a year earlier.",
-        lambda: f"Critics, including {_person(r)}, argued that the proposal ignored {r.choice(TOPICS)} and would "
-        "shift costs onto smaller towns.",
-        lambda: f"The U.S. Department of Transportation is expected to publish its final rule by "
-        f"{r.choice(MONTHS)} {r.randint(1, 28)}, officials said.",
-        lambda: f"Gov. {r.choice(LAST)} signed the measure on {r.choice(DAYS)}, calling it “a promise kept to "
-        f"the people of {r.choice(PLACES)}.”",
+        lambda: (
+            f"{_person(r)}, the {r.choice(ROLES)} of {r.choice(ORGS)}, said the plan for {r.choice(TOPICS)} "
+            f"would cost {_money(r)} over {r.randint(2, 12)} years."
+        ),
+        lambda: (
+            f"“{r.choice(QUOTES)},” {_person(r)} said at a news conference in {r.choice(PLACES)} on {r.choice(DAYS)}."
+        ),
+        lambda: (
+            f"{_capitalized(r.choice(ORGS))} reported that spending on {r.choice(TOPICS)} rose "
+            f"{r.randint(1, 40)}.{r.randint(0, 9)}% in {r.choice(MONTHS)} compared with the same month last year."
+        ),
+        lambda: (
+            f"According to figures released on {r.choice(DAYS)}, {r.randint(1_000, 2_000_000):,} residents "
+            f"of {r.choice(PLACES)} were affected in {r.randint(2015, 2025)}, up from {r.randint(500, 900_000):,} "
+            "a year earlier."
+        ),
+        lambda: (
+            f"Critics, including {_person(r)}, argued that the proposal ignored {r.choice(TOPICS)} and would "
+            "shift costs onto smaller towns."
+        ),
+        lambda: (
+            f"The U.S. Department of Transportation is expected to publish its final rule by "
+            f"{r.choice(MONTHS)} {r.randint(1, 28)}, officials said."
+        ),
+        lambda: (
+            f"Gov. {r.choice(LAST)} signed the measure on {r.choice(DAYS)}, calling it “a promise kept to "
+            f"the people of {r.choice(PLACES)}.”"
+        ),
         lambda: f"It was not immediately clear whether the {r.choice(ROLES)} had seen the report before the vote.",
-        lambda: f"Shares of {r.choice(ORGS).removeprefix('the ')} fell {r.randint(1, 9)}.{r.randint(0, 9)}% "
-        "in early trading.",
-        lambda: f"The council approved the budget by a vote of {r.randint(5, 9)}-{r.randint(0, 4)} after "
-        f"{r.randint(2, 7)} hours of debate.",
-        lambda: f"{_person(r)} told reporters that unemployment in the county had fallen to "
-        f"{r.randint(2, 8)}.{r.randint(0, 9)}%, the lowest since {r.randint(1990, 2019)}.",
+        lambda: (
+            f"Shares of {r.choice(ORGS).removeprefix('the ')} fell {r.randint(1, 9)}.{r.randint(0, 9)}% "
+            "in early trading."
+        ),
+        lambda: (
+            f"The council approved the budget by a vote of {r.randint(5, 9)}-{r.randint(0, 4)} after "
+            f"{r.randint(2, 7)} hours of debate."
+        ),
+        lambda: (
+            f"{_person(r)} told reporters that unemployment in the county had fallen to "
+            f"{r.randint(2, 8)}.{r.randint(0, 9)}%, the lowest since {r.randint(1990, 2019)}."
+        ),
         lambda: "Officials did not respond to a request for comment on Tuesday evening.",
         lambda: f"Asked whether taxes would rise, {r.choice(LAST)} said only that “everything is on the table.”",
-        lambda: f"About {r.randint(10, 90)} people attended the hearing, many of them holding signs about "
-        f"{r.choice(TOPICS)}.",
-        lambda: f"The report, which runs to {r.randint(40, 400)} pages, blames {r.choice(ORGS)} for delays "
-        f"that began in {r.choice(MONTHS)} {r.randint(2018, 2024)}.",
+        lambda: (
+            f"About {r.randint(10, 90)} people attended the hearing, many of them holding signs about "
+            f"{r.choice(TOPICS)}."
+        ),
+        lambda: (
+            f"The report, which runs to {r.randint(40, 400)} pages, blames {r.choice(ORGS)} for delays "
+            f"that began in {r.choice(MONTHS)} {r.randint(2018, 2024)}."
+        ),
     ]
 
 
@@ -105,7 +128,7 @@ def _title(rng: random.Random) -> str:
 
 def paragraphs(seed: int) -> tuple[str, list[str]]:
     """Return a title and an endless-enough supply (400) of paragraphs for ``seed``."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- reproducible prose, not secrets
     makers = _sentences(rng)
     return _title(rng), [_paragraph(rng, makers) for _ in range(400)]
 

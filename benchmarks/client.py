@@ -8,6 +8,7 @@ one request at a time per connection, ``Content-Length`` or chunked replies, JSO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -81,10 +82,8 @@ class Connection:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError):  # the peer went first; nothing left to release
                 await writer.wait_closed()
-            except ConnectionError:
-                pass  # the peer went first; nothing left to release
 
 
 async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
@@ -110,9 +109,9 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
-async def get_json(port: int, path: str, timeout: float = 10.0) -> Any:
+async def get_json(port: int, path: str, limit_s: float = 10.0) -> Any:
     """GET ``path`` on a fresh connection and decode the JSON reply."""
-    connection = Connection(port, timeout)
+    connection = Connection(port, limit_s)
     try:
         reply = await connection.request("GET", path)
     finally:
@@ -121,7 +120,7 @@ async def get_json(port: int, path: str, timeout: float = 10.0) -> Any:
 
 
 async def run_concurrently(
-    port: int, bodies: list[bytes], concurrency: int, path: str = "/v1/extractions", timeout: float = 120.0
+    port: int, bodies: list[bytes], concurrency: int, path: str = "/v1/extractions", limit_s: float = 120.0
 ) -> list[Reply | BaseException]:
     """POST every body over ``concurrency`` keep-alive connections; return replies (or errors) in order."""
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -130,7 +129,7 @@ async def run_concurrently(
     results: list[Reply | BaseException] = [RuntimeError("not sent")] * len(bodies)
 
     async def worker() -> None:
-        connection = Connection(port, timeout)
+        connection = Connection(port, limit_s)
         try:
             while not queue.empty():
                 index = queue.get_nowait()

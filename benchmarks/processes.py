@@ -150,7 +150,7 @@ async def wait_ready(process: Process, path: str = "/readyz", timeout_s: float =
         if process.popen.poll() is not None:
             raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}")
         try:
-            await get_json(process.port, path, timeout=2.0)
+            await get_json(process.port, path, limit_s=2.0)
         except (OSError, ValueError, TimeoutError, asyncio.IncompleteReadError):
             await asyncio.sleep(0.005)
             continue
@@ -167,6 +167,17 @@ def memory_kib(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system, all threads) the process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    """Return the machine's one-minute load average (other work on the machine skews timings)."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def reset_peak_rss(pid: int) -> bool:

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.commands import measure_cli, measure_offline
-from benchmarks.processes import Process, service_config, start_bare_app, start_provider, start_service, wait_ready
+from benchmarks.processes import (
+    Process,
+    load_average,
+    service_config,
+    start_bare_app,
+    start_provider,
+    start_service,
+    wait_ready,
+)
 from benchmarks.report import Figures, build_rows, machine, render_markdown, write_results
 from benchmarks.scenarios import (
     Plan,
@@ -121,6 +129,7 @@ async def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
     """Run every figure, print the table, write ``<out>.json`` and ``<out>.md``; return the document."""
     figures: Figures = {}
     started = time.perf_counter()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="claims-bench-") as folder:
         workdir = Path(folder)
         provider = start_provider(plan.latency_ms, workdir, PROVIDER_MAX_SECONDS)
@@ -138,6 +147,7 @@ async def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
         "tokenizer": encoding_name(),
         "model_concurrency": MODEL_CONCURRENCY,
         "elapsed_s": round(time.perf_counter() - started, 1),
+        "load_average_1m": f"{load_before} before, {load_average()} after",
     }
     markdown = render_markdown(rows, meta, settings)
     document = {

@@ -17,7 +17,7 @@ from typing import Any
 
 from benchmarks.articles import GeneratedArticle, article_of_bytes, article_of_chunks, article_of_words
 from benchmarks.client import Connection, Reply, get_json, run_concurrently
-from benchmarks.processes import Process, memory_kib, reset_peak_rss
+from benchmarks.processes import Process, cpu_seconds, memory_kib, reset_peak_rss
 from benchmarks.stats import ms, percentile
 from benchmarks.tokens import count_text, encoding_name, sentence_pipeline_tokens
 
@@ -47,7 +47,7 @@ class Plan:
 
 
 FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3)
-QUICK = Plan(50, 8, 1, 20, 100, 4, 3, 20, 20_000, 0.5, 1)
+QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1)
 
 
 def request_body(article: GeneratedArticle, **options: Any) -> dict[str, Any]:
@@ -79,7 +79,10 @@ async def measure_first_extraction(plan: Plan, service: Process) -> dict[str, An
         reply, _ = await _extract(connection, article_of_words(9_000, 250))
     finally:
         await connection.close()
-    return {"first_extraction_ms": ms(reply.seconds), "first_extraction_over_latency_ms": ms(reply.seconds - plan.latency_s)}
+    return {
+        "first_extraction_ms": ms(reply.seconds),
+        "first_extraction_over_latency_ms": ms(reply.seconds - plan.latency_s),
+    }
 
 
 async def measure_overhead(plan: Plan, service: Process, provider: Process) -> dict[str, Any]:
@@ -89,11 +92,13 @@ async def measure_overhead(plan: Plan, service: Process, provider: Process) -> d
         for seed in range(3):  # warm up connections and code paths
             await _extract(connection, article_of_words(9_100 + seed, 250))
         before = await provider_calls(provider)
+        cpu_before = cpu_seconds(service.pid)
         seconds = []
         for index in range(plan.overhead_requests):
             reply, document = await _extract(connection, article_of_words(10_000 + index, 250))
             assert document["usage"]["chunks"] == 1, "the overhead article must be one chunk"
             seconds.append(reply.seconds)
+        cpu = cpu_seconds(service.pid) - cpu_before
         calls = await provider_calls(provider) - before
     finally:
         await connection.close()
@@ -108,6 +113,7 @@ async def measure_overhead(plan: Plan, service: Process, provider: Process) -> d
         "overhead_p95_ms": ms(p95 - plan.latency_s),
         "direct_provider_overhead_p50_ms": ms(percentile(direct, 50) - plan.latency_s),
         "e2e_over_latency_p50": round(p50 / plan.latency_s, 3),
+        "service_cpu_ms_per_request": ms(cpu / plan.overhead_requests),
     }
 
 
@@ -156,14 +162,16 @@ async def measure_cache(plan: Plan, service: Process, provider: Process, reply_p
     try:
         _, first = await _extract(connection, article)
         before = await provider_calls(provider)
+        cpu_before = cpu_seconds(service.pid)
         seconds = []
         for _ in range(plan.cache_requests):
             reply, document = await _extract(connection, article)
             seconds.append(reply.seconds)
+        cpu = cpu_seconds(service.pid) - cpu_before
         calls = await provider_calls(provider) - before
     finally:
         await connection.close()
-    reply_path.write_text(json.dumps(document), encoding="utf-8")
+    await asyncio.to_thread(reply_path.write_text, json.dumps(document), encoding="utf-8")
     return {
         "article_words": article.words,
         "chunks": first["usage"]["chunks"],
@@ -172,6 +180,8 @@ async def measure_cache(plan: Plan, service: Process, provider: Process, reply_p
         "p95_ms": ms(percentile(seconds, 95)),
         "provider_calls": calls,
         "cache_hits_last": document["usage"]["cache_hits"],
+        "claims": len(document["claims"]),
+        "service_cpu_ms_per_request": ms(cpu / plan.cache_requests),
         "body": request_body(article),
     }
 
@@ -207,7 +217,7 @@ async def measure_incremental(plan: Plan, service: Process, provider: Process) -
     connection = Connection(service.port)
     try:
         await _extract(connection, article)
-        unchanged, document = await _extract(connection, article)
+        _, document = await _extract(connection, article)
     finally:
         await connection.close()
     paragraphs = article.text.split("\n")
@@ -280,7 +290,7 @@ async def measure_load(plan: Plan, service: Process, provider: Process) -> dict[
     sampler = asyncio.create_task(sample())
     before = await provider_calls(provider)
     started = time.perf_counter()
-    replies = await run_concurrently(service.port, bodies, plan.load_requests, timeout=300)
+    replies = await run_concurrently(service.port, bodies, plan.load_requests, limit_s=300)
     elapsed = time.perf_counter() - started
     done.set()
     await sampler

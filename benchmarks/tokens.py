@@ -91,4 +91,3 @@ def sentence_pipeline_tokens(article: str, title: str | None, window: int = BASE
 def _window(sentences: Sequence[str], index: int, window: int) -> list[str]:
     """Return the sentences within ``window`` of ``index``, before and after, without it."""
     return [*sentences[max(0, index - window) : index], *sentences[index + 1 : index + 1 + window]]
-

@@ -201,7 +201,7 @@ class ModelClient:
         """Ask ``entry`` for a structured reply to ``messages``, retrying transient failures."""
         mode = first_mode = self.mode_for(entry)
         while True:
-            arguments = self._arguments(entry, messages, {**prompt_params, **request_arguments(mode)})
+            arguments = self._arguments(entry, messages, {**prompt_params, **request_arguments(mode, entry)})
             try:
                 response, retries = await self._call_retried(entry, arguments, mode)
                 break

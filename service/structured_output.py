@@ -53,23 +53,35 @@ def _inline_refs(node: Any, definitions: dict[str, Any]) -> Any:
 
 def reply_tool() -> dict[str, Any]:
     """Return the function definition a ``tool``-mode model must call with its claims."""
-    schema = ModelReply.model_json_schema()
     return {
         "type": "function",
         "function": {
             "name": TOOL_NAME,
             "description": "Report the checkable claims found in the numbered sentences.",
-            "parameters": _inline_refs(schema, schema.get("$defs", {})),
+            "parameters": inline_reply_schema(),
         },
     }
 
 
-def request_arguments(mode: StructuredOutput) -> dict[str, Any]:
-    """Return the litellm arguments that ask for structured output in ``mode``."""
+def inline_reply_schema() -> dict[str, Any]:
+    """Return the reply's JSON schema with nested models inlined."""
+    schema = ModelReply.model_json_schema()
+    inlined: dict[str, Any] = _inline_refs(schema, schema.get("$defs", {}))
+    return inlined
+
+
+def request_arguments(mode: StructuredOutput, entry: ModelEntry) -> dict[str, Any]:
+    """Return the litellm arguments that ask ``entry`` for structured output in ``mode``.
+
+    JSON mode on a self-hosted OpenAI-compatible server (a model with its own ``api_base``) also carries
+    the schema: llama.cpp's server constrains decoding to it, and vLLM and Ollama ignore it.
+    """
     if mode == "json_schema":
         return {"response_format": ModelReply}
     if mode == "tool":
         return {"tools": [reply_tool()], "tool_choice": {"type": "function", "function": {"name": TOOL_NAME}}}
+    if mode == "json_object" and "api_base" in entry.litellm_params:
+        return {"response_format": {"type": "json_object", "schema": inline_reply_schema()}}
     if mode == "json_object":
         return {"response_format": {"type": "json_object"}}
     return {}

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.llm import configure_litellm
 from service.settings import ModelEntry, Settings
-from service.structured_output import auto_mode, reply_tool
+from service.structured_output import auto_mode, inline_reply_schema, reply_tool
 from tests.providers import claims_for_numbers, openai_chat_completion, openai_tool_call_completion
 
 LOCAL_URL = "http://127.0.0.1:8765/v1/chat/completions"
@@ -94,8 +94,9 @@ def test_server_refusing_json_schema_steps_down_to_json_mode(tmp_path: Path, htt
     with TestClient(create_app(local_settings(tmp_path))) as client:
         first = extract(client).json()
         second = extract(client, "Rents rose 7% in July.").json()
-    formats = [json.loads(call.request.content).get("response_format", {}).get("type") for call in route.calls]
-    assert formats == ["json_schema", "json_object", "json_object"]
+    formats = [json.loads(call.request.content).get("response_format", {}) for call in route.calls]
+    assert [response_format["type"] for response_format in formats] == ["json_schema", "json_object", "json_object"]
+    assert formats[1]["schema"] == inline_reply_schema()
     assert first["status"] == "complete"
     assert first["usage"]["retries"] == 0
     assert [warning["code"] for warning in first["warnings"]] == ["structured_output_stepped_down"]
@@ -153,3 +154,20 @@ def test_unpriced_model_reports_unknown_cost(tmp_path: Path, http_mock: respx.Mo
     assert result["usage"]["cost_usd"] is None
     assert result["usage"]["prompt_tokens"] == 120
     assert [warning["code"] for warning in result["warnings"]] == ["cost_unknown"]
+
+
+def test_hosted_json_mode_sends_no_schema(
+    tmp_path: Path, http_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON mode against a hosted provider is plain ``{"type": "json_object"}`` (no extra keys to refuse)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    entry = ModelEntry(
+        model_name="gpt",
+        litellm_params={"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY"},
+        structured_output="json_object",
+    )
+    settings = Settings(cache_dir=tmp_path / "cache", default_model="gpt", models=[entry])
+    route = http_mock.post("https://api.openai.com/v1/chat/completions").mock(side_effect=good_reply)
+    with TestClient(create_app(settings)) as client:
+        extract(client)
+    assert json.loads(route.calls[0].request.content)["response_format"] == {"type": "json_object"}
