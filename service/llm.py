@@ -186,10 +186,10 @@ class ModelClient:
         return response, attempts - 1
 
     def _step_down(self, entry: ModelEntry, mode: StructuredOutput, exc: StructuredOutputRejected) -> StructuredOutput:
-        """Move an auto-detected model to the next mode down, or re-raise with what to configure."""
-        lower = STEP_DOWN.get(mode)
-        if lower is None or entry.structured_output is not None:
-            exc.detail += f"; set structured_output: {lower or 'prompt'} for this model" if lower else ""
+        """Move an auto-detected model one mode down; a configured mode is kept and the error says what to set."""
+        lower = STEP_DOWN[mode]  # "prompt" is never rejected, so every rejected mode has one below it
+        if entry.structured_output is not None:
+            exc.detail += f"; set structured_output: {lower} for this model"
             raise exc
         logger.warning("%s; using %s from now on (set structured_output: %s to skip this)", exc.detail, lower, lower)
         self._modes[entry.model_name] = lower

@@ -157,3 +157,20 @@ def test_key_never_reaches_replies_logs_or_cache(
     cache_bytes = b"".join(path.read_bytes() for path in (tmp_path / "cache").rglob("*") if path.is_file())
     assert cache_bytes
     assert OPENAI_TEST_KEY.encode() not in cache_bytes
+
+
+def test_per_model_timeout_reaches_the_http_request(
+    tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None
+) -> None:
+    """``litellm_params.timeout`` of a model bounds its HTTP calls; other models keep request_timeout_s."""
+    route = http_mock.post(OPENAI_URL).mock(side_effect=scripted_openai_reply)
+    settings = hosted_settings(tmp_path, request_timeout_s=60)
+    timed = [
+        entry.model_copy(update={"litellm_params": entry.litellm_params | {"timeout": 7}})
+        if entry.model_name == "gpt"
+        else entry
+        for entry in settings.models
+    ]
+    with TestClient(create_app(settings.model_copy(update={"models": timed}))) as client:
+        client.post("/v1/extractions", json={"article": {"text": "Rents rose 7% in July."}})
+    assert route.calls[0].request.extensions["timeout"]["read"] == 7
