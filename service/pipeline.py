@@ -31,7 +31,6 @@ from service.settings import ModelEntry, Settings
 from service.text import Sentence, normalize_text, segment_sentences
 from service.transcript import attribute_to_speakers, is_transcript, turn_paragraphs, without_stage_directions
 
-
 COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
 
 
