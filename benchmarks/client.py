@@ -99,7 +99,7 @@ async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     """Read a chunked body."""
-    parts = []
+    parts: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         if size == 0:

@@ -166,7 +166,7 @@ def _git(*arguments: str) -> str:
 
 def machine() -> dict[str, Any]:
     """Describe the machine and software the run used."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("litellm", "fastapi", "uvicorn", "pydantic", "diskcache"):
         try:
             versions[package] = metadata.version(package)
