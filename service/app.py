@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.api import router
 from service.cache import DiskReplyCache, NoReplyCache, ReplyCache
-from service.llm import ModelClient
+from service.llm import ModelClient, warm_up
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.pipeline import Pipeline
 from service.problems import install_problem_handlers
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await warm_up()  # /readyz answers only once litellm is loaded and has served a call
         yield
         pipeline.cache.close()
 

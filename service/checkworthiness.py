@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +31,6 @@ COEFFICIENTS_FORMAT = 1
 
 TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+(?:[.,]\d+)*")
 SPEAKER_LABEL = re.compile(r"^[A-Z][A-Z0-9 .'’-]{0,40}[A-Z0-9.]:\s+")
-ACRONYM = re.compile(r"\b[A-Z]{2,6}s?\b")
 YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 QUOTE_MARK = re.compile(r"[“”\"]")
 
@@ -181,9 +180,9 @@ def _shape_features(text: str, tokens: list[str]) -> dict[str, float]:
     entities = {token for token in tokens[1:] if token[0].isupper() and token not in NOT_ENTITY}
     if entities:
         features["f:entities"] = min(len(entities), 4) / 4
-    if ACRONYM.search(text):
+    if any(len(token) > 1 and token.isupper() for token in tokens):
         features["f:acronym"] = 1.0
-    if OPINION_CUE.search(text) and not any(char.isdigit() for char in text):
+    if OPINION_CUE.search(text) and not any(token[0].isdigit() for token in tokens):
         features["f:opinion_cue"] = 1.0
     return features
 
@@ -216,6 +215,7 @@ class CheckworthinessModel:
     weights: Mapping[str, float]
     slope: float = 1.0
     offset: float = 0.0
+    context: float = 0.0
     trained_on: tuple[str, ...] = ()
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -225,10 +225,29 @@ class CheckworthinessModel:
         weights = self.weights
         return sum(weights.get(name, 0.0) * value for name, value in sentence_features(sentence).items())
 
-    def score(self, sentence: str) -> float:
-        """Return the check-worthiness of a sentence, 0 to 1."""
-        z = self.slope * self.linear_score(sentence) + self.offset
+    def probability(self, linear: float) -> float:
+        """Map a (context-adjusted) linear score to 0-1."""
+        z = self.slope * linear + self.offset
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def in_context(self, linear: Sequence[float]) -> list[float]:
+        """Add to each linear score ``context`` times the mean score of its neighbours in the passage."""
+        if not self.context or len(linear) < 2:
+            return list(linear)
+        adjusted = []
+        scores = list(linear)
+        for index, own in enumerate(scores):
+            neighbours = scores[max(0, index - 1) : index] + scores[index + 1 : index + 2]
+            adjusted.append(own + self.context * sum(neighbours) / len(neighbours))
+        return adjusted
+
+    def score(self, sentence: str) -> float:
+        """Return the check-worthiness of a sentence on its own, 0 to 1."""
+        return self.probability(self.linear_score(sentence))
+
+    def score_passage(self, sentences: Sequence[str]) -> list[float]:
+        """Return the check-worthiness of consecutive sentences, each read beside its neighbours."""
+        return [self.probability(z) for z in self.in_context([self.linear_score(s) for s in sentences])]
 
     def to_json(self) -> dict[str, Any]:
         """Return the model as the JSON document the service ships."""
@@ -237,6 +256,7 @@ class CheckworthinessModel:
             "description": self.description,
             "slope": self.slope,
             "offset": self.offset,
+            "context": self.context,
             "trained_on": list(self.trained_on),
             **dict(self.extra),
             "weights": dict(sorted(self.weights.items(), key=lambda item: (-abs(item[1]), item[0]))),
@@ -247,11 +267,12 @@ class CheckworthinessModel:
         """Build a model from its JSON document; raise ValueError when the format is unknown."""
         if document.get("format") != COEFFICIENTS_FORMAT:
             raise ValueError(f"unknown check-worthiness coefficients format {document.get('format')!r}")
-        known = {"format", "description", "slope", "offset", "trained_on", "weights"}
+        known = {"format", "description", "slope", "offset", "context", "trained_on", "weights"}
         return cls(
             weights={str(name): float(value) for name, value in document["weights"].items()},
             slope=float(document.get("slope", 1.0)),
             offset=float(document.get("offset", 0.0)),
+            context=float(document.get("context", 0.0)),
             trained_on=tuple(str(digest) for digest in document.get("trained_on", ())),
             description=str(document.get("description", "")),
             extra={key: value for key, value in document.items() if key not in known},
@@ -290,3 +311,8 @@ def use_model(model: CheckworthinessModel) -> Iterator[CheckworthinessModel]:
 def score_sentence(sentence: str) -> float:
     """Return the check-worthiness of a sentence under the active model, 0 to 1."""
     return active_model().score(sentence)
+
+
+def score_passage(sentences: Sequence[str]) -> list[float]:
+    """Return the check-worthiness of consecutive sentences under the active model, each beside its neighbours."""
+    return active_model().score_passage(sentences)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from service.cli_eval import eval_app
 from service.errors import ClaimServiceError
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Turn news articles into grounded, checkable factual claims.", no_args_is_help=True)
 prompts_app = typer.Typer(help="List and show prompt versions.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(eval_app, name="eval")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $CLAIMS_CONFIG or ./claims.yaml).")

@@ -1,16 +1,23 @@
 """De-duplicate grounded claims across chunks and give each a stable id.
 
-Two claims are the same when they stand on the same span, or when their texts are near-identical once
-case, punctuation and white space are set aside; the more check-worthy one is kept. An id hashes the
-article's key with the claim's normalised text and quote, so the same claim in the same article always
-gets the same id, whatever chunk or position it came from.
+Two claims are the same when they stand on the same span, when their texts are equal once case,
+punctuation and white space are set aside, or when those texts are near-identical and state the same
+figures with the same claimant ("rose 3.1% in 2023" and "rose 3.1% in 2024" are two facts to check, and
+so are the same words said by two people). The more check-worthy claim of each group is kept. An id
+hashes the article's key with the claim's normalised text and quote, so the same claim in the same
+article always gets the same id, whatever chunk or position it came from.
+
+Each claim is normalised once; exact repeats are found with sets, and the costly similarity ratio is
+computed only between claims that share figures and claimant, after difflib's cheap upper bounds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from service.grounding import GroundedClaim
@@ -25,28 +32,47 @@ def normalized_claim_text(text: str) -> str:
     return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
-def _same_claim(a: GroundedClaim, b: GroundedClaim) -> bool:
-    """Say whether two grounded claims state the same thing.
+@dataclass
+class _Kept:
+    """A kept claim's normalised text, with a matcher that caches what difflib learns about it."""
 
-    Near-identical wording counts only when the figures and the claimant agree: "rose 3.1% in 2023" and
-    "rose 3.1% in 2024" are two facts to check, and so are the same words said by two people.
-    """
-    if (a.start, a.end) == (b.start, b.end):
-        return True
-    text_a, text_b = normalized_claim_text(a.claim.text), normalized_claim_text(b.claim.text)
-    if text_a == text_b:
-        return True
-    same_figures = _DIGITS.findall(text_a) == _DIGITS.findall(text_b)
-    same_claimant = (a.claim.claimant or "").casefold() == (b.claim.claimant or "").casefold()
-    return same_figures and same_claimant and SequenceMatcher(None, text_a, text_b).ratio() >= NEAR_IDENTICAL
+    text: str
+    matcher: SequenceMatcher[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.matcher = SequenceMatcher(None, autojunk=False)
+        self.matcher.set_seq2(self.text)
+
+    def near(self, text: str) -> bool:
+        """Say whether ``text`` is near-identical to this claim's text."""
+        self.matcher.set_seq1(text)
+        return (
+            self.matcher.real_quick_ratio() >= NEAR_IDENTICAL
+            and self.matcher.quick_ratio() >= NEAR_IDENTICAL
+            and self.matcher.ratio() >= NEAR_IDENTICAL
+        )
+
+
+def _facts_key(claim: GroundedClaim, text: str) -> tuple[tuple[str, ...], str]:
+    """Return what two claims must share to be near-duplicates: their figures and their claimant."""
+    return tuple(_DIGITS.findall(text)), (claim.claim.claimant or "").casefold()
 
 
 def dedupe_claims(claims: Sequence[GroundedClaim]) -> list[GroundedClaim]:
     """Drop repeats, keeping the most check-worthy of each group; the result is in article order."""
     kept: list[GroundedClaim] = []
+    spans: set[tuple[int, int]] = set()
+    texts: set[str] = set()
+    similar: defaultdict[tuple[tuple[str, ...], str], list[_Kept]] = defaultdict(list)
     for candidate in sorted(claims, key=lambda c: (-c.claim.checkworthiness, c.start, c.end)):
-        if not any(_same_claim(candidate, other) for other in kept):
-            kept.append(candidate)
+        text = normalized_claim_text(candidate.claim.text)
+        group = similar[_facts_key(candidate, text)]
+        if (candidate.start, candidate.end) in spans or text in texts or any(other.near(text) for other in group):
+            continue
+        kept.append(candidate)
+        spans.add((candidate.start, candidate.end))
+        texts.add(text)
+        group.append(_Kept(text))
     return sorted(kept, key=lambda c: (c.start, c.end, c.claim.text))
 
 

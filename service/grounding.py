@@ -57,7 +57,11 @@ def _canonical(text: str) -> tuple[str, list[int]]:
 
 def _find_quote(quote: str, region: str) -> tuple[int, int] | None:
     """Return the ``[start, end)`` of ``quote`` inside ``region``, tolerant of copying noise, or None."""
-    needle, _ = _canonical(quote.strip())
+    exact = quote.strip()
+    found_exactly = region.find(exact) if exact else -1
+    if found_exactly >= 0:  # the usual case: the quote was copied verbatim
+        return found_exactly, found_exactly + len(exact)
+    needle, _ = _canonical(exact)
     haystack, positions = _canonical(region)
     found = haystack.find(needle) if needle else -1
     if found < 0:

@@ -113,11 +113,24 @@ def _usage_of(response: Any) -> tuple[int, int]:
 
 
 def _cost_of(litellm: Any, response: Any, entry: ModelEntry) -> float | None:
-    """Return the response's cost from litellm's bundled price map, or None when the model is not priced."""
+    """Return the response's cost from litellm's bundled price map, or None when the model is not priced.
+
+    litellm prices each response as it builds it; that figure is used when present, and only otherwise
+    is the price map asked again.
+    """
+    computed = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if computed is not None:
+        return float(computed)
     try:
         return float(litellm.completion_cost(completion_response=response, model=entry.model))
     except Exception:  # litellm raises for models missing from its price map
         return None
+
+
+async def warm_up() -> None:
+    """Import litellm and make one offline call, so that the first request pays no start-up cost."""
+    litellm = configure_litellm()
+    await litellm.acompletion(model="offline/rules", messages=[{"role": "user", "content": "[S1] Warm-up."}])
 
 
 class ModelClient:

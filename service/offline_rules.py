@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from schemas.claim_types import Attribution, ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
-from service.checkworthiness import score_sentence
+from service.checkworthiness import score_passage, score_sentence
 
-OPINION_OVERRIDE_SCORE = 0.6  # a sentence with opinion cues still yields a claim when it scores this high
 SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 
 # --- word lists -------------------------------------------------------------------------------------
@@ -70,13 +69,17 @@ REPORT_SOURCE = re.compile(
 )
 DIRECT_QUOTE_START = re.compile(r"^\s*[:,]?\s*[“\"‘]")
 
-BOILERPLATE = re.compile(
-    r"^this (?:is a )?(?:developing|breaking) (?:story|news)|check back\b.*\b(?:updates|more)|^read (?:the )?"
-    r"(?:full|more|original|whole|rest)\b|^read more\b|click here|^subscribe\b|\bsubscribe (?:now|today|here|to our)"
-    r"|^sign up\b|sign up (?:for|to) our|\bnewsletter\b|©|\(c\)|\bcopyright\b|all rights reserved|^follow us\b"
-    r"|^share this\b|^(?:advertisement|sponsored|related|watch|listen|photo|image|video)\s*:|contributed to this report"
-    r"|^(?:editing|reporting|additional reporting) by\b|this (?:story|article) has been updated",
-    re.IGNORECASE,
+# publishing furniture, matched on lower-cased text: phrases that open the sentence, then phrases anywhere
+BOILERPLATE_OPENING = re.compile(
+    r"this (?:is a )?(?:developing|breaking) (?:story|news)|read (?:the )?(?:full|more|original|whole|rest)\b"
+    r"|read more\b|subscribe\b|sign up\b|follow us\b|share this\b"
+    r"|(?:advertisement|sponsored|related|watch|listen|photo|image|video)\s*:"
+    r"|(?:editing|reporting|additional reporting) by\b"
+)
+BOILERPLATE_ANYWHERE = re.compile(
+    r"check back\b.*\b(?:updates|more)|click here|\bsubscribe (?:now|today|here|to our)|sign up (?:for|to) our"
+    r"|\bnewsletter\b|©|\(c\)|\bcopyright\b|all rights reserved|contributed to this report"
+    r"|this (?:story|article) has been updated"
 )
 TERMINAL_PUNCTUATION = re.compile(r"[.!?…:;][\"”’')\]]*$")
 VERB_HINT = re.compile(
@@ -98,15 +101,11 @@ DATE = re.compile(
     rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})\b"
     r"|\b(?:1[89]|20)\d\d(?:s|\b)"
 )
-DATE_WORDS = re.compile(
-    rf"\b(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|last (?:year|week|month))\b"
-)
 QUANTITY = re.compile(
     r"\d|[$£€¥]|\b(?:percent|per cent|million|billion|trillion|thousands?|hundreds?|dozens?|half|twice|doubled"
     r"|tripled|halved|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
     re.IGNORECASE,
 )
-STATISTIC = re.compile(r"\d\s*%|\d\s*(?:percent|per cent)\b|[$£€¥]\s?\d|\d{1,3}(?:,\d{3})+", re.IGNORECASE)
 PREDICTION = re.compile(
     r"\b(?:will|won[’']t|shall|(?:is|are) set to|(?:is|are) (?:expected|likely|projected|forecast) to|going to"
     r"|expects?|forecasts?|predicts?|predicted|projects)\b",
@@ -127,17 +126,6 @@ RULE_TOPIC = re.compile(r"\billegal (?:immigration|immigrants?|aliens?|migrants?
 FIRST_PERSON_EXPERIENCE = re.compile(
     r"^(?:(?:I|We)(?:\s+\w+ly)?|(?:My|Our)\s+\w+)\s+(?:was|were|had|have (?:been|had|seen|lost|lived|worked)"
     r"|[a-z]{2,}ed|grew|lost|saw|met|went|spent|took|got|became|came|left|ran|fled|paid|sold|bought)\b"
-)
-OFFICIAL_SOURCE = re.compile(
-    r"\b(?:FBI|police|court|board|agency|department|ministry|bureau|census|report|statistics|data|government"
-    r"|commission|survey|study|official|officials)\b",
-    re.IGNORECASE,
-)
-PAST_EVENT = re.compile(r"\b(?:[a-z]{3,}ed|said|held|began|sat|won|lost|fell|rose|grew|met|made|took|paid|sold|led)\b")
-VAGUE = re.compile(
-    r"\b(?:some|many|often|largely|reputation|seemed|seems|appears?|may|might|perhaps|possibly|increasingly"
-    r"|arguably|at times)\b",
-    re.IGNORECASE,
 )
 LEADING_FUNCTION_WORDS = re.compile(r"^(?:(?:The|A|An|But|And|So|Yet|However|Also|Then|Now|There|Here)\s+)+")
 LEADING_CONNECTIVE = re.compile(r"^(?:But|And|So|Yet|However|Also),?\s+")
@@ -206,7 +194,8 @@ def _core(sentence: str, source: Source) -> str:
 
 def _is_boilerplate(sentence: str) -> bool:
     """Tell whether the sentence is publishing furniture (developing story, read more, subscribe, ©)."""
-    return bool(BOILERPLATE.search(sentence))
+    lowered = sentence.lower()
+    return bool(BOILERPLATE_OPENING.match(lowered) or BOILERPLATE_ANYWHERE.search(lowered))
 
 
 def _is_fragment(sentence: str) -> bool:
@@ -231,7 +220,7 @@ def _is_opinion(core: str) -> bool:
 
 
 def is_never_a_claim(sentence: str, source: Source) -> bool:
-    """Tell whether a sentence can hold no checkable claim: too short, boilerplate, a fragment, a question, a greeting."""
+    """Tell whether a sentence cannot hold a claim: too short, boilerplate, a fragment, a question, a greeting."""
     core = _core(sentence, source)
     if len(core.split()) < 3 or _is_boilerplate(sentence) or _is_fragment(sentence):
         return True
@@ -244,15 +233,9 @@ def reads_as_opinion(sentence: str, source: Source) -> bool:
     return _is_imperative(core) or _is_opinion(core)
 
 
-def is_check_worthy(sentence: str, source: Source, score: float) -> bool:
-    """Tell whether a sentence holds a checkable claim, given whose voice it is in and its check-worthiness.
-
-    Opinion cues ("I think", "you", insults, commands) sink a sentence unless the scorer rates it highly:
-    "You voted for the war in Iraq" is a claim about a record, "You would love it" is not.
-    """
-    if is_never_a_claim(sentence, source):
-        return False
-    return score >= OPINION_OVERRIDE_SCORE or not reads_as_opinion(sentence, source)
+def is_check_worthy(sentence: str, source: Source) -> bool:
+    """Tell whether a sentence holds a checkable claim, given whose voice it is in."""
+    return not (is_never_a_claim(sentence, source) or reads_as_opinion(sentence, source))
 
 
 def has_quantity(text: str) -> bool:
@@ -275,15 +258,14 @@ def claim_type(sentence: str, source: Source) -> ClaimType:
     return "other"
 
 
-def _entity_count(sentence: str) -> int:
-    """Count distinct capitalised words after the first word: a rough count of named entities."""
-    words = {word.strip("“”\"‘’'.,;:!?()—-") for word in sentence.split()[1:]}
-    return sum(1 for word in words if word[:1].isupper() and word not in NOT_NAMES)
+def rounded_score(probability: float) -> float:
+    """Return a check-worthiness as the reply states it: two decimals, within [0.01, 0.99]."""
+    return round(min(0.99, max(0.01, probability)), 2)
 
 
 def checkworthiness(sentence: str) -> float:
-    """Score 0-1 with the trained linear model (``service.checkworthiness``), rounded to two decimals."""
-    return round(min(0.99, max(0.01, score_sentence(sentence))), 2)
+    """Score a sentence on its own, 0-1, with the trained linear model of ``service.checkworthiness``."""
+    return rounded_score(score_sentence(sentence))
 
 
 def standalone_text(sentence: str) -> str:
@@ -292,30 +274,29 @@ def standalone_text(sentence: str) -> str:
     return text[:1].upper() + text[1:] if text else sentence
 
 
+def _claim(sentence_id: int, sentence: str, source: Source, score: float) -> ModelClaim:
+    """Return the claim a check-worthy sentence yields: the whole sentence as its quote."""
+    return ModelClaim(
+        sentence_ids=[sentence_id],
+        quote=sentence,
+        text=standalone_text(sentence),
+        type=claim_type(sentence, source),
+        claimant=source.claimant,
+        attribution=source.attribution,
+        checkworthiness=score,
+    )
+
+
 def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
     """Extract one claim per check-worthy ``(N, text)`` sentence, as the model reply the service expects."""
+    spoken = [(sentence_id, text.strip()) for sentence_id, text in sentences if text.strip()]
+    scores = score_passage([text for _, text in spoken])  # each sentence is scored beside its neighbours
     claims: list[ModelClaim] = []
     previous_speaker: str | None = None
-    for sentence_id, raw_text in sentences:
-        sentence = raw_text.strip()
-        if not sentence:
-            continue
+    for (sentence_id, sentence), probability in zip(spoken, scores, strict=True):
         source = find_source(sentence, previous_speaker)
         previous_speaker = source.claimant if is_pure_quote(sentence) else None
-        if is_never_a_claim(sentence, source):
-            continue
-        score = checkworthiness(sentence)
-        if score < OPINION_OVERRIDE_SCORE and reads_as_opinion(sentence, source):
-            continue
-        claims.append(
-            ModelClaim(
-                sentence_ids=[sentence_id],
-                quote=sentence,
-                text=standalone_text(sentence),
-                type=claim_type(sentence, source),
-                claimant=source.claimant,
-                attribution=source.attribution,
-                checkworthiness=score,
-            )
-        )
+        score = rounded_score(probability)
+        if is_check_worthy(sentence, source):
+            claims.append(_claim(sentence_id, sentence, source, score))
     return ModelReply(claims=claims)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,8 +27,8 @@ class NormalizedText:
     """Working text plus, per working character, the original ``[start, end)`` it came from."""
 
     text: str
-    original_starts: tuple[int, ...]
-    original_ends: tuple[int, ...]
+    original_starts: Sequence[int]
+    original_ends: Sequence[int]
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a non-empty working-text span to its span in the original text."""
@@ -89,17 +90,17 @@ def _clusters(kept: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
 def normalize_text(raw: str) -> NormalizedText:
     """Normalise ``raw`` to NFC without control characters, keeping offsets back into ``raw``."""
     if not _CONTROLS_BUT_TAB_AND_LF.search(raw) and unicodedata.is_normalized("NFC", raw):
-        return NormalizedText(raw, tuple(range(len(raw))), tuple(range(1, len(raw) + 1)))
+        return NormalizedText(raw, range(len(raw)), range(1, len(raw) + 1))  # ranges: no memory per character
     kept = _kept_characters(raw)
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    starts = array("I")  # 4 bytes a character, not a Python int's 28 and a pointer
+    ends = array("I")
     for first, after, text in _clusters(kept):
         normalized = unicodedata.normalize("NFC", text)
         pieces.append(normalized)
         starts.extend([first] * len(normalized))
         ends.extend([after] * len(normalized))
-    return NormalizedText("".join(pieces), tuple(starts), tuple(ends))
+    return NormalizedText("".join(pieces), starts, ends)
 
 
 def line_spans(text: str) -> list[tuple[int, int]]:

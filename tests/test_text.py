@@ -23,11 +23,9 @@ def test_normalize_text_leaves_clean_text_and_offsets_alone() -> None:
     """Text already in NFC without control characters is kept as is, each character mapping to itself."""
     normalized = normalize_text("Crime fell 15.2%.\nIt did.")
 
-    assert normalized == NormalizedText(
-        text="Crime fell 15.2%.\nIt did.",
-        original_starts=tuple(range(25)),
-        original_ends=tuple(range(1, 26)),
-    )
+    assert normalized.text == "Crime fell 15.2%.\nIt did."
+    assert list(normalized.original_starts) == list(range(25))
+    assert list(normalized.original_ends) == list(range(1, 26))
 
 
 def test_normalize_text_composes_combining_marks_and_maps_to_the_whole_cluster() -> None:
@@ -61,7 +59,7 @@ def test_normalize_text_removes_control_characters_but_keeps_newline_and_tab() -
     normalized = normalize_text(raw)
 
     assert normalized.text == "ABC\tD\nE"
-    assert normalized.original_starts == (0, 2, 4, 5, 6, 7, 8)
+    assert list(normalized.original_starts) == [0, 2, 4, 5, 6, 7, 8]
     assert raw[slice(*normalized.to_original(2, 7))] == "C\tD\nE"
 
 

@@ -1,13 +1,13 @@
-"""Train the offline model's check-worthiness scorer: logistic regression on CLEF CheckThat! transcripts.
+r"""Train the offline model's check-worthiness scorer: logistic regression on CLEF CheckThat! transcripts.
 
 Reproducible and deterministic (no randomness anywhere). Needs the ``train`` extra (numpy)::
 
     pip install -e '.[train]'
     # the shipped coefficients: trained on all 19 transcripts of CLEF-2019's training set
-    python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train \\
+    python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train \
         --out service/checkworthiness_coefficients.json
     # the held-out model: the three CLEF-2018 debates (recognised by content) left out of training
-    python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train \\
+    python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train \
         --hold-out ../shared/data/clef2018-checkworthiness --out /tmp/heldout-coefficients.json
     # leave-one-transcript-out MAP through the real pipeline (one model per transcript left out)
     python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train --loo
@@ -84,12 +84,13 @@ def _loss(x: Matrix, y: Matrix, weights: Matrix, beta: Matrix, penalty: Matrix) 
     return float(np.sum(weights * (np.logaddexp(0.0, z) - y * z)) + 0.5 * np.sum(penalty * beta * beta))
 
 
-def fit_logistic(x: Matrix, y: Matrix, l2: float, iterations: int = 30) -> Matrix:
-    """Fit class-balanced L2 logistic regression by truncated Newton (conjugate gradient) with backtracking."""
+def fit_logistic(x: Matrix, y: Matrix, penalty: Matrix, iterations: int = 30) -> Matrix:
+    """Fit class-balanced L2 logistic regression by truncated Newton (conjugate gradient) with backtracking.
+
+    ``penalty`` holds each column's L2 weight (0 for the bias column).
+    """
     positives = max(float(y.sum()), 1.0)
     weights = np.where(y > 0, 0.5 / positives, 0.5 / max(len(y) - positives, 1.0)) * len(y)
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0  # the bias column is not penalised
     beta = np.zeros(x.shape[1])
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(x @ beta)))
@@ -126,18 +127,27 @@ def _conjugate_gradient(hessian_times: object, b: Matrix, steps: int = 50) -> Ma
     return s
 
 
+def penalties(features: Sequence[str], options: argparse.Namespace) -> Matrix:
+    """Return each feature's L2 weight: none on the bias, ``--l2`` on cues, ``--word-l2`` on words."""
+    word_l2 = options.l2 if options.word_l2 is None else options.word_l2
+    return np.array([0.0 if f == "bias" else word_l2 if f.startswith("w:") else options.l2 for f in features])
+
+
 def train(transcripts: Sequence[Transcript], options: argparse.Namespace) -> CheckworthinessModel:
     """Train a model on ``transcripts`` with the hyper-parameters in ``options``."""
     rows = [sentence_features(line.text) for t in transcripts for line in t.lines]
     names = [t.name for t in transcripts for _ in t.lines]
     y = np.array([float(line.label) for t in transcripts for line in t.lines])
     features = ["bias", *(f for f in candidate_features(rows, names, options.min_df) if f != "bias")]
-    beta = fit_logistic(design_matrix(rows, features), y, options.l2)
+    beta = fit_logistic(design_matrix(rows, features), y, penalties(features, options))
     words = sorted((f for f in features if f.startswith("w:")), key=lambda f: -abs(beta[features.index(f)]))
     kept = ["bias", *(f for f in features if not f.startswith("w:") and f != "bias"), *words[: options.vocabulary]]
     x = design_matrix(rows, kept)
-    beta = fit_logistic(x, y, options.l2)
-    z = x @ beta
+    beta = fit_logistic(x, y, penalties(kept, options))
+    linear = CheckworthinessModel(weights=dict(zip(kept, beta.tolist(), strict=True)), context=options.context)
+    z = np.array(
+        [s for t in transcripts for s in linear.in_context([linear.linear_score(line.text) for line in t.lines])]
+    )
     median, top = float(np.quantile(z, 0.5)), float(np.quantile(z, 0.99))
     logit = lambda p: float(np.log(p / (1 - p)))  # noqa: E731
     slope = (logit(options.top_score) - logit(options.median_score)) / max(top - median, 1e-6)
@@ -146,6 +156,7 @@ def train(transcripts: Sequence[Transcript], options: argparse.Namespace) -> Che
         weights={f: round(float(w), 4) for f, w in zip(kept, beta, strict=True) if round(float(w), 4) != 0.0},
         slope=round(slope, 4),
         offset=round(offset, 4),
+        context=options.context,
         trained_on=tuple(t.digest for t in transcripts),
         description=(
             f"Logistic regression (class-balanced, L2 {options.l2}) on {len(transcripts)} CLEF CheckThat! transcripts "
@@ -196,9 +207,11 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, required=True, help="directory of labelled transcripts")
     parser.add_argument("--hold-out", type=Path, help="leave out the transcripts whose content is in this directory")
     parser.add_argument("--out", type=Path, help="write the coefficients here")
-    parser.add_argument("--l2", type=float, default=3.0)
+    parser.add_argument("--l2", type=float, default=10.0)
+    parser.add_argument("--word-l2", type=float, help="L2 weight of vocabulary words (default: --l2)")
     parser.add_argument("--min-df", type=int, default=5)
     parser.add_argument("--vocabulary", type=int, default=300)
+    parser.add_argument("--context", type=float, default=0.15, help="weight of the neighbours' mean linear score")
     parser.add_argument("--median-score", type=float, default=0.25)
     parser.add_argument("--top-score", type=float, default=0.85)
     parser.add_argument("--cv", action="store_true", help="leave-one-out MAP inside the training set (rules level)")
