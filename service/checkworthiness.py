@@ -88,11 +88,8 @@ IMPERATIVE = _words(
     "please read click check subscribe sign follow share join see watch listen look visit download call email"
     " contact imagine consider remember note wait let let's don't do try tell take go come stay find learn"
 )
-OPINION_CUE = re.compile(
-    r"\bI (?:do not |don[’']t )?(?:think|believe|feel)\b|\bin my (?:view|opinion)\b|\bshould(?:n[’']t)?\b"
-    r"|\bought to\b|\byou(?:[’'](?:re|ll|d|ve))?\b",
-    re.IGNORECASE,
-)
+ADDRESS = _words("you you're you'll you'd you've should shouldn't ought")
+BELIEF = _words("think believe feel")
 NOT_PAST = _words("need indeed speed seed feed bed red united hundred")
 NOT_ENTITY = _words("I The A An It He She They We You This That These Those And But So Or If")
 LENGTH_BINS = ((3, "len:1-3"), (7, "len:4-7"), (14, "len:8-14"), (24, "len:15-24"), (39, "len:25-39"))
@@ -103,13 +100,12 @@ def strip_speaker_label(sentence: str) -> str:
     return SPEAKER_LABEL.sub("", sentence, count=1)
 
 
-def _number_features(tokens: list[str], text: str) -> dict[str, float]:
+def _number_features(tokens: list[str], lowered: frozenset[str], text: str) -> dict[str, float]:
     """Return the features of figures: numbers, years, percentages, money and magnitudes."""
     features: dict[str, float] = {}
     numerals = [token for token in tokens if token[0].isdigit()]
-    years = [token for token in numerals if YEAR.match(token)]
-    figures = len(numerals) - len(years)
-    lowered = {token.lower() for token in tokens}
+    years = sum(1 for token in numerals if YEAR.match(token))
+    figures = len(numerals) - years
     if figures:
         features["f:number"] = 1.0
         features["f:numbers"] = min(figures, 3) / 3
@@ -117,7 +113,7 @@ def _number_features(tokens: list[str], text: str) -> dict[str, float]:
         features["f:year"] = 1.0
     if "%" in text or lowered & PERCENT_WORDS:
         features["f:percent"] = 1.0
-    if any(symbol in text for symbol in "$£€") or lowered & MONEY_WORDS:
+    if "$" in text or "£" in text or "€" in text or lowered & MONEY_WORDS:
         features["f:money"] = 1.0
     if lowered & MAGNITUDE:
         features["f:magnitude"] = 1.0
@@ -126,9 +122,9 @@ def _number_features(tokens: list[str], text: str) -> dict[str, float]:
     return features
 
 
-def _lexicon_features(lowered: frozenset[str], tokens: list[str]) -> dict[str, float]:
-    """Return one binary feature per word class the sentence uses."""
-    classes = {
+def _word_classes() -> dict[str, tuple[str, ...]]:
+    """Return, for every word of a lexicon, the cue features it fires."""
+    lexicons = {
         "f:comparative": COMPARATIVE,
         "f:superlative": SUPERLATIVE,
         "f:trend": TREND,
@@ -148,17 +144,34 @@ def _lexicon_features(lowered: frozenset[str], tokens: list[str]) -> dict[str, f
         "f:courtesy": COURTESY,
         "f:opinion": OPINION,
         "f:vague": VAGUE,
+        "f:past": PAST_IRREGULAR,
+        "f:address": ADDRESS,
     }
-    features = {name: 1.0 for name, lexicon in classes.items() if lowered & lexicon}
-    past = any(
-        (word.endswith("ed") and len(word) > 4 and word not in NOT_PAST) or word in PAST_IRREGULAR for word in lowered
-    )
-    if past:
+    classes: dict[str, tuple[str, ...]] = {}
+    for name, lexicon in lexicons.items():
+        for word in lexicon:
+            classes[word] = (*classes.get(word, ()), name)
+    return classes
+
+
+WORD_CLASSES = _word_classes()
+
+
+def _lexicon_features(lowered: frozenset[str], tokens: list[str]) -> dict[str, float]:
+    """Return one binary feature per word class the sentence uses, and the cues of its first word."""
+    features = {name: 1.0 for word in lowered for name in WORD_CLASSES.get(word, ())}
+    if "f:past" not in features and any(
+        word.endswith("ed") and len(word) > 4 and word not in NOT_PAST for word in lowered
+    ):
         features["f:past"] = 1.0
-    if tokens and tokens[0].lower() in OPENERS:
-        features["f:opener"] = 1.0
-    if tokens and tokens[0].lower() in IMPERATIVE:
-        features["f:imperative"] = 1.0
+    if tokens:
+        first = tokens[0].lower()
+        if first in OPENERS:
+            features["f:opener"] = 1.0
+        if first in IMPERATIVE:
+            features["f:imperative"] = 1.0
+    if "i" in lowered and lowered & BELIEF:
+        features["f:address"] = 1.0  # "I think", "I believe": opinion cues, like addressing "you"
     return features
 
 
@@ -182,8 +195,6 @@ def _shape_features(text: str, tokens: list[str]) -> dict[str, float]:
         features["f:entities"] = min(len(entities), 4) / 4
     if any(len(token) > 1 and token.isupper() for token in tokens):
         features["f:acronym"] = 1.0
-    if OPINION_CUE.search(text) and not any(token[0].isdigit() for token in tokens):
-        features["f:opinion_cue"] = 1.0
     return features
 
 
@@ -193,9 +204,11 @@ def sentence_features(sentence: str) -> dict[str, float]:
     tokens = TOKEN.findall(text)
     lowered = frozenset(token.lower().replace("’", "'") for token in tokens)
     features = {"bias": 1.0}
-    features.update(_number_features(tokens, text))
+    features.update(_number_features(tokens, lowered, text))
     features.update(_lexicon_features(lowered, tokens))
     features.update(_shape_features(text, tokens))
+    if "f:address" in features and ("f:number" in features or "f:year" in features):
+        del features["f:address"]  # opinion cues count only without a figure to check
     for word in lowered:
         if not word[0].isdigit():
             features["w:" + word] = 1.0

@@ -22,8 +22,10 @@ SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 # --- word lists -------------------------------------------------------------------------------------
 SPEECH_VERBS = (
     "said|says|told|added|wrote|tweeted|posted|declared|stated|explained|argued|claimed|insisted|noted"
-    "|warned|announced|replied|reported|reports|recalled|testified"
+    "|warned|announced|replied|reported|reports|recalled|testified|expects|predicts|forecasts"
 )
+# a source named by a plain noun at the end of a sentence: "…, officials said."; pronouns are no claimant
+PRONOUNS = frozenset(("he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "one"))
 REPORT_NOUNS = "report|study|survey|data|analysis|figures|poll|statement|review|audit|records|estimates?"
 REPORT_VERBS = "indicates?|shows?|showed|found|finds|says|said|suggests?|suggested|reveals?|revealed|estimates?|states?"
 NOT_NAMES = frozenset(("The", "A", "An", "It", "He", "She", "They", "We", "I", "You", "This", "That", "These", "Those"))
@@ -60,7 +62,7 @@ LEADING_SPEAKER = re.compile(
     rf"(?:{SPEECH_VERBS})\b(?P<rest>.*)$"
 )
 TRAILING_SPEAKER = re.compile(
-    rf",\s+(?:(?:(?P<who>{NAME})|(?:an?|the)\s+[a-z][\w\s-]{{0,40}}?|[a-z]+)\s+(?:{SPEECH_VERBS})"
+    rf",\s+(?:(?:(?P<who>{NAME})|(?:an?|the)\s+[a-z][\w\s-]{{0,40}}?|(?P<noun>[a-z]+))\s+(?:{SPEECH_VERBS})"
     rf"|(?:{SPEECH_VERBS})\s+(?P<who2>{NAME}))\b[^,“”\"]*$"
 )
 ACCORDING_TO = re.compile(rf"\baccording to (?:the\s+)?(?P<who>{NAME})?")
@@ -156,11 +158,12 @@ def _clean_name(name: str | None) -> str | None:
 
 
 def _match_name(match: re.Match[str] | None) -> str | None:
-    """Return the claimant a speaker pattern captured (``who`` or ``who2``)."""
+    """Return the claimant a speaker pattern captured (``who``, ``who2``, or a ``noun`` such as "officials")."""
     if match is None:
         return None
     groups = match.groupdict()
-    return _clean_name(groups.get("who") or groups.get("who2"))
+    noun = groups.get("noun")
+    return _clean_name(groups.get("who") or groups.get("who2")) or (noun if noun not in PRONOUNS else None)
 
 
 def is_pure_quote(sentence: str) -> bool:

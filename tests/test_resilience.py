@@ -69,12 +69,13 @@ OVERLOADED = {
 }
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_rate_limit_waits_as_told_then_succeeds(provider: str, tmp_path: Path, http_mock: respx.MockRouter) -> None:
-    """A 429 with Retry-After is retried after the advised wait (capped), then the 200 is used."""
+def gap_between_two_calls(
+    http_mock: respx.MockRouter, provider: str, retry_after: str, settings: Settings
+) -> tuple[float, dict[str, Any], int]:
+    """Answer a 429 carrying ``retry_after``, then a 200; return the seconds between the calls, the reply, the calls."""
     alias, url, ok = PROVIDERS[provider]
     limited = RATE_LIMITED[provider]()
-    limited.headers["retry-after"] = "0.3"
+    limited.headers["retry-after"] = retry_after
     answers = iter([limited, ok(EMPTY_REPLY)])
     called_at: list[float] = []
 
@@ -83,12 +84,21 @@ def test_rate_limit_waits_as_told_then_succeeds(provider: str, tmp_path: Path, h
         return next(answers)
 
     route = http_mock.post(url).mock(side_effect=timed)
-    with service(hosted_settings(tmp_path, retry_max_wait_s=2.0)) as client:
+    with service(settings) as client:
         result = extract(client, model=alias).json()
-    assert route.call_count == 2
+    return called_at[1] - called_at[0], result, route.call_count
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_rate_limit_waits_as_told_then_succeeds(provider: str, tmp_path: Path, http_mock: respx.MockRouter) -> None:
+    """A 429 with Retry-After is retried after the advised wait, then the 200 is used."""
+    gap, result, calls = gap_between_two_calls(
+        http_mock, provider, "0.3", hosted_settings(tmp_path, retry_max_wait_s=2.0)
+    )
+    assert calls == 2
     assert result["usage"]["retries"] == 1
     assert result["status"] == "complete"
-    assert 0.3 <= called_at[1] - called_at[0] < 1.5
+    assert 0.3 <= gap < 1.5
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -96,21 +106,11 @@ def test_retry_after_beyond_the_cap_waits_only_the_cap(
     provider: str, tmp_path: Path, http_mock: respx.MockRouter
 ) -> None:
     """A Retry-After longer than retry_max_wait_s is bounded by it."""
-    alias, url, ok = PROVIDERS[provider]
-    limited = RATE_LIMITED[provider]()
-    limited.headers["retry-after"] = "3600"
-    answers = iter([limited, ok(EMPTY_REPLY)])
-    called_at: list[float] = []
-
-    def timed(request: httpx.Request) -> httpx.Response:
-        called_at.append(time.monotonic())
-        return next(answers)
-
-    route = http_mock.post(url).mock(side_effect=timed)
-    with service(hosted_settings(tmp_path, retry_max_wait_s=0.05)) as client:
-        assert extract(client, model=alias).json()["status"] == "complete"
-    assert route.call_count == 2
-    assert called_at[1] - called_at[0] < 1.0
+    settings = hosted_settings(tmp_path, retry_max_wait_s=0.05)
+    gap, result, calls = gap_between_two_calls(http_mock, provider, "3600", settings)
+    assert calls == 2
+    assert result["status"] == "complete"
+    assert gap < 1.0
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

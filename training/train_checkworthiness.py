@@ -84,13 +84,23 @@ def _loss(x: Matrix, y: Matrix, weights: Matrix, beta: Matrix, penalty: Matrix) 
     return float(np.sum(weights * (np.logaddexp(0.0, z) - y * z)) + 0.5 * np.sum(penalty * beta * beta))
 
 
-def fit_logistic(x: Matrix, y: Matrix, penalty: Matrix, iterations: int = 30) -> Matrix:
-    """Fit class-balanced L2 logistic regression by truncated Newton (conjugate gradient) with backtracking.
+def balanced_weights(y: Matrix, groups: Sequence[str]) -> Matrix:
+    """Return sample weights that balance the classes within each group (transcript), each group by its size."""
+    weights = np.zeros(len(y))
+    names = np.array(groups)
+    for name in sorted(set(groups)):
+        members = names == name
+        positives = max(float(y[members].sum()), 1.0)
+        negatives = max(float(members.sum()) - positives, 1.0)
+        weights[members] = np.where(y[members] > 0, 0.5 / positives, 0.5 / negatives) * float(members.sum())
+    return weights
 
-    ``penalty`` holds each column's L2 weight (0 for the bias column).
+
+def fit_logistic(x: Matrix, y: Matrix, penalty: Matrix, weights: Matrix, iterations: int = 30) -> Matrix:
+    """Fit weighted L2 logistic regression by truncated Newton (conjugate gradient) with backtracking.
+
+    ``penalty`` holds each column's L2 weight (0 for the bias column), ``weights`` each sample's weight.
     """
-    positives = max(float(y.sum()), 1.0)
-    weights = np.where(y > 0, 0.5 / positives, 0.5 / max(len(y) - positives, 1.0)) * len(y)
     beta = np.zeros(x.shape[1])
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(x @ beta)))
@@ -139,11 +149,13 @@ def train(transcripts: Sequence[Transcript], options: argparse.Namespace) -> Che
     names = [t.name for t in transcripts for _ in t.lines]
     y = np.array([float(line.label) for t in transcripts for line in t.lines])
     features = ["bias", *(f for f in candidate_features(rows, names, options.min_df) if f != "bias")]
-    beta = fit_logistic(design_matrix(rows, features), y, penalties(features, options))
+    groups = names if options.balance == "transcript" else ["all"] * len(names)
+    weights = balanced_weights(y, groups)
+    beta = fit_logistic(design_matrix(rows, features), y, penalties(features, options), weights)
     words = sorted((f for f in features if f.startswith("w:")), key=lambda f: -abs(beta[features.index(f)]))
     kept = ["bias", *(f for f in features if not f.startswith("w:") and f != "bias"), *words[: options.vocabulary]]
     x = design_matrix(rows, kept)
-    beta = fit_logistic(x, y, penalties(kept, options))
+    beta = fit_logistic(x, y, penalties(kept, options), weights)
     linear = CheckworthinessModel(weights=dict(zip(kept, beta.tolist(), strict=True)), context=options.context)
     z = np.array(
         [s for t in transcripts for s in linear.in_context([linear.linear_score(line.text) for line in t.lines])]
@@ -207,11 +219,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, required=True, help="directory of labelled transcripts")
     parser.add_argument("--hold-out", type=Path, help="leave out the transcripts whose content is in this directory")
     parser.add_argument("--out", type=Path, help="write the coefficients here")
-    parser.add_argument("--l2", type=float, default=10.0)
+    parser.add_argument("--l2", type=float, default=100.0)
     parser.add_argument("--word-l2", type=float, help="L2 weight of vocabulary words (default: --l2)")
+    parser.add_argument("--balance", choices=("pooled", "transcript"), default="pooled", help="class balance scope")
     parser.add_argument("--min-df", type=int, default=5)
     parser.add_argument("--vocabulary", type=int, default=300)
-    parser.add_argument("--context", type=float, default=0.15, help="weight of the neighbours' mean linear score")
+    parser.add_argument("--context", type=float, default=0.2, help="weight of the neighbours' mean linear score")
     parser.add_argument("--median-score", type=float, default=0.25)
     parser.add_argument("--top-score", type=float, default=0.85)
     parser.add_argument("--cv", action="store_true", help="leave-one-out MAP inside the training set (rules level)")
