@@ -44,7 +44,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_pipeline(request: Request) -> Pipeline:
+async def get_pipeline(request: Request) -> Pipeline:
     """Return the app's pipeline."""
     pipeline: Pipeline = request.app.state.pipeline
     return pipeline
