@@ -4,7 +4,11 @@ A small rule set stands in for a language model so that the quick start, the tes
 integration need nothing external. A sentence that cannot be checked (a question, an opinion or insult,
 a greeting, an imperative, a headline fragment without a verb, boilerplate) yields nothing; every other
 sentence yields one claim: the whole sentence as its quote, a Full Fact type, the claimant and
-attribution when the sentence names them, and a heuristic check-worthiness.
+attribution when the sentence names them, and its check-worthiness.
+
+Check-worthiness comes from ``service.checkworthiness``: a linear model over general lexical cues, trained
+offline on CLEF CheckThat! transcripts that journalists labelled and shipped as a few KB of coefficients.
+Each sentence is scored beside its neighbours in the chunk (claims cluster), then rounded to two decimals.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 from schemas.claim_types import Attribution, ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
-from service.checkworthiness import score_passage, score_sentence
+from service.checkworthiness import score_passage
 
 SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 
@@ -266,11 +270,6 @@ def rounded_score(probability: float) -> float:
     return round(min(0.99, max(0.01, probability)), 2)
 
 
-def checkworthiness(sentence: str) -> float:
-    """Score a sentence on its own, 0-1, with the trained linear model of ``service.checkworthiness``."""
-    return rounded_score(score_sentence(sentence))
-
-
 def standalone_text(sentence: str) -> str:
     """Return the claim text: the sentence without a leading connective ("But", "However,")."""
     text = LEADING_CONNECTIVE.sub("", sentence)
@@ -299,7 +298,6 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
     for (sentence_id, sentence), probability in zip(spoken, scores, strict=True):
         source = find_source(sentence, previous_speaker)
         previous_speaker = source.claimant if is_pure_quote(sentence) else None
-        score = rounded_score(probability)
         if is_check_worthy(sentence, source):
-            claims.append(_claim(sentence_id, sentence, source, score))
+            claims.append(_claim(sentence_id, sentence, source, rounded_score(probability)))
     return ModelReply(claims=claims)

@@ -242,3 +242,32 @@ def test_parse_sentence_lines_reads_only_numbered_lines() -> None:
         "Title: A title\nContext (read-only, do not cite):\nEarlier text.\nSentences:\n[S1] First one.\n[S12] Second."
     )
     assert parse_sentence_lines(content) == [(1, "First one."), (12, "Second.")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claimant", "attribution"),
+    [
+        ("More than 4,000 homes lost power after the storm, officials said.", "officials", "reported"),
+        ("Crime fell 5% last year, he said.", None, "reported"),
+        ("The Bank of England expects inflation to fall to 2% next year.", "Bank of England", "reported"),
+        ("The International Monetary Fund predicts growth of 3.1% this year.", "International Monetary Fund",
+         "reported"),
+    ],
+)  # fmt: skip
+def test_noun_sources_and_forecasters_are_claimants(sentence: str, claimant: str | None, attribution: str) -> None:
+    """A trailing "…, officials said" names its source (a pronoun does not); a forecaster reports its forecast."""
+    (claim,) = claims_of(sentence)
+    assert (claim.claimant, claim.attribution) == (claimant, attribution)
+
+
+def test_transcript_lines_rank_figures_above_small_talk() -> None:
+    """In a run of debate lines, the one stating a figure outranks the others that yield a claim."""
+    reply = extract_offline_reply(
+        [
+            (1, "We have a trade deficit of almost $800 billion a year with the countries we do business with."),
+            (2, "It is great to be here tonight in this wonderful hall."),
+            (3, "We are going to talk about many things."),
+        ]
+    )
+    scores = {claim.sentence_ids[0]: claim.checkworthiness for claim in reply.claims}
+    assert scores[1] == max(scores.values())

@@ -226,7 +226,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vocabulary", type=int, default=300)
     parser.add_argument("--context", type=float, default=0.2, help="weight of the neighbours' mean linear score")
     parser.add_argument("--median-score", type=float, default=0.25)
-    parser.add_argument("--top-score", type=float, default=0.85)
+    parser.add_argument("--top-score", type=float, default=0.9)
     parser.add_argument("--cv", action="store_true", help="leave-one-out MAP inside the training set (rules level)")
     parser.add_argument("--loo", action="store_true", help="leave-one-out MAP through the pipeline")
     parser.add_argument("--report", type=Path, help="write the --loo figures here as JSON")
