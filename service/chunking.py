@@ -2,7 +2,7 @@
 
 Chunks are made of whole paragraphs where they fit and whole sentences where a paragraph alone is too
 long; a sentence is never split. Boundaries are content-defined: a chunk may close after a paragraph whose
-own text hashes to an "anchor" once the chunk is half full, or must close when the next paragraph would
+own text hashes to an "anchor" once the chunk is three-quarters full, or must close when the next paragraph would
 overflow the budget. Since both rules look only at nearby text, an edit re-shapes the chunk it falls in
 (and at most the chunks up to the next anchor); every chunk beyond renders the same prompt as before and
 hits the cache.
@@ -18,8 +18,8 @@ from itertools import groupby
 from service.text import Sentence
 
 CHARS_PER_TOKEN = 4
-ANCHOR_MODULUS = 3
-MIN_FILL = 0.5
+ANCHOR_MODULUS = 2
+MIN_FILL = 0.75
 DEFAULT_SPLIT_CONTEXT = 3
 
 
@@ -89,6 +89,13 @@ def _group_units(units: list[list[Sentence]], budget: int) -> list[list[Sentence
             current = []
     if current:
         bodies.append(current)
+    return _fold_in_short_tail(bodies, budget)
+
+
+def _fold_in_short_tail(bodies: list[list[Sentence]], budget: int) -> list[list[Sentence]]:
+    """Join a last chunk too short to be worth its own call (a sign-off line) to the one before, if it fits."""
+    if len(bodies) > 1 and _tokens(bodies[-1]) < budget * (1 - MIN_FILL) and _tokens(bodies[-2] + bodies[-1]) <= budget:
+        return [*bodies[:-2], bodies[-2] + bodies[-1]]
     return bodies
 
 

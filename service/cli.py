@@ -1,4 +1,4 @@
-"""The ``claims`` command: ``serve``, ``extract`` and ``prompts``.
+"""The ``claims`` command: ``serve``, ``extract`` and ``prompts`` (list, show, new, release, diff).
 
 Heavy modules (FastAPI, litellm) are imported inside the commands that need them, so ``claims --help``
 and ``claims prompts list`` answer at once.
@@ -22,12 +22,15 @@ if TYPE_CHECKING:
     from service.prompts import PromptRegistry
 
 app = typer.Typer(help="Turn news articles into grounded, checkable factual claims.", no_args_is_help=True)
-prompts_app = typer.Typer(help="List and show prompt versions.", no_args_is_help=True)
+prompts_app = typer.Typer(help="List, show, scaffold, release and diff prompt versions.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(eval_app, name="eval")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $CLAIMS_CONFIG or ./claims.yaml).")
+]
+PromptsDirOption = Annotated[
+    Path | None, typer.Option("--prompts-dir", help="Prompts directory (default: the configured one, or shipped).")
 ]
 
 
@@ -116,20 +119,26 @@ def extract(
         typer.echo(result.model_dump_json(indent=2))
 
 
-def _registry(config: Path | None) -> PromptRegistry:
-    """Load the prompt registry the configured service would use."""
-    from service.prompts import PromptRegistry, default_prompts_dir
+def _prompts_dir(prompts_dir: Path | None, config: Path | None) -> Path:
+    """Return ``--prompts-dir``, else the configured prompts directory, else the shipped one."""
+    from service.prompts import default_prompts_dir
     from service.settings import get_settings
 
-    settings = get_settings(config)
-    return PromptRegistry.load(settings.prompts_dir or default_prompts_dir())
+    return prompts_dir or get_settings(config).prompts_dir or default_prompts_dir()
+
+
+def _registry(prompts_dir: Path | None, config: Path | None) -> PromptRegistry:
+    """Load the prompt registry the configured service would use (or the one under ``--prompts-dir``)."""
+    from service.prompts import PromptRegistry
+
+    return PromptRegistry.load(_prompts_dir(prompts_dir, config))
 
 
 @prompts_app.command("list")
-def prompts_list(config: ConfigOption = None) -> None:
+def prompts_list(prompts_dir: PromptsDirOption = None, config: ConfigOption = None) -> None:
     """List prompt versions with status and sha256."""
     try:
-        registry = _registry(config)
+        registry = _registry(prompts_dir, config)
     except ClaimServiceError as error:
         raise _fail(error) from error
     for version in registry.versions():
@@ -137,14 +146,67 @@ def prompts_list(config: ConfigOption = None) -> None:
 
 
 @prompts_app.command("show")
-def prompts_show(ref: Annotated[str, typer.Argument(help="name@version")], config: ConfigOption = None) -> None:
+def prompts_show(
+    ref: Annotated[str, typer.Argument(help="name@version")],
+    prompts_dir: PromptsDirOption = None,
+    config: ConfigOption = None,
+) -> None:
     """Print a prompt version's file."""
     try:
-        version = _registry(config).get(ref)
+        version = _registry(prompts_dir, config).get(ref)
     except ClaimServiceError as error:
         raise _fail(error) from error
     typer.echo(f"# {version.ref}  sha256:{version.sha256}")
     typer.echo(version.path.read_text(encoding="utf-8"), nl=False)
+
+
+@prompts_app.command("new")
+def prompts_new(
+    name: Annotated[str, typer.Argument(help="Prompt name, e.g. extract_claims.")],
+    prompts_dir: PromptsDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Scaffold the next version of a prompt as a draft copy of the latest; print its path."""
+    from service.prompt_lifecycle import new_version
+
+    try:
+        path = new_version(_prompts_dir(prompts_dir, config), name)
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    typer.echo(str(path))
+
+
+@prompts_app.command("release")
+def prompts_release(
+    ref: Annotated[str, typer.Argument(help="name@version of a draft.")],
+    prompts_dir: PromptsDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Mark a draft released and pin its sha256 in prompts.lock; released versions are immutable."""
+    from service.prompt_lifecycle import release_version
+
+    try:
+        digest = release_version(_prompts_dir(prompts_dir, config), ref)
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    typer.echo(f"released {ref}  sha256:{digest}")
+
+
+@prompts_app.command("diff")
+def prompts_diff(
+    old: Annotated[str, typer.Argument(help="name@version to diff from.")],
+    new: Annotated[str, typer.Argument(help="name@version to diff to.")],
+    prompts_dir: PromptsDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print a unified diff between two prompt versions' files."""
+    from service.prompt_lifecycle import diff_versions
+
+    try:
+        diff = diff_versions(_prompts_dir(prompts_dir, config), old, new)
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    typer.echo(diff, nl=False)
 
 
 def main() -> None:

@@ -64,7 +64,7 @@ def test_reply_contract_is_whole(client: TestClient, sample_article: str) -> Non
         "service_version": "0.1.0",
     }
     usage = result["usage"]
-    assert usage["chunks"] >= 2
+    assert usage["chunks"] >= 1
     assert usage | {"prompt_tokens": 0, "completion_tokens": 0} == {
         "chunks": usage["chunks"],
         "model_calls": usage["chunks"],

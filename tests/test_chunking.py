@@ -9,10 +9,10 @@ import pytest
 from service.chunking import Chunk, chunk_sentences, estimate_tokens
 from service.text import Sentence, normalize_text, segment_sentences
 
-BUDGET_TOKENS = 120
+BUDGET_TOKENS = 300
 CONTEXT_SENTENCES = 2
-EDITED_PARAGRAPH = 20
-PARAGRAPHS = 40
+EDITED_PARAGRAPH = 40
+PARAGRAPHS = 120
 WORDS = (
     "council", "budget", "school", "river", "police", "mayor", "housing", "tax", "road", "hospital",
     "union", "court", "vote", "park", "bridge", "water", "energy", "tram", "library", "farm",
@@ -30,7 +30,7 @@ def synthetic_paragraph(number: int, addition: str = "") -> str:
 
 
 def synthetic_article(edits: dict[int, str] | None = None) -> str:
-    """Return a 40-paragraph article, with text appended to the paragraphs named in ``edits``."""
+    """Return a synthetic article of PARAGRAPHS paragraphs, with text appended to those named in ``edits``."""
     edits = edits or {}
     return "\n\n".join(synthetic_paragraph(number, edits.get(number, "")) for number in range(PARAGRAPHS))
 

@@ -64,11 +64,14 @@ def test_openai_reply_goes_through_litellm_http_path(
 
 
 def test_sentence_ids_are_local_to_each_chunk(
-    openai_client: TestClient, http_mock: respx.MockRouter, sample_article: str
+    openai_settings: Settings, http_mock: respx.MockRouter, sample_article: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every chunk's prompt numbers its sentences from S1; claims come back with global sentence ids."""
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
     route = http_mock.post(OPENAI_URL).mock(side_effect=scripted_openai_reply)
-    result = extract(openai_client, sample_article).json()
+    with TestClient(create_app(openai_settings.model_copy(update={"chunk_tokens": 500}))) as client:
+        result = extract(client, sample_article).json()
+    assert route.call_count >= 3
     assert all(sentence_lines(call.request)[0][0] == 1 for call in route.calls)
     assert max(claim["source"]["sentence_ids"][0] for claim in result["claims"]) > len(
         sentence_lines(route.calls[0].request)

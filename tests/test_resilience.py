@@ -206,7 +206,7 @@ def test_a_chunk_failing_everywhere_makes_the_reply_partial(
         return scripted_openai_reply(request)
 
     http_mock.post(OPENAI_URL).mock(side_effect=flaky)
-    with service(hosted_settings(tmp_path, retry_attempts=2)) as client:
+    with service(hosted_settings(tmp_path, retry_attempts=2, chunk_tokens=600)) as client:
         result = extract(client, sample_article).json()
     assert result["status"] == "partial"
     assert [(error["chunk"], error["code"]) for error in result["errors"]] == [(1, "upstream-unavailable")]
