@@ -34,22 +34,21 @@ def normalized_claim_text(text: str) -> str:
 
 @dataclass
 class _Kept:
-    """A kept claim's normalised text, with a matcher that caches what difflib learns about it."""
+    """A kept claim's normalised text, with a matcher built the first time it is compared (most never are)."""
 
     text: str
-    matcher: SequenceMatcher[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.matcher = SequenceMatcher(None, autojunk=False)
-        self.matcher.set_seq2(self.text)
+    _matcher: SequenceMatcher[str] | None = field(default=None, init=False)
 
     def near(self, text: str) -> bool:
         """Say whether ``text`` is near-identical to this claim's text."""
-        self.matcher.set_seq1(text)
+        if self._matcher is None:
+            self._matcher = SequenceMatcher(None, autojunk=False)
+            self._matcher.set_seq2(self.text)
+        self._matcher.set_seq1(text)
         return (
-            self.matcher.real_quick_ratio() >= NEAR_IDENTICAL
-            and self.matcher.quick_ratio() >= NEAR_IDENTICAL
-            and self.matcher.ratio() >= NEAR_IDENTICAL
+            self._matcher.real_quick_ratio() >= NEAR_IDENTICAL
+            and self._matcher.quick_ratio() >= NEAR_IDENTICAL
+            and self._matcher.ratio() >= NEAR_IDENTICAL
         )
 
 

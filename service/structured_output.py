@@ -8,6 +8,8 @@ server answers HTTP 500 to ``json_schema``), so a server's quirk costs one probe
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from schemas import ModelReply
@@ -63,10 +65,16 @@ def reply_tool() -> dict[str, Any]:
     }
 
 
-def inline_reply_schema() -> dict[str, Any]:
-    """Return the reply's JSON schema with nested models inlined."""
+@cache
+def _inline_reply_schema_text() -> str:
+    """Render the reply's inlined JSON schema once (pydantic's schema generation costs milliseconds)."""
     schema = ModelReply.model_json_schema()
-    inlined: dict[str, Any] = _inline_refs(schema, schema.get("$defs", {}))
+    return json.dumps(_inline_refs(schema, schema.get("$defs", {})))
+
+
+def inline_reply_schema() -> dict[str, Any]:
+    """Return a fresh copy of the reply's JSON schema with nested models inlined."""
+    inlined: dict[str, Any] = json.loads(_inline_reply_schema_text())
     return inlined
 
 
