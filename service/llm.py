@@ -66,6 +66,8 @@ def configure_litellm() -> Any:
     litellm.disable_aiohttp_transport = True
     litellm.suppress_debug_info = True
     litellm.drop_params = True
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # not a line per call at the service's INFO level
     register_offline_provider()
     return litellm
 
