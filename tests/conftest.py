@@ -59,28 +59,6 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(cache_dir=tmp_path / "cache", retry_max_wait_s=0.01, retry_total_s=5)
 
 
-@pytest.fixture
-def openai_settings(tmp_path: Path) -> Settings:
-    """An OpenAI alias `gpt` (key from the environment) as default, the offline model as its fallback."""
-    return Settings(
-        cache_dir=tmp_path / "cache",
-        retry_max_wait_s=0.01,
-        retry_total_s=5,
-        default_model="gpt",
-        models=[
-            ModelEntry(
-                model_name="gpt",
-                litellm_params={
-                    "model": "openai/gpt-4o-mini",
-                    "api_key": "os.environ/OPENAI_API_KEY",
-                    "temperature": 0,
-                },
-            ),
-            ModelEntry(model_name="default", litellm_params={"model": "offline/rules"}),
-        ],
-    )
-
-
 def hosted_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings with aliases `gpt` (OpenAI), `claude` (Anthropic) and `default` (offline); `gpt` is default."""
     values: dict[str, object] = {
@@ -105,6 +83,13 @@ def hosted_settings(tmp_path: Path, **overrides: object) -> Settings:
         ],
     }
     return Settings(**(values | overrides))
+
+
+@pytest.fixture
+def openai_settings(tmp_path: Path) -> Settings:
+    """An OpenAI alias `gpt` (key from the environment) as default, and the offline model."""
+    settings = hosted_settings(tmp_path)
+    return settings.model_copy(update={"models": [entry for entry in settings.models if entry.model_name != "claude"]})
 
 
 @pytest.fixture
