@@ -53,8 +53,8 @@ def resolve_secrets(entry: ModelEntry) -> dict[str, Any]:
     return resolved
 
 
-def _secret_values(entry: ModelEntry) -> list[str]:
-    """Return the values of the model's secret references that are set, for redaction."""
+def secret_values(entry: ModelEntry) -> list[str]:
+    """Return the values of the model's secret references that are set (environment or file), for redaction."""
     values = []
     for value in entry.litellm_params.values():
         if isinstance(value, str) and value.startswith(SECRET_REFERENCE):
@@ -66,6 +66,6 @@ def _secret_values(entry: ModelEntry) -> list[str]:
 
 def redact(text: str, entry: ModelEntry) -> str:
     """Remove the model's secret values, and anything shaped like an API key, from ``text``."""
-    for secret in _secret_values(entry):
+    for secret in secret_values(entry):
         text = text.replace(secret, "[redacted]")
     return _KEY_SHAPED.sub("[redacted]", text)

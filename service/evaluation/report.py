@@ -1,0 +1,116 @@
+"""The HTML report of an eval run: one self-contained file, inline CSS, no external assets.
+
+Per model and case it shows the case text once per prompt version with that version's claims highlighted
+by their offsets and the expectations it missed, and the claims the candidate added or lost against the
+baseline (matched by quote span, so a claim whose span moved counts as one lost and one added); the totals
+come first.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from schemas import Claim
+from service.evaluation.compare import GATED, group, totals
+from service.evaluation.golden import GoldenCase
+from service.evaluation.runner import CaseRun
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}.versions{display:flex;gap:1rem}
+.version{flex:1;white-space:pre-wrap;border:1px solid #ddd;padding:.5rem;font-size:.9rem}
+mark.claim{background:#ffe58a}.added{color:#1a7f37}.lost{color:#cf222e}.worse{color:#cf222e}
+.better{color:#1a7f37}h3{margin-top:2rem}
+"""
+
+
+def highlight(text: str, claims: list[Claim]) -> str:
+    """Return the text as HTML with each claim's quote span (overlaps merged) wrapped in ``<mark>``."""
+    spans = sorted((claim.source.start, claim.source.end) for claim in claims)
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    parts, cursor = [], 0
+    for start, end in merged:
+        parts += [escape(text[cursor:start]), f'<mark class="claim">{escape(text[start:end])}</mark>']
+        cursor = end
+    parts.append(escape(text[cursor:]))
+    return "".join(parts)
+
+
+def _changes(candidate: CaseRun, baseline: CaseRun) -> str:
+    """Return the list of claims (by quote span) the candidate added or lost against the baseline."""
+    ours = {(claim.source.start, claim.source.end): claim for claim in candidate.claims}
+    theirs = {(claim.source.start, claim.source.end): claim for claim in baseline.claims}
+    items = [f'<li class="added">+ {escape(ours[key].text)}</li>' for key in ours.keys() - theirs.keys()]
+    items += [f'<li class="lost">− {escape(theirs[key].text)}</li>' for key in theirs.keys() - ours.keys()]
+    return f"<ul>{''.join(sorted(items))}</ul>" if items else "<p>No claim added or lost.</p>"
+
+
+def _misses(run: CaseRun) -> str:
+    """Return the expectations a version missed: must-find sentences unmatched, must-skip sentences claimed."""
+    items = [f'<li class="lost">missed: {escape(sentence)}</li>' for sentence in run.score.missed]
+    items += [f'<li class="lost">should skip: {escape(phrase)}</li>' for phrase in run.score.skip_violations]
+    error = f'<p class="lost">failed: {escape(run.error)}</p>' if run.error else ""
+    return error + (f"<ul>{''.join(items)}</ul>" if items else "")
+
+
+def _case_section(case: GoldenCase, runs: list[CaseRun], baseline: str | None) -> str:
+    """Return one case's section: the text per version with claims highlighted, and the changes."""
+    panels = "".join(
+        f'<div class="version"><h4>{escape(run.prompt)}: {run.kept} claims, recall {run.score.recall:.2f}, '
+        f"precision {run.score.precision:.2f}</h4>{highlight(case.text, run.claims)}{_misses(run)}</div>"
+        for run in runs
+    )
+    base = next((run for run in runs if run.prompt == baseline), None)
+    changes = _changes(runs[0], base) if base is not None and base is not runs[0] else ""
+    return f'<h3 id="{escape(case.id)}">{escape(case.id)}</h3><div class="versions">{panels}</div>{changes}'
+
+
+def _totals_table(runs: list[CaseRun], models: list[str], prompts: list[str]) -> str:
+    """Return the totals table: a row per (prompt, model)."""
+    header = "".join(f"<th>{name}</th>" for name in ("prompt", "model", *GATED, "repairs", "tokens", "latency s"))
+    rows = []
+    for model in models:
+        for prompt in prompts:
+            mine = totals(group(runs, prompt, model))
+            cells = [escape(prompt), escape(model), *(f"{mine.metric(name):.3f}" for name in GATED)]
+            cells += [str(mine.repairs), str(mine.tokens), f"{mine.latency_s:.2f}"]
+            rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+
+
+def render_report(
+    runs: list[CaseRun], cases: list[GoldenCase], models: list[str], candidate: str, baseline: str | None
+) -> str:
+    """Return the report as one HTML document."""
+    prompts = [candidate, *([baseline] if baseline else [])]
+    title = f"{candidate} vs {baseline}" if baseline else candidate
+    body = [f"<h1>claims eval: {escape(title)}</h1>", "<h2>Totals</h2>", _totals_table(runs, models, prompts)]
+    for model in models:
+        body.append(f"<h2>Model {escape(model)}</h2>")
+        for case in cases:
+            case_runs = [run for prompt in prompts for run in group(runs, prompt, model) if run.case_id == case.id]
+            if case_runs:
+                body.append(_case_section(case, case_runs, baseline))
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def write_report(
+    path: Path,
+    runs: list[CaseRun],
+    cases: list[GoldenCase],
+    models: list[str],
+    candidate: str,
+    baseline: str | None,
+) -> None:
+    """Write the HTML report to ``path``."""
+    path.write_text(render_report(runs, cases, models, candidate, baseline), encoding="utf-8")

@@ -1,0 +1,184 @@
+"""Run prompt versions × models over golden cases through the real pipeline, live, recorded or replayed.
+
+Each (prompt, model, case) is one ``Pipeline.extract`` with the cache off, scored with ``score_case`` and
+measured: claims kept and dropped by grounding, chunks and chunks whose output never validated, repairs,
+tokens, cost and latency. Recording and replay wrap the run in ``service.evaluation.recordings``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel
+
+from schemas import Claim, ExtractionOptions, ExtractionResult
+from service.errors import ClaimServiceError
+from service.evaluation.golden import CaseScore, GoldenCase, score_case
+from service.evaluation.recordings import (
+    RecordingFailed,
+    Tape,
+    load_exchanges,
+    recording,
+    recording_path,
+    replaying,
+    save_exchanges,
+    save_model,
+)
+from service.pipeline import Pipeline
+from service.secrets import secret_values
+from service.settings import Settings
+
+Mode = Literal["replay", "live", "record"]
+GROUNDING_DROPS = {"claim_outside_chunk_dropped", "ungrounded_claim_dropped"}
+INVALID_OUTPUT = "invalid-model-output"
+
+
+class CaseRun(BaseModel):
+    """One case run with one prompt version on one model: its claims, score and costs."""
+
+    case_id: str
+    prompt: str
+    model: str
+    claims: list[Claim]
+    score: CaseScore
+    kept: int
+    dropped: int
+    chunks: int
+    invalid_chunks: int
+    repairs: int
+    tokens: int
+    cost_usd: float | None
+    latency_s: float
+    error: str | None = None
+
+    @property
+    def grounding_rate(self) -> float:
+        """Claims kept ÷ (kept + dropped by grounding); 1 when there were none."""
+        total = self.kept + self.dropped
+        return self.kept / total if total else 1.0
+
+    @property
+    def schema_valid_rate(self) -> float:
+        """1 − chunks whose output never validated ÷ chunks; 1 when there were none."""
+        return 1 - self.invalid_chunks / self.chunks if self.chunks else 1.0
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    """What to run and how: prompt refs, model aliases, cases, mode and where recordings live."""
+
+    prompts: list[str]
+    models: list[str]
+    cases: list[GoldenCase]
+    mode: Mode
+    recordings: Path
+    live: httpx.AsyncBaseTransport | None = None  # recording's upstream; default the network
+
+
+def eval_settings(settings: Settings) -> Settings:
+    """Return the settings with the reply cache off, so every case really calls its model."""
+    return settings.model_copy(update={"cache_enabled": False})
+
+
+def prompt_label(pipeline: Pipeline, ref: str) -> str:
+    """Return the ``name@version`` a prompt ref resolves to (``extract_claims`` → its latest released)."""
+    version = pipeline.prompts.get(ref)
+    return f"{version.spec.name}@{version.spec.version}"
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Return the key values the configured models would send, so recordings can never hold them."""
+    return [secret for entry in settings.models for secret in secret_values(entry)]
+
+
+async def run_plan(pipeline: Pipeline, plan: EvalPlan, advance: Callable[[], None] = lambda: None) -> list[CaseRun]:
+    """Run every (prompt, model, case) of the plan in order, calling ``advance`` after each."""
+    runs: list[CaseRun] = []
+    for ref in plan.prompts:
+        label = prompt_label(pipeline, ref)
+        for alias in plan.models:
+            for case in plan.cases:
+                runs.append(await run_case(pipeline, plan, label, alias, case))
+                advance()
+    return runs
+
+
+async def run_case(pipeline: Pipeline, plan: EvalPlan, prompt: str, alias: str, case: GoldenCase) -> CaseRun:
+    """Run one case, recording or replaying its provider exchanges as the plan's mode says."""
+    path = recording_path(plan.recordings, prompt, alias, case.id)
+    tape_context: AbstractContextManager[Tape | None]
+    if plan.mode == "record":
+        tape_context = recording(plan.live)
+    elif plan.mode == "replay":
+        tape_context = replaying(load_exchanges(path))
+    else:
+        tape_context = nullcontext()
+    with tape_context as tape:
+        run = await measure_case(pipeline, prompt, alias, case)
+    if tape is not None and plan.mode == "replay":
+        tape.check_complete(path)
+    if plan.mode == "record" and run.error is not None and run.error.startswith("upstream-"):
+        raise RecordingFailed(f"recording {prompt} on {alias} failed at case {case.id}: {run.error}")
+    if tape is not None and plan.mode == "record" and tape.exchanges:
+        secrets = secrets_of(pipeline.settings)
+        save_exchanges(path, tape.exchanges, secrets)
+        entry = pipeline.settings.model_entry(alias)
+        if entry is not None:
+            save_model(path.parent, entry.model_dump(mode="json"), secrets)
+    return run
+
+
+async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: GoldenCase) -> CaseRun:
+    """Extract the case's claims with one prompt and model, and score and measure the result."""
+    request = case.request(ExtractionOptions(model=alias, prompt=prompt, cache=False))
+    started = time.perf_counter()
+    try:
+        result = await pipeline.extract(request)
+    except ClaimServiceError as error:
+        latency = time.perf_counter() - started
+        return _failed_run(case, prompt, alias, error, latency)
+    latency = time.perf_counter() - started
+    codes = [warning.code for warning in result.warnings]
+    return CaseRun(
+        case_id=case.id,
+        prompt=prompt,
+        model=alias,
+        claims=result.claims,
+        score=score_case(case, result),
+        kept=len(result.claims),
+        dropped=sum(code in GROUNDING_DROPS for code in codes),
+        chunks=result.usage.chunks,
+        invalid_chunks=sum(error.code == INVALID_OUTPUT for error in result.errors),
+        repairs=result.usage.repairs,
+        tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
+        cost_usd=result.usage.cost_usd,
+        latency_s=latency,
+    )
+
+
+def _failed_run(case: GoldenCase, prompt: str, alias: str, error: ClaimServiceError, latency: float) -> CaseRun:
+    """Describe a case whose every chunk failed: no claims, and an invalid chunk when the output was at fault."""
+    no_claims: dict[str, Any] = {"claims": []}  # score_case reads only the claims
+    empty = ExtractionResult.model_construct(**no_claims)
+    return CaseRun(
+        case_id=case.id,
+        prompt=prompt,
+        model=alias,
+        claims=[],
+        score=score_case(case, empty),
+        kept=0,
+        dropped=0,
+        chunks=1,
+        invalid_chunks=int(error.slug == INVALID_OUTPUT),
+        repairs=0,
+        tokens=0,
+        cost_usd=None,
+        latency_s=latency,
+        error=f"{error.slug}: {error}",
+    )
