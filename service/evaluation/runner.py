@@ -30,6 +30,7 @@ from service.evaluation.recordings import (
     save_exchanges,
     save_model,
 )
+from service.llm import warm_up
 from service.pipeline import Pipeline
 from service.secrets import secret_values
 from service.settings import Settings
@@ -99,6 +100,7 @@ def secrets_of(settings: Settings) -> list[str]:
 
 async def run_plan(pipeline: Pipeline, plan: EvalPlan, advance: Callable[[], None] = lambda: None) -> list[CaseRun]:
     """Run every (prompt, model, case) of the plan in order, calling ``advance`` after each."""
+    await warm_up()  # litellm's import and first call must not count in the first case's latency
     runs: list[CaseRun] = []
     for ref in plan.prompts:
         label = prompt_label(pipeline, ref)
