@@ -16,12 +16,11 @@ from service.checkworthiness import (
     load_model,
     score_passage,
     score_sentence,
-    sentence_features,
     shipped_model,
-    strip_speaker_label,
     transcript_digest,
     use_model,
 )
+from service.checkworthiness_features import sentence_features, strip_speaker_label
 
 
 def test_figures_percentages_and_money_are_features() -> None:
