@@ -133,30 +133,27 @@ def paragraphs(seed: int) -> tuple[str, list[str]]:
     return _title(rng), [_paragraph(rng, makers) for _ in range(400)]
 
 
-def article_of_words(seed: int, words: int) -> GeneratedArticle:
-    """Return an article of about ``words`` words (whole paragraphs, at least ``words``)."""
-    title, supply = paragraphs(seed)
-    chosen: list[str] = []
-    count = 0
-    for paragraph in supply:
-        if count >= words:
-            break
-        chosen.append(paragraph)
-        count += len(paragraph.split())
-    return GeneratedArticle(title, "\n".join(chosen))
-
-
-def article_of_bytes(seed: int, size: int) -> GeneratedArticle:
-    """Return an article of about ``size`` UTF-8 bytes (whole paragraphs, at least ``size``)."""
+def _article_of(seed: int, target: int, size_of: Callable[[str], int]) -> GeneratedArticle:
+    """Return whole paragraphs for ``seed`` until their total ``size_of`` reaches ``target``."""
     title, supply = paragraphs(seed)
     chosen: list[str] = []
     total = 0
     for paragraph in supply:
-        if total >= size:
+        if total >= target:
             break
         chosen.append(paragraph)
-        total += len(paragraph.encode("utf-8")) + 1
+        total += size_of(paragraph)
     return GeneratedArticle(title, "\n".join(chosen))
+
+
+def article_of_words(seed: int, words: int) -> GeneratedArticle:
+    """Return an article of about ``words`` words (whole paragraphs, at least ``words``)."""
+    return _article_of(seed, words, lambda paragraph: len(paragraph.split()))
+
+
+def article_of_bytes(seed: int, size: int) -> GeneratedArticle:
+    """Return an article of about ``size`` UTF-8 bytes (whole paragraphs, at least ``size``)."""
+    return _article_of(seed, size, lambda paragraph: len(paragraph.encode("utf-8")) + 1)
 
 
 def chunk_count(text: str) -> int:
