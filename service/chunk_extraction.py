@@ -19,7 +19,7 @@ from service.chunking import Chunk, split_chunk
 from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
 from service.grounding import GroundedClaim, ground_claims
 from service.llm import ModelAnswer, ModelClient
-from service.prompts import PromptSentence, PromptVersion, render_prompt
+from service.prompts import ContextLine, PromptSentence, PromptVersion, render_prompt
 from service.repair import CallTally, ValidReply, ask_with_repair
 from service.replies import parse_model_reply
 from service.secrets import public_params
@@ -72,8 +72,13 @@ class _NeedsSplit(Exception):
 
 def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
     """Render the prompt for a chunk, with chunk-local sentence ids."""
-    sentences = [PromptSentence(id=local_id, text=s.text) for local_id, s in enumerate(chunk.sentences, start=1)]
-    return render_prompt(job.prompt, sentences=sentences, context=[s.text for s in chunk.context], title=job.title)
+    sentences = [
+        PromptSentence(id=local_id, text=s.text, speaker=s.speaker) for local_id, s in enumerate(chunk.sentences, 1)
+    ]
+    context = [ContextLine(text=s.text, speaker=s.speaker) for s in chunk.context]
+    return render_prompt(
+        job.prompt, sentences=sentences, context=[line.text for line in context], title=job.title, context_lines=context
+    )
 
 
 def _key_for(job: ChunkJob, client: ModelClient, entry: ModelEntry, messages: list[dict[str, str]]) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from schemas.claim_types import Attribution, ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
 from service.checkworthiness import score_passage
+from service.checkworthiness_features import SPEAKER_LABEL
 
 SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 
@@ -289,15 +290,29 @@ def _claim(sentence_id: int, sentence: str, source: Source, score: float) -> Mod
     )
 
 
+def split_speaker(line: str) -> tuple[str | None, str]:
+    """Split a rendered transcript line ``SPEAKER: words`` into its speaker and words (no label: None)."""
+    match = SPEAKER_LABEL.match(line)
+    if match is None:
+        return None, line
+    return match.group(0).rstrip().removesuffix(":"), line[match.end() :]
+
+
 def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
-    """Extract one claim per check-worthy ``(N, text)`` sentence, as the model reply the service expects."""
-    spoken = [(sentence_id, text.strip()) for sentence_id, text in sentences if text.strip()]
-    scores = score_passage([text for _, text in spoken])  # each sentence is scored beside its neighbours
+    """Extract one claim per check-worthy ``(N, text)`` sentence, as the model reply the service expects.
+
+    A line that shows its speaker (``[S3] TRUMP: words``, as prompt versions that render speakers do) is
+    read without the label, and the speaker is the claimant of what it asserts in its own voice.
+    """
+    spoken = [(sentence_id, *split_speaker(text.strip())) for sentence_id, text in sentences if text.strip()]
+    scores = score_passage([text for _, _, text in spoken])  # each sentence is scored beside its neighbours
     claims: list[ModelClaim] = []
     previous_speaker: str | None = None
-    for (sentence_id, sentence), probability in zip(spoken, scores, strict=True):
+    for (sentence_id, speaker, sentence), probability in zip(spoken, scores, strict=True):
         source = find_source(sentence, previous_speaker)
         previous_speaker = source.claimant if is_pure_quote(sentence) else None
+        if speaker is not None and source.claimant is None:
+            source = Source(source.attribution, speaker)
         if is_check_worthy(sentence, source):
             claims.append(_claim(sentence_id, sentence, source, rounded_score(probability)))
     return ModelReply(claims=claims)

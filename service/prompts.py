@@ -69,10 +69,19 @@ class PromptVersion:
 
 @dataclass(frozen=True, slots=True)
 class PromptSentence:
-    """A sentence as the template sees it: its chunk-local id and its text."""
+    """A sentence as the template sees it: its chunk-local id, its text and, in a transcript, its speaker."""
 
     id: int
     text: str
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextLine:
+    """A read-only context sentence as the template sees it: its text and, in a transcript, its speaker."""
+
+    text: str
+    speaker: str | None = None
 
 
 def default_prompts_dir() -> Path:
@@ -157,10 +166,20 @@ class PromptRegistry:
 
 
 def render_prompt(
-    prompt: PromptVersion, *, sentences: Sequence[PromptSentence], context: Sequence[str], title: str | None
+    prompt: PromptVersion,
+    *,
+    sentences: Sequence[PromptSentence],
+    context: Sequence[str],
+    title: str | None,
+    context_lines: Sequence[ContextLine] | None = None,
 ) -> list[dict[str, str]]:
-    """Render a prompt version into chat messages for one chunk."""
-    variables = {"sentences": sentences, "context": context, "title": title}
+    """Render a prompt version into chat messages for one chunk.
+
+    Templates see ``title``, ``sentences`` (id, text, speaker), ``context`` (the context sentences' texts)
+    and ``context_lines`` (the same sentences with their speakers; plain texts when not given).
+    """
+    lines = context_lines if context_lines is not None else [ContextLine(text) for text in context]
+    variables = {"sentences": sentences, "context": context, "context_lines": lines, "title": title}
     return [
         {"role": message.role, "content": template.render(variables)}
         for message, template in zip(prompt.spec.messages, prompt._templates, strict=True)

@@ -203,9 +203,12 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
 
 
 def test_prompts_are_listed_and_shown(client: TestClient) -> None:
-    """The prompt catalogue lists v1 as released and shows its templates."""
+    """The prompt catalogue lists v1 and v2 as released and shows their templates."""
     listed = client.get("/v1/prompts").json()
-    assert [(p["name"], p["version"], p["status"]) for p in listed] == [("extract_claims", 1, "released")]
+    assert [(p["name"], p["version"], p["status"]) for p in listed] == [
+        ("extract_claims", 1, "released"),
+        ("extract_claims", 2, "released"),
+    ]
     shown = client.get("/v1/prompts/extract_claims/1").json()
     assert shown["sha256"] == listed[0]["sha256"]
     assert [message["role"] for message in shown["messages"]] == ["system", "user"]
@@ -227,7 +230,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "checks": {}}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready"
-    assert ready["checks"]["prompts"] == 1
+    assert ready["checks"]["prompts"] == 2
     assert set(ready["checks"]["cache"]) == {"entries", "bytes"}
 
 

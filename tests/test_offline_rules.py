@@ -271,3 +271,19 @@ def test_transcript_lines_rank_figures_above_small_talk() -> None:
     )
     scores = {claim.sentence_ids[0]: claim.checkworthiness for claim in reply.claims}
     assert scores[1] == max(scores.values())
+
+
+def test_a_line_showing_its_speaker_is_quoted_without_the_label_and_claimed_by_the_speaker() -> None:
+    """``[S1] TRUMP: words`` (prompt v2 shows speakers) quotes only the words; the speaker is the claimant."""
+    claims = claims_of("TRUMP: We pay approximately 73 percent of the cost of NATO.")
+
+    assert [(claim.quote, claim.claimant, claim.attribution) for claim in claims] == [
+        ("We pay approximately 73 percent of the cost of NATO.", "TRUMP", "author")
+    ]
+
+
+def test_a_speaker_label_does_not_override_a_named_source() -> None:
+    """A speaker who reports someone else's claim leaves that source as the claimant."""
+    claims = claims_of("CLINTON: The FBI said violent crime fell 15.2% last year.")
+
+    assert [(claim.claimant, claim.attribution) for claim in claims] == [("FBI", "reported")]

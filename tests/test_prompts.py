@@ -12,6 +12,7 @@ import pytest
 from service.errors import ConfigError, UnknownPromptVersion
 from service.prompts import (
     LOCK_FILE,
+    ContextLine,
     PromptRegistry,
     PromptSentence,
     PromptVersion,
@@ -59,9 +60,11 @@ def pin(prompts_dir: Path, ref: str, path: Path) -> None:
 
 @pytest.fixture
 def prompts_copy(tmp_path: Path) -> Path:
-    """A private copy of the shipped prompts directory, lock included."""
+    """A private prompts directory holding a copy of the shipped ``extract_claims@1`` and its pin only."""
     copy = tmp_path / "prompts"
-    shutil.copytree(default_prompts_dir(), copy)
+    (copy / "extract_claims").mkdir(parents=True)
+    shutil.copy(default_prompts_dir() / "extract_claims" / "v1.yaml", copy / "extract_claims" / "v1.yaml")
+    (copy / LOCK_FILE).write_text(json.dumps({SHIPPED_REF: read_lock(default_prompts_dir())[SHIPPED_REF]}))
     return copy
 
 
@@ -138,9 +141,9 @@ def test_bare_name_gets_the_latest_released_version(prompts_copy: Path) -> None:
     assert registry.get("extract_claims").ref == "extract_claims@2"
 
 
-def test_bare_name_of_shipped_prompts_is_v1(shipped_prompt: PromptVersion) -> None:
-    """With only v1 shipped, the bare name resolves to it."""
-    assert PromptRegistry.load(default_prompts_dir()).get("extract_claims") == shipped_prompt
+def test_bare_name_of_shipped_prompts_is_the_latest_released() -> None:
+    """With v1 and v2 released, the bare name resolves to v2."""
+    assert PromptRegistry.load(default_prompts_dir()).get("extract_claims").ref == "extract_claims@2"
 
 
 @pytest.mark.parametrize("ref", ["extract_claims@9", "summarise", "summarise@1"])
@@ -214,6 +217,42 @@ def test_render_prompt_leaves_out_missing_title_and_context(shipped_prompt: Prom
     messages = render_prompt(shipped_prompt, sentences=[PromptSentence(1, "It rained.")], context=[], title=None)
 
     assert messages[1] == {"role": "user", "content": "Sentences:\n[S1] It rained.\n"}
+
+
+def test_v1_renders_a_transcript_without_speakers_as_it_always_has(shipped_prompt: PromptVersion) -> None:
+    """Speakers reach templates as a new field, so released v1 renders a transcript exactly as before."""
+    messages = render_prompt(
+        shipped_prompt,
+        sentences=[PromptSentence(1, "We pay 73 percent of the cost of NATO.", speaker="TRUMP")],
+        context=["Let us talk about security."],
+        title=None,
+        context_lines=[ContextLine("Let us talk about security.", speaker="HOLT")],
+    )
+
+    assert messages[1]["content"] == (
+        "Context (read-only, do not cite):\nLet us talk about security.\n"
+        "Sentences:\n[S1] We pay 73 percent of the cost of NATO.\n"
+    )
+
+
+def test_v2_shows_the_speaker_of_each_sentence_and_context_line() -> None:
+    """extract_claims@2 labels transcript lines with their speakers; prose lines stay bare."""
+    prompt = PromptRegistry.load(default_prompts_dir()).get("extract_claims@2")
+    messages = render_prompt(
+        prompt,
+        sentences=[
+            PromptSentence(1, "We pay 73 percent of the cost of NATO.", speaker="TRUMP"),
+            PromptSentence(2, "It rained."),
+        ],
+        context=["Let us talk about security."],
+        title=None,
+        context_lines=[ContextLine("Let us talk about security.", speaker="HOLT")],
+    )
+
+    assert messages[1]["content"] == (
+        "Context (read-only, do not cite):\nHOLT: Let us talk about security.\n"
+        "Sentences:\n[S1] TRUMP: We pay 73 percent of the cost of NATO.\n[S2] It rained.\n"
+    )
 
 
 def test_render_prompt_raises_on_an_undefined_variable(tmp_path: Path) -> None:
