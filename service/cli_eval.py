@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,7 +27,22 @@ if TYPE_CHECKING:
     from service.evaluation.types_attribution import TypesReport
     from service.pipeline import Pipeline
 
-eval_app = typer.Typer(help="Measure the extractor against labelled data.", no_args_is_help=True)
+
+class _RunByDefault(TyperGroup):
+    """The ``eval`` group: options straight after ``claims eval`` mean ``claims eval run`` (DESIGN §7's spelling)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Insert ``run`` before a leading option other than ``--help``."""
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_RunByDefault,
+    help="Measure the extractor against labelled data (`claims eval --prompt …` means `claims eval run --prompt …`).",
+    no_args_is_help=True,
+)
 
 WIDE = 132  # the table's width when the terminal is narrower (or not a terminal)
 EVAL_WIDE = 168  # the side-by-side eval table's

@@ -34,6 +34,7 @@ from tests.providers import openai_chat_completion, scripted_openai_reply
 
 GOLDEN = Path(__file__).parent / "golden"
 PROMPT = "extract_claims@1"
+BROKEN = "extract_claims@3"
 
 
 @pytest.fixture
@@ -158,16 +159,16 @@ def _run(case: GoldenCase, prompt: str, *, found: bool) -> CaseRun:
 
 @pytest.fixture
 def prompts_with_broken_draft(tmp_path: Path) -> Path:
-    """The shipped prompts plus a draft v2 whose instructions were removed."""
+    """The shipped prompts plus a draft v3 whose instructions were removed."""
     directory = tmp_path / "prompts"
     shutil.copytree(default_prompts_dir(), directory)
     spec = yaml.safe_load((directory / "extract_claims" / "v1.yaml").read_text(encoding="utf-8"))
-    spec |= {"version": 2, "status": "draft", "changelog": "instructions removed"}
+    spec |= {"version": 3, "status": "draft", "changelog": "instructions removed"}
     spec["messages"] = [
         {**message, "content": "Text follows."} if message["role"] == "system" else message
         for message in spec["messages"]
     ]
-    (directory / "extract_claims" / "v2.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    (directory / "extract_claims" / "v3.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return directory
 
 
@@ -180,15 +181,15 @@ def empty_reply(request: httpx.Request) -> httpx.Response:
 def test_cli_exits_1_on_a_regression_and_writes_the_report(
     openai_settings: Settings, cases: list[GoldenCase], prompts_with_broken_draft: Path, tmp_path: Path
 ) -> None:
-    """``claims eval run`` replays both versions, prints the table, writes the report and exits 1 on regression."""
+    """``claims eval`` replays both versions, prints the table, writes the report and exits 1 on regression."""
     root, cases_dir, report = tmp_path / "recordings", tmp_path / "cases", tmp_path / "out.html"
     cases_dir.mkdir()
     for case in cases:
         shutil.copy(GOLDEN / f"{case.id}.yaml", cases_dir)
     settings = openai_settings.model_copy(update={"prompts_dir": prompts_with_broken_draft})
-    for prompt, reply in ((PROMPT, scripted_openai_reply), ("extract_claims@2", empty_reply)):
+    for prompt, reply in ((PROMPT, scripted_openai_reply), (BROKEN, empty_reply)):
         asyncio.run(run(settings, EvalPlan([prompt], ["gpt"], cases, "record", root, httpx.MockTransport(reply))))
-    assert recording_path(root, "extract_claims@2", "gpt", cases[0].id).is_file()
+    assert recording_path(root, BROKEN, "gpt", cases[0].id).is_file()
     config = tmp_path / "claims.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -200,11 +201,11 @@ def test_cli_exits_1_on_a_regression_and_writes_the_report(
         ),
         encoding="utf-8",
     )
-    args = ["eval", "run", "--prompt", "extract_claims@2", "--baseline", PROMPT, "--replay", "--config", str(config)]
+    args = ["eval", "--prompt", BROKEN, "--baseline", PROMPT, "--replay", "--config", str(config)]
     args += ["--cases", str(cases_dir), "--recordings", str(root), "--report", str(report)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1, result.output
-    assert "extract_claims@2 vs extract_claims@1 on gpt" in result.stdout
+    assert f"{BROKEN} vs extract_claims@1 on gpt" in result.stdout
     assert "REGRESSION gpt: recall" in result.stdout
     html = report.read_text(encoding="utf-8")
     assert all(f'id="{case.id}"' in html for case in cases)
