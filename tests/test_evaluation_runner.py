@@ -14,10 +14,11 @@ import respx
 import yaml
 from typer.testing import CliRunner
 
+from schemas import Claim, ExtractionResult
 from service.app import build_pipeline
 from service.cli import app
 from service.evaluation.compare import group, regressions, totals
-from service.evaluation.golden import GoldenCase, load_cases
+from service.evaluation.golden import GoldenCase, load_cases, score_case
 from service.evaluation.recordings import (
     MissingRecording,
     RecordingFailed,
@@ -143,6 +144,34 @@ def test_regressions_beyond_tolerance_only(cases: list[GoldenCase]) -> None:
     assert worse == []
     assert [item.metric for item in regressions(totals([bad]), totals([good]), 0.05)] == ["recall"]
     assert regressions(totals([bad]), totals([good]), 1.0) == []
+
+
+def test_standalone_rate_counts_claims_whose_text_names_the_referent(cases: list[GoldenCase]) -> None:
+    """A matched claim stands alone when its text names every ``mentions`` phrase; a drop in that rate is gated."""
+    case = GoldenCase.model_validate(
+        {
+            "id": "unit",
+            "source": "test",
+            "format": "transcript",
+            "text": "CLINTON: I backed the deal.\nTRUMP: You called it the gold standard.\n",
+            "expect": {"must_find": [{"sentence": "You called it", "key": "gold standard", "mentions": ["Clinton"]}]},
+        }
+    )
+    quote = "You called it the gold standard."
+    start = case.text.index(quote)
+    source = {"quote": quote, "start": start, "end": start + len(quote), "sentence_ids": [2]}
+    claim = {"id": "clm_1", "type": "other", "claimant": "TRUMP", "attribution": "author", "checkworthiness": 0.5}
+    claim |= {"source": source, "chunk": 1}
+    resolved = Claim.model_validate(claim | {"text": "Trump said Hillary Clinton called the TPP the gold standard."})
+    bare = Claim.model_validate(claim | {"text": quote})
+
+    assert score_case(case, ExtractionResult.model_construct(claims=[resolved])).standalone == 1.0
+    assert score_case(case, ExtractionResult.model_construct(claims=[bare])).standalone == 0.0
+    assert score_case(case, ExtractionResult.model_construct(claims=[])).standalone is None
+    assert score_case(cases[1], ExtractionResult.model_construct(claims=[])).standalone is None
+    good, bad = _run(cases[0], "p@2", found=True), _run(cases[0], "p@1", found=True)
+    good.score.standalone, bad.score.standalone = 1.0, 0.0
+    assert [item.metric for item in regressions(totals([bad]), totals([good]), 0.05)] == ["standalone"]
 
 
 def _run(case: GoldenCase, prompt: str, *, found: bool) -> CaseRun:

@@ -1,8 +1,9 @@
 """Totals of an eval run per (prompt, model), candidate against baseline, and the regression gate.
 
-Recall and precision are means over cases; grounding and schema-valid rates are pooled over all claims
-and chunks; repairs, tokens, cost and latency are sums. A candidate fails the gate when a gated metric
-falls below the baseline's by more than the tolerance.
+Recall and precision are means over cases; the stand-alone rate is the mean over the cases that measure
+it; grounding and schema-valid rates are pooled over all claims and chunks; repairs, tokens, cost and
+latency are sums. A candidate fails the gate when a gated metric falls below the baseline's by more than
+the tolerance (a metric that neither version measured cannot fail).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from statistics import fmean
 
 from service.evaluation.runner import CaseRun
 
-GATED = ("recall", "precision", "grounding_rate", "schema_valid_rate")
+GATED = ("recall", "precision", "standalone", "grounding_rate", "schema_valid_rate")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Totals:
     cases: int
     recall: float
     precision: float
+    standalone: float | None
     grounding_rate: float
     schema_valid_rate: float
     repairs: int
@@ -60,6 +62,7 @@ def totals(runs: list[CaseRun]) -> Totals:
         cases=len(runs),
         recall=fmean(run.score.recall for run in runs),
         precision=fmean(run.score.precision for run in runs),
+        standalone=_mean_of_known([run.score.standalone for run in runs]),
         grounding_rate=kept / judged if judged else 1.0,
         schema_valid_rate=1 - sum(run.invalid_chunks for run in runs) / chunks if chunks else 1.0,
         repairs=sum(run.repairs for run in runs),
@@ -68,6 +71,12 @@ def totals(runs: list[CaseRun]) -> Totals:
         latency_s=sum(run.latency_s for run in runs),
         failed=sum(run.error is not None for run in runs),
     )
+
+
+def _mean_of_known(values: list[float | None]) -> float | None:
+    """Return the mean of the values that are known, or None when none is."""
+    known = [value for value in values if value is not None]
+    return fmean(known) if known else None
 
 
 def group(runs: list[CaseRun], prompt: str, model: str) -> list[CaseRun]:

@@ -55,6 +55,11 @@ class MustFind(BaseModel):
     claimant: Phrase | None = Field(
         default=None, description="Matches when either name contains the other, case-insensitive."
     )
+    mentions: list[Phrase] = Field(
+        default_factory=list,
+        description="Words the claim's text must contain to stand alone (what a pronoun or 'the company' "
+        "refers to), case-insensitive; checked only when given.",
+    )
 
 
 class Expectations(BaseModel):
@@ -110,6 +115,10 @@ class CaseScore(BaseModel):
     count_ok: bool
     type_accuracy: float | None = Field(description="Over matched must_find with a type; null when none.")
     claimant_accuracy: float | None = Field(description="Over matched must_find with a claimant; null when none.")
+    standalone: float | None = Field(
+        default=None,
+        description="Over matched must_find with mentions: share whose claim text names them all; null when none.",
+    )
     missed: list[str] = Field(description="The `sentence` of each must_find that no claim matched.")
 
 
@@ -146,6 +155,7 @@ def score_case(case: GoldenCase, result: ExtractionResult) -> CaseScore:
         for item, hits in found
         if item.claimant is not None
     ]
+    resolved = [any(_mentions_all(claim, item) for claim in hits) for item, hits in found if item.mentions]
     return CaseScore(
         case_id=case.id,
         claims=len(claims),
@@ -157,6 +167,7 @@ def score_case(case: GoldenCase, result: ExtractionResult) -> CaseScore:
         count_ok=case.expect.count.contains(len(claims)),
         type_accuracy=_share(sum(typed), len(typed)) if typed else None,
         claimant_accuracy=_share(sum(named), len(named)) if named else None,
+        standalone=_share(sum(resolved), len(resolved)) if resolved else None,
         missed=[item.sentence for item, hits in zip(case.expect.must_find, matched, strict=True) if not hits],
     )
 
@@ -183,6 +194,12 @@ def _on(claim: Claim, span: Span) -> bool:
 def _has_key(claim: Claim, item: MustFind) -> bool:
     """Say whether the claim's quote contains the key phrase, case-insensitive."""
     return item.key.casefold() in claim.source.quote.casefold()
+
+
+def _mentions_all(claim: Claim, item: MustFind) -> bool:
+    """Say whether the claim's text names everything the expectation says it must, case-insensitive."""
+    text = claim.text.casefold()
+    return all(mention.casefold() in text for mention in item.mentions)
 
 
 def _same_claimant(actual: str | None, expected: str | None) -> bool:

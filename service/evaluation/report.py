@@ -8,6 +8,7 @@ come first.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from pathlib import Path
 
@@ -72,6 +73,11 @@ def _case_section(case: GoldenCase, runs: list[CaseRun], baseline: str | None) -
     return f'<h3 id="{escape(case.id)}">{escape(case.id)}</h3><div class="versions">{panels}</div>{changes}'
 
 
+def _rate(value: float) -> str:
+    """Format a rate to three decimals, or ``–`` when unmeasured (NaN)."""
+    return "–" if math.isnan(value) else f"{value:.3f}"
+
+
 def _totals_table(runs: list[CaseRun], models: list[str], prompts: list[str]) -> str:
     """Return the totals table: a row per (prompt, model)."""
     header = "".join(f"<th>{name}</th>" for name in ("prompt", "model", *GATED, "repairs", "tokens", "latency s"))
@@ -79,7 +85,7 @@ def _totals_table(runs: list[CaseRun], models: list[str], prompts: list[str]) ->
     for model in models:
         for prompt in prompts:
             mine = totals(group(runs, prompt, model))
-            cells = [escape(prompt), escape(model), *(f"{mine.metric(name):.3f}" for name in GATED)]
+            cells = [escape(prompt), escape(model), *(_rate(mine.metric(name)) for name in GATED)]
             cells += [str(mine.repairs), str(mine.tokens), f"{mine.latency_s:.2f}"]
             rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     return f"<table><tr>{header}</tr>{''.join(rows)}</table>"

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 
 from service.evaluation.compare import GATED, Totals, group, totals
 from service.evaluation.runner import CaseRun
 
-HEADERS = {"recall": "recall", "precision": "precision", "grounding_rate": "grounded", "schema_valid_rate": "valid"}
+HEADERS = {
+    "recall": "recall",
+    "precision": "precision",
+    "standalone": "stand-alone",
+    "grounding_rate": "grounded",
+    "schema_valid_rate": "valid",
+}
 
 
 def _cell(candidate: float, baseline: float | None) -> str:
-    """Format a rate with its delta to the baseline, red when worse and green when better."""
-    if baseline is None:
+    """Format a rate with its delta to the baseline, red when worse and green when better; ``–`` when unmeasured."""
+    if math.isnan(candidate):
+        return "–"
+    if baseline is None or math.isnan(baseline):
         return f"{candidate:.2f}"
     delta = candidate - baseline
     colour = "red" if delta < 0 else "green" if delta > 0 else "dim"
@@ -57,9 +67,10 @@ def comparison_table(runs: list[CaseRun], model: str, candidate: str, baseline: 
 
 
 def _rate(run: CaseRun, name: str) -> float:
-    """Return one gated rate of a case run."""
-    if name in ("recall", "precision"):
-        return float(getattr(run.score, name))
+    """Return one gated rate of a case run (NaN when the case does not measure it)."""
+    if name in ("recall", "precision", "standalone"):
+        value = getattr(run.score, name)
+        return float("nan") if value is None else float(value)
     return float(getattr(run, name))
 
 
