@@ -1,9 +1,9 @@
 """The HTML report of an eval run: one self-contained file, inline CSS, no external assets.
 
 Per model and case it shows the case text once per prompt version with that version's claims highlighted
-by their offsets and the expectations it missed, and the claims the candidate added or lost against the
-baseline (matched by quote span, so a claim whose span moved counts as one lost and one added); the totals
-come first.
+by their offsets, the expectations it missed and the list of its claims, then the claims the candidate
+added, lost or reworded against the baseline (matched by quote span, so a claim whose span moved counts as
+one lost and one added); the totals come first.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding
 th:first-child,td:first-child{text-align:left}.versions{display:flex;gap:1rem}
 .version{flex:1;white-space:pre-wrap;border:1px solid #ddd;padding:.5rem;font-size:.9rem}
 mark.claim{background:#ffe58a}.added{color:#1a7f37}.lost{color:#cf222e}.worse{color:#cf222e}
+.reworded{color:#9a6700}ol.claims{white-space:normal;font-size:.85rem}
 .better{color:#1a7f37}h3{margin-top:2rem}
 """
 
@@ -45,12 +46,27 @@ def highlight(text: str, claims: list[Claim]) -> str:
 
 
 def _changes(candidate: CaseRun, baseline: CaseRun) -> str:
-    """Return the list of claims (by quote span) the candidate added or lost against the baseline."""
+    """Return the claims (by quote span) the candidate added, lost or reworded against the baseline."""
     ours = {(claim.source.start, claim.source.end): claim for claim in candidate.claims}
     theirs = {(claim.source.start, claim.source.end): claim for claim in baseline.claims}
     items = [f'<li class="added">+ {escape(ours[key].text)}</li>' for key in ours.keys() - theirs.keys()]
     items += [f'<li class="lost">− {escape(theirs[key].text)}</li>' for key in theirs.keys() - ours.keys()]
-    return f"<ul>{''.join(sorted(items))}</ul>" if items else "<p>No claim added or lost.</p>"
+    items += [
+        f'<li class="reworded">~ {escape(theirs[key].text)} → {escape(ours[key].text)}</li>'
+        for key in ours.keys() & theirs.keys()
+        if ours[key].text != theirs[key].text
+    ]
+    return f"<ul>{''.join(sorted(items))}</ul>" if items else "<p>No claim added, lost or reworded.</p>"
+
+
+def _claim_list(run: CaseRun) -> str:
+    """Return the version's claims as a list: text, then type, claimant, attribution and check-worthiness."""
+    items = [
+        f"<li>{escape(claim.text)} <small>[{claim.type} · {escape(claim.claimant or 'author')} · "
+        f"{claim.attribution} · {claim.checkworthiness:.2f}]</small></li>"
+        for claim in run.claims
+    ]
+    return f'<ol class="claims">{"".join(items)}</ol>' if items else ""
 
 
 def _misses(run: CaseRun) -> str:
@@ -65,7 +81,8 @@ def _case_section(case: GoldenCase, runs: list[CaseRun], baseline: str | None) -
     """Return one case's section: the text per version with claims highlighted, and the changes."""
     panels = "".join(
         f'<div class="version"><h4>{escape(run.prompt)}: {run.kept} claims, recall {run.score.recall:.2f}, '
-        f"precision {run.score.precision:.2f}</h4>{highlight(case.text, run.claims)}{_misses(run)}</div>"
+        f"precision {run.score.precision:.2f}</h4>{highlight(case.text, run.claims)}{_misses(run)}"
+        f"{_claim_list(run)}</div>"
         for run in runs
     )
     base = next((run for run in runs if run.prompt == baseline), None)
