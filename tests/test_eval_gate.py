@@ -1,18 +1,26 @@
 """CI gate (DESIGN §7): replay each recorded (released prompt, model) pair and the offline model, no network.
 
-Every pair runs over the golden cases and must meet its floors; a regression fails CI with no key.
+Two gates, both offline and free:
+- floors: every pair, replayed over the golden cases, meets its recall, precision, stand-alone, grounding
+  and validity floors, so a change to the pipeline that spoils what the same replies give fails CI;
+- no regression between releases: on every model recorded for two released versions of a prompt, the
+  later one is no worse than the earlier beyond ``TOLERANCE`` on any gated metric, so a prompt that is
+  worse than the one before cannot be released with its recordings.
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import cache
+from itertools import pairwise
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import pytest
 
 from service.app import build_pipeline
-from service.evaluation.compare import Totals, totals
+from service.evaluation.compare import Totals, regressions, totals
 from service.evaluation.golden import load_cases
 from service.evaluation.recordings import recorded_models
 from service.evaluation.runner import EvalPlan, eval_settings, run_plan
@@ -21,35 +29,74 @@ from service.settings import ModelEntry, Settings
 
 GOLDEN = Path(__file__).parent / "golden"
 RECORDINGS = Path(__file__).parent / "recordings"
-OFFLINE = ("extract_claims@1", {"model_name": "default", "litellm_params": {"model": "offline/rules"}})
-# Floors per (prompt, alias); the offline model's were measured on 2026-11-24 (recall 0.86, precision 0.87).
-FLOORS: dict[tuple[str, str], dict[str, float]] = {
-    ("extract_claims@1", "default"): {
-        "recall": 0.80,
-        "precision": 0.85,
-        "grounding_rate": 1.0,
-        "schema_valid_rate": 1.0,
-    }
-}
+OFFLINE_ENTRY = {"model_name": "default", "litellm_params": {"model": "offline/rules"}}
+TOLERANCE = 0.05
+# The offline model ignores instructions, so its floors hold for every prompt version that numbers the
+# sentences the same way; measured on 2026-11-24 (recall 0.86, precision 0.87 on v1 and v2).
+OFFLINE_FLOORS = {"recall": 0.80, "precision": 0.85, "grounding_rate": 1.0, "schema_valid_rate": 1.0}
+# SmolLM2-135M on llama.cpp (../shared/tools/local-llm), recorded on 2026-11-24: a 135M model copies the
+# prompt's placeholders and cites wrong sentences, so its absolute figures are near zero. Its floors pin
+# what those recorded replies give today: they guard the pipeline (parsing, grounding, scoring) on real
+# replies, not the model's quality.
+FLOORS: dict[tuple[str, str], dict[str, float]] = {}
 DEFAULT_FLOORS = {"recall": 0.5, "precision": 0.5, "grounding_rate": 0.8, "schema_valid_rate": 0.8}
 ENVIRONMENT_PREFIX = "os.environ/"
 
 
-def released_pairs() -> list[tuple[str, dict[str, Any]]]:
-    """Return the offline pair and every recorded pair whose prompt version is released."""
+def released_prompts() -> list[str]:
+    """Return every released prompt version, by name then version."""
     registry = PromptRegistry.load(default_prompts_dir())
-    released = {version.ref for version in registry.versions() if version.spec.status == "released"}
-    return [OFFLINE, *((prompt, entry) for prompt, entry in recorded_models(RECORDINGS) if prompt in released)]
+    return [version.ref for version in registry.versions() if version.spec.status == "released"]
 
 
-def replay(prompt: str, entry: dict[str, Any], tmp_path: Path) -> Totals:
-    """Replay one (prompt, model) over the golden cases and return its totals."""
+def released_pairs() -> list[tuple[str, dict[str, Any]]]:
+    """Return the offline model on every released prompt, and every recorded pair whose prompt is released."""
+    released = released_prompts()
+    recorded = [(prompt, entry) for prompt, entry in recorded_models(RECORDINGS) if prompt in released]
+    return [*((prompt, OFFLINE_ENTRY) for prompt in released), *recorded]
+
+
+def consecutive_releases() -> list[tuple[str, str, dict[str, Any]]]:
+    """Return (earlier, later, model entry) for each model recorded on two successive released versions."""
+    released = released_prompts()
+    pairs = released_pairs()
+    found = []
+    for earlier, later in pairwise(released):
+        if earlier.split("@")[0] != later.split("@")[0]:
+            continue
+        for prompt, entry in pairs:
+            if prompt == later and (earlier, entry) in pairs:
+                found.append((earlier, later, entry))
+    return found
+
+
+def floors_for(prompt: str, entry: dict[str, Any]) -> dict[str, float]:
+    """Return the floors of one pair: the offline model's, a pinned pair's, or the default for a real model."""
+    if entry == OFFLINE_ENTRY:
+        return OFFLINE_FLOORS
+    return FLOORS.get((prompt, entry["model_name"]), DEFAULT_FLOORS)
+
+
+@cache
+def replay(prompt: str, alias: str) -> Totals:
+    """Replay one (prompt, model) over the golden cases and return its totals (once per test session)."""
+    entry = next(entry for recorded, entry in released_pairs() if recorded == prompt and entry["model_name"] == alias)
     model = ModelEntry.model_validate(entry)
-    settings = Settings(cache_dir=tmp_path / "cache", retry_max_wait_s=0.01, retry_total_s=5)
-    others = [other for other in settings.models if other.model_name != model.model_name]
-    settings = settings.model_copy(update={"models": [*others, model]})
-    plan = EvalPlan([prompt], [model.model_name], load_cases(GOLDEN), "replay", RECORDINGS)
-    return totals(asyncio.run(run_plan(build_pipeline(eval_settings(settings)), plan)))
+    with TemporaryDirectory() as cache_dir:
+        settings = Settings(cache_dir=Path(cache_dir), retry_max_wait_s=0.01, retry_total_s=5)
+        others = [other for other in settings.models if other.model_name != model.model_name]
+        settings = settings.model_copy(update={"models": [*others, model]})
+        plan = EvalPlan([prompt], [model.model_name], load_cases(GOLDEN), "replay", RECORDINGS)
+        return totals(asyncio.run(run_plan(build_pipeline(eval_settings(settings)), plan)))
+
+
+@pytest.fixture(autouse=True)
+def placeholder_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give every key a recorded model reads from the environment a dummy value (replay never sends it)."""
+    for _, entry in released_pairs():
+        for value in entry["litellm_params"].values():
+            if isinstance(value, str) and value.startswith(ENVIRONMENT_PREFIX):
+                monkeypatch.setenv(value.removeprefix(ENVIRONMENT_PREFIX), "sk-replay-not-a-key")
 
 
 def pair_id(value: object) -> str:
@@ -58,15 +105,24 @@ def pair_id(value: object) -> str:
 
 
 @pytest.mark.parametrize(("prompt", "entry"), released_pairs(), ids=pair_id)
-def test_recorded_pair_meets_its_floors(
-    prompt: str, entry: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_recorded_pair_meets_its_floors(prompt: str, entry: dict[str, Any]) -> None:
     """Each released (prompt, model) pair, replayed, meets its recall, precision, grounding and validity floors."""
-    for value in entry["litellm_params"].values():
-        if isinstance(value, str) and value.startswith(ENVIRONMENT_PREFIX):
-            monkeypatch.setenv(value.removeprefix(ENVIRONMENT_PREFIX), "sk-replay-not-a-key")
-    result = replay(prompt, entry, tmp_path)
-    floors = FLOORS.get((prompt, entry["model_name"]), DEFAULT_FLOORS)
+    result = replay(prompt, entry["model_name"])
+    floors = floors_for(prompt, entry)
     below = {name: round(result.metric(name), 3) for name, floor in floors.items() if result.metric(name) < floor}
     assert below == {}, f"{prompt} on {entry['model_name']} fell below its floors {floors}: {below}"
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(("earlier", "later", "entry"), consecutive_releases(), ids=pair_id)
+def test_a_release_is_no_worse_than_the_one_before(earlier: str, later: str, entry: dict[str, Any]) -> None:
+    """On every model recorded for both, a released version does not regress against the previous release."""
+    worse = regressions(replay(later, entry["model_name"]), replay(earlier, entry["model_name"]), TOLERANCE)
+    assert worse == [], f"{later} regresses against {earlier} on {entry['model_name']}: {worse}"
+
+
+def test_the_gate_covers_the_offline_model_on_every_release_and_compares_them() -> None:
+    """The gate is not empty: the offline model replays on each released version, and v2 is compared with v1."""
+    pairs = released_pairs()
+    assert [prompt for prompt, entry in pairs if entry == OFFLINE_ENTRY] == released_prompts()
+    assert ("extract_claims@1", "extract_claims@2", OFFLINE_ENTRY) in consecutive_releases()
