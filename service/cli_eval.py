@@ -4,9 +4,9 @@
 claims' check-worthiness through the real pipeline on the offline model and prints MAP, R-precision,
 P@k and claimant accuracy, then type and attribution accuracy on the labelled sample; ``--json`` writes
 the same figures. ``claims eval types`` prints the labelled-sample figures alone. ``claims eval run``
-regression-tests a prompt version against a baseline over the golden cases, replayed, live or recorded
-(DESIGN §7), and exits 1 when the candidate regresses. Heavy modules are imported inside the commands, so
-importing this one stays cheap.
+(in ``service.cli_eval_run``; ``claims eval --prompt …`` for short) regression-tests a prompt version
+against a baseline over the golden cases, replayed, live or recorded (DESIGN §7), and exits 1 when the
+candidate regresses. Heavy modules are imported inside the commands, so importing this one stays cheap.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from service.cli_eval_run import run
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from service.evaluation.checkworthiness import CheckworthinessReport
-    from service.evaluation.runner import CaseRun, EvalPlan, Mode
     from service.evaluation.types_attribution import TypesReport
-    from service.pipeline import Pipeline
 
 
 class _RunByDefault(TyperGroup):
@@ -45,10 +45,7 @@ eval_app = typer.Typer(
 )
 
 WIDE = 132  # the table's width when the terminal is narrower (or not a terminal)
-EVAL_WIDE = 168  # the side-by-side eval table's
 DEFAULT_LABELLED = Path(__file__).resolve().parents[1] / "tests" / "labelled" / "types-attribution.yaml"
-DEFAULT_CASES = Path(__file__).resolve().parents[1] / "tests" / "golden"
-DEFAULT_RECORDINGS = Path(__file__).resolve().parents[1] / "tests" / "recordings"
 
 LabelledOption = Annotated[
     Path | None,
@@ -198,119 +195,4 @@ def types(labelled: LabelledOption = None) -> None:
     print_types(report, Console())
 
 
-@eval_app.command("run")
-def run(
-    prompt: Annotated[str | None, typer.Option("--prompt", help="Candidate prompt, name@version.")] = None,
-    baseline: Annotated[str | None, typer.Option("--baseline", help="Baseline prompt to compare against.")] = None,
-    model: Annotated[
-        list[str] | None, typer.Option("--model", help="Model alias; repeatable (default: the configured one).")
-    ] = None,
-    cases: Annotated[Path, typer.Option("--cases", help="Directory of golden cases (*.yaml).")] = DEFAULT_CASES,
-    replay: Annotated[bool, typer.Option("--replay", help="Serve recorded provider replies (the default).")] = False,
-    live: Annotated[bool, typer.Option("--live", help="Call the models for real; record nothing.")] = False,
-    record: Annotated[bool, typer.Option("--record", help="Call the models for real and store the replies.")] = False,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed drop on a gated metric.")] = 0.05,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write a self-contained HTML report.")] = None,
-    recordings: Annotated[
-        Path, typer.Option("--recordings", help="Directory of recorded replies.")
-    ] = DEFAULT_RECORDINGS,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
-    prompts_dir: Annotated[Path | None, typer.Option("--prompts-dir", help="Prompts directory.")] = None,
-) -> None:
-    """Run a prompt version (and a baseline) over golden cases; exit 1 when it regresses beyond tolerance."""
-    from service.errors import ClaimServiceError
-    from service.evaluation.recordings import MissingRecording, RecordingFailed
-
-    if replay + live + record > 1:
-        raise typer.BadParameter("choose one of --replay, --live, --record")
-    mode: Mode = "live" if live else "record" if record else "replay"
-    try:
-        pipeline, plan = _plan(prompt, baseline, model, cases, mode, recordings, config, prompts_dir)
-        runs = _run_with_progress(pipeline, plan)
-    except (ClaimServiceError, MissingRecording, RecordingFailed, OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    candidate, base = plan.prompts[0], plan.prompts[1] if len(plan.prompts) > 1 else None
-    raise typer.Exit(code=_report(runs, plan.models, candidate, base, tolerance, report, plan))
-
-
-def _plan(
-    prompt: str | None,
-    baseline: str | None,
-    models: list[str] | None,
-    cases: Path,
-    mode: Mode,
-    recordings: Path,
-    config: Path | None,
-    prompts_dir: Path | None,
-) -> tuple[Pipeline, EvalPlan]:
-    """Build the pipeline (cache off) and the plan: resolved prompt labels, aliases and loaded cases."""
-    from service.app import build_pipeline
-    from service.evaluation.golden import load_cases
-    from service.evaluation.runner import EvalPlan, eval_settings, prompt_label
-    from service.settings import get_settings
-
-    settings = get_settings(config)
-    if prompts_dir is not None:
-        settings = settings.model_copy(update={"prompts_dir": prompts_dir})
-    pipeline = build_pipeline(eval_settings(settings))
-    refs = [prompt or settings.prompt, *([baseline] if baseline else [])]
-    aliases = models or [settings.default_model]
-    for alias in aliases:
-        pipeline.model_chain(alias)  # an unknown alias fails before any case runs
-    loaded = load_cases(cases)
-    if not loaded:
-        raise ValueError(f"no *.yaml golden case in {cases}")
-    labels = [prompt_label(pipeline, ref) for ref in refs]
-    if len(labels) == 2 and labels[0] == labels[1]:
-        raise ValueError(f"--baseline names the candidate itself ({labels[0]}); compare two versions")
-    return pipeline, EvalPlan(labels, aliases, loaded, mode, recordings)
-
-
-def _run_with_progress(pipeline: Pipeline, plan: EvalPlan) -> list[CaseRun]:
-    """Run the plan under a rich progress bar on stderr."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from service.evaluation.runner import run_plan
-
-    total = len(plan.prompts) * len(plan.models) * len(plan.cases)
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"eval ({plan.mode})", total=total)
-        return asyncio.run(run_plan(pipeline, plan, lambda: progress.advance(task)))
-
-
-def _report(
-    runs: list[CaseRun],
-    models: list[str],
-    candidate: str,
-    baseline: str | None,
-    tolerance: float,
-    report: Path | None,
-    plan: EvalPlan,
-) -> int:
-    """Print the tables and regressions, write the HTML report; return the exit code (1 on regression)."""
-    from rich.console import Console
-
-    from service.evaluation.compare import group, regressions, totals
-    from service.evaluation.table import print_comparison
-
-    console = Console(width=max(Console().width, EVAL_WIDE))
-    print_comparison(runs, models, candidate, baseline, console)
-    found = []
-    if baseline is not None:
-        for alias in models:
-            found += regressions(totals(group(runs, candidate, alias)), totals(group(runs, baseline, alias)), tolerance)
-    for item in found:
-        console.print(
-            f"[red]REGRESSION[/red] {item.model}: {item.metric} {item.candidate:.3f} < baseline "
-            f"{item.baseline:.3f} − tolerance {tolerance}"
-        )
-    if report is not None:
-        from service.evaluation.report import write_report
-
-        write_report(report, runs, plan.cases, models, candidate, baseline)
-        console.print(f"report written to {report}")
-    if baseline is not None and not found:
-        console.print(f"no regression beyond tolerance {tolerance}")
-    return 1 if found else 0
+eval_app.command("run")(run)

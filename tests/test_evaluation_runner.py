@@ -244,6 +244,47 @@ def test_cli_exits_1_on_a_regression_and_writes_the_report(
     assert "<script" not in html
 
 
+def test_cli_replays_a_recorded_model_the_config_does_not_name(
+    openai_settings: Settings, cases: list[GoldenCase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claims eval --model gpt --replay`` takes the alias from its recording; no config and no key needed."""
+    root = tmp_path / "recordings"
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_TEST_KEY)
+    asyncio.run(
+        run(
+            openai_settings,
+            EvalPlan([PROMPT], ["gpt"], cases[:1], "record", root, httpx.MockTransport(scripted_openai_reply)),
+        )
+    )
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("CLAIMS_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./claims.yaml here: built-in defaults, which know only the offline model
+    cases_dir = tmp_path / "cases"
+    cases_dir.mkdir()
+    shutil.copy(GOLDEN / f"{cases[0].id}.yaml", cases_dir)
+
+    args = [
+        "eval",
+        "--prompt",
+        PROMPT,
+        "--model",
+        "gpt",
+        "--replay",
+        "--cases",
+        str(cases_dir),
+        "--recordings",
+        str(root),
+    ]
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    assert f"{PROMPT} on gpt" in result.stdout
+    assert "1.00" in result.stdout.split(cases[0].id, 1)[1].splitlines()[0]  # recall of the replayed case
+    unknown = CliRunner().invoke(app, [*args[:4], "nobody", *args[5:]])
+    assert unknown.exit_code == 2
+    assert "unknown model 'nobody'" in unknown.output
+
+
 def test_cli_runs_the_offline_candidate_alone(tmp_path: Path) -> None:
     """With no baseline, ``claims eval run`` prints the candidate's table and exits 0."""
     cases_dir = tmp_path / "cases"

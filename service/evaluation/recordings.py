@@ -113,6 +113,11 @@ def recorded_models(root: Path) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def recorded_entry(root: Path, alias: str) -> dict[str, Any] | None:
+    """Return the model entry recorded for ``alias`` under any prompt (the first by path), or None."""
+    return next((entry for _, entry in recorded_models(root) if entry.get("model_name") == alias), None)
+
+
 def load_exchanges(path: Path) -> list[dict[str, Any]]:
     """Read the exchanges of one file; none when it does not exist."""
     if not path.is_file():
