@@ -14,6 +14,13 @@ from statistics import fmean
 from service.evaluation.runner import CaseRun
 
 GATED = ("recall", "precision", "standalone", "grounding_rate", "schema_valid_rate")
+LABELS = {  # how tables and the report head the gated metrics
+    "recall": "recall",
+    "precision": "precision",
+    "standalone": "stand-alone",
+    "grounding_rate": "grounded",
+    "schema_valid_rate": "valid",
+}
 
 
 @dataclass(frozen=True)

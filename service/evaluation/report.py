@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from schemas import Claim
-from service.evaluation.compare import GATED, group, totals
+from service.evaluation.compare import GATED, LABELS, group, totals
 from service.evaluation.golden import GoldenCase
 from service.evaluation.runner import CaseRun
 
@@ -62,7 +62,7 @@ def _changes(candidate: CaseRun, baseline: CaseRun) -> str:
 def _claim_list(run: CaseRun) -> str:
     """Return the version's claims as a list: text, then type, claimant, attribution and check-worthiness."""
     items = [
-        f"<li>{escape(claim.text)} <small>[{claim.type} · {escape(claim.claimant or 'author')} · "
+        f"<li>{escape(claim.text)} <small>[{claim.type} · {escape(claim.claimant or 'the article')} · "
         f"{claim.attribution} · {claim.checkworthiness:.2f}]</small></li>"
         for claim in run.claims
     ]
@@ -97,7 +97,8 @@ def _rate(value: float) -> str:
 
 def _totals_table(runs: list[CaseRun], models: list[str], prompts: list[str]) -> str:
     """Return the totals table: a row per (prompt, model)."""
-    header = "".join(f"<th>{name}</th>" for name in ("prompt", "model", *GATED, "repairs", "tokens", "latency s"))
+    names = ("prompt", "model", *(LABELS[name] for name in GATED), "repairs", "tokens", "latency s")
+    header = "".join(f"<th>{name}</th>" for name in names)
     rows = []
     for model in models:
         for prompt in prompts:

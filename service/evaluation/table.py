@@ -7,16 +7,8 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from service.evaluation.compare import GATED, Totals, group, totals
+from service.evaluation.compare import GATED, LABELS, Totals, group, totals
 from service.evaluation.runner import CaseRun
-
-HEADERS = {
-    "recall": "recall",
-    "precision": "precision",
-    "standalone": "stand-alone",
-    "grounding_rate": "grounded",
-    "schema_valid_rate": "valid",
-}
 
 
 def _cell(candidate: float, baseline: float | None) -> str:
@@ -41,7 +33,7 @@ def comparison_table(runs: list[CaseRun], model: str, candidate: str, baseline: 
     table = Table(title=title)
     table.add_column("case", no_wrap=True)
     for name in GATED:
-        table.add_column(HEADERS[name], justify="right", no_wrap=True)
+        table.add_column(LABELS[name], justify="right", no_wrap=True)
     for column in ("claims", "repairs", "tokens", "cost", "latency"):
         table.add_column(column, justify="right", no_wrap=True)
     ours = group(runs, candidate, model)
