@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from service.evaluation.golden import GoldenCase
     from service.evaluation.runner import CaseRun, EvalPlan, Mode
     from service.pipeline import Pipeline
     from service.settings import Settings
@@ -92,7 +93,27 @@ def _plan(
     labels = [prompt_label(pipeline, ref) for ref in refs]
     if len(labels) == 2 and labels[0] == labels[1]:
         raise ValueError(f"--baseline names the candidate itself ({labels[0]}); compare two versions")
+    if mode == "replay":
+        loaded = _recorded_cases(loaded, labels, aliases, recordings)
     return pipeline, EvalPlan(labels, aliases, loaded, mode, recordings)
+
+
+def _recorded_cases(
+    cases: list[GoldenCase], labels: list[str], aliases: list[str], recordings: Path
+) -> list[GoldenCase]:
+    """Keep the cases recorded for every version and model, saying on stderr which were left out."""
+    from service.evaluation.recordings import replayable_cases
+
+    kept, unrecorded = replayable_cases(cases, labels, aliases, recordings)
+    if unrecorded:
+        typer.echo(
+            f"replaying the {len(kept)} cases recorded for every version and model; not recorded: "
+            + ", ".join(unrecorded),
+            err=True,
+        )
+    if not kept:
+        raise ValueError("no case is recorded for every version and model; record them with --record")
+    return kept
 
 
 def _with_recorded_models(settings: Settings, aliases: list[str], recordings: Path) -> Settings:

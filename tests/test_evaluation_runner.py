@@ -24,7 +24,9 @@ from service.evaluation.recordings import (
     RecordingFailed,
     recorded_models,
     recording_path,
+    replayable_cases,
     request_digest,
+    save_model,
 )
 from service.evaluation.report import render_report
 from service.evaluation.runner import CaseRun, EvalPlan, eval_settings, run_plan
@@ -283,6 +285,19 @@ def test_cli_replays_a_recorded_model_the_config_does_not_name(
     unknown = CliRunner().invoke(app, [*args[:4], "nobody", *args[5:]])
     assert unknown.exit_code == 2
     assert "unknown model 'nobody'" in unknown.output
+
+
+def test_replayable_cases_are_those_recorded_for_every_recorded_pair(cases: list[GoldenCase], tmp_path: Path) -> None:
+    """A pair recorded on some cases limits a replay to those; a pair never recorded limits nothing."""
+    save_model(tmp_path / PROMPT / "gpt", {"model_name": "gpt"})
+    save_model(tmp_path / BROKEN / "gpt", {"model_name": "gpt"})
+    for prompt in (PROMPT, BROKEN):
+        recording_path(tmp_path, prompt, "gpt", cases[0].id).write_text("[]", encoding="utf-8")
+    recording_path(tmp_path, PROMPT, "gpt", cases[1].id).write_text("[]", encoding="utf-8")
+
+    assert replayable_cases(cases, [PROMPT, BROKEN], ["gpt"], tmp_path) == ([cases[0]], [cases[1].id])
+    assert replayable_cases(cases, [PROMPT], ["gpt"], tmp_path) == (cases, [])
+    assert replayable_cases(cases, [PROMPT, BROKEN], ["default"], tmp_path) == (cases, [])
 
 
 def test_cli_runs_the_offline_candidate_alone(tmp_path: Path) -> None:

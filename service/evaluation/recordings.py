@@ -11,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import respx
+
+if TYPE_CHECKING:
+    from service.evaluation.golden import GoldenCase
 
 REDACTED = "<redacted>"
 SECRET_HEADER = re.compile(r"authorization|api-key|key|token|cookie", re.IGNORECASE)
@@ -116,6 +119,22 @@ def recorded_models(root: Path) -> list[tuple[str, dict[str, Any]]]:
 def recorded_entry(root: Path, alias: str) -> dict[str, Any] | None:
     """Return the model entry recorded for ``alias`` under any prompt (the first by path), or None."""
     return next((entry for _, entry in recorded_models(root) if entry.get("model_name") == alias), None)
+
+
+def replayable_cases(
+    cases: Sequence[GoldenCase], prompts: Sequence[str], aliases: Sequence[str], root: Path
+) -> tuple[list[GoldenCase], list[str]]:
+    """Return the cases recorded for every (prompt, model) that has recordings, and the ids of the others.
+
+    Recording a slow model on every case is not always worth it, so a pair may cover some cases only; a
+    replay then compares versions on the cases all of them cover. A pair with no recordings at all (the
+    offline model, or a model never recorded) keeps every case and fails later if it needs the network.
+    """
+    recorded = [root / prompt / alias for prompt in prompts for alias in aliases]
+    recorded = [directory for directory in recorded if (directory / MODEL_FILE).is_file()]
+    kept = [case for case in cases if all((directory / f"{case.id}.json").is_file() for directory in recorded)]
+    ids = {case.id for case in kept}
+    return kept, [case.id for case in cases if case.id not in ids]
 
 
 def load_exchanges(path: Path) -> list[dict[str, Any]]:
