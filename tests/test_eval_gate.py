@@ -1,11 +1,13 @@
 """CI gate (DESIGN §7): replay each recorded (released prompt, model) pair and the offline model, no network.
 
 Two gates, both offline and free:
-- floors: every pair, replayed over the golden cases, meets its recall, precision, stand-alone, grounding
-  and validity floors, so a change to the pipeline that spoils what the same replies give fails CI;
-- no regression between releases: on every model recorded for two released versions of a prompt, the
-  later one is no worse than the earlier beyond ``TOLERANCE`` on any gated metric, so a prompt that is
-  worse than the one before cannot be released with its recordings.
+- floors: every pair, replayed over the golden cases recorded for it, meets its floors (recall,
+  precision, grounding and validity; failed cases at most), so a change to the pipeline that spoils what
+  the same replies give fails CI;
+- no regression between releases: on every judging model recorded for two successive released versions
+  of a prompt, the later one is no worse than the earlier beyond ``TOLERANCE`` on any gated metric, over
+  the cases recorded for both; so a prompt worse than the one before cannot be released with its
+  recordings. A model too weak to judge prompts (``WEAK_MODELS``) is replayed against its floors only.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 from service.app import build_pipeline
 from service.evaluation.compare import Totals, regressions, totals
 from service.evaluation.golden import load_cases
-from service.evaluation.recordings import recorded_models
+from service.evaluation.recordings import recorded_models, replayable_cases
 from service.evaluation.runner import EvalPlan, eval_settings, run_plan
 from service.prompts import PromptRegistry, default_prompts_dir
 from service.settings import ModelEntry, Settings
@@ -35,10 +37,13 @@ TOLERANCE = 0.05
 # sentences the same way; measured on 2026-11-24 (recall 0.86, precision 0.87 on v1 and v2).
 OFFLINE_FLOORS = {"recall": 0.80, "precision": 0.85, "grounding_rate": 1.0, "schema_valid_rate": 1.0}
 # SmolLM2-135M on llama.cpp (../shared/tools/local-llm), recorded on 2026-11-24: a 135M model copies the
-# prompt's placeholders and cites wrong sentences, so its absolute figures are near zero. Its floors pin
-# what those recorded replies give today: they guard the pipeline (parsing, grounding, scoring) on real
-# replies, not the model's quality.
+# prompt's placeholders or its example, loops until max_tokens and cites wrong sentences, so it finds
+# none of the expected claims. Its floors pin what those recorded replies give today: they guard the
+# pipeline (parsing, repair, splitting, grounding, scoring) on real replies, not the model's quality,
+# and it does not judge one release against another.
+WEAK_MODELS = {"smollm2"}
 FLOORS: dict[tuple[str, str], dict[str, float]] = {}
+MAX_FAILED: dict[tuple[str, str], int] = {}  # cases whose every chunk failed, allowed per pair (default 0)
 DEFAULT_FLOORS = {"recall": 0.5, "precision": 0.5, "grounding_rate": 0.8, "schema_valid_rate": 0.8}
 ENVIRONMENT_PREFIX = "os.environ/"
 
@@ -65,7 +70,7 @@ def consecutive_releases() -> list[tuple[str, str, dict[str, Any]]]:
         if earlier.split("@")[0] != later.split("@")[0]:
             continue
         for prompt, entry in pairs:
-            if prompt == later and (earlier, entry) in pairs:
+            if prompt == later and (earlier, entry) in pairs and entry["model_name"] not in WEAK_MODELS:
                 found.append((earlier, later, entry))
     return found
 
@@ -77,16 +82,23 @@ def floors_for(prompt: str, entry: dict[str, Any]) -> dict[str, float]:
     return FLOORS.get((prompt, entry["model_name"]), DEFAULT_FLOORS)
 
 
+def recorded_case_ids(prompts: tuple[str, ...], entry: dict[str, Any]) -> tuple[str, ...]:
+    """Return the ids of the golden cases recorded for every prompt on this model (all for the offline model)."""
+    kept, _ = replayable_cases(load_cases(GOLDEN), prompts, [entry["model_name"]], RECORDINGS)
+    return tuple(case.id for case in kept)
+
+
 @cache
-def replay(prompt: str, alias: str) -> Totals:
-    """Replay one (prompt, model) over the golden cases and return its totals (once per test session)."""
+def replay(prompt: str, alias: str, case_ids: tuple[str, ...]) -> Totals:
+    """Replay one (prompt, model) over the given golden cases and return its totals (once per test session)."""
     entry = next(entry for recorded, entry in released_pairs() if recorded == prompt and entry["model_name"] == alias)
     model = ModelEntry.model_validate(entry)
+    cases = [case for case in load_cases(GOLDEN) if case.id in case_ids]
     with TemporaryDirectory() as cache_dir:
         settings = Settings(cache_dir=Path(cache_dir), retry_max_wait_s=0.01, retry_total_s=5)
         others = [other for other in settings.models if other.model_name != model.model_name]
         settings = settings.model_copy(update={"models": [*others, model]})
-        plan = EvalPlan([prompt], [model.model_name], load_cases(GOLDEN), "replay", RECORDINGS)
+        plan = EvalPlan([prompt], [model.model_name], cases, "replay", RECORDINGS)
         return totals(asyncio.run(run_plan(build_pipeline(eval_settings(settings)), plan)))
 
 
@@ -107,18 +119,24 @@ def pair_id(value: object) -> str:
 @pytest.mark.parametrize(("prompt", "entry"), released_pairs(), ids=pair_id)
 def test_recorded_pair_meets_its_floors(prompt: str, entry: dict[str, Any]) -> None:
     """Each released (prompt, model) pair, replayed, meets its recall, precision, grounding and validity floors."""
-    result = replay(prompt, entry["model_name"])
+    alias = entry["model_name"]
+    case_ids = recorded_case_ids((prompt,), entry)
+    assert case_ids, f"{prompt} on {alias} has a recording directory but no recorded golden case"
+    result = replay(prompt, alias, case_ids)
     floors = floors_for(prompt, entry)
     below = {name: round(result.metric(name), 3) for name, floor in floors.items() if result.metric(name) < floor}
-    assert below == {}, f"{prompt} on {entry['model_name']} fell below its floors {floors}: {below}"
-    assert result.failed == 0
+    assert below == {}, f"{prompt} on {alias} fell below its floors {floors}: {below}"
+    assert result.failed <= MAX_FAILED.get((prompt, alias), 0)
 
 
 @pytest.mark.parametrize(("earlier", "later", "entry"), consecutive_releases(), ids=pair_id)
 def test_a_release_is_no_worse_than_the_one_before(earlier: str, later: str, entry: dict[str, Any]) -> None:
     """On every model recorded for both, a released version does not regress against the previous release."""
-    worse = regressions(replay(later, entry["model_name"]), replay(earlier, entry["model_name"]), TOLERANCE)
-    assert worse == [], f"{later} regresses against {earlier} on {entry['model_name']}: {worse}"
+    alias = entry["model_name"]
+    case_ids = recorded_case_ids((earlier, later), entry)
+    assert case_ids, f"no golden case is recorded for both {earlier} and {later} on {alias}"
+    worse = regressions(replay(later, alias, case_ids), replay(earlier, alias, case_ids), TOLERANCE)
+    assert worse == [], f"{later} regresses against {earlier} on {alias}: {worse}"
 
 
 def test_the_gate_covers_the_offline_model_on_every_release_and_compares_them() -> None:
