@@ -16,9 +16,10 @@ The features are ``service.checkworthiness_features.sentence_features``: general
 seen in fewer than ``--min-df`` training sentences or in only one transcript are not candidates; after a
 first fit only the ``--vocabulary`` words with the largest weights are kept and the model is fitted again,
 so the shipped file stays a few KB. Classes are weighted to balance (a few percent of sentences are
-check-worthy) and the loss has an L2 penalty ``--l2``. The sigmoid's slope and offset are then set from
-the training scores alone: the median sentence maps to ``--median-score`` and the top 1% to
-``--top-score``, which spreads the scores over 0-1 so that two decimals still keep the ranking apart.
+check-worthy; ``--balance none`` weighs every sentence alike) and the loss has an L2 penalty ``--l2``. The
+sigmoid's slope and offset are then set from the training scores alone: the median sentence maps to
+``--median-score`` and the top 1% to ``--top-score``, which spreads the scores over 0-1 so that two
+decimals still keep the ranking apart.
 
 ``--cv`` reports leave-one-transcript-out MAP inside the training set at the level of the offline rules
 (fast, no pipeline): use it, never the held-out debates, to choose hyper-parameters.
@@ -86,8 +87,10 @@ def _loss(x: Matrix, y: Matrix, weights: Matrix, beta: Matrix, penalty: Matrix) 
 
 
 def balanced_weights(y: Matrix, groups: Sequence[str]) -> Matrix:
-    """Return sample weights that balance the classes within each group (transcript), each group by its size."""
+    """Return sample weights balancing the classes within each group, each group by its size (no group: all 1)."""
     weights = np.zeros(len(y))
+    if not groups:
+        return np.ones(len(y))
     names = np.array(groups)
     for name in sorted(set(groups)):
         members = names == name
@@ -150,7 +153,7 @@ def train(transcripts: Sequence[Transcript], options: argparse.Namespace) -> Che
     names = [t.name for t in transcripts for _ in t.lines]
     y = np.array([float(line.label) for t in transcripts for line in t.lines])
     features = ["bias", *(f for f in candidate_features(rows, names, options.min_df) if f != "bias")]
-    groups = names if options.balance == "transcript" else ["all"] * len(names)
+    groups = {"transcript": names, "pooled": ["all"] * len(names)}.get(options.balance, [])
     weights = balanced_weights(y, groups)
     beta = fit_logistic(design_matrix(rows, features), y, penalties(features, options), weights)
     words = sorted((f for f in features if f.startswith("w:")), key=lambda f: -abs(beta[features.index(f)]))
@@ -172,7 +175,8 @@ def train(transcripts: Sequence[Transcript], options: argparse.Namespace) -> Che
         context=options.context,
         trained_on=tuple(t.digest for t in transcripts),
         description=(
-            f"Logistic regression (class-balanced, L2 {options.l2}) on {len(transcripts)} CLEF CheckThat! transcripts "
+            f"Logistic regression ({'unweighted' if options.balance == 'none' else 'class-balanced'}, "
+            f"L2 {options.l2}) on {len(transcripts)} CLEF CheckThat! transcripts "
             f"({len(y)} sentences, {int(y.sum())} check-worthy); {options.vocabulary} words; "
             "training/train_checkworthiness.py"
         ),
@@ -222,7 +226,9 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="write the coefficients here")
     parser.add_argument("--l2", type=float, default=100.0)
     parser.add_argument("--word-l2", type=float, help="L2 weight of vocabulary words (default: --l2)")
-    parser.add_argument("--balance", choices=("pooled", "transcript"), default="pooled", help="class balance scope")
+    parser.add_argument(
+        "--balance", choices=("none", "pooled", "transcript"), default="pooled", help="class balance scope, or none"
+    )
     parser.add_argument("--min-df", type=int, default=5)
     parser.add_argument("--vocabulary", type=int, default=300)
     parser.add_argument("--context", type=float, default=0.2, help="weight of the neighbours' mean linear score")
