@@ -14,6 +14,7 @@ Two gates, both offline and free:
 from __future__ import annotations
 
 import asyncio
+import shutil
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -21,8 +22,10 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from service.app import build_pipeline
+from service.cli import app
 from service.evaluation.compare import Totals, regressions, totals
 from service.evaluation.golden import load_cases
 from service.evaluation.recordings import recorded_models, replayable_cases
@@ -189,3 +192,36 @@ def test_the_gate_covers_the_offline_model_on_every_release_and_compares_them() 
     pairs = released_pairs()
     assert [prompt for prompt, entry in pairs if entry == OFFLINE_ENTRY] == released_prompts()
     assert ("extract_claims@1", "extract_claims@2", OFFLINE_ENTRY) in consecutive_releases()
+
+
+BROKEN = Path(__file__).parent / "fixtures" / "broken-prompt"
+
+
+@pytest.fixture
+def broken_prompt_setup(tmp_path: Path) -> tuple[Path, Path]:
+    """The shipped prompts plus the broken draft v3, and the recordings plus SmolLM2's replies to v3."""
+    prompts, recordings = tmp_path / "prompts", tmp_path / "recordings"
+    shutil.copytree(default_prompts_dir(), prompts)
+    shutil.copy(BROKEN / "extract_claims-v3.yaml", prompts / "extract_claims" / "v3.yaml")
+    shutil.copytree(RECORDINGS, recordings)
+    shutil.copytree(BROKEN / "recordings", recordings, dirs_exist_ok=True)
+    return prompts, recordings
+
+
+def test_a_prompt_stripped_of_its_instructions_fails_the_eval_on_recorded_replies(
+    broken_prompt_setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claims eval`` exits 1 on the broken v3 against v1 on SmolLM2's real replies; the offline model cannot tell."""
+    prompts, recordings = broken_prompt_setup
+    monkeypatch.chdir(tmp_path)  # no claims.yaml: built-in settings; smollm2 comes from its recording
+    monkeypatch.delenv("CLAIMS_CONFIG", raising=False)
+    args = ["eval", "--prompt", "extract_claims@3", "--baseline", "extract_claims@1", "--replay"]
+    args += ["--prompts-dir", str(prompts), "--recordings", str(recordings)]
+
+    on_smollm2 = CliRunner().invoke(app, [*args, "--model", "smollm2"])
+    offline = CliRunner().invoke(app, args)
+
+    assert on_smollm2.exit_code == 1, on_smollm2.output
+    assert "REGRESSION smollm2: schema_valid_rate" in on_smollm2.stdout
+    assert "not recorded:" in on_smollm2.stderr
+    assert offline.exit_code == 0, offline.output  # the rules ignore instructions: no judge of prompts
