@@ -26,7 +26,10 @@ Transient upstream errors (rate limits, timeouts, unavailability) are the only o
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from schemas import Usage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "/problems/"  # relative URI references; GET /problems/{slug} documents each
@@ -43,6 +46,7 @@ class ClaimServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions or {}
+        self.usage: Usage | None = None  # what a request spent before failing whole, when known
 
     @property
     def problem_type(self) -> str:

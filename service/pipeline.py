@@ -139,10 +139,11 @@ async def _bounded_gather(jobs: Iterable[Awaitable[ChunkOutcome]], limit: int) -
 
 
 def _raise_if_all_failed(outcomes: list[ChunkOutcome]) -> None:
-    """Raise the first chunk's error when no chunk succeeded (the reply is then a 5xx problem)."""
+    """Raise the first chunk's error, carrying what every chunk spent, when no chunk succeeded (a 5xx)."""
     if outcomes and all(outcome.error is not None for outcome in outcomes):
         error = outcomes[0].error
         assert error is not None  # noqa: S101 -- narrowed by the all() above
+        error.usage = _usage(outcomes)
         raise error
 
 

@@ -138,6 +138,23 @@ def test_request_digest_ignores_key_order_and_spacing() -> None:
     assert request_digest(b'{"a": 1, "b": [2]}') == request_digest(b'{"b":[2],"a":1}')
 
 
+@pytest.mark.usefixtures("provider_keys")
+async def test_a_case_that_fails_whole_still_counts_what_it_spent(
+    openai_settings: Settings, cases: list[GoldenCase], tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """A case whose every reply is unusable reports its error, an invalid chunk, its repair and every token spent."""
+    prose = httpx.Response(200, json=openai_chat_completion("I cannot find any claims, sorry."))
+    provider = http_mock.post(OPENAI_URL).mock(return_value=prose)
+    settings = openai_settings.model_copy(update={"fallbacks": {}})
+
+    [failed] = await run(settings, EvalPlan([PROMPT], ["gpt"], cases[:1], "live", tmp_path))
+
+    assert failed.error is not None
+    assert failed.error.startswith("invalid-model-output")
+    assert provider.call_count == 2  # the ask and one repair
+    assert (failed.chunks, failed.invalid_chunks, failed.repairs, failed.tokens) == (1, 1, 1, 2 * 160)
+
+
 def test_regressions_beyond_tolerance_only(cases: list[GoldenCase]) -> None:
     """A drop larger than the tolerance on a gated metric is a regression; a smaller one is not."""
     good = _run(cases[0], "p@2", found=True)

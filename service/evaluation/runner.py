@@ -165,9 +165,11 @@ async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: Golden
 
 
 def _failed_run(case: GoldenCase, prompt: str, alias: str, error: ClaimServiceError, latency: float) -> CaseRun:
-    """Describe a case whose every chunk failed: no claims, and an invalid chunk when the output was at fault."""
+    """Describe a case whose every chunk failed: no claims and what it spent; its chunks fail by the first's cause."""
     no_claims: dict[str, Any] = {"claims": []}  # score_case reads only the claims
     empty = ExtractionResult.model_construct(**no_claims)
+    spent = error.usage
+    chunks = spent.chunks if spent is not None else 1
     return CaseRun(
         case_id=case.id,
         prompt=prompt,
@@ -176,11 +178,11 @@ def _failed_run(case: GoldenCase, prompt: str, alias: str, error: ClaimServiceEr
         score=score_case(case, empty),
         kept=0,
         dropped=0,
-        chunks=1,
-        invalid_chunks=int(error.slug == INVALID_OUTPUT),
-        repairs=0,
-        tokens=0,
-        cost_usd=None,
+        chunks=chunks,
+        invalid_chunks=chunks if error.slug == INVALID_OUTPUT else 0,
+        repairs=spent.repairs if spent is not None else 0,
+        tokens=spent.prompt_tokens + spent.completion_tokens if spent is not None else 0,
+        cost_usd=spent.cost_usd if spent is not None else None,
         latency_s=latency,
         error=f"{error.slug}: {error}",
     )
