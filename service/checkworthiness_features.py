@@ -81,6 +81,14 @@ def strip_speaker_label(sentence: str) -> str:
     return SPEAKER_LABEL.sub("", sentence, count=1)
 
 
+def split_speaker(line: str) -> tuple[str | None, str]:
+    """Split a rendered transcript line ``SPEAKER: words`` into its speaker and words (no label: None)."""
+    match = SPEAKER_LABEL.match(line)
+    if match is None:
+        return None, line
+    return match.group(0).rstrip().removesuffix(":"), line[match.end() :]
+
+
 def _number_features(tokens: list[str], lowered: frozenset[str], text: str) -> dict[str, float]:
     """Return the features of figures: numbers, years, percentages, money and magnitudes."""
     features: dict[str, float] = {}

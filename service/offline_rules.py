@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from schemas.claim_types import Attribution, ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
 from service.checkworthiness import score_passage
-from service.checkworthiness_features import SPEAKER_LABEL
+from service.checkworthiness_features import split_speaker
 
 SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 
@@ -288,14 +288,6 @@ def _claim(sentence_id: int, sentence: str, source: Source, score: float) -> Mod
         attribution=source.attribution,
         checkworthiness=score,
     )
-
-
-def split_speaker(line: str) -> tuple[str | None, str]:
-    """Split a rendered transcript line ``SPEAKER: words`` into its speaker and words (no label: None)."""
-    match = SPEAKER_LABEL.match(line)
-    if match is None:
-        return None, line
-    return match.group(0).rstrip().removesuffix(":"), line[match.end() :]
 
 
 def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
