@@ -87,6 +87,7 @@ BOILERPLATE_ANYWHERE = re.compile(
     r"check back\b.*\b(?:updates|more)|click here|\bsubscribe (?:now|today|here|to our)|sign up (?:for|to) our"
     r"|\bnewsletter\b|©|\(c\)|\bcopyright\b|all rights reserved|contributed to this report"
     r"|this (?:story|article) has been updated"
+    r"|^for more information\b|^(?:media )?contacts?:|^stay connected\b|data are subject to (?:change|revision)"
 )
 TERMINAL_PUNCTUATION = re.compile(r"[.!?…:;][\"”’')\]]*$")
 VERB_HINT = re.compile(

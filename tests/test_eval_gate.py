@@ -38,8 +38,8 @@ RECORDINGS = Path(__file__).parent / "recordings"
 OFFLINE_ENTRY = {"model_name": "default", "litellm_params": {"model": "offline/rules"}}
 TOLERANCE = 0.05
 # The offline model ignores instructions, so its floors hold for every prompt version that numbers the
-# sentences the same way; measured on 2026-11-24 (recall 0.86, precision 0.87 on v1 and v2).
-OFFLINE_FLOORS = {"recall": 0.80, "precision": 0.85, "grounding_rate": 1.0, "schema_valid_rate": 1.0}
+# sentences the same way; measured on 2026-11-24 (recall 0.86, precision 0.91 on v1 and v2).
+OFFLINE_FLOORS = {"recall": 0.80, "precision": 0.88, "grounding_rate": 1.0, "schema_valid_rate": 1.0}
 # SmolLM2-135M on llama.cpp (../shared/tools/local-llm), recorded on 2026-11-24: a 135M model copies the
 # prompt's placeholders or its example, loops until max_tokens, cites wrong sentences and writes
 # check-worthiness out of range, so it finds none of the expected claims. What its recorded replies give

@@ -18,7 +18,7 @@ CASES = load_cases(GOLDEN_DIR)
 MIN_CASES = 12
 # The offline model's floor (measured 0.86 mean recall when written); raise it when the model improves.
 OFFLINE_MEAN_RECALL_FLOOR = 0.8
-OFFLINE_MEAN_PRECISION_FLOOR = 0.85
+OFFLINE_MEAN_PRECISION_FLOOR = 0.88
 # Cases whose must_skip the offline rules honour; elsewhere they extract opinions and boilerplate
 # ("This is a great country.", "Media contact: …"), which the expectations keep as honest failures.
 OFFLINE_SKIPS_HOLD = ("cnn-trump-musk-x-stream", "debate1-opening", "debate1-clinton-economy", "vp-pence-indiana")

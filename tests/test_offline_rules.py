@@ -150,6 +150,10 @@ def test_trailing_news_agency_attribution_is_reported(
         "Sign up for our newsletter.",
         "© 2024 Cable News Network. All rights reserved.",
         "Imagine a world without taxes.",
+        "For more information, visit census.gov.",
+        "Media contact: NOAA Communications.",
+        "Stay connected with NOAA on social media.",
+        "Provisional data are subject to change as more information is received.",
     ],
 )
 def test_non_claims_yield_nothing(sentence: str) -> None:
