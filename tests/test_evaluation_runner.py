@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 from html import escape
 from pathlib import Path
@@ -191,6 +192,17 @@ def test_standalone_rate_counts_claims_whose_text_names_the_referent(cases: list
     good, bad = _run(cases[0], "p@2", found=True), _run(cases[0], "p@1", found=True)
     good.score.standalone, bad.score.standalone = 1.0, 0.0
     assert [item.metric for item in regressions(totals([bad]), totals([good]), 0.05)] == ["standalone"]
+
+
+def test_grounding_is_unmeasured_when_a_version_gives_no_claim(cases: list[GoldenCase]) -> None:
+    """No claim to judge leaves grounding unmeasured (not a perfect 1.0), so it neither flatters nor fails."""
+    silent = _run(cases[0], "p@2", found=False).model_copy(update={"kept": 0})
+    grounded = _run(cases[0], "p@1", found=False)
+
+    assert math.isnan(silent.grounding_rate)
+    assert math.isnan(totals([silent]).grounding_rate)
+    assert grounded.grounding_rate == 1.0
+    assert [item.metric for item in regressions(totals([silent]), totals([grounded]), 0.05)] == []
 
 
 def _run(case: GoldenCase, prompt: str, *, found: bool) -> CaseRun:

@@ -1,9 +1,10 @@
 """Totals of an eval run per (prompt, model), candidate against baseline, and the regression gate.
 
 Recall and precision are means over cases; the stand-alone rate is the mean over the cases that measure
-it; grounding and schema-valid rates are pooled over all claims and chunks; repairs, tokens, cost and
-latency are sums. A candidate fails the gate when a gated metric falls below the baseline's by more than
-the tolerance (a metric that neither version measured cannot fail).
+it; grounding and schema-valid rates are pooled over all claims and chunks (with no claim to judge, the
+grounding rate is unmeasured: NaN, shown as "–"); repairs, tokens, cost and latency are sums. A candidate
+fails the gate when a gated metric falls below the baseline's by more than the tolerance; a metric either
+version left unmeasured cannot fail (recall still does).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def totals(runs: list[CaseRun]) -> Totals:
         recall=fmean(run.score.recall for run in runs),
         precision=fmean(run.score.precision for run in runs),
         standalone=_mean_of_known([run.score.standalone for run in runs]),
-        grounding_rate=kept / judged if judged else 1.0,
+        grounding_rate=kept / judged if judged else float("nan"),
         schema_valid_rate=1 - sum(run.invalid_chunks for run in runs) / chunks if chunks else 1.0,
         repairs=sum(run.repairs for run in runs),
         tokens=sum(run.tokens for run in runs),

@@ -60,9 +60,9 @@ class CaseRun(BaseModel):
 
     @property
     def grounding_rate(self) -> float:
-        """Claims kept ÷ (kept + dropped by grounding); 1 when there were none."""
+        """Claims kept ÷ (kept + dropped by grounding); NaN (unmeasured) when the model gave none."""
         total = self.kept + self.dropped
-        return self.kept / total if total else 1.0
+        return self.kept / total if total else float("nan")
 
     @property
     def schema_valid_rate(self) -> float:
