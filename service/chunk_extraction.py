@@ -76,9 +76,7 @@ def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
         PromptSentence(id=local_id, text=s.text, speaker=s.speaker) for local_id, s in enumerate(chunk.sentences, 1)
     ]
     context = [ContextLine(text=s.text, speaker=s.speaker) for s in chunk.context]
-    return render_prompt(
-        job.prompt, sentences=sentences, context=[line.text for line in context], title=job.title, context_lines=context
-    )
+    return render_prompt(job.prompt, sentences=sentences, context=context, title=job.title)
 
 
 def _key_for(job: ChunkJob, client: ModelClient, entry: ModelEntry, messages: list[dict[str, str]]) -> str:

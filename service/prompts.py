@@ -169,17 +169,17 @@ def render_prompt(
     prompt: PromptVersion,
     *,
     sentences: Sequence[PromptSentence],
-    context: Sequence[str],
+    context: Sequence[ContextLine | str],
     title: str | None,
-    context_lines: Sequence[ContextLine] | None = None,
 ) -> list[dict[str, str]]:
     """Render a prompt version into chat messages for one chunk.
 
     Templates see ``title``, ``sentences`` (id, text, speaker), ``context`` (the context sentences' texts)
-    and ``context_lines`` (the same sentences with their speakers; plain texts when not given).
+    and ``context_lines`` (the same sentences with their speakers); a plain string is a line without one.
     """
-    lines = context_lines if context_lines is not None else [ContextLine(text) for text in context]
-    variables = {"sentences": sentences, "context": context, "context_lines": lines, "title": title}
+    lines = [line if isinstance(line, ContextLine) else ContextLine(line) for line in context]
+    texts = [line.text for line in lines]
+    variables = {"sentences": sentences, "context": texts, "context_lines": lines, "title": title}
     return [
         {"role": message.role, "content": template.render(variables)}
         for message, template in zip(prompt.spec.messages, prompt._templates, strict=True)

@@ -224,9 +224,8 @@ def test_v1_renders_a_transcript_without_speakers_as_it_always_has(shipped_promp
     messages = render_prompt(
         shipped_prompt,
         sentences=[PromptSentence(1, "We pay 73 percent of the cost of NATO.", speaker="TRUMP")],
-        context=["Let us talk about security."],
+        context=[ContextLine("Let us talk about security.", speaker="HOLT")],
         title=None,
-        context_lines=[ContextLine("Let us talk about security.", speaker="HOLT")],
     )
 
     assert messages[1]["content"] == (
@@ -244,9 +243,8 @@ def test_v2_shows_the_speaker_of_each_sentence_and_context_line() -> None:
             PromptSentence(1, "We pay 73 percent of the cost of NATO.", speaker="TRUMP"),
             PromptSentence(2, "It rained."),
         ],
-        context=["Let us talk about security."],
+        context=[ContextLine("Let us talk about security.", speaker="HOLT")],
         title=None,
-        context_lines=[ContextLine("Let us talk about security.", speaker="HOLT")],
     )
 
     assert messages[1]["content"] == (
