@@ -117,12 +117,14 @@ def _usage_of(response: Any) -> tuple[int, int]:
 def _cost_of(litellm: Any, response: Any, entry: ModelEntry) -> float | None:
     """Return the response's cost from litellm's bundled price map, or None when the model is not priced.
 
-    litellm prices each response as it builds it; that figure is used when present, and only otherwise
-    is the price map asked again.
+    litellm prices each response as it builds it; that figure is used when present. When litellm tried and
+    found no price (the key is there, empty) the model is unpriced, and asking the price map again would
+    only cost time; the map is asked only when litellm did not try.
     """
-    computed = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if computed is not None:
-        return float(computed)
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:
+        computed = hidden["response_cost"]
+        return None if computed is None else float(computed)
     try:
         return float(litellm.completion_cost(completion_response=response, model=entry.model))
     except Exception:  # litellm raises for models missing from its price map

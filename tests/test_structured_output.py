@@ -156,6 +156,26 @@ def test_unpriced_model_reports_unknown_cost(tmp_path: Path, http_mock: respx.Mo
     assert [warning["code"] for warning in result["warnings"]] == ["cost_unknown"]
 
 
+def test_unpriced_model_is_not_priced_twice(
+    tmp_path: Path, http_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When litellm already found no price for a reply, the service does not search the price map again."""
+    litellm = configure_litellm()
+    asked: list[Any] = []
+    monkeypatch.setattr(litellm, "completion_cost", lambda **kwargs: asked.append(kwargs) or 0.0)
+    http_mock.post(LOCAL_URL).mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json=openai_chat_completion(json.dumps({"claims": claims_for_numbers(request)}))
+            | {"model": "my-local-model"},
+        )
+    )
+    with TestClient(create_app(local_settings(tmp_path, model="openai/my-local-model"))) as client:
+        result = extract(client).json()
+    assert result["usage"]["cost_usd"] is None
+    assert asked == []
+
+
 def test_hosted_json_mode_sends_no_schema(
     tmp_path: Path, http_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
