@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_TYPE_BASE,
+    BodyTooLarge,
     ClaimServiceError,
     InvalidRequest,
     MethodNotAllowed,
@@ -94,10 +95,12 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    """Handle routing errors (404 unknown path, 405 wrong method) as problems."""
+    """Handle routing errors (404 unknown path, 405 wrong method) and a streamed body over the cap (413)."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 -- registered for this class only
     if exc.status_code == 404:
         return _render_service_error(request, NotFound(f"no resource at {request.url.path}"))
+    if exc.status_code == 413:  # the body-size middleware's count, raised into FastAPI's body reading
+        return _render_service_error(request, BodyTooLarge(str(exc.detail)))
     if exc.status_code == 405:
         method_error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
         return _render_service_error(request, method_error)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from service.app import create_app
 from service.settings import Settings
@@ -172,6 +174,42 @@ def test_oversized_body_is_refused_before_parsing(tmp_path: Any) -> None:
             "/v1/extractions", content=b"x" * 70_000, headers={"content-type": "application/json"}
         )
     assert_problem(response, 413, "body-too-large")
+
+
+async def test_oversized_chunked_body_is_refused_as_it_streams_in(tmp_path: Any) -> None:
+    """A body sent chunked, with no Content-Length, is cut off with 413 once it passes the cap, not read whole."""
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))  # cap: 65,576 bytes
+    pulled: list[int] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        pulled.append(10_000)
+        return {"type": "http.request", "body": b"x" * 10_000, "more_body": len(pulled) < 1_000}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/v1/extractions",
+        "raw_path": b"/v1/extractions",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("testclient", 50000),
+        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+    }
+    await app(scope, receive, send)
+
+    start, body = sent[0], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert start["status"] == 413
+    assert (b"content-type", b"application/problem+json") in start["headers"]
+    assert body["type"] == "/problems/body-too-large"
+    assert body["detail"] == "the body is over the limit of 65,576 bytes"
+    assert len(pulled) == 7  # 70,000 bytes pulled in, the first count past the cap; the other 9.93 MB never were
 
 
 def test_unknown_prompt_on_get_is_a_404_problem(client: TestClient) -> None:
