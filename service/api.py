@@ -35,7 +35,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": description, "content": {"application/problem+json": {}}}
     for status, description in {
         413: "The article is longer than `max_article_chars`, or the body is larger than allowed.",
-        422: "The body is not JSON, misses `article.text`, has wrong types, or names an unknown model or prompt.",
+        422: (
+            "The body is not JSON (or not sent as `application/json`), misses `article.text`, has wrong types, "
+            "or names an unknown model or prompt."
+        ),
         429: "Every chunk was rate limited upstream; `Retry-After` says when to come back.",
         502: "Every chunk failed: the provider erred or never gave a valid reply.",
         503: "Every chunk failed: the provider is unavailable.",

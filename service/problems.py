@@ -80,25 +80,45 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     return _render_service_error(request, exc)
 
 
+def _is_json_media_type(content_type: str | None) -> bool:
+    """Say whether a Content-Type is JSON (``application/json``, ``application/…+json``), as FastAPI reads it."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _validation_detail(request: Request, errors: list[dict[str, Any]]) -> str:
+    """Say in one line what is wrong with the body: not JSON, not sent as JSON, or each field's problem."""
+    if any(error["type"] == "json_invalid" for error in errors):
+        return "the body is not valid JSON"
+    content_type = request.headers.get("content-type")
+    if any(error["loc"] == ["body"] and error["type"] != "missing" for error in errors) and not _is_json_media_type(
+        content_type
+    ):
+        return (
+            f"the body was not read as JSON: send it with Content-Type: application/json, not {content_type or 'none'}"
+        )
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors)
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Handle a body that is not JSON or not the schema: 422, listing each problem."""
     assert isinstance(exc, RequestValidationError)  # noqa: S101 -- registered for this class only
     errors = _validation_errors(exc)
-    not_json = any(error["type"] == "json_invalid" for error in errors)
-    detail = (
-        "the body is not valid JSON"
-        if not_json
-        else "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors)
-    )
-    problem = InvalidRequest(detail, extensions={"errors": errors})
+    problem = InvalidRequest(_validation_detail(request, errors), extensions={"errors": errors})
     return _render_service_error(request, problem)
 
 
+UNPARSEABLE_BODY = {UnicodeDecodeError: "it is not UTF-8 text", RecursionError: "it nests too deeply"}
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    """Handle routing errors (404 unknown path, 405 wrong method) and a streamed body over the cap (413)."""
+    """Handle routing errors (404, 405), a body FastAPI could not decode (422) or over the cap (413)."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 -- registered for this class only
     if exc.status_code == 404:
         return _render_service_error(request, NotFound(f"no resource at {request.url.path}"))
+    unparseable = UNPARSEABLE_BODY.get(type(exc.__cause__)) if exc.status_code == 400 else None
+    if unparseable is not None:  # FastAPI's 400 "error parsing the body": a 422 like any body that is not JSON
+        return _render_service_error(request, InvalidRequest(f"the body is not valid JSON: {unparseable}"))
     if exc.status_code == 413:  # the body-size middleware's count, raised into FastAPI's body reading
         return _render_service_error(request, BodyTooLarge(str(exc.detail)))
     if exc.status_code == 405:

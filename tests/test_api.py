@@ -130,6 +130,41 @@ def test_body_that_is_not_json_is_a_422_problem(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param(
+            b'{"article": {"id": "a", "text": "caf\xe9 prices rose 3%."}}', "it is not UTF-8 text", id="latin-1"
+        ),
+        pytest.param(b'{"article": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_001, "it nests too deeply", id="deep"),
+    ],
+)
+def test_body_json_cannot_decode_is_a_422_problem_saying_why(client: TestClient, content: bytes, reason: str) -> None:
+    """A body the JSON decoder gives up on (bad bytes, absurd nesting) is a 422 like any other non-JSON body."""
+    response = client.post("/v1/extractions", content=content, headers={"content-type": "application/json"})
+    body = assert_problem(response, 422, "invalid-request")
+    assert body["detail"] == f"the body is not valid JSON: {reason}"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_json_sent_without_a_json_content_type_says_which_header_to_send(client: TestClient, content_type: str) -> None:
+    """A JSON body sent as text or as a form (curl -d's default) is refused with the header to send instead."""
+    payload = b'{"article": {"id": "a", "text": "Prices rose 3%."}}'
+    response = client.post("/v1/extractions", content=payload, headers={"content-type": content_type})
+    body = assert_problem(response, 422, "invalid-request")
+    assert body["detail"] == (
+        f"the body was not read as JSON: send it with Content-Type: application/json, not {content_type}"
+    )
+
+
+def test_json_with_a_charset_or_a_json_suffix_type_is_accepted(client: TestClient) -> None:
+    """``application/json; charset=utf-8`` and ``application/…+json`` bodies are read as JSON."""
+    payload = b'{"article": {"id": "a", "text": "Prices rose 3%."}}'
+    for content_type in ("application/json; charset=utf-8", "application/vnd.claims+json"):
+        response = client.post("/v1/extractions", content=payload, headers={"content-type": content_type})
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
     "payload",
     [
         {},
