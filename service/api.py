@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -10,7 +11,9 @@ from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
 from service.errors import NotFound, UnknownPromptVersion, problem_catalogue
 from service.pipeline import Pipeline
+from service.problems import request_id_of
 from service.prompts import PromptVersion
+from service.request_log import log_extraction
 
 router = APIRouter()
 
@@ -64,6 +67,7 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
     tags=["extraction"],
 )
 async def create_extraction(
+    request: Request,
     pipeline: PipelineDep,
     body: Annotated[
         ExtractionRequest, Body(openapi_examples={"news": {"summary": "A news article", "value": EXAMPLE_REQUEST}})
@@ -75,7 +79,10 @@ async def create_extraction(
     are dropped and listed in `warnings`; chunks that failed after retries, repairs and fallbacks are listed
     in `errors` with `status: partial`.
     """
-    return await pipeline.extract(body)
+    started = time.perf_counter()
+    result = await pipeline.extract(body)
+    log_extraction(request_id_of(request), result, time.perf_counter() - started)
+    return result
 
 
 def _summary(version: PromptVersion) -> PromptSummary:

@@ -1,0 +1,44 @@
+"""One log line per extraction, for operators: how it went and what it cost, never the article's words.
+
+``claims.extractions`` logs at INFO, as ``key=value`` pairs a log pipeline can parse: the request id (the
+same as the ``X-Request-ID`` header and the problem documents), the client's article id (JSON-quoted, so a
+hostile id cannot forge a line), status, claims, the model and prompt, usage, cost and wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from schemas import ExtractionResult
+
+logger = logging.getLogger("claims.extractions")
+
+
+def log_extraction(request_id: str, result: ExtractionResult, seconds: float) -> None:
+    """Log an extraction's outcome, usage and cost at INFO."""
+    usage, prompt = result.usage, result.provenance.prompt
+    logger.info(
+        "extraction request_id=%s article_id=%s status=%s claims=%d warnings=%d chunk_errors=%d model=%s "
+        "prompt=%s@%d chunks=%d model_calls=%d cache_hits=%d repairs=%d retries=%d fallbacks=%d "
+        "prompt_tokens=%d completion_tokens=%d cost_usd=%s ms=%.1f",
+        request_id,
+        json.dumps(result.article_id),
+        result.status,
+        len(result.claims),
+        len(result.warnings),
+        len(result.errors),
+        result.provenance.model_alias,
+        prompt.name,
+        prompt.version,
+        usage.chunks,
+        usage.model_calls,
+        usage.cache_hits,
+        usage.repairs,
+        usage.retries,
+        usage.fallbacks,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        "unknown" if usage.cost_usd is None else f"{usage.cost_usd:.6f}",
+        seconds * 1000,
+    )
