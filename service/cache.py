@@ -2,8 +2,8 @@
 
 A key hashes everything that shapes a model's reply: the cache format version, the model alias's litellm
 params without secrets, the rendered messages, the structured-output mode and the prompt's sha256. Only
-replies that validated are stored. diskcache is SQLite-backed and safe across worker processes; a
-networked backend can slot in behind the same three methods.
+replies that validated are stored, and marks for chunks too big to answer whole. diskcache is
+SQLite-backed and safe across worker processes; a networked backend can slot in behind the same methods.
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ CACHE_FORMAT_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class CachedReply:
-    """A validated model reply as stored: its JSON text and what producing it cost."""
+    """A validated model reply as stored: its JSON text and what producing it cost.
+
+    ``too_big`` marks instead a chunk the model could not answer whole (its reply was cut off, or the chunk
+    overflowed its window); ``content`` then says why, and the chunk is asked in halves straight away.
+    """
 
     content: str
     model: str
     prompt_tokens: int
     completion_tokens: int
+    too_big: bool = False
 
 
 class ReplyCache(Protocol):

@@ -3,8 +3,10 @@
 The model chain is the requested alias followed by its configured fallbacks: a model that fails after its
 transport retries and repair re-asks hands the chunk to the next one. A reply cut off at the token limit,
 or a chunk too long for the model's window, is never truncated silently: the chunk is halved and each half
-asked again. A chunk that no model could answer becomes a chunk error; it never takes the other chunks
-down with it.
+asked again, and the cache remembers that the whole was too big, so a re-POST goes straight to the halves.
+A single sentence too big for a model goes on down the chain like any other failure. Each half keeps its
+own claims and its own error: a part that no model could answer becomes a chunk error naming its sentences,
+and never takes the other parts, or the other chunks, down with it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from service.prompts import ContextLine, PromptSentence, PromptVersion, render_p
 from service.repair import CallTally, ValidReply, ask_with_repair
 from service.replies import parse_model_reply
 from service.secrets import public_params
-from service.settings import ModelEntry
+from service.settings import ModelEntry, StructuredOutput
 from service.text import NormalizedText
 
 
@@ -42,15 +44,21 @@ class ChunkJob:
 
 @dataclass
 class ChunkOutcome:
-    """What one chunk produced: grounded claims, warnings, or an error, and what it cost."""
+    """What one chunk produced: grounded claims, warnings, errors of the parts no model answered, and the cost."""
 
     chunk: int
     claims: list[GroundedClaim] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)
-    error: ClaimServiceError | None = None
+    errors: list[ClaimServiceError] = field(default_factory=list)
+    answered: int = 0
     tally: CallTally = field(default_factory=CallTally)
     cached_answers: int = 0
     fallbacks: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Say whether no part of the chunk was answered (some part failed, none succeeded)."""
+        return bool(self.errors) and self.answered == 0
 
     @property
     def cache_hit(self) -> bool:
@@ -63,11 +71,11 @@ class ChunkOutcome:
 
 
 class _NeedsSplit(Exception):
-    """The chunk is too big for the model's reply or window; carries the error to report if it cannot split."""
+    """The chunk is too big for the model's reply or window: ``detail`` says how."""
 
-    def __init__(self, error: ClaimServiceError) -> None:
-        super().__init__(error.detail)
-        self.error = error
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
@@ -79,21 +87,20 @@ def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
     return render_prompt(job.prompt, sentences=sentences, context=context, title=job.title)
 
 
-def _key_for(job: ChunkJob, client: ModelClient, entry: ModelEntry, messages: list[dict[str, str]]) -> str:
-    """Return the cache key of asking ``entry`` these messages."""
+def _key_for(job: ChunkJob, entry: ModelEntry, messages: list[dict[str, str]], mode: StructuredOutput) -> str:
+    """Return the cache key of asking ``entry`` these messages in structured-output ``mode``."""
     return cache_key(
-        model_params=public_params(entry),
-        messages=messages,
-        response_mode=client.mode_for(entry),
-        prompt_sha256=job.prompt.sha256,
+        model_params=public_params(entry), messages=messages, response_mode=mode, prompt_sha256=job.prompt.sha256
     )
 
 
 def _from_cache(cache: ReplyCache, key: str) -> ValidReply | None:
-    """Return a cached reply as if the model had just given it, or None on a miss."""
+    """Return a cached reply as if the model had just given it, or None on a miss; raise when it was too big."""
     stored = cache.get(key)
     if stored is None:
         return None
+    if stored.too_big:
+        raise _NeedsSplit(f"{stored.content} (remembered from an earlier request)")
     answer = ModelAnswer(stored.content, "stop", stored.model, 0, 0, 0.0, 0)
     return ValidReply(reply=parse_model_reply(stored.content), answer=answer)
 
@@ -117,62 +124,87 @@ def _note_success(outcome: ChunkOutcome, entry: ModelEntry, answer: ModelAnswer)
 
 
 async def _ask_model(
-    job: ChunkJob, client: ModelClient, entry: ModelEntry, messages: list[dict[str, str]], outcome: ChunkOutcome
-) -> ValidReply | None:
-    """Ask one model of the chain; None (with the error on ``outcome``) when it fails for good."""
+    job: ChunkJob, client: ModelClient, entry: ModelEntry, messages: list[dict[str, str]], tally: CallTally
+) -> ValidReply:
+    """Ask one model of the chain; raise ``_NeedsSplit`` when the chunk is too big for it."""
     try:
-        valid = await ask_with_repair(client, entry, job.prompt, messages, job.repair_attempts, outcome.tally)
+        return await ask_with_repair(client, entry, job.prompt, messages, job.repair_attempts, tally)
     except (ReplyCutOff, ContextTooLong) as exc:
-        raise _NeedsSplit(exc) from exc
-    except (UpstreamError, InvalidModelOutput) as exc:
-        if isinstance(exc, UpstreamError):
-            outcome.tally.retries += exc.retries  # retries of a call that failed in the end
-        outcome.error = exc
-        return None
-    _note_success(outcome, entry, valid.answer)
-    return valid
+        raise _NeedsSplit(exc.detail) from exc
+    except UpstreamError as exc:
+        tally.retries += exc.retries  # retries of a call that failed in the end
+        raise
 
 
 async def _answer(
-    job: ChunkJob, client: ModelClient, cache: ReplyCache, messages: list[dict[str, str]], outcome: ChunkOutcome
-) -> ValidReply | None:
-    """Answer from the cache or the first model of the chain that succeeds."""
-    for position, entry in enumerate(job.models):
-        key = _key_for(job, client, entry, messages)
-        cached = _from_cache(cache, key) if job.use_cache else None
-        if cached is not None:
-            outcome.cached_answers += 1
-            return cached
-        valid = await _ask_model(job, client, entry, messages, outcome)
-        if valid is not None:
-            outcome.error = None
-            if job.use_cache:
-                _store(cache, key, valid)
-            return valid
-        remaining = job.models[position + 1 :]
-        if remaining and outcome.error is not None:
+    job: ChunkJob, client: ModelClient, cache: ReplyCache, chunk: Chunk, outcome: ChunkOutcome
+) -> ValidReply | ClaimServiceError:
+    """Answer from the cache or the first model of the chain that succeeds; else the last model's error.
+
+    Raises ``_NeedsSplit`` when a model finds the chunk too big and it has two sentences or more to halve.
+    """
+    messages = chunk_messages(job, chunk)
+    error: ClaimServiceError | None = None
+    for entry in job.models:
+        if error is not None:
             outcome.fallbacks += 1
-            outcome.warn("fallback_used", f"{outcome.error.detail}; trying {remaining[0].model_name!r}")
-    return None
+            outcome.warn("fallback_used", f"{error.detail}; trying {entry.model_name!r}")
+        try:
+            cached = (
+                _from_cache(cache, _key_for(job, entry, messages, client.mode_for(entry))) if job.use_cache else None
+            )
+            if cached is not None:
+                outcome.cached_answers += 1
+                return cached
+            valid = await _ask_model(job, client, entry, messages, outcome.tally)
+        except _NeedsSplit as too_big:
+            if len(chunk.sentences) < 2:
+                error = ReplyCutOff(too_big.detail, model_alias=entry.model_name, attempts=1, last_output="")
+                continue
+            if job.use_cache:  # remember it, so that the next request goes straight to the halves
+                cache.set(
+                    _key_for(job, entry, messages, client.mode_for(entry)),
+                    CachedReply(too_big.detail, entry.model, 0, 0, too_big=True),
+                )
+            raise
+        except (UpstreamError, InvalidModelOutput) as exc:
+            error = exc
+            continue
+        _note_success(outcome, entry, valid.answer)
+        if job.use_cache:  # under the mode that answered, which a step-down may have changed
+            _store(cache, _key_for(job, entry, messages, valid.answer.structured_output), valid)
+        return valid
+    assert error is not None  # noqa: S101 -- the chain has at least one model
+    return error
 
 
 async def _extract_into(
-    job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache, outcome: ChunkOutcome
+    job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache, outcome: ChunkOutcome, part: str = ""
 ) -> None:
-    """Extract and ground a chunk's claims into ``outcome``, halving the chunk when it is too big."""
+    """Extract and ground a chunk's claims (or a part's, ``part`` naming it) into ``outcome``, halving when too big."""
     try:
-        valid = await _answer(job, client, cache, chunk_messages(job, chunk), outcome)
+        answer = await _answer(job, client, cache, chunk, outcome)
     except _NeedsSplit as too_big:
-        if len(chunk.sentences) < 2:
-            outcome.error = too_big.error
-            return
-        outcome.warn("chunk_split", f"{too_big.error.detail}; asking again in two halves")
-        await asyncio.gather(*(_extract_into(job, half, client, cache, outcome) for half in split_chunk(chunk)))
+        outcome.warn("chunk_split", f"{part}{too_big.detail}; asking again in two halves")
+        await asyncio.gather(
+            *(_extract_into(job, half, client, cache, outcome, _part_name(half)) for half in split_chunk(chunk))
+        )
         return
-    if valid is not None:
-        claims, warnings = ground_claims(valid.reply.claims, chunk, job.normalized, job.original)
-        outcome.claims.extend(claims)
-        outcome.warnings.extend(warnings)
+    if isinstance(answer, ClaimServiceError):
+        if part:
+            answer.detail = f"{part}{answer.detail}"
+        outcome.errors.append(answer)
+        return
+    outcome.answered += 1
+    claims, warnings = ground_claims(answer.reply.claims, chunk, job.normalized, job.original)
+    outcome.claims.extend(claims)
+    outcome.warnings.extend(warnings)
+
+
+def _part_name(part: Chunk) -> str:
+    """Name a part of a split chunk by its sentences, as a prefix for its notices."""
+    first, last = part.sentences[0].id, part.sentences[-1].id
+    return f"sentence S{first}: " if first == last else f"sentences S{first}–S{last}: "
 
 
 async def extract_chunk(job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache) -> ChunkOutcome:

@@ -224,6 +224,8 @@ class ModelClient:
                 break
             except StructuredOutputRejected as exc:
                 mode = self._step_down(entry, mode, exc)
+        if not getattr(response, "choices", None):  # a 200 with nothing in it: fail over like any provider error
+            raise UpstreamError(f"model {entry.model_name!r} replied with no choices", model_alias=entry.model_name)
         choice = response.choices[0]
         prompt_tokens, completion_tokens = _usage_of(response)
         return ModelAnswer(

@@ -23,7 +23,7 @@ from service.cache import ReplyCache
 from service.chunk_extraction import ChunkJob, ChunkOutcome, extract_chunk
 from service.chunking import chunk_sentences
 from service.dedupe import claim_id, dedupe_claims
-from service.errors import ArticleTooLarge, UnknownModelAlias
+from service.errors import ArticleTooLarge, ClaimServiceError, UnknownModelAlias
 from service.grounding import GroundedClaim
 from service.llm import ModelClient
 from service.prompts import PromptRegistry, PromptVersion
@@ -94,7 +94,7 @@ class Pipeline:
             if claim.claim.checkworthiness >= options.min_checkworthiness
             and (options.claim_types is None or claim.claim.type in options.claim_types)
         ]
-        errors = [_error_notice(outcome) for outcome in outcomes if outcome.error is not None]
+        errors = [_error_notice(outcome.chunk, error) for outcome in outcomes for error in outcome.errors]
         usage = _usage(outcomes)
         warnings = [warning for outcome in outcomes for warning in outcome.warnings]
         if usage.cost_usd is None:
@@ -139,18 +139,16 @@ async def _bounded_gather(jobs: Iterable[Awaitable[ChunkOutcome]], limit: int) -
 
 
 def _raise_if_all_failed(outcomes: list[ChunkOutcome]) -> None:
-    """Raise the first chunk's error, carrying what every chunk spent, when no chunk succeeded (a 5xx)."""
-    if outcomes and all(outcome.error is not None for outcome in outcomes):
-        error = outcomes[0].error
-        assert error is not None  # noqa: S101 -- narrowed by the all() above
+    """Raise the first chunk's error, carrying what every chunk spent, when no part of any chunk succeeded (a 5xx)."""
+    if outcomes and all(outcome.failed for outcome in outcomes):
+        error = outcomes[0].errors[0]
         error.usage = _usage(outcomes)
         raise error
 
 
-def _error_notice(outcome: ChunkOutcome) -> Notice:
-    """Describe a failed chunk."""
-    assert outcome.error is not None  # noqa: S101 -- called only for failed chunks
-    return Notice(chunk=outcome.chunk, code=outcome.error.slug, detail=outcome.error.detail)
+def _error_notice(chunk: int, error: ClaimServiceError) -> Notice:
+    """Describe a chunk, or a part of one, that no model could answer."""
+    return Notice(chunk=chunk, code=error.slug, detail=error.detail)
 
 
 def _to_claim(article_key: str, grounded: GroundedClaim) -> Claim:

@@ -25,6 +25,7 @@ from tests.providers import (
     openai_error,
     scripted_anthropic_reply,
     scripted_openai_reply,
+    sentence_lines,
 )
 
 pytestmark = pytest.mark.usefixtures("provider_keys")
@@ -346,6 +347,103 @@ def test_single_sentence_still_cut_off_is_a_chunk_error(tmp_path: Path, http_moc
         response = extract(client)
     assert response.status_code == 502
     assert response.json()["type"] == "/problems/reply-cut-off"
+
+
+SPLIT_TEXT = "Prices rose 3% in April. Wages rose 2% in April. Rents rose 7% in June. Taxes rose 1% in June."
+
+
+@pytest.mark.parametrize(
+    ("failing", "kept", "failed_part"),
+    [
+        ("Prices rose", ["Rents rose 7% in June.", "Taxes rose 1% in June."], "sentences S1–S2"),
+        ("Rents rose", ["Prices rose 3% in April.", "Wages rose 2% in April."], "sentences S3–S4"),
+    ],
+    ids=["first-half-fails", "second-half-fails"],
+)
+def test_a_half_that_fails_is_listed_and_the_other_half_kept(
+    failing: str, kept: list[str], failed_part: str, tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """After a split, a half no model answers is a chunk error naming its sentences; the other half's claims stay."""
+    answers = iter([openai_cut_off()])
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        first = next(answers, None)
+        if first is not None:
+            return first
+        if any(text.startswith(failing) for _, text in sentence_lines(request)):
+            return ok_openai("I cannot help with that.")
+        return scripted_openai_reply(request)
+
+    http_mock.post(OPENAI_URL).mock(side_effect=reply)
+    with service(hosted_settings(tmp_path, repair_attempts=0)) as client:
+        response = extract(client, SPLIT_TEXT)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["status"] == "partial"
+    assert [claim["source"]["quote"] for claim in result["claims"]] == kept
+    [error] = result["errors"]
+    assert (error["chunk"], error["code"]) == (1, "invalid-model-output")
+    assert error["detail"].startswith(failed_part + ": model 'gpt' gave no valid reply")
+
+
+@pytest.mark.parametrize(
+    "too_big",
+    [
+        openai_cut_off,
+        lambda: openai_error(
+            400,
+            "This model's maximum context length is 128000 tokens.",
+            "invalid_request_error",
+            "context_length_exceeded",
+        ),
+    ],
+    ids=["reply-cut-off", "context-too-long"],
+)
+def test_a_sentence_too_big_for_a_model_goes_to_the_fallback(
+    too_big: Callable[[], httpx.Response], tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """A single sentence cannot be halved, so a model that finds it too big hands it down the chain."""
+    route = http_mock.post(OPENAI_URL).mock(side_effect=lambda request: too_big())
+    with service(hosted_settings(tmp_path, fallbacks={"gpt": ["default"]})) as client:
+        result = extract(client).json()
+    assert route.call_count == 1
+    assert result["status"] == "complete"
+    assert [warning["code"] for warning in result["warnings"]] == ["fallback_used"]
+    assert result["claims"][0]["source"]["quote"] == ONE_CLAIM_TEXT
+
+
+def test_a_reply_with_no_choices_is_a_provider_error_that_falls_back(
+    tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """A 200 whose ``choices`` is empty is an upstream error: the fallback answers, or the reply is a 502 problem."""
+    empty = openai_chat_completion(EMPTY_REPLY) | {"choices": []}
+    http_mock.post(OPENAI_URL).mock(side_effect=lambda request: httpx.Response(200, json=empty))
+    with service(hosted_settings(tmp_path, fallbacks={"gpt": ["default"]})) as client:
+        result = extract(client).json()
+    assert result["status"] == "complete"
+    assert result["warnings"][0]["detail"] == "model 'gpt' replied with no choices; trying 'default'"
+    with service(hosted_settings(tmp_path)) as client:
+        response = extract(client)
+    assert response.status_code == 502
+    assert response.json()["type"] == "/problems/upstream-error"
+
+
+def test_a_chunk_too_big_to_answer_whole_goes_straight_to_its_halves_on_a_repost(
+    tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """The cache remembers that a chunk's reply was cut off: a re-POST asks nothing and answers from the halves."""
+    answers = iter([openai_cut_off()])
+    route = http_mock.post(OPENAI_URL).mock(
+        side_effect=lambda request: next(answers, None) or scripted_openai_reply(request)
+    )
+    with service(hosted_settings(tmp_path)) as client:
+        first = extract(client, SPLIT_TEXT).json()
+        again = extract(client, SPLIT_TEXT).json()
+    assert route.call_count == 3
+    assert (again["usage"]["model_calls"], again["usage"]["cache_hits"]) == (0, 1)
+    assert again["claims"] == first["claims"]
+    assert again["warnings"][0]["code"] == "chunk_split"
+    assert again["warnings"][0]["detail"].endswith("(remembered from an earlier request); asking again in two halves")
 
 
 def test_claims_outside_the_chunk_or_ungrounded_are_dropped_the_rest_kept(

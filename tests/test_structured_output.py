@@ -104,6 +104,20 @@ def test_server_refusing_json_schema_steps_down_to_json_mode(tmp_path: Path, htt
     assert len(first["claims"]) == len(second["claims"]) == 1
 
 
+def test_a_reply_after_a_step_down_is_cached_under_the_mode_that_answered(
+    tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """The reply JSON mode gave after the probe is found again: re-POSTing the article asks the server nothing."""
+    answers = iter([httpx.Response(500, json=LLAMA_CPP_REJECTS_JSON_SCHEMA)])
+    route = http_mock.post(LOCAL_URL).mock(side_effect=lambda request: next(answers, None) or good_reply(request))
+    with TestClient(create_app(local_settings(tmp_path))) as client:
+        first = extract(client).json()
+        again = extract(client).json()
+    assert route.call_count == 2
+    assert (again["usage"]["model_calls"], again["usage"]["cache_hits"]) == (0, 1)
+    assert again["claims"] == first["claims"]
+
+
 def test_configured_mode_refused_says_what_to_configure(tmp_path: Path, http_mock: respx.MockRouter) -> None:
     """A mode the operator configured is not silently changed: the problem says what to set instead."""
     http_mock.post(LOCAL_URL).mock(return_value=httpx.Response(500, json=LLAMA_CPP_REJECTS_JSON_SCHEMA))

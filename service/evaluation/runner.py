@@ -156,7 +156,7 @@ async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: Golden
         kept=len(result.claims),
         dropped=sum(code in GROUNDING_DROPS for code in codes),
         chunks=result.usage.chunks,
-        invalid_chunks=sum(error.code == INVALID_OUTPUT for error in result.errors),
+        invalid_chunks=len({error.chunk for error in result.errors if error.code == INVALID_OUTPUT}),
         repairs=result.usage.repairs,
         tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
         cost_usd=result.usage.cost_usd,
