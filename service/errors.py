@@ -10,10 +10,10 @@
     │   ├── BodyTooLarge                413  body larger than the cap, refused unread
     │   ├── NotFound                    404  no such resource (prompt, route)
     │   └── MethodNotAllowed            405  the route exists, not for this method
-    ├── UpstreamError                   502  the model provider failed us
-    │   ├── UpstreamRateLimited         429  with retry_after
+    ├── UpstreamError                   502  the model provider failed us (with its retry_after, if any)
+    │   ├── UpstreamRateLimited         429  Retry-After passed on
     │   ├── UpstreamTimeout             504
-    │   ├── UpstreamUnavailable         503  5xx and connection errors
+    │   ├── UpstreamUnavailable         503  5xx and connection errors; Retry-After passed on
     │   ├── UpstreamAuthError           502  401/403: the operator's key, never shown
     │   └── UpstreamRejected            502  400/404/422: the request or model name was refused
     │       ├── ContextTooLong          502  the chunk did not fit the model's window
@@ -130,18 +130,32 @@ class MethodNotAllowed(InputError):
 
 
 class UpstreamError(ClaimServiceError):
-    """The model provider failed; ``model_alias`` says which configured model."""
+    """The model provider failed; ``model_alias`` says which model, ``retry_after`` its advice in seconds, if any."""
 
     status = 502
     slug = "upstream-error"
     title = "Model provider error"
     transient: ClassVar[bool] = False
 
-    def __init__(self, detail: str, *, model_alias: str, upstream_status: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        model_alias: str,
+        upstream_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(detail, extensions={"model": model_alias})
         self.model_alias = model_alias
         self.upstream_status = upstream_status
+        self.retry_after = retry_after
         self.retries = 0
+
+    def headers(self) -> dict[str, str]:
+        """Pass the provider's Retry-After on to the client (rounded up to whole seconds) when it is worth waiting."""
+        if self.retry_after is None or not self.transient:
+            return {}
+        return {"Retry-After": str(max(1, int(-(-self.retry_after // 1))))}
 
 
 class UpstreamRateLimited(UpstreamError):
@@ -153,14 +167,7 @@ class UpstreamRateLimited(UpstreamError):
     transient = True
 
     def __init__(self, detail: str, *, model_alias: str, retry_after: float | None = None) -> None:
-        super().__init__(detail, model_alias=model_alias, upstream_status=429)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        """Pass the provider's Retry-After on to the client, rounded up to whole seconds."""
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, int(-(-self.retry_after // 1))))}
+        super().__init__(detail, model_alias=model_alias, upstream_status=429, retry_after=retry_after)
 
 
 class UpstreamTimeout(UpstreamError):

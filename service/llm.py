@@ -79,8 +79,8 @@ def translate_error(exc: Exception, entry: ModelEntry, mode: StructuredOutput) -
     alias = entry.model_name
     status = getattr(exc, "status_code", None)
     message = redact(str(getattr(exc, "message", exc)), entry)[:500]
+    retry_after = retry_after_seconds(getattr(exc, "litellm_response_headers", None))
     if isinstance(exc, lx.RateLimitError):
-        retry_after = retry_after_seconds(getattr(exc, "litellm_response_headers", None))
         return UpstreamRateLimited(
             f"model {alias!r} is rate limited upstream", model_alias=alias, retry_after=retry_after
         )
@@ -100,7 +100,9 @@ def translate_error(exc: Exception, entry: ModelEntry, mode: StructuredOutput) -
         return UpstreamRejected(
             f"model {alias!r} rejected the request: {message}", model_alias=alias, upstream_status=status
         )
-    return UpstreamUnavailable(f"model {alias!r} is unavailable: {message}", model_alias=alias, upstream_status=status)
+    return UpstreamUnavailable(
+        f"model {alias!r} is unavailable: {message}", model_alias=alias, upstream_status=status, retry_after=retry_after
+    )
 
 
 def _is_refusal(status: int | None) -> bool:

@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 from tenacity import RetryCallState
 from tenacity.wait import wait_exponential_jitter
 
-from service.errors import UpstreamError, UpstreamRateLimited
+from service.errors import UpstreamError
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
@@ -45,6 +45,6 @@ class WaitRetryAfter:
     def __call__(self, state: RetryCallState) -> float:
         """Return how long to sleep before the next attempt."""
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, UpstreamRateLimited) and exc.retry_after is not None:
+        if isinstance(exc, UpstreamError) and exc.retry_after is not None:
             return min(exc.retry_after, self._max_wait)
         return min(float(self._backoff(state)), self._max_wait)

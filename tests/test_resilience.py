@@ -71,11 +71,15 @@ OVERLOADED = {
 
 
 def gap_between_two_calls(
-    http_mock: respx.MockRouter, provider: str, retry_after: str, settings: Settings
+    http_mock: respx.MockRouter,
+    provider: str,
+    retry_after: str,
+    settings: Settings,
+    fault: dict[str, Callable[[], httpx.Response]] = RATE_LIMITED,
 ) -> tuple[float, dict[str, Any], int]:
-    """Answer a 429 carrying ``retry_after``, then a 200; return the seconds between the calls, the reply, the calls."""
+    """Answer ``fault`` (default a 429) with ``retry_after``, then a 200; return the gap, the reply, the calls."""
     alias, url, ok = PROVIDERS[provider]
-    limited = RATE_LIMITED[provider]()
+    limited = fault[provider]()
     limited.headers["retry-after"] = retry_after
     answers = iter([limited, ok(EMPTY_REPLY)])
     called_at: list[float] = []
@@ -129,6 +133,33 @@ def test_persistent_rate_limit_is_a_429_problem_with_retry_after(
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
     assert response.json()["type"] == "/problems/upstream-rate-limited"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_overloaded_with_retry_after_waits_as_told(provider: str, tmp_path: Path, http_mock: respx.MockRouter) -> None:
+    """A 503/529 carrying Retry-After is retried after the advised wait, not the (shorter) backoff."""
+    gap, result, calls = gap_between_two_calls(
+        http_mock, provider, "1.5", hosted_settings(tmp_path, retry_max_wait_s=3.0), fault=OVERLOADED
+    )
+    assert calls == 2
+    assert result["status"] == "complete"
+    assert 1.5 <= gap < 2.5  # the first backoff would be 0.5-1.0 s
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_persistent_overload_is_a_503_problem_with_retry_after(
+    provider: str, tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """When every attempt meets an overloaded provider that says when to come back, the 503 says it too."""
+    alias, url, _ = PROVIDERS[provider]
+    overloaded = OVERLOADED[provider]()
+    overloaded.headers["retry-after"] = "9"
+    http_mock.post(url).mock(return_value=overloaded)
+    with service(hosted_settings(tmp_path, retry_attempts=2, retry_max_wait_s=0.01)) as client:
+        response = extract(client, model=alias)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "9"
+    assert response.json()["type"] == "/problems/upstream-unavailable"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
