@@ -19,7 +19,7 @@ from service.prompts import PromptRegistry, default_prompts_dir
 from service.settings import Settings, get_settings
 
 BODY_OVERHEAD_BYTES = 64 * 1024
-BYTES_PER_CHAR = 4  # UTF-8 at worst, so a body within the limit can never hide an over-long article
+BYTES_PER_CHAR = 12  # JSON-escaped at worst (an emoji as two \uXXXX escapes): an article within the limit always fits
 
 DESCRIPTION = """
 Turns news articles into **checkable factual claims**, each grounded in a verbatim span of the article

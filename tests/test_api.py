@@ -201,6 +201,18 @@ def test_article_over_the_limit_is_a_413_problem(tmp_path: Any) -> None:
     assert body["detail"] == "article has 160 characters; the limit is 100"
 
 
+def test_an_article_within_the_limit_fits_the_body_cap_even_fully_escaped(tmp_path: Any) -> None:
+    """A client whose JSON escapes every non-ASCII character (an emoji as two escapes) is never refused for it."""
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=30_000))
+    text = ("Prices rose 3% in May. " + "\N{GRINNING FACE}" * 77) * 300  # exactly 30,000 characters
+    body = json.dumps({"article": {"id": "emoji", "text": text}}, ensure_ascii=True).encode()
+    assert len(text) == 30_000
+    assert len(body) > 30_000 * 4 + 64 * 1024  # over a cap of 4 bytes a character
+    with TestClient(app) as small_client:
+        response = small_client.post("/v1/extractions", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+
+
 def test_oversized_body_is_refused_before_parsing(tmp_path: Any) -> None:
     """A body whose Content-Length exceeds the cap is refused with 413 without being read."""
     app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))
@@ -213,7 +225,7 @@ def test_oversized_body_is_refused_before_parsing(tmp_path: Any) -> None:
 
 async def test_oversized_chunked_body_is_refused_as_it_streams_in(tmp_path: Any) -> None:
     """A body sent chunked, with no Content-Length, is cut off with 413 once it passes the cap, not read whole."""
-    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))  # cap: 65,576 bytes
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))  # cap: 65,656 bytes
     pulled: list[int] = []
     sent: list[Message] = []
 
@@ -243,7 +255,7 @@ async def test_oversized_chunked_body_is_refused_as_it_streams_in(tmp_path: Any)
     assert start["status"] == 413
     assert (b"content-type", b"application/problem+json") in start["headers"]
     assert body["type"] == "/problems/body-too-large"
-    assert body["detail"] == "the body is over the limit of 65,576 bytes"
+    assert body["detail"] == "the body is over the limit of 65,656 bytes"
     assert len(pulled) == 7  # 70,000 bytes pulled in, the first count past the cap; the other 9.93 MB never were
 
 
