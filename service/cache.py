@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import diskcache
 
 CACHE_FORMAT_VERSION = 1
+REPLY_NEUTRAL_PARAMS = frozenset({"rpm", "tpm", "timeout", "stream_timeout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +59,14 @@ def cache_key(
     response_mode: str,
     prompt_sha256: str,
 ) -> str:
-    """Return the hex key of one model call; ``model_params`` must already be free of secrets."""
+    """Return the hex key of one model call; ``model_params`` must already be free of secrets.
+
+    Params that bound the call but never shape the reply (rate limits, timeouts) are left out, so tuning
+    them keeps the cache.
+    """
     material = {
         "format": CACHE_FORMAT_VERSION,
-        "model": dict(model_params),
+        "model": {key: value for key, value in model_params.items() if key not in REPLY_NEUTRAL_PARAMS},
         "messages": [dict(message) for message in messages],
         "response": response_mode,
         "prompt": prompt_sha256,

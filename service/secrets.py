@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import UpstreamAuthError
-from service.settings import SECRET_PARAM, SECRET_REFERENCE, ModelEntry
+from service.settings import SECRET_REFERENCE, ModelEntry, is_secret_param
 
 _KEY_SHAPED = re.compile(r"\b(?:sk|pk|key|sess)-[A-Za-z0-9_\-*]{6,}")
 MIN_SECRET_LENGTH = 6
@@ -22,7 +22,7 @@ MIN_SECRET_LENGTH = 6
 
 def public_params(entry: ModelEntry) -> dict[str, Any]:
     """Return the model's litellm params without any secret-bearing entry (for cache keys and logs)."""
-    return {key: value for key, value in entry.litellm_params.items() if not SECRET_PARAM.search(key)}
+    return {key: value for key, value in entry.litellm_params.items() if not is_secret_param(key)}
 
 
 def _read_variable(variable: str) -> str | None:

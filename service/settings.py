@@ -22,6 +22,14 @@ DEFAULT_CONFIG_PATH = Path("claims.yaml")
 OFFLINE_MODEL = "offline/rules"
 SECRET_REFERENCE = "os.environ/"  # noqa: S105 -- the prefix of a reference to a secret, not a secret
 SECRET_PARAM = re.compile(r"(key|token|secret|password|credential)", re.IGNORECASE)
+TOKEN_BUDGET = re.compile(r"_tokens$", re.IGNORECASE)  # max_tokens, max_completion_tokens: counts, not secrets
+
+
+def is_secret_param(key: str) -> bool:
+    """Say whether a litellm param holds a secret (``api_key``, ``aws_session_token``), not ``max_tokens``."""
+    return bool(SECRET_PARAM.search(key)) and not TOKEN_BUDGET.search(key)
+
+
 PLACEHOLDER_SECRETS = frozenset({"", "none", "empty", "no-key", "sk-no-key-required", "not-needed"})
 StructuredOutput = Literal["json_schema", "tool", "json_object", "prompt"]
 
@@ -51,7 +59,7 @@ class ModelEntry(BaseModel):
     def _no_literal_secrets(cls, params: dict[str, Any]) -> dict[str, Any]:
         """Refuse a secret written into the config: it must be an ``os.environ/VAR`` reference."""
         for key, value in params.items():
-            if not SECRET_PARAM.search(key) or not isinstance(value, str):
+            if not is_secret_param(key) or not isinstance(value, str):
                 continue
             if value.startswith(SECRET_REFERENCE) or value.strip().lower() in PLACEHOLDER_SECRETS:
                 continue

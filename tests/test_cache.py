@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from service.cache import CachedReply, DiskReplyCache, NoReplyCache, cache_key
+from service.secrets import public_params
+from service.settings import ModelEntry
 
 MESSAGES = [
     {"role": "system", "content": "Extract claims."},
@@ -133,11 +135,33 @@ def test_cache_key_is_a_sha256_hex_digest() -> None:
         pytest.param({"messages": MESSAGES[1:]}, id="fewer-messages"),
         pytest.param({"response_mode": "json_object"}, id="response-mode"),
         pytest.param({"prompt_sha256": "0" * 64}, id="prompt-sha"),
+        pytest.param({"model_params": {**MODEL_PARAMS, "max_tokens": 64}}, id="max-tokens"),
     ],
 )
 def test_cache_key_changes_with_anything_that_shapes_the_reply(changes: dict[str, Any]) -> None:
     """Changing model params, messages, response mode or prompt sha256 gives another key."""
     assert key_of(**changes) != key_of()
+
+
+@pytest.mark.parametrize("param", [{"rpm": 500}, {"tpm": 90_000}, {"timeout": 30}], ids=["rpm", "tpm", "timeout"])
+def test_cache_key_ignores_what_bounds_the_call_without_shaping_the_reply(param: dict[str, int]) -> None:
+    """Rate limits and timeouts can be tuned without losing the cache."""
+    assert key_of(model_params={**MODEL_PARAMS, **param}) == key_of()
+
+
+def test_cache_keys_see_token_budgets_but_never_secrets() -> None:
+    """``max_tokens`` is a param like any other; ``api_key`` and ``aws_session_token`` never reach a key."""
+    entry = ModelEntry(
+        model_name="gpt",
+        litellm_params={
+            "model": "openai/gpt-4o-mini",
+            "api_key": "os.environ/OPENAI_API_KEY",
+            "aws_session_token": "os.environ/AWS_SESSION_TOKEN",
+            "max_tokens": 2048,
+            "max_completion_tokens": 2048,
+        },
+    )
+    assert public_params(entry) == {"model": "openai/gpt-4o-mini", "max_tokens": 2048, "max_completion_tokens": 2048}
 
 
 def test_cache_key_ignores_dict_key_order() -> None:
