@@ -2,16 +2,18 @@
 
 Two claims are the same when they stand on the same span, when their texts are equal once case,
 punctuation and white space are set aside, or when those texts are near-identical and state the same
-figures with the same claimant ("rose 3.1% in 2023" and "rose 3.1% in 2024" are two facts to check, and
-so are the same words said by two people). The more check-worthy claim of each group is kept. An id
-hashes the article's key with the claim's normalised text and quote, so the same claim in the same
-article always gets the same id, whatever chunk or position it came from.
+figures, the same negations and the same claimant: "rose 3.1% in 2023" and "rose 3.1% in 2024" are two
+facts to check, so are "will raise" and "will not raise", and so are the same words said by two people.
+The more check-worthy claim of each group is kept. An id hashes the article's key with the claim's
+normalised text and quote, so the same claim in the same article always gets the same id, whatever chunk
+or position it came from.
 
 Each claim is normalised once; exact repeats are found with sets, and the similarity (rapidfuzz's
 normalised Indel ratio, in C++, stopping early below the threshold) is computed only between claims that
-share figures and claimant. A long article yields hundreds of claims, most of them by one claimant and
-without figures, so this comparison is quadratic in practice: in pure Python (difflib) it took 40 ms of
-CPU for a ten-chunk article, after every reply was in, which is time added to every request's latency.
+share figures, negations and claimant. A long article yields hundreds of claims, most of them by one
+claimant and without figures, so this comparison is quadratic in practice: in pure Python (difflib) it
+took 40 ms of CPU for a ten-chunk article, after every reply was in, which is time added to every
+request's latency.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from service.grounding import GroundedClaim
 NEAR_IDENTICAL = 92.0  # rapidfuzz's ratio, 0-100: 2 × common characters ÷ both lengths
 _NOT_WORD = re.compile(r"[\W_]+")
 _DIGITS = re.compile(r"\d+")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|\w+n t)\b")
 
 
 def normalized_claim_text(text: str) -> str:
@@ -40,9 +43,9 @@ def _near_any(text: str, group: list[str]) -> bool:
     return bool(group) and process.extractOne(text, group, scorer=fuzz.ratio, score_cutoff=NEAR_IDENTICAL) is not None
 
 
-def _facts_key(claim: GroundedClaim, text: str) -> tuple[tuple[str, ...], str]:
-    """Return what two claims must share to be near-duplicates: their figures and their claimant."""
-    return tuple(_DIGITS.findall(text)), (claim.claim.claimant or "").casefold()
+def _facts_key(claim: GroundedClaim, text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Return what two claims must share to be near-duplicates: their figures, their negations, their claimant."""
+    return tuple(_DIGITS.findall(text)), tuple(_NEGATION.findall(text)), (claim.claim.claimant or "").casefold()
 
 
 def dedupe_claims(claims: Sequence[GroundedClaim]) -> list[GroundedClaim]:
@@ -50,7 +53,7 @@ def dedupe_claims(claims: Sequence[GroundedClaim]) -> list[GroundedClaim]:
     kept: list[GroundedClaim] = []
     spans: set[tuple[int, int]] = set()
     texts: set[str] = set()
-    similar: defaultdict[tuple[tuple[str, ...], str], list[str]] = defaultdict(list)
+    similar: defaultdict[tuple[tuple[str, ...], tuple[str, ...], str], list[str]] = defaultdict(list)
     for candidate in sorted(claims, key=lambda c: (-c.claim.checkworthiness, c.start, c.end)):
         text = normalized_claim_text(candidate.claim.text)
         group = similar[_facts_key(candidate, text)]

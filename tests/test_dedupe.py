@@ -51,6 +51,29 @@ def test_nearly_the_same_wording_counts_as_the_same_claim() -> None:
     assert len(dedupe_claims([first, typo])) == 1
 
 
+@pytest.mark.parametrize(
+    ("said", "denied"),
+    [
+        pytest.param(
+            "The state will raise the minimum wage in January.",
+            "The state will not raise the minimum wage in January.",
+            id="not",
+        ),
+        pytest.param(
+            "The senator voted for the border bill last year.",
+            "The senator didn't vote for the border bill last year.",
+            id="n't",
+        ),
+    ],
+)
+def test_a_claim_and_its_negation_are_both_kept(said: str, denied: str) -> None:
+    """Near-identical wording with opposite polarity states two different facts to check: neither is dropped."""
+    first = grounded_claim(said, 100, 150, checkworthiness=0.8)
+    second = grounded_claim(denied, 900, 955, checkworthiness=0.7)
+
+    assert dedupe_claims([first, second]) == [first, second]
+
+
 def test_different_claims_are_all_kept_in_article_order() -> None:
     """Distinct claims all survive, sorted by where they stand in the article, whatever their worth."""
     late = grounded_claim("Musk departed the advisory groups in 2017.", 3000, 3050, checkworthiness=0.9)
