@@ -1,8 +1,10 @@
 """Ground model claims in the article: cited sentences must be in the chunk, the quote must be in them.
 
 Matching tolerates what models change when they copy: runs of white space, curly versus straight quote
-marks and dashes, and letter case. What is returned is always the original article's own characters:
-``quote == article.text[start:end]``, exactly. A claim that cannot be grounded is dropped with a warning.
+marks and dashes, letter case, and a transcript line's ``SPEAKER:`` label copied into the quote. The
+quote must lie within a run of consecutive cited sentences, never across one the claim did not cite.
+What is returned is always the original article's own characters: ``quote == article.text[start:end]``,
+exactly. A claim that cannot be grounded is dropped with a warning.
 """
 
 from __future__ import annotations
@@ -76,13 +78,34 @@ def _cited_sentences(claim: ModelClaim, chunk: Chunk) -> list[Sentence] | None:
     return [chunk.sentences[local_id - 1] for local_id in sorted(set(claim.sentence_ids))]
 
 
-def _locate(claim: ModelClaim, cited: Sequence[Sentence], working: str) -> tuple[int, int] | None:
-    """Find the claim's quote within the span its cited sentences cover, in working-text offsets."""
-    region_start, region_end = cited[0].start, cited[-1].end
-    found = _find_quote(claim.quote, working[region_start:region_end])
-    if found is None:
+def _runs(cited: Sequence[Sentence]) -> list[tuple[Sentence, Sentence]]:
+    """Return the first and last sentence of each run of consecutive cited sentences."""
+    runs: list[tuple[Sentence, Sentence]] = []
+    for sentence in cited:
+        if runs and runs[-1][1].id == sentence.id - 1:
+            runs[-1] = (runs[-1][0], sentence)
+        else:
+            runs.append((sentence, sentence))
+    return runs
+
+
+def _without_speaker_label(quote: str, speaker: str | None) -> str | None:
+    """Return the quote without a leading ``SPEAKER:`` label copied from the prompt's line, if it has one."""
+    if speaker is None:
         return None
-    return region_start + found[0], region_start + found[1]
+    head, colon, rest = quote.strip().partition(":")
+    return rest.strip() if colon and head.strip().casefold() == speaker.casefold() and rest.strip() else None
+
+
+def _locate(claim: ModelClaim, cited: Sequence[Sentence], working: str) -> tuple[int, int] | None:
+    """Find the claim's quote within a run of its cited sentences (never across one it did not cite)."""
+    quotes = [claim.quote, _without_speaker_label(claim.quote, cited[0].speaker)]
+    for quote in (quote for quote in quotes if quote):
+        for first, last in _runs(cited):
+            found = _find_quote(quote, working[first.start : last.end])
+            if found is not None:
+                return first.start + found[0], first.start + found[1]
+    return None
 
 
 def ground_claim(claim: ModelClaim, chunk: Chunk, normalized: NormalizedText, original: str) -> GroundedClaim | Notice:

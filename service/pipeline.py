@@ -119,7 +119,8 @@ def read_sentences(text: str, article: Article) -> list[Sentence]:
     """Segment the working text into sentences: by lines for prose, by speakers' turns for a transcript."""
     if not is_transcript(text, article.format):
         return segment_sentences(text, article.language)
-    return without_stage_directions(segment_sentences(text, article.language, turn_paragraphs(text)))
+    turns = turn_paragraphs(text, article.format)
+    return without_stage_directions(segment_sentences(text, article.language, turns))
 
 
 def article_fingerprint(text: str) -> str:

@@ -6,8 +6,9 @@ becomes the claimant of claims made in their own voice. Stage directions such as
 ``[CROSSTALK]`` are not speech and yield nothing.
 
 With ``format: auto`` an article is read as a transcript when at least half of its non-blank lines (and at
-least two) open with an upper-case label such as ``TRUMP:`` or ``LESTER HOLT:``; ``format: transcript``
-also accepts mixed-case labels (``Trump:``).
+least two) open with an upper-case label such as ``TRUMP:``, ``LESTER HOLT:`` or ``Q:``; ``format:
+transcript`` also accepts mixed-case labels (``Trump:``). A label may stand alone on its line, the words
+on the lines below it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from service.text import Paragraph, Sentence, line_spans
 
 ArticleFormat = Literal["auto", "prose", "transcript"]
 
-_UPPER_LABEL = re.compile(r"(?P<label>[A-Z][A-Z0-9 .'’-]{0,40}[A-Z0-9.]):[ \t]+(?=\S)")
-_ANY_LABEL = re.compile(r"(?P<label>[A-Z][\w .'’-]{0,40}[\w.]):[ \t]+(?=\S)")
+_LABEL_END = r":(?:[ \t]+(?=\S)|[ \t]*$)"  # words follow on the line, or the label stands alone on it
+_UPPER_LABEL = re.compile(r"(?P<label>[A-Z](?:[A-Z0-9 .'’-]{0,40}[A-Z0-9.])?)" + _LABEL_END)
+_ANY_LABEL = re.compile(r"(?P<label>[A-Z](?:[\w .'’-]{0,40}[\w.])?)" + _LABEL_END)
 _STAGE_DIRECTION = re.compile(r"^[(\[][^()\[\]]*[)\]][.!]?$")
 MIN_LABELLED_SHARE = 0.5
 
@@ -42,17 +44,24 @@ def is_transcript(text: str, article_format: ArticleFormat) -> bool:
     return article_format == "transcript"
 
 
-def turn_paragraphs(text: str) -> list[Paragraph]:
-    """Return each line's words (label left out) as a paragraph of its speaker; unlabelled lines continue."""
+def turn_paragraphs(text: str, article_format: ArticleFormat = "transcript") -> list[Paragraph]:
+    """Return each line's words (label left out) as a paragraph of its speaker; unlabelled lines continue.
+
+    Labels are those that made the article a transcript: upper-case ones when it was detected (``auto``),
+    so that "And here's the thing: …" goes on with the turn; any case when it was declared. A label alone
+    on its line names the speaker of the lines that follow.
+    """
+    labels = _UPPER_LABEL if article_format == "auto" else _ANY_LABEL
     paragraphs: list[Paragraph] = []
     speaker: str | None = None
     for start, end in line_spans(text):
         indent = len(text[start:end]) - len(text[start:end].lstrip())
-        label = _ANY_LABEL.match(text, start + indent, end)
+        label = labels.match(text, start + indent, end)
         if label is not None:
             speaker = label.group("label").strip()
             start = label.end()
-        paragraphs.append(Paragraph(start, end, speaker))
+        if text[start:end].strip():
+            paragraphs.append(Paragraph(start, end, speaker))
     return paragraphs
 
 

@@ -7,7 +7,7 @@ import pytest
 from schemas import ModelClaim, Notice
 from service.chunking import Chunk
 from service.grounding import GroundedClaim, ground_claim, ground_claims
-from service.text import NormalizedText, normalize_text, segment_sentences
+from service.text import NormalizedText, Sentence, normalize_text, segment_sentences
 
 ARTICLE = (
     "Trump and Musk talk on X\n"
@@ -140,6 +140,41 @@ def test_quote_spanning_two_cited_sentences_is_grounded(article: ChunkedArticle)
     assert isinstance(grounded, GroundedClaim)
     assert grounded.sentence_ids == (3, 4)
     assert (grounded.quote, ARTICLE[grounded.start : grounded.end]) == (quote, quote)
+
+
+def test_quote_in_a_sentence_between_two_cited_ones_is_not_grounded(article: ChunkedArticle) -> None:
+    """Citing S1 and S3 does not cover S2: a quote found only there, or reaching across it, is dropped."""
+    outcomes = [
+        article.ground(model_claim([1, 3], quote))
+        for quote in ("violent crime is down 15.2%", "Trump said. The FBI’s report", "the largest drop in years")
+    ]
+
+    assert [o.code if isinstance(o, Notice) else o.quote for o in outcomes] == [
+        "ungrounded_claim_dropped",
+        "ungrounded_claim_dropped",
+        "ungrounded_claim_dropped",
+    ]
+    in_s3 = article.ground(model_claim([1, 3], "It was a long night."))
+    assert isinstance(in_s3, GroundedClaim)
+    assert in_s3.sentence_ids == (3, 5)
+
+
+def test_a_speaker_label_copied_into_the_quote_is_left_out() -> None:
+    """A model that copies a transcript line's ``SPEAKER:`` label into its quote is grounded on the words alone."""
+    original = "Trump: We added 2,000 jobs in 2023.\nClinton: Wages rose 4% in 2015.\n"
+    normalized = normalize_text(original)
+    sentences = [
+        Sentence(id=1, start=7, end=35, text="We added 2,000 jobs in 2023.", paragraph=0, speaker="Trump"),
+        Sentence(id=2, start=45, end=67, text="Wages rose 4% in 2015.", paragraph=1, speaker="Clinton"),
+    ]
+    chunk = Chunk(index=1, sentences=tuple(sentences), context=())
+
+    grounded = ground_claim(model_claim([1], "TRUMP: We added 2,000 jobs"), chunk, normalized, original)
+    wrong_speaker = ground_claim(model_claim([2], "Trump: Wages rose 4%"), chunk, normalized, original)
+
+    assert isinstance(grounded, GroundedClaim)
+    assert grounded.quote == original[grounded.start : grounded.end] == "We added 2,000 jobs"
+    assert isinstance(wrong_speaker, Notice)
 
 
 def test_offsets_are_in_the_original_text_after_crlf_and_combining_accents() -> None:

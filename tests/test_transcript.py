@@ -9,6 +9,7 @@ from schemas import ModelClaim
 from service.grounding import GroundedClaim
 from service.text import Sentence, segment_sentences
 from service.transcript import (
+    ArticleFormat,
     attribute_to_speakers,
     is_stage_direction,
     is_transcript,
@@ -117,3 +118,58 @@ def test_transcript_article_end_to_end(client: TestClient) -> None:
     assert not any("APPLAUSE" in quote or "CROSSTALK" in quote for quote in by_quote)
     for claim in claims:
         assert DEBATE[claim["source"]["start"] : claim["source"]["end"]] == claim["source"]["quote"]
+
+
+def speakers_of(text: str, article_format: ArticleFormat) -> list[tuple[str, str | None]]:
+    """Return each turn paragraph's words and speaker."""
+    return [(text[p.start : p.end], p.speaker) for p in turn_paragraphs(text, article_format)]
+
+
+def test_a_detected_transcript_takes_only_upper_case_labels() -> None:
+    """When the format was detected, "And here's the thing: …" goes on with the turn; declared, it is a label."""
+    text = "TRUMP: Our jobs are fleeing.\nAnd here's the thing: China has cut 40,000 jobs.\nCLINTON: Wages rose 2%."
+    assert is_transcript(text, "auto")
+    assert speakers_of(text, "auto") == [
+        ("Our jobs are fleeing.", "TRUMP"),
+        ("And here's the thing: China has cut 40,000 jobs.", "TRUMP"),
+        ("Wages rose 2%.", "CLINTON"),
+    ]
+    assert speakers_of(text, "transcript")[1] == ("China has cut 40,000 jobs.", "And here's the thing")
+
+
+def test_question_and_answer_labels_are_speakers() -> None:
+    """An interview's one-letter labels (``Q:``, ``A:``) make a transcript and name the speakers."""
+    text = "Q: How many jobs did you add?\nA: We added 2,000 jobs in 2023.\nQ: And wages?\nA: They rose 4%."
+    assert looks_like_transcript(text)
+    assert speakers_of(text, "auto")[1] == ("We added 2,000 jobs in 2023.", "A")
+
+
+def test_a_label_alone_on_its_line_names_the_speaker_of_the_lines_below() -> None:
+    """``TRUMP:`` on a line of its own, the words below it: the words are Trump's, not the previous speaker's."""
+    text = "CLINTON:\nWages went up 15.2% last year.\nTRUMP:\nChina has cut 40,000 jobs here.\n"
+    assert looks_like_transcript(text)
+    assert speakers_of(text, "auto") == [
+        ("Wages went up 15.2% last year.", "CLINTON"),
+        ("China has cut 40,000 jobs here.", "TRUMP"),
+    ]
+
+
+def test_interview_end_to_end_gives_each_answer_to_its_speaker(client: TestClient) -> None:
+    """POSTed as an article, a Q/A interview's claims are the answerer's, quoted without the label."""
+    text = "Q: How many jobs did you add?\nA: We added 2,000 jobs in 2023.\n"
+    claims = client.post("/v1/extractions", json={"article": {"text": text}}).json()["claims"]
+    assert [(claim["source"]["quote"], claim["claimant"]) for claim in claims] == [
+        ("We added 2,000 jobs in 2023.", "A")
+    ]
+
+
+def test_mixed_case_speakers_shown_in_the_prompt_are_not_quoted(client: TestClient) -> None:
+    """With a prompt that shows speakers (v2), ``Trump: …`` lines give claims quoting the words, not the label."""
+    text = "Trump: We added 2,000 jobs in 2023.\nClinton: Wages rose 4% in 2015.\n"
+    body = {"article": {"text": text, "format": "transcript"}, "options": {"prompt": "extract_claims@2"}}
+    result = client.post("/v1/extractions", json=body).json()
+    assert [(claim["source"]["quote"], claim["claimant"]) for claim in result["claims"]] == [
+        ("We added 2,000 jobs in 2023.", "Trump"),
+        ("Wages rose 4% in 2015.", "Clinton"),
+    ]
+    assert result["warnings"] == []
