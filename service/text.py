@@ -133,6 +133,24 @@ def _segmenter_language(language: str) -> str:
     return language.split("-", 1)[0].lower() or "en"
 
 
+# "in May. Wages rose" and "in Dec. Prices fell": the segmenter takes a month for an abbreviation that
+# never ends a sentence; a month followed by a capitalised word (not a day, "Dec. 5") ends one.
+_MONTH_THEN_SENTENCE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+[A-Z])")
+
+
+def _sentence_spans(language: str, text: str) -> list[tuple[int, int]]:
+    """Return the trimmed, non-empty sentence spans of one paragraph, months ending sentences where due."""
+    spans = []
+    for boundary in sentencex.get_sentence_boundaries(language, text):
+        start, end = boundary["start_index"], boundary["end_index"]
+        cuts = [match.end() for match in _MONTH_THEN_SENTENCE.finditer(text, start, end)] if language == "en" else []
+        for piece_start, piece_end in zip([start, *cuts], [*cuts, end], strict=True):
+            trimmed = _trimmed(text, piece_start, piece_end)
+            if trimmed[0] < trimmed[1]:
+                spans.append(trimmed)
+    return spans
+
+
 def segment_sentences(text: str, language: str = "en", paragraphs: Sequence[Paragraph] | None = None) -> list[Sentence]:
     """Split working text into sentences with exact offsets; ids run S1…Sn over the whole text.
 
@@ -143,10 +161,7 @@ def segment_sentences(text: str, language: str = "en", paragraphs: Sequence[Para
     for paragraph, span in enumerate(prose_paragraphs(text) if paragraphs is None else paragraphs):
         para_start = span.start
         paragraph_text = text[span.start : span.end]
-        for boundary in sentencex.get_sentence_boundaries(segmenter_language, paragraph_text):
-            start, end = _trimmed(paragraph_text, boundary["start_index"], boundary["end_index"])
-            if start == end:
-                continue
+        for start, end in _sentence_spans(segmenter_language, paragraph_text):
             sentences.append(
                 Sentence(
                     id=len(sentences) + 1,

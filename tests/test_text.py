@@ -123,6 +123,16 @@ def test_to_original_recovers_a_sentence_after_crlf_controls_and_accents() -> No
             ["First paragraph ends here.", "Second paragraph starts here.", "It goes on."],
             id="paragraph-break",
         ),
+        pytest.param(
+            "Prices rose 3% in May. Wages rose 2% in June. Rents peaked in Dec. Taxes did not.",
+            ["Prices rose 3% in May.", "Wages rose 2% in June.", "Rents peaked in Dec.", "Taxes did not."],
+            id="month-ends-a-sentence",
+        ),
+        pytest.param(
+            "The vote is on Dec. 5 in Paris. Gen. Smith will attend.",
+            ["The vote is on Dec. 5 in Paris.", "Gen. Smith will attend."],
+            id="month-before-a-day",
+        ),
     ],
 )
 def test_segment_sentences_splits_news_copy(text: str, expected: list[str]) -> None:
