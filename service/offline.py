@@ -12,6 +12,7 @@ JSON of a ``ModelReply``.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -90,8 +91,8 @@ class OfflineRulesLLM(CustomLLM):
         return offline_response(messages, kwargs.get("model_response"))
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
-        """Answer a chat completion asynchronously (the rules are fast and do no I/O)."""
-        return offline_response(messages, kwargs.get("model_response"))
+        """Answer a chat completion in a worker thread, so that a long article never stalls the event loop."""
+        return await asyncio.to_thread(offline_response, messages, kwargs.get("model_response"))
 
 
 _HANDLER = OfflineRulesLLM()

@@ -54,7 +54,12 @@ MONTHS = (
 _NAME_WORD = r"[A-Z][\w&-]*(?:\.(?=\s[A-Z]))?"
 NAME = rf"{_NAME_WORD}(?:(?:\s+(?:of|for|on|de)(?:\s+the)?)?\s+{_NAME_WORD}){{0,5}}"
 ADVERB = r"(?:also|later|then|again|once|previously|\w+ly)"
-QUOTED_SPAN = re.compile(r"“([^”]*)”|\"([^\"]*)\"|‘(.*?)’(?=[\s,.;:!?]|$)|(?:^|(?<=\s))'(.*?)'(?=[\s,.;:!?]|$)")
+# Each quotation is bounded (600 characters): an opening mark never closed must not rescan the rest of the
+# sentence from every opener, which made a run of stray quote marks quadratic.
+QUOTED_SPAN = re.compile(
+    r"“([^”]{0,600})”|\"([^\"]{0,600})\"|‘(.{0,600}?)’(?=[\s,.;:!?]|$)|(?:^|(?<=\s))'(.{0,600}?)'(?=[\s,.;:!?]|$)"
+)
+MAX_SENTENCE_CHARS = 2_000  # longer is a run-on the segmenter could not split (a list, a table): no claim
 OPENING_QUOTE = re.compile(r"^[“\"‘']")
 # "the mayor’s spokesman" before a name; "the head of" is not a descriptor of the name that follows
 DESCRIPTOR = r"(?:(?:the|a|an)\s+(?:(?!of\b|for\b|at\b|from\b)[a-z][\w’'-]*\s+){1,4})"
@@ -295,9 +300,14 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
     """Extract one claim per check-worthy ``(N, text)`` sentence, as the model reply the service expects.
 
     A line that shows its speaker (``[S3] TRUMP: words``, as prompt versions that render speakers do) is
-    read without the label, and the speaker is the claimant of what it asserts in its own voice.
+    read without the label, and the speaker is the claimant of what it asserts in its own voice. A line
+    over ``MAX_SENTENCE_CHARS`` yields nothing, so that every request's time stays linear in its length.
     """
-    spoken = [(sentence_id, *split_speaker(text.strip())) for sentence_id, text in sentences if text.strip()]
+    spoken = [
+        (sentence_id, *split_speaker(text.strip()))
+        for sentence_id, text in sentences
+        if text.strip() and len(text) <= MAX_SENTENCE_CHARS
+    ]
     scores = score_passage([text for _, _, text in spoken])  # each sentence is scored beside its neighbours
     claims: list[ModelClaim] = []
     previous_speaker: str | None = None

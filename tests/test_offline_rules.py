@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas.model_reply import ModelClaim, ModelReply
-from service.offline_rules import extract_offline_reply, parse_sentence_lines
+from service.offline_rules import MAX_SENTENCE_CHARS, extract_offline_reply, parse_sentence_lines
 from service.text import normalize_text, segment_sentences
 
 ARTICLE = Path(__file__).parent / "data" / "article-trump-musk-x-stream.txt"
@@ -291,3 +291,13 @@ def test_a_speaker_label_does_not_override_a_named_source() -> None:
     claims = claims_of("CLINTON: The FBI said violent crime fell 15.2% last year.")
 
     assert [(claim.claimant, claim.attribution) for claim in claims] == [("FBI", "reported")]
+
+
+def test_a_run_on_line_longer_than_any_sentence_yields_nothing_and_spares_the_rest() -> None:
+    """A line over MAX_SENTENCE_CHARS gives no claim (the rules stay linear); the lines around it are read as usual."""
+    run_on = "The rate fell 5% " + "‘x " * 1_000 + "."
+    assert len(run_on) > MAX_SENTENCE_CHARS
+    reply = extract_offline_reply(
+        [(1, "Unemployment fell to 3.9% in May."), (2, run_on), (3, "Rents rose 7% in 2023.")]
+    )
+    assert [claim.sentence_ids for claim in reply.claims] == [[1], [3]]
