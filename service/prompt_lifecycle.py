@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from service.errors import ConfigError, InputError, UnknownPromptVersion
-from service.prompts import LOCK_FILE, PromptFile, file_sha256, read_lock
+from service.prompts import LOCK_FILE, PromptFile, compile_prompt, file_sha256, read_lock
 
 CHANGELOG_PLACEHOLDER = "TODO: say what changed from v{previous} and why."
 _REF = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)@(?P<version>[1-9][0-9]*)$")
@@ -122,3 +122,4 @@ def _check_spec(path: Path, text: str, name: str, version: int) -> None:
         raise ConfigError(f"prompt file {path} would be invalid: {exc}") from exc
     if (spec.name, spec.version) != (name, version):
         raise ConfigError(f"prompt file {path} says {spec.name}@{spec.version}, expected {name}@{version}")
+    compile_prompt(spec, path)  # a template that does not compile or render is never released

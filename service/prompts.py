@@ -100,20 +100,47 @@ def read_lock(prompts_dir: Path) -> dict[str, str]:
     path = prompts_dir / LOCK_FILE
     if not path.exists():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not a readable JSON file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must map name@version to sha256, not hold a {type(data).__name__}")
     return {str(ref): str(digest) for ref, digest in data.items()}
+
+
+# What a trial render feeds every template: with and without a title, context and speakers, so that a
+# misspelt variable fails when the file is loaded or released, never at request time.
+_TRIAL_VARIABLES: tuple[tuple[list[PromptSentence], list[ContextLine], str | None], ...] = (
+    ([PromptSentence(1, "Prices rose 3% in May.", "SPEAKER")], [ContextLine("Earlier.", "HOST")], "A title"),
+    ([PromptSentence(1, "Prices rose 3% in May.")], [], None),
+)
+
+
+def compile_prompt(spec: PromptFile, path: Path) -> tuple[tuple[jinja2.Template, ...], jinja2.Template]:
+    """Compile a prompt's message templates and repair text, and trial-render them; ConfigError if either fails."""
+    try:
+        templates = tuple(_JINJA.from_string(message.content) for message in spec.messages)
+        repair = _JINJA.from_string(spec.repair)
+        for sentences, context, title in _TRIAL_VARIABLES:
+            variables = _variables(sentences, context, title)
+            for template in templates:
+                template.render(variables)
+        repair.render(error="the reply is not JSON")
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"prompt file {path} does not render: {exc}") from exc
+    return templates, repair
 
 
 def _load_version(path: Path) -> PromptVersion:
     """Parse and compile one prompt file."""
     try:
         spec = PromptFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        templates = tuple(_JINJA.from_string(message.content) for message in spec.messages)
-        repair = _JINJA.from_string(spec.repair)
-    except (yaml.YAMLError, ValidationError, jinja2.TemplateError) as exc:
+    except (yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"prompt file {path} is invalid: {exc}") from exc
     if path.name != f"v{spec.version}.yaml" or path.parent.name != spec.name:
         raise ConfigError(f"prompt file {path} must be named {spec.name}/v{spec.version}.yaml")
+    templates, repair = compile_prompt(spec, path)
     return PromptVersion(spec=spec, sha256=file_sha256(path), path=path, _templates=templates, _repair=repair)
 
 
@@ -177,13 +204,19 @@ def render_prompt(
     Templates see ``title``, ``sentences`` (id, text, speaker), ``context`` (the context sentences' texts)
     and ``context_lines`` (the same sentences with their speakers); a plain string is a line without one.
     """
-    lines = [line if isinstance(line, ContextLine) else ContextLine(line) for line in context]
-    texts = [line.text for line in lines]
-    variables = {"sentences": sentences, "context": texts, "context_lines": lines, "title": title}
+    variables = _variables(sentences, context, title)
     return [
         {"role": message.role, "content": template.render(variables)}
         for message, template in zip(prompt.spec.messages, prompt._templates, strict=True)
     ]
+
+
+def _variables(
+    sentences: Sequence[PromptSentence], context: Sequence[ContextLine | str], title: str | None
+) -> dict[str, Any]:
+    """Return what a template sees: sentences, the context as texts and as lines with speakers, the title."""
+    lines = [line if isinstance(line, ContextLine) else ContextLine(line) for line in context]
+    return {"sentences": sentences, "context": [line.text for line in lines], "context_lines": lines, "title": title}
 
 
 def render_repair(prompt: PromptVersion, error: str) -> str:

@@ -125,6 +125,24 @@ def test_release_pins_the_new_sha_and_keeps_other_pins(prompts_dir: Path) -> Non
     assert registry.get("extract_claims").sha256 == digest
 
 
+@pytest.mark.parametrize(
+    ("edit", "error"),
+    [
+        (("{{ title }}", "{{ headline }}"), "'headline' is undefined"),
+        (("{{ title }}", "{{ title }"), "unexpected '}'"),
+    ],
+    ids=["undefined-variable", "does-not-compile"],
+)
+def test_release_refuses_a_template_that_does_not_render(prompts_dir: Path, edit: tuple[str, str], error: str) -> None:
+    """A draft whose template names an unknown variable, or does not compile, is never pinned."""
+    path = new_version(prompts_dir, "extract_claims")
+    path.write_text(path.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=error):
+        release_version(prompts_dir, "extract_claims@2")
+    assert read_lock(prompts_dir) == {"extract_claims@1": V1_SHA}
+
+
 @pytest.mark.parametrize("ref", ["extract_claims@1", "extract_claims@2"])
 def test_releasing_a_released_version_is_refused(prompts_dir: Path, ref: str) -> None:
     """A pinned version cannot be released again: the refusal says to make a new version, the lock is unchanged."""

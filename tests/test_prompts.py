@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import jinja2
 import pytest
 
 from service.errors import ConfigError, UnknownPromptVersion
@@ -253,13 +252,29 @@ def test_v2_shows_the_speaker_of_each_sentence_and_context_line() -> None:
     )
 
 
-def test_render_prompt_raises_on_an_undefined_variable(tmp_path: Path) -> None:
-    """A template naming a variable the renderer does not pass fails loudly instead of rendering empty."""
+def test_a_template_naming_an_undefined_variable_is_refused_when_loaded(tmp_path: Path) -> None:
+    """A template naming a variable the renderer does not pass fails at load time, never at request time."""
     write_prompt(tmp_path, "sketch", 1, "draft", user_template="Article by {{ author }}: {{ title }}")
-    prompt = PromptRegistry.load(tmp_path).get("sketch@1")
 
-    with pytest.raises(jinja2.UndefinedError, match="'author' is undefined"):
-        render_prompt(prompt, sentences=[PromptSentence(1, "It rained.")], context=[], title="Weather")
+    with pytest.raises(ConfigError, match=r"sketch/v1\.yaml does not render: 'author' is undefined"):
+        PromptRegistry.load(tmp_path)
+
+
+def test_an_undefined_variable_behind_a_condition_is_found_too(tmp_path: Path) -> None:
+    """The trial render runs with and without a title, so a typo inside ``{% if title %}`` is caught."""
+    write_prompt(tmp_path, "sketch", 1, "draft", user_template="{% if title %}{{ headline }}{% endif %}")
+
+    with pytest.raises(ConfigError, match="'headline' is undefined"):
+        PromptRegistry.load(tmp_path)
+
+
+@pytest.mark.parametrize("content", ["[1, 2", '["extract_claims@1"]'], ids=["not-json", "a-list"])
+def test_a_malformed_lock_is_a_config_error(prompts_copy: Path, content: str) -> None:
+    """A prompts.lock that is not a JSON map is refused with its path, not a traceback."""
+    (prompts_copy / LOCK_FILE).write_text(content, encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=r"prompts\.lock"):
+        PromptRegistry.load(prompts_copy)
 
 
 def test_render_repair_carries_the_error(shipped_prompt: PromptVersion) -> None:
