@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import diskcache
+
+from service.errors import ConfigError
 
 CACHE_FORMAT_VERSION = 1
 REPLY_NEUTRAL_PARAMS = frozenset({"rpm", "tpm", "timeout", "stream_timeout"})
@@ -79,7 +82,10 @@ class DiskReplyCache:
     """A ``ReplyCache`` on diskcache, bounded in size (least recently stored evicted first)."""
 
     def __init__(self, directory: Path, size_limit_mb: int) -> None:
-        self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 1024 * 1024)
+        try:
+            self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 1024 * 1024)
+        except (OSError, sqlite3.Error) as exc:  # not a directory, not writable, not creatable
+            raise ConfigError(f"cache_dir {directory} cannot hold the cache: {exc}") from exc
 
     def get(self, key: str) -> CachedReply | None:
         """Return the reply stored under ``key``, if any."""

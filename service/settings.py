@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from service.errors import ConfigError
 
@@ -52,6 +52,19 @@ class ModelEntry(BaseModel):
         """Refuse params without a ``model`` string."""
         if not isinstance(params.get("model"), str) or not params["model"]:
             raise ValueError("litellm_params.model is required, e.g. openai/gpt-4o-mini")
+        return params
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _limits_are_positive_integers(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Refuse an ``rpm`` or ``tpm`` that is not a positive whole number (it would fail every request)."""
+        for key in ("rpm", "tpm"):
+            value = params.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not str(value).isdigit() or int(value) < 1:
+                raise ValueError(f"litellm_params.{key} must be a positive whole number, not {value!r}")
+            params[key] = int(value)
         return params
 
     @field_validator("litellm_params")
@@ -166,12 +179,14 @@ def _read_config_file(path: Path, required: bool) -> dict[str, Any]:
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if data is None:
         return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        raise ConfigError(f"config file {path} must hold a mapping of settings by name")
     return data
 
 
@@ -187,4 +202,7 @@ def get_settings(config_path: Path | None = None) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration ({path}): {_describe(exc)}") from exc
+        source = f"{path} with CLAIMS_* variables" if path.exists() else "CLAIMS_* variables (no config file)"
+        raise ConfigError(f"{source}: {_describe(exc)}") from exc
+    except SettingsError as exc:  # a CLAIMS_* variable holding a list or map that is not JSON
+        raise ConfigError(f"{exc} (lists and maps in CLAIMS_* variables are JSON)") from exc

@@ -159,6 +159,17 @@ def test_empty_config_file_is_the_defaults(tmp_path: Path) -> None:
         ),
         pytest.param("chunk_tokens: 10\n", "chunk_tokens: Input should be greater than or equal to 50", id="range"),
         pytest.param("prompt: Extract Claims\n", "prompt: String should match pattern", id="bad-prompt-ref"),
+        pytest.param("1: 2\n", "must hold a mapping of settings by name", id="keys-not-names"),
+        pytest.param(
+            "models:\n  - {model_name: default, litellm_params: {model: offline/rules, rpm: -5}}\n",
+            "litellm_params.rpm must be a positive whole number, not -5",
+            id="negative-rpm",
+        ),
+        pytest.param(
+            "models:\n  - {model_name: default, litellm_params: {model: offline/rules, tpm: lots}}\n",
+            "litellm_params.tpm must be a positive whole number, not 'lots'",
+            id="tpm-not-a-number",
+        ),
     ],
 )
 def test_invalid_config_is_refused_with_a_readable_message(tmp_path: Path, text: str, message: str) -> None:
@@ -194,3 +205,42 @@ def test_example_config_documents_the_defaults() -> None:
 
     assert set(documented) == set(Settings.model_fields)
     assert {key: getattr(loaded, key) for key in documented} == {key: getattr(defaults, key) for key in documented}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\xff\xfe", "cannot be read: 'utf-8' codec"), (None, "cannot be read: [Errno 21] Is a directory")],
+    ids=["not-utf-8", "a-directory"],
+)
+def test_a_config_file_that_cannot_be_read_is_a_config_error(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    """A config path that is a directory, or a file that is not UTF-8 text, is refused in one line."""
+    path = tmp_path / "claims.yaml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        get_settings(path)
+
+
+def test_a_list_variable_that_is_not_json_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CLAIMS_MODELS=not json`` is refused saying that lists and maps in CLAIMS_* variables are JSON."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLAIMS_MODELS", "not json")
+
+    with pytest.raises(ConfigError, match=r"field \"models\".*lists and maps in CLAIMS_\* variables are JSON"):
+        get_settings()
+
+
+def test_a_cache_dir_that_cannot_hold_the_cache_is_a_config_error(tmp_path: Path) -> None:
+    """A cache_dir that is a file stops start-up with a message naming it, not a SQLite traceback."""
+    from service.app import build_pipeline
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=f"cache_dir {blocker} cannot hold the cache"):
+        build_pipeline(Settings(cache_dir=blocker))
