@@ -138,7 +138,10 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Handle anything unforeseen: log the traceback, answer 500 without it."""
     logger.exception("request %s failed unexpectedly", request_id_of(request), exc_info=exc)
     detail = f"an unexpected error occurred; quote request id {request_id_of(request)} when reporting it"
-    return _render_service_error(request, ClaimServiceError(detail))
+    response = _render_service_error(request, ClaimServiceError(detail))
+    # this handler answers from outside the request-id middleware, so it sets the header itself
+    response.headers["X-Request-ID"] = request_id_of(request)
+    return response
 
 
 def install_problem_handlers(app: FastAPI) -> None:

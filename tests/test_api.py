@@ -274,9 +274,11 @@ def test_unexpected_failure_is_a_500_problem_without_details(settings: Settings)
 
     app.state.pipeline = type("Broken", (), {"extract": staticmethod(explode)})()
     with TestClient(app, raise_server_exceptions=False) as broken:
-        response = broken.post("/v1/extractions", json={"article": {"text": "Prices rose 3%."}})
-    assert response.status_code == 500
-    assert response.headers["content-type"] == "application/problem+json"
+        response = broken.post(
+            "/v1/extractions", json={"article": {"text": "Prices rose 3%."}}, headers={"x-request-id": "abc-123"}
+        )
+    body = assert_problem(response, 500, "internal-error")  # the X-Request-ID header matches the body's
+    assert body["request_id"] == "abc-123"
     assert "sk-secret" not in response.text
     assert "internal detail" not in response.text
 
