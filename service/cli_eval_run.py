@@ -51,6 +51,9 @@ def run(
     if replay + live + record > 1:
         raise typer.BadParameter("choose one of --replay, --live, --record")
     mode: Mode = "live" if live else "record" if record else "replay"
+    if report is not None and not report.parent.is_dir():  # refuse before a run that may spend money
+        typer.echo(f"error: cannot write the report: {report.parent} is not a directory", err=True)
+        raise typer.Exit(code=2)
     try:
         pipeline, plan = _plan(prompt, baseline, model, cases, mode, recordings, config, prompts_dir)
         runs = _run_with_progress(pipeline, plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from schemas import ExtractionResult
 
@@ -15,12 +16,12 @@ def print_table(result: ExtractionResult, console: Console | None = None) -> Non
     for column in ("#", "type", "claimant", "worth", "claim", "span"):
         table.add_column(column, overflow="fold")
     for number, claim in enumerate(result.claims, start=1):
-        table.add_row(
+        table.add_row(  # article words as Text, never markup: "[sic]" or "[/i]" must print as written
             str(number),
             claim.type,
-            claim.claimant or "-",
+            Text(claim.claimant or "-"),
             f"{claim.checkworthiness:.2f}",
-            claim.text,
+            Text(claim.text),
             f"{claim.source.start}-{claim.source.end}",
         )
     console.print(table)
@@ -30,4 +31,4 @@ def print_table(result: ExtractionResult, console: Console | None = None) -> Non
         f"tokens {usage.prompt_tokens}+{usage.completion_tokens} · cost {usage.cost_usd}"
     )
     for notice in [*result.warnings, *result.errors]:
-        console.print(f"[yellow]chunk {notice.chunk}: {notice.code}: {notice.detail}[/yellow]")
+        console.print(Text(f"chunk {notice.chunk}: {notice.code}: {notice.detail}", style="yellow"))

@@ -42,6 +42,15 @@ def test_extract_reads_standard_input_as_a_table(runner: CliRunner) -> None:
     assert "model calls 1" in result.stdout
 
 
+def test_table_prints_brackets_in_claims_as_written(runner: CliRunner) -> None:
+    """Editorial brackets ("[the middle class]", even "[/i]") are article words, not console markup."""
+    text = '"We cut taxes for [the middle class] by 20% [/i]," Smith said.\n'
+    result = runner.invoke(app, ["extract", "-", "--format", "table"], input=text)
+    assert result.exit_code == 0, result.output
+    words = result.stdout.split()  # the table folds long cells over several rows
+    assert {"[the", "middle", "class]", '[/i],"', "Smith"} <= set(words)
+
+
 def test_extract_refuses_unknown_prompt_with_exit_2(runner: CliRunner) -> None:
     """An unknown prompt version is a usage error: exit 2 and a one-line message."""
     result = runner.invoke(app, ["extract", str(SAMPLE), "--prompt", "extract_claims@9"])

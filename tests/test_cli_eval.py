@@ -94,3 +94,11 @@ def test_eval_is_listed_in_the_help() -> None:
     """``claims --help`` lists the eval family."""
     result = CliRunner().invoke(app, ["--help"])
     assert "eval" in result.stdout
+
+
+def test_eval_refuses_a_report_path_it_cannot_write_before_running(tmp_path: Path) -> None:
+    """A --report in a directory that does not exist is a usage error (exit 2), found before any case runs."""
+    report = tmp_path / "no-such-directory" / "report.html"
+    result = CliRunner().invoke(app, ["eval", "--prompt", "extract_claims@2", "--report", str(report)])
+    assert result.exit_code == 2
+    assert f"cannot write the report: {report.parent} is not a directory" in result.stderr
