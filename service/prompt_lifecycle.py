@@ -108,7 +108,8 @@ def _existing_path(prompts_dir: Path, name: str, version: int) -> Path:
 def _set_field(text: str, key: str, value: object) -> str:
     """Replace a top-level ``key:`` (with its indented continuation lines), or add it after ``status:``."""
     line = yaml.safe_dump({key: value}, default_flow_style=False, width=1_000_000).rstrip("\n")
-    existing = re.compile(rf"^{key}:.*(?:\n[ \t]+.*)*", re.MULTILINE)
+    # the key's line, its indented continuation lines, and blank lines inside them (a block of paragraphs)
+    existing = re.compile(rf"^{key}:.*(?:\n(?:[ \t]+\S.*|[ \t]*(?=\n[ \t]+\S)))*", re.MULTILINE)
     if existing.search(text):
         return existing.sub(lambda _: line, text, count=1)
     return re.sub(r"^(status:.*)$", lambda match: f"{match[1]}\n{line}", text, count=1, flags=re.MULTILINE)

@@ -61,13 +61,16 @@ def test_new_scaffolds_v2_as_a_draft_copy_of_v1(prompts_dir: Path) -> None:
     assert v2 == {**v1, "version": 2, "status": "draft", "changelog": "TODO: say what changed from v1 and why."}
 
 
-def test_new_replaces_a_multi_line_changelog_whole(prompts_dir: Path) -> None:
-    """A folded multi-line changelog in the source is replaced by the placeholder, leaving no stray lines."""
+@pytest.mark.parametrize(
+    "changelog",
+    ["changelog: >-\n  First release,\n  over two lines.\n", "changelog: |-\n  First release.\n\n  over two lines.\n"],
+    ids=["folded", "two-paragraphs"],
+)
+def test_new_replaces_a_multi_line_changelog_whole(prompts_dir: Path, changelog: str) -> None:
+    """A multi-line changelog in the source, blank lines included, is replaced by the placeholder, nothing left."""
     v1 = prompts_dir / "extract_claims" / "v1.yaml"
     v1.write_text(
-        v1.read_text(encoding="utf-8").replace(
-            "changelog: First release.\n", "changelog: >-\n  First release,\n  over two lines.\n"
-        ),
+        v1.read_text(encoding="utf-8").replace("changelog: First release.\n", changelog),
         encoding="utf-8",
     )
     write_lock(prompts_dir, {"extract_claims@1": file_sha256(v1)})
