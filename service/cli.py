@@ -192,6 +192,22 @@ def prompts_release(
     typer.echo(f"released {ref}  sha256:{digest}")
 
 
+@prompts_app.command("retire")
+def prompts_retire(
+    ref: Annotated[str, typer.Argument(help="name@version of a released prompt.")],
+    prompts_dir: PromptsDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Mark a released prompt retired and re-pin it; it still loads by name@version, never as the latest."""
+    from service.prompt_lifecycle import retire_version
+
+    try:
+        digest = retire_version(_prompts_dir(prompts_dir, config), ref)
+    except ClaimServiceError as error:
+        raise _fail(error) from error
+    typer.echo(f"retired {ref}  sha256:{digest}")
+
+
 @prompts_app.command("diff")
 def prompts_diff(
     old: Annotated[str, typer.Argument(help="name@version to diff from.")],

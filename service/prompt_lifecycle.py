@@ -1,10 +1,10 @@
-"""The prompt lifecycle on disk: scaffold the next version as a draft, release it into the lock, diff two.
+"""The prompt lifecycle on disk: scaffold the next version as a draft, release it, retire it, diff two.
 
 ``new_version`` starts the next version from the latest released one, and refuses while that draft
 exists. A draft is free to change; ``release_version`` flips its status to ``released`` and pins its
 sha256 in ``prompts.lock``, after which the registry refuses the file if it changes (a change is a new
-version).
-Files are edited as text, one top-level key at a time, so comments and layout survive.
+version). ``retire_version`` flips a released file's status to ``retired``, its one allowed change, and
+re-pins it. Files are edited as text, one top-level key at a time, so comments and layout survive.
 """
 
 from __future__ import annotations
@@ -72,6 +72,30 @@ def release_version(prompts_dir: Path, ref: str) -> str:
     if ref in lock:
         raise InputError(f"prompt {ref} is already released; released prompts are immutable: make a new version")
     text = _set_field(path.read_text(encoding="utf-8"), "status", "released")
+    _check_spec(path, text, name, version)
+    path.write_text(text, encoding="utf-8")
+    lock[ref] = file_sha256(path)
+    write_lock(prompts_dir, lock)
+    return lock[ref]
+
+
+def retire_version(prompts_dir: Path, ref: str) -> str:
+    """Mark a released ``name@N`` retired and re-pin it; return its new sha256.
+
+    Only the ``status`` line changes, and only in a file that still matches its pin. A retired version
+    still loads and can be named explicitly (to reproduce old results); it is never a name's latest.
+    """
+    name, version = parse_ref(ref)
+    path = _existing_path(prompts_dir, name, version)
+    lock = read_lock(prompts_dir)
+    if ref not in lock:
+        raise InputError(f"prompt {ref} is not released; only a released version can be retired")
+    if file_sha256(path) != lock[ref]:
+        raise ConfigError(f"prompt {ref} changed after release; restore it before retiring it")
+    text = path.read_text(encoding="utf-8")
+    if PromptFile.model_validate(yaml.safe_load(text)).status == "retired":
+        raise InputError(f"prompt {ref} is already retired")
+    text = _set_field(text, "status", "retired")
     _check_spec(path, text, name, version)
     path.write_text(text, encoding="utf-8")
     lock[ref] = file_sha256(path)

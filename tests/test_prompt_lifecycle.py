@@ -19,6 +19,7 @@ from service.prompt_lifecycle import (
     new_version,
     parse_ref,
     release_version,
+    retire_version,
     write_lock,
 )
 from service.prompts import LOCK_FILE, PromptRegistry, default_prompts_dir, file_sha256, read_lock
@@ -269,3 +270,45 @@ def test_cli_diff_of_an_unknown_version_exits_2(runner: CliRunner, prompts_dir: 
 
     assert result.exit_code == 2
     assert result.stderr.startswith("error: Unknown prompt version: unknown prompt extract_claims@9")
+
+
+def test_retire_flips_the_status_re_pins_and_the_latest_is_the_release_before(prompts_dir: Path) -> None:
+    """A retired version still loads by name@version and keeps its pin (re-made); the bare name skips it."""
+    new_version(prompts_dir, "extract_claims")
+    release_version(prompts_dir, "extract_claims@2")
+
+    digest = retire_version(prompts_dir, "extract_claims@2")
+
+    path = prompts_dir / "extract_claims" / "v2.yaml"
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["status"] == "retired"
+    assert read_lock(prompts_dir)["extract_claims@2"] == digest == file_sha256(path)
+    registry = PromptRegistry.load(prompts_dir)
+    assert registry.get("extract_claims@2").spec.status == "retired"
+    assert registry.get("extract_claims").ref == "extract_claims@1"
+
+
+def test_retire_refuses_a_draft_an_edited_file_and_a_second_retirement(prompts_dir: Path) -> None:
+    """Only a released file, unchanged since its release, can be retired, and only once."""
+    draft = new_version(prompts_dir, "extract_claims")
+    with pytest.raises(InputError, match="not released"):
+        retire_version(prompts_dir, "extract_claims@2")
+
+    v1 = prompts_dir / "extract_claims" / "v1.yaml"
+    v1.write_text(v1.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="changed after release"):
+        retire_version(prompts_dir, "extract_claims@1")
+
+    draft.unlink()
+    v1.write_text(v1.read_text(encoding="utf-8").removesuffix("# edited\n"), encoding="utf-8")
+    retire_version(prompts_dir, "extract_claims@1")
+    with pytest.raises(InputError, match="already retired"):
+        retire_version(prompts_dir, "extract_claims@1")
+
+
+def test_cli_retire_prints_the_new_pin(runner: CliRunner, prompts_dir: Path) -> None:
+    """``claims prompts retire`` prints the new sha256; a draft is refused with exit 2."""
+    result = runner.invoke(app, ["prompts", "retire", "extract_claims@1", "--prompts-dir", str(prompts_dir)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("retired extract_claims@1  sha256:")
+    refused = runner.invoke(app, ["prompts", "retire", "extract_claims@9", "--prompts-dir", str(prompts_dir)])
+    assert refused.exit_code == 2
