@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PromptSummary(BaseModel):
@@ -50,3 +50,16 @@ class ProblemType(BaseModel):
     title: str
     status: int
     description: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error of this service is answered (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A relative URI; GET it for the problem type's documentation.")
+    title: str
+    status: int
+    detail: str
+    instance: str = Field(description="The path of the request that failed.")
+    request_id: str = Field(description="The same as the X-Request-ID response header; quote it when reporting.")

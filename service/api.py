@@ -138,7 +138,13 @@ async def list_models(pipeline: PipelineDep) -> list[ModelSummary]:
     ]
 
 
-@router.get("/problems/{slug}", response_model=ProblemType, tags=["errors"], summary="Document a problem type")
+@router.get(
+    "/problems/{slug}",
+    response_model=ProblemType,
+    responses={404: {"description": "No such problem type."}},
+    tags=["errors"],
+    summary="Document a problem type",
+)
 async def show_problem_type(slug: str) -> ProblemType:
     """Explain a problem ``type`` this service returns (the types are relative URIs to this route)."""
     error_class = problem_catalogue().get(slug)

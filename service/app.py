@@ -13,6 +13,7 @@ from service.api import router
 from service.cache import DiskReplyCache, NoReplyCache, ReplyCache
 from service.llm import ModelClient, warm_up
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.openapi import problem_openapi
 from service.pipeline import Pipeline
 from service.problems import install_problem_handlers
 from service.prompts import PromptRegistry, default_prompts_dir
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.pipeline = pipeline
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     app.include_router(router)
     install_problem_handlers(app)
     app.add_middleware(

@@ -331,6 +331,29 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_openapi_describes_every_error_response_as_a_problem(client: TestClient) -> None:
+    """Each 4xx/5xx response of each route is ``application/problem+json`` with the Problem schema, none FastAPI's."""
+    spec = client.get("/openapi.json").json()
+    errors = {
+        (path, method, status): response["content"]
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    }
+    assert ("/v1/prompts/{name}/{version}", "get", "422") in errors
+    assert ("/problems/{slug}", "get", "404") in errors
+    assert all(
+        content == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for content in errors.values()
+    )
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    problem = spec["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["type", "title", "status", "detail", "instance", "request_id"]
+    actual = client.get("/v1/prompts/extract_claims/abc")
+    assert_problem(actual, 422, "invalid-request")
+
+
 def test_problem_types_are_documented(client: TestClient) -> None:
     """Every problem type URI the service returns resolves to its documentation."""
     problem = client.post("/v1/extractions", json={"article": {"text": ""}}).json()
