@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,13 +43,22 @@ def build_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(settings=settings, prompts=prompts, cache=cache, client=ModelClient(settings))
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the service for ``settings``; raise ``ConfigError`` when prompts or config are unusable."""
+def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> FastAPI:
+    """Build the service for ``settings``; raise ``ConfigError`` when prompts or config are unusable.
+
+    ``freeze_startup_objects`` (what a served process wants, not a test) exempts everything alive once the
+    app is warm from garbage collection.
+    """
     pipeline = build_pipeline(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await warm_up()  # /readyz answers only once litellm is loaded and has served a call
+        if freeze_startup_objects:
+            # litellm and its dependencies leave ~1M long-lived objects: move them out of the collector's
+            # reach, so no request pays for a full collection scanning them (it fell on the first: +190 ms)
+            gc.collect()
+            gc.freeze()
         yield
         pipeline.cache.close()
 
@@ -68,4 +78,4 @@ def create_app_from_env() -> FastAPI:
     """Build the app from ``CLAIMS_CONFIG`` and ``CLAIMS_*`` (the factory uvicorn workers import)."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(settings)
+    return create_app(settings, freeze_startup_objects=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -370,3 +371,16 @@ def test_problem_types_are_documented(client: TestClient) -> None:
 def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
     """A known route called with the wrong method is a 405 problem."""
     assert_problem(client.get("/v1/extractions"), 405, "method-not-allowed")
+
+
+def test_a_served_app_exempts_its_warm_start_up_objects_from_collection(settings: Settings) -> None:
+    """The served app (``freeze_startup_objects``) freezes what start-up left alive; the default app does not."""
+    gc.unfreeze()
+    with TestClient(create_app(settings)):
+        assert gc.get_freeze_count() == 0
+    try:
+        with TestClient(create_app(settings, freeze_startup_objects=True)) as served:
+            assert gc.get_freeze_count() > 100_000  # litellm and its dependencies, at least
+            assert served.get("/readyz").status_code == 200
+    finally:
+        gc.unfreeze()
