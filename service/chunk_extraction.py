@@ -71,11 +71,12 @@ class ChunkOutcome:
 
 
 class _NeedsSplit(Exception):
-    """The chunk is too big for the model's reply or window: ``detail`` says how."""
+    """The chunk is too big for the model's reply or window: ``detail`` says how, ``error`` is the model's."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, error: ClaimServiceError | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.error = error
 
 
 def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
@@ -130,7 +131,7 @@ async def _ask_model(
     try:
         return await ask_with_repair(client, entry, job.prompt, messages, job.repair_attempts, tally)
     except (ReplyCutOff, ContextTooLong) as exc:
-        raise _NeedsSplit(exc.detail) from exc
+        raise _NeedsSplit(exc.detail, exc) from exc
     except UpstreamError as exc:
         tally.retries += exc.retries  # retries of a call that failed in the end
         raise
@@ -158,8 +159,10 @@ async def _answer(
                 return cached
             valid = await _ask_model(job, client, entry, messages, outcome.tally)
         except _NeedsSplit as too_big:
-            if len(chunk.sentences) < 2:
-                error = ReplyCutOff(too_big.detail, model_alias=entry.model_name, attempts=1, last_output="")
+            if len(chunk.sentences) < 2:  # nothing to halve: this model failed, the next may not
+                error = too_big.error or ReplyCutOff(
+                    too_big.detail, model_alias=entry.model_name, attempts=1, last_output=""
+                )
                 continue
             if job.use_cache:  # remember it, so that the next request goes straight to the halves
                 cache.set(

@@ -371,13 +371,31 @@ def test_context_window_error_splits_the_chunk(tmp_path: Path, http_mock: respx.
     assert result["warnings"][0]["code"] == "chunk_split"
 
 
-def test_single_sentence_still_cut_off_is_a_chunk_error(tmp_path: Path, http_mock: respx.MockRouter) -> None:
-    """A single sentence whose reply is still cut off cannot be split: it is a clear error, not a truncation."""
-    http_mock.post(OPENAI_URL).mock(side_effect=lambda request: openai_cut_off())
+@pytest.mark.parametrize(
+    ("too_big", "problem"),
+    [
+        (openai_cut_off, "/problems/reply-cut-off"),
+        (
+            lambda: openai_error(
+                400,
+                "This model's maximum context length is 128000 tokens.",
+                "invalid_request_error",
+                "context_length_exceeded",
+            ),
+            "/problems/upstream-context-too-long",
+        ),
+    ],
+    ids=["reply-cut-off", "context-too-long"],
+)
+def test_single_sentence_still_too_big_is_a_chunk_error(
+    too_big: Callable[[], httpx.Response], problem: str, tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """A single sentence still too big cannot be split: with no fallback it is a clear error of its own kind."""
+    http_mock.post(OPENAI_URL).mock(side_effect=lambda request: too_big())
     with service(hosted_settings(tmp_path)) as client:
         response = extract(client)
     assert response.status_code == 502
-    assert response.json()["type"] == "/problems/reply-cut-off"
+    assert response.json()["type"] == problem
 
 
 SPLIT_TEXT = "Prices rose 3% in April. Wages rose 2% in April. Rents rose 7% in June. Taxes rose 1% in June."
