@@ -150,26 +150,16 @@ async def _answer(
         if error is not None:
             outcome.fallbacks += 1
             outcome.warn("fallback_used", f"{error.detail}; trying {entry.model_name!r}")
+        key = _key_for(job, entry, messages, client.mode_for(entry))
         try:
-            cached = (
-                _from_cache(cache, _key_for(job, entry, messages, client.mode_for(entry))) if job.use_cache else None
-            )
+            cached = _from_cache(cache, key) if job.use_cache else None
             if cached is not None:
                 outcome.cached_answers += 1
                 return cached
             valid = await _ask_model(job, client, entry, messages, outcome.tally)
         except _NeedsSplit as too_big:
-            if len(chunk.sentences) < 2:  # nothing to halve: this model failed, the next may not
-                error = too_big.error or ReplyCutOff(
-                    too_big.detail, model_alias=entry.model_name, attempts=1, last_output=""
-                )
-                continue
-            if job.use_cache:  # remember it, so that the next request goes straight to the halves
-                cache.set(
-                    _key_for(job, entry, messages, client.mode_for(entry)),
-                    CachedReply(too_big.detail, entry.model, 0, 0, too_big=True),
-                )
-            raise
+            error = _split_or_fail(too_big, job, cache, key, chunk, entry)
+            continue
         except (UpstreamError, InvalidModelOutput) as exc:
             error = exc
             continue
@@ -179,6 +169,17 @@ async def _answer(
         return valid
     assert error is not None  # noqa: S101 -- the chain has at least one model
     return error
+
+
+def _split_or_fail(
+    too_big: _NeedsSplit, job: ChunkJob, cache: ReplyCache, key: str, chunk: Chunk, entry: ModelEntry
+) -> ClaimServiceError:
+    """Remember and re-raise ``too_big`` when the chunk can be halved; else return it as this model's failure."""
+    if len(chunk.sentences) < 2:  # nothing to halve: this model failed, the next may not
+        return too_big.error or ReplyCutOff(too_big.detail, model_alias=entry.model_name, attempts=1, last_output="")
+    if job.use_cache:  # so that the next request goes straight to the halves
+        cache.set(key, CachedReply(too_big.detail, entry.model, 0, 0, too_big=True))
+    raise too_big
 
 
 async def _extract_into(
