@@ -158,9 +158,9 @@ def article_of_bytes(seed: int, size: int) -> GeneratedArticle:
 
 def chunk_count(text: str) -> int:
     """Return how many chunks the service's default settings cut ``text`` into."""
-    from service.chunking import chunk_sentences
     from service.settings import Settings
-    from service.text import normalize_text, segment_sentences
+    from service.steps.chunking import chunk_sentences
+    from service.steps.text import normalize_text, segment_sentences
 
     settings = Settings()
     sentences = segment_sentences(normalize_text(text).text)

@@ -20,7 +20,7 @@ from benchmarks.stats import ms
 ROOT = Path(__file__).resolve().parent.parent
 IMPORT_PROBE = """
 import sys
-from service.cli import app
+from service.cli.main import app
 sys.argv = ["claims", *sys.argv[1:]]
 try:
     app()

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from benchmarks.tokens import count_messages, count_text
+from service.prompts.sentence_lines import last_sentence_lines
 
-SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
 QUOTE_MARKS = ("“", '"')
 
 
@@ -36,9 +35,9 @@ class Counters:
 
 def claims_for(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Answer like a good model: claims for the numbered sentences of the last user message that has them."""
-    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user" and "[S" in str(m.get("content"))]
+    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
     claims = []
-    for number, text in SENTENCE_LINE.findall(users[-1] if users else ""):
+    for number, text in last_sentence_lines(users):
         if any(char.isdigit() for char in text):
             kind, attribution, claimant = "quantity", "author", None
         elif any(mark in text for mark in QUOTE_MARKS):
@@ -47,7 +46,7 @@ def claims_for(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         claims.append(
             {
-                "sentence_ids": [int(number)],
+                "sentence_ids": [number],
                 "quote": text,
                 "text": text,
                 "type": kind,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from service.offline_rules import extract_offline_reply
+from service.offline.rules import extract_offline_reply
 
 SENTENCES = (
     "The FBI’s 2024 Quarterly Crime Report indicates violent crime is down 15.2% when comparing statistics from"

@@ -20,6 +20,7 @@ from benchmarks.client import Connection, Reply, get_json, run_concurrently
 from benchmarks.processes import Process, cpu_seconds, memory_kib, reset_peak_rss
 from benchmarks.stats import ms, percentile
 from benchmarks.tokens import count_text, encoding_name, sentence_pipeline_tokens
+from service.prompts.sentence_lines import sentence_line
 
 EXTRACTIONS = "/v1/extractions"
 
@@ -120,7 +121,7 @@ async def measure_overhead(plan: Plan, service: Process, provider: Process) -> d
 async def _direct_provider_seconds(plan: Plan, provider: Process) -> list[float]:
     """Time chat completions sent straight to the provider (a script calling the model, minus the SDK)."""
     article = article_of_words(10_000, 250)
-    lines = "\n".join(f"[S{n}] {text}" for n, text in enumerate(article.text.split(". "), start=1))
+    lines = "\n".join(sentence_line(n, text) for n, text in enumerate(article.text.split(". "), start=1))
     body = {"model": "fake", "messages": [{"role": "user", "content": f"Sentences:\n{lines}"}]}
     connection = Connection(provider.port)
     try:

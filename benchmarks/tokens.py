@@ -75,9 +75,10 @@ def _content(message: Mapping[str, Any]) -> str:
 
 def sentence_pipeline_tokens(article: str, title: str | None, window: int = BASELINE_WINDOW) -> tuple[int, int]:
     """Return (prompt tokens, calls) of a sentence-by-sentence pipeline with ±``window`` sentences of context."""
-    from service.prompts import PromptRegistry, PromptSentence, default_prompts_dir, render_prompt
+    from service.prompts.registry import PromptRegistry, default_prompts_dir
+    from service.prompts.rendering import PromptSentence, render_prompt
     from service.settings import Settings
-    from service.text import normalize_text, segment_sentences
+    from service.steps.text import normalize_text, segment_sentences
 
     prompt = PromptRegistry.load(default_prompts_dir()).get(Settings().prompt)  # the version the service sends
     sentences = [s.text for s in segment_sentences(normalize_text(article).text)]

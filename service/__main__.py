@@ -1,5 +1,5 @@
 """``python -m service`` runs the ``claims`` command."""
 
-from service.cli import main
+from service.cli.main import main
 
 main()

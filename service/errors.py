@@ -22,10 +22,14 @@
         └── ReplyCutOff                 502  the reply hit the token limit (the chunk is split and retried)
 
 Transient upstream errors (rate limits, timeouts, unavailability) are the only ones retried.
+
+``ExtractionFailed`` is not a problem of its own: it carries the error an extraction failed with (every
+chunk failed; the client is told that error) together with what the attempt spent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -46,7 +50,6 @@ class ClaimServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions or {}
-        self.usage: Usage | None = None  # what a request spent before failing whole, when known
 
     @property
     def problem_type(self) -> str:
@@ -149,7 +152,6 @@ class UpstreamError(ClaimServiceError):
         self.model_alias = model_alias
         self.upstream_status = upstream_status
         self.retry_after = retry_after
-        self.retries = 0
 
     def headers(self) -> dict[str, str]:
         """Pass the provider's Retry-After on to the client (rounded up to whole seconds) when it is worth waiting."""
@@ -230,6 +232,22 @@ class InvalidModelOutput(ClaimServiceError):
         self.last_output = last_output
 
 
+class ReplyCutOff(InvalidModelOutput):
+    """The reply stopped at the model's token limit; a smaller chunk is asked instead."""
+
+    slug = "reply-cut-off"
+    title = "Model reply cut off at its token limit"
+
+
+class ExtractionFailed(Exception):
+    """Every chunk of an extraction failed: ``cause`` is what the client is told, ``usage`` what was spent trying."""
+
+    def __init__(self, cause: ClaimServiceError, usage: Usage) -> None:
+        super().__init__(cause.detail)
+        self.cause = cause
+        self.usage = usage
+
+
 def problem_catalogue() -> dict[str, type[ClaimServiceError]]:
     """Return every error class by its problem slug, walking the tree from the base."""
     catalogue: dict[str, type[ClaimServiceError]] = {}
@@ -241,8 +259,16 @@ def problem_catalogue() -> dict[str, type[ClaimServiceError]]:
     return catalogue
 
 
-class ReplyCutOff(InvalidModelOutput):
-    """The reply stopped at the model's token limit; a smaller chunk is asked instead."""
+def validation_summary(
+    errors: Sequence[Mapping[str, Any]], *, root: str, skip: int = 0, limit: int | None = None
+) -> str:
+    """Say what a pydantic validation error found, on one line: ``path: message; path: message``.
 
-    slug = "reply-cut-off"
-    title = "Model reply cut off at its token limit"
+    ``errors`` is ``ValidationError.errors()``; ``skip`` leaves out leading parts of each location (FastAPI's
+    ``body``), ``root`` names a location that is then empty, and ``limit`` caps how many are listed. The
+    offending values are never echoed: they may be an article or a secret.
+    """
+    lines = [f"{'.'.join(str(part) for part in error['loc'][skip:]) or root}: {error['msg']}" for error in errors]
+    shown = lines if limit is None else lines[:limit]
+    more = len(lines) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")

@@ -16,10 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from service.errors import ConfigError
+from service.errors import ConfigError, validation_summary
+from service.offline import OFFLINE_MODEL
 
 DEFAULT_CONFIG_PATH = Path("claims.yaml")
-OFFLINE_MODEL = "offline/rules"
 SECRET_REFERENCE = "os.environ/"  # noqa: S105 -- the prefix of a reference to a secret, not a secret
 SECRET_PARAM = re.compile(r"(key|token|secret|password|credential)", re.IGNORECASE)
 TOKEN_BUDGET = re.compile(r"_tokens$", re.IGNORECASE)  # max_tokens, max_completion_tokens: counts, not secrets
@@ -190,11 +190,6 @@ def _read_config_file(path: Path, required: bool) -> dict[str, Any]:
     return data
 
 
-def _describe(error: ValidationError) -> str:
-    """Render pydantic errors as one line per problem, without echoing values (they may be secrets)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in error.errors())
-
-
 def get_settings(config_path: Path | None = None) -> Settings:
     """Build settings from the config file and the environment; raise ``ConfigError`` when invalid."""
     path, required = _config_path(config_path)
@@ -203,6 +198,6 @@ def get_settings(config_path: Path | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         source = f"{path} with CLAIMS_* variables" if path.exists() else "CLAIMS_* variables (no config file)"
-        raise ConfigError(f"{source}: {_describe(exc)}") from exc
+        raise ConfigError(f"{source}: {validation_summary(exc.errors(), root='config')}") from exc
     except SettingsError as exc:  # a CLAIMS_* variable holding a list or map that is not JSON
         raise ConfigError(f"{exc} (lists and maps in CLAIMS_* variables are JSON)") from exc

@@ -13,7 +13,7 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import ModelEntry, Settings
 
 DATA_DIR = Path(__file__).parent / "data"

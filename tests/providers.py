@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import httpx
 
-SENTENCE_LINE = re.compile(r"^\[S(\d+)\] (.*)$", re.MULTILINE)
+from service.prompts.sentence_lines import last_sentence_lines
 
 
 def openai_chat_completion(content: str, *, prompt_tokens: int = 120, completion_tokens: int = 40) -> dict[str, Any]:
@@ -51,8 +50,7 @@ def sentence_lines(request: httpx.Request) -> list[tuple[int, str]]:
     """Return the ``[S<n>] text`` lines of the last user message holding any, OpenAI or Anthropic shaped."""
     messages = json.loads(request.content)["messages"]
     texts = [_text_of(message["content"]) for message in messages if message["role"] == "user"]
-    numbered = [text for text in texts if SENTENCE_LINE.search(text)]
-    return [(int(number), text) for number, text in SENTENCE_LINE.findall(numbered[-1])] if numbered else []
+    return last_sentence_lines(texts)
 
 
 def claims_for_numbers(request: httpx.Request) -> list[dict[str, Any]]:

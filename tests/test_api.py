@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 BOILERPLATE = ("This is a developing story", "Please check back for updates", "Read the full article here")

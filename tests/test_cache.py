@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from service.cache import CachedReply, DiskReplyCache, NoReplyCache, cache_key
-from service.secrets import public_params
+from service.llm.secrets import public_params
 from service.settings import ModelEntry
+from service.stores.reply_cache import CachedReply, DiskReplyCache, NoReplyCache, cache_key
 
 MESSAGES = [
     {"role": "system", "content": "Extract claims."},
@@ -100,7 +100,7 @@ def test_another_process_sees_the_entry(disk_cache: DiskReplyCache, tmp_path: Pa
         "import sys\n"
         "from dataclasses import asdict\n"
         "from pathlib import Path\n"
-        "from service.cache import DiskReplyCache\n"
+        "from service.stores.reply_cache import DiskReplyCache\n"
         "cache = DiskReplyCache(Path(sys.argv[1]), size_limit_mb=16)\n"
         "print(asdict(cache.get(sys.argv[2])))\n"
         "cache.close()\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.checkworthiness import (
+from service.offline.checkworthiness import (
     COEFFICIENTS_PATH,
     CheckworthinessModel,
     active_model,
@@ -20,7 +20,8 @@ from service.checkworthiness import (
     transcript_digest,
     use_model,
 )
-from service.checkworthiness_features import sentence_features, strip_speaker_label
+from service.offline.features import sentence_features
+from service.steps.speakers import strip_speaker_label
 
 
 def test_figures_percentages_and_money_are_features() -> None:
@@ -118,7 +119,7 @@ def test_transcript_digest_ignores_spacing_but_not_words() -> None:
 def test_scoring_does_not_import_numpy() -> None:
     """The offline model scores with the standard library only: numpy is for training."""
     code = (
-        "import sys; from service.offline_rules import extract_offline_reply; "
+        "import sys; from service.offline.rules import extract_offline_reply; "
         "extract_offline_reply([(1, 'Taxes rose 5%.')]); print('numpy' in sys.modules)"
     )
     result = subprocess.run(  # noqa: S603 -- our own interpreter

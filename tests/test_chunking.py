@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from service.chunking import Chunk, chunk_sentences, estimate_tokens
-from service.text import Sentence, normalize_text, segment_sentences
+from service.steps.chunking import Chunk, chunk_sentences, estimate_tokens
+from service.steps.text import Sentence, normalize_text, segment_sentences
 
 BUDGET_TOKENS = 300
 CONTEXT_SENTENCES = 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli.main import app
 from tests.conftest import DATA_DIR
 
 SAMPLE = DATA_DIR / "article-trump-musk-x-stream.txt"
@@ -96,7 +96,7 @@ def test_python_dash_m_service_is_the_same_command() -> None:
 
 def test_cli_import_does_not_load_litellm() -> None:
     """Importing the CLI (what ``claims --help`` does) leaves litellm unloaded, so help is instant."""
-    code = "import sys, service.cli; print('litellm' in sys.modules, 'fastapi' in sys.modules)"
+    code = "import sys, service.cli.main; print('litellm' in sys.modules, 'fastapi' in sys.modules)"
     result = subprocess.run(  # noqa: S603 -- our own interpreter
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

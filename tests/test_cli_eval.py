@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli.main import app
 from tests.conftest import DATA_DIR
 
 FIXTURES = DATA_DIR / "clef-fixture"

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from schemas import ModelClaim
-from service.dedupe import claim_id, dedupe_claims, normalized_claim_text
-from service.grounding import GroundedClaim
+from service.steps.dedupe import claim_id, dedupe_claims, normalized_claim_text
+from service.steps.grounding import GroundedClaim
 
 
 def grounded_claim(

@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from service.app import build_pipeline
-from service.cli import app
+from service.cli.main import app
 from service.evaluation.compare import Totals, regressions, totals
 from service.evaluation.golden import load_cases
 from service.evaluation.recordings import recorded_models, replayable_cases
 from service.evaluation.runner import EvalPlan, eval_settings, run_plan
-from service.prompts import PromptRegistry, default_prompts_dir
+from service.pipeline.build import build_pipeline
+from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import ModelEntry, Settings
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -216,7 +216,7 @@ def test_a_prompt_stripped_of_its_instructions_fails_the_eval_on_recorded_replie
     monkeypatch.chdir(tmp_path)  # no claims.yaml: built-in settings; smollm2 comes from its recording
     monkeypatch.delenv("CLAIMS_CONFIG", raising=False)
     args = ["eval", "--prompt", "extract_claims@3", "--baseline", "extract_claims@1", "--replay"]
-    args += ["--prompts-dir", str(prompts), "--recordings", str(recordings)]
+    args += ["--prompts-dir", str(prompts), "--recordings", str(recordings), "--cases", str(GOLDEN)]
 
     on_smollm2 = CliRunner().invoke(app, [*args, "--model", "smollm2"])
     offline = CliRunner().invoke(app, args)

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from schemas import Article
-from service.checkworthiness import CheckworthinessModel, shipped_model
 from service.evaluation.checkworthiness import (
     Transcript,
     evaluate_checkworthiness,
@@ -23,6 +22,7 @@ from service.evaluation.types_attribution import (
     labelled_request,
     read_labelled_sentences,
 )
+from service.offline.checkworthiness import CheckworthinessModel, shipped_model
 from tests.conftest import DATA_DIR
 
 FIXTURES = DATA_DIR / "clef-fixture"

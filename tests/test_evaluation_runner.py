@@ -16,8 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from schemas import Claim, ExtractionResult
-from service.app import build_pipeline
-from service.cli import app
+from service.cli.main import app
 from service.evaluation.compare import group, regressions, totals
 from service.evaluation.golden import GoldenCase, load_cases, score_case
 from service.evaluation.recordings import (
@@ -31,7 +30,8 @@ from service.evaluation.recordings import (
 )
 from service.evaluation.report import render_report
 from service.evaluation.runner import CaseRun, EvalPlan, eval_settings, run_plan
-from service.prompts import default_prompts_dir
+from service.pipeline.build import build_pipeline
+from service.prompts.registry import default_prompts_dir
 from service.settings import Settings
 from tests.conftest import OPENAI_TEST_KEY, OPENAI_URL
 from tests.providers import openai_chat_completion, scripted_openai_reply

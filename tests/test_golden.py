@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from schemas import Claim, ClaimSource, ExtractionResult, PromptProvenance, Provenance
-from service.app import build_pipeline
 from service.evaluation.golden import CaseScore, GoldenCase, load_case, load_cases, score_case
+from service.pipeline.build import build_pipeline
 from service.settings import Settings
 
 GOLDEN_DIR = Path(__file__).parent / "golden"

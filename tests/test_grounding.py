@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from schemas import ModelClaim, Notice
-from service.chunking import Chunk
-from service.grounding import GroundedClaim, ground_claim, ground_claims
-from service.text import NormalizedText, Sentence, normalize_text, segment_sentences
+from service.steps.chunking import Chunk
+from service.steps.grounding import GroundedClaim, ground_claim, ground_claims
+from service.steps.text import NormalizedText, Sentence, normalize_text, segment_sentences
 
 ARTICLE = (
     "Trump and Musk talk on X\n"

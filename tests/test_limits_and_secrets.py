@@ -12,9 +12,9 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from service.api.app import create_app
 from service.errors import ConfigError
-from service.llm import ModelClient
+from service.llm.client import ModelClient
 from service.settings import ModelEntry, get_settings
 from tests.conftest import OPENAI_TEST_KEY, OPENAI_URL, hosted_settings
 from tests.providers import claims_for_numbers, openai_chat_completion, openai_error, scripted_openai_reply

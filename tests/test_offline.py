@@ -14,7 +14,7 @@ from litellm.llms.custom_llm import CustomLLM
 from pydantic import BaseModel
 
 from schemas.model_reply import ModelReply
-from service.offline import OFFLINE_MODEL, register_offline_provider
+from service.offline.provider import OFFLINE_MODEL, register_offline_provider
 
 # litellm 1.106.2 builds a pydantic schema for a TypedDict with `ReadOnly` items when it first makes a response;
 # pydantic 2.14 warns about it, and the project turns warnings into errors. Not ours to fix; ignore just that one.

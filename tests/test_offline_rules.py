@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from schemas.model_reply import ModelClaim, ModelReply
-from service.offline_rules import MAX_SENTENCE_CHARS, extract_offline_reply, parse_sentence_lines
-from service.text import normalize_text, segment_sentences
+from service.offline.rules import MAX_SENTENCE_CHARS, extract_offline_reply
+from service.prompts.sentence_lines import parse_sentence_lines
+from service.steps.text import normalize_text, segment_sentences
 
 ARTICLE = Path(__file__).parent / "data" / "article-trump-musk-x-stream.txt"
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli.main import app
 from service.errors import ConfigError, InputError, UnknownPromptVersion
-from service.prompt_lifecycle import (
+from service.prompts.lifecycle import (
     diff_versions,
     latest_released_version,
     new_version,
@@ -22,7 +22,7 @@ from service.prompt_lifecycle import (
     retire_version,
     write_lock,
 )
-from service.prompts import LOCK_FILE, PromptRegistry, default_prompts_dir, file_sha256, read_lock
+from service.prompts.registry import LOCK_FILE, PromptRegistry, default_prompts_dir, file_sha256, read_lock
 
 V1_SHA = read_lock(default_prompts_dir())["extract_claims@1"]
 

@@ -9,18 +9,9 @@ from pathlib import Path
 import pytest
 
 from service.errors import ConfigError, UnknownPromptVersion
-from service.prompts import (
-    LOCK_FILE,
-    ContextLine,
-    PromptRegistry,
-    PromptSentence,
-    PromptVersion,
-    default_prompts_dir,
-    file_sha256,
-    read_lock,
-    render_prompt,
-    render_repair,
-)
+from service.prompts.registry import LOCK_FILE, PromptRegistry, default_prompts_dir, file_sha256, read_lock
+from service.prompts.rendering import ContextLine, PromptSentence, render_prompt, render_repair
+from service.prompts.spec import PromptVersion
 
 SHIPPED_REF = "extract_claims@1"
 

@@ -10,7 +10,7 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import get_settings
 from tests.conftest import ANTHROPIC_TEST_KEY, ANTHROPIC_URL, OPENAI_TEST_KEY, OPENAI_URL
 from tests.providers import openai_error, scripted_anthropic_reply, scripted_openai_reply

@@ -11,9 +11,9 @@ import respx
 from fastapi.testclient import TestClient
 from respx.models import AllMockedAssertionError
 
-from service.app import create_app
+from service.api.app import create_app
 from service.errors import UpstreamUnavailable
-from service.llm import ModelClient
+from service.llm.client import ModelClient
 from service.settings import Settings
 from tests.conftest import OPENAI_URL
 from tests.providers import (

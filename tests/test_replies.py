@@ -7,7 +7,7 @@ import json
 import pytest
 
 from schemas import ModelClaim, ModelReply
-from service.replies import ReplyRejected, parse_model_reply
+from service.pipeline.replies import ReplyRejected, parse_model_reply
 
 CLAIM = {
     "sentence_ids": [2],

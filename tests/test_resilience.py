@@ -14,7 +14,7 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 from tests.conftest import ANTHROPIC_URL, OPENAI_URL, hosted_settings
 from tests.providers import (

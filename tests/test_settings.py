@@ -237,7 +237,7 @@ def test_a_list_variable_that_is_not_json_is_a_config_error(tmp_path: Path, monk
 
 def test_a_cache_dir_that_cannot_hold_the_cache_is_a_config_error(tmp_path: Path) -> None:
     """A cache_dir that is a file stops start-up with a message naming it, not a SQLite traceback."""
-    from service.app import build_pipeline
+    from service.pipeline.build import build_pipeline
 
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x", encoding="utf-8")

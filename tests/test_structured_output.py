@@ -11,10 +11,10 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.llm import configure_litellm
+from service.api.app import create_app
+from service.llm.client import configure_litellm
+from service.llm.structured_output import auto_mode, inline_reply_schema, reply_tool
 from service.settings import ModelEntry, Settings
-from service.structured_output import auto_mode, inline_reply_schema, reply_tool
 from tests.providers import claims_for_numbers, openai_chat_completion, openai_tool_call_completion
 
 LOCAL_URL = "http://127.0.0.1:8765/v1/chat/completions"

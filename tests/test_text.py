@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from service.text import NormalizedText, Sentence, normalize_text, segment_sentences
+from service.steps.text import NormalizedText, Sentence, normalize_text, segment_sentences
 
 
 def sentence_texts(text: str, language: str = "en") -> list[str]:

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from schemas import ModelClaim
-from service.grounding import GroundedClaim
-from service.text import Sentence, segment_sentences
-from service.transcript import (
+from service.steps.grounding import GroundedClaim
+from service.steps.text import Sentence, segment_sentences
+from service.steps.transcript import (
     ArticleFormat,
     attribute_to_speakers,
     is_stage_direction,

@@ -12,7 +12,7 @@ Reproducible and deterministic (no randomness anywhere). Needs the ``train`` ext
     # leave-one-transcript-out MAP through the real pipeline (one model per transcript left out)
     python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train --loo
 
-The features are ``service.checkworthiness_features.sentence_features``: general cues plus single words. Words
+The features are ``service.offline.features.sentence_features``: general cues plus single words. Words
 seen in fewer than ``--min-df`` training sentences or in only one transcript are not candidates; after a
 first fit only the ``--vocabulary`` words with the largest weights are kept and the model is fitted again,
 so the shipped file stays a few KB. Classes are weighted to balance (a few percent of sentences are
@@ -41,15 +41,15 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.checkworthiness import CheckworthinessModel, use_model  # noqa: E402
-from service.checkworthiness_features import sentence_features  # noqa: E402
 from service.evaluation.checkworthiness import (  # noqa: E402
     Transcript,
     evaluate_checkworthiness,
     read_transcripts,
 )
 from service.evaluation.metrics import average_precision  # noqa: E402
-from service.offline_rules import extract_offline_reply  # noqa: E402
+from service.offline.checkworthiness import CheckworthinessModel, use_model  # noqa: E402
+from service.offline.features import sentence_features  # noqa: E402
+from service.offline.rules import extract_offline_reply  # noqa: E402
 
 Matrix = NDArray[np.float64]
 

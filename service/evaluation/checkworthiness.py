@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas import Article, ExtractionOptions, ExtractionRequest, ExtractionResult
-from service.checkworthiness import CheckworthinessModel, active_model, transcript_digest, use_model
 from service.evaluation.metrics import average_precision, precision_at, r_precision
+from service.offline import OFFLINE_MODEL
+from service.offline.checkworthiness import CheckworthinessModel, active_model, transcript_digest, use_model
 from service.settings import ModelEntry, Settings
 
 CUTOFFS = (10, 20, 50)
@@ -141,7 +142,7 @@ def line_scores(result: ExtractionResult, spans: Sequence[tuple[int, int]]) -> t
 def evaluation_settings(max_article_chars: int = 10_000_000) -> Settings:
     """Return settings for an evaluation: the offline model only, no cache, room for a whole debate."""
     return Settings(
-        models=[ModelEntry(model_name=OFFLINE_ALIAS, litellm_params={"model": "offline/rules"})],
+        models=[ModelEntry(model_name=OFFLINE_ALIAS, litellm_params={"model": OFFLINE_MODEL})],
         default_model=OFFLINE_ALIAS,
         cache_enabled=False,
         max_article_chars=max_article_chars,
@@ -187,7 +188,7 @@ async def evaluate_checkworthiness(
     transcripts: Sequence[Transcript], model: CheckworthinessModel | None = None
 ) -> CheckworthinessReport:
     """Run each transcript through the real pipeline on the offline model and measure the ranking."""
-    from service.app import build_pipeline  # the app stack (litellm) loads only when an evaluation runs
+    from service.pipeline.build import build_pipeline  # the app stack (litellm) loads only when an evaluation runs
 
     report = CheckworthinessReport()
     longest = max((len(transcript_article(t)[0]) for t in transcripts), default=0)

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from schemas import Article, Claim, ExtractionOptions, ExtractionRequest, ExtractionResult
 from schemas.claim_types import ClaimType
-from service.pipeline import read_sentences
-from service.text import normalize_text
+from service.steps.reading import read_sentences
+from service.steps.text import normalize_text
 
 CaseId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
 Phrase = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]

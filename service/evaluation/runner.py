@@ -17,8 +17,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
-from schemas import Claim, ExtractionOptions, ExtractionResult
-from service.errors import ClaimServiceError
+from schemas import Claim, ExtractionOptions, ExtractionResult, Usage
+from service.errors import ClaimServiceError, ExtractionFailed
 from service.evaluation.golden import CaseScore, GoldenCase, score_case
 from service.evaluation.recordings import (
     RecordingFailed,
@@ -30,9 +30,9 @@ from service.evaluation.recordings import (
     save_exchanges,
     save_model,
 )
-from service.llm import warm_up
-from service.pipeline import Pipeline
-from service.secrets import secret_values
+from service.llm.client import warm_up
+from service.llm.secrets import secret_values
+from service.pipeline.extraction import Pipeline
 from service.settings import Settings
 
 Mode = Literal["replay", "live", "record"]
@@ -142,9 +142,10 @@ async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: Golden
     started = time.perf_counter()
     try:
         result = await pipeline.extract(request)
+    except ExtractionFailed as failed:
+        return _failed_run(case, prompt, alias, failed.cause, failed.usage, time.perf_counter() - started)
     except ClaimServiceError as error:
-        latency = time.perf_counter() - started
-        return _failed_run(case, prompt, alias, error, latency)
+        return _failed_run(case, prompt, alias, error, None, time.perf_counter() - started)
     latency = time.perf_counter() - started
     codes = [warning.code for warning in result.warnings]
     return CaseRun(
@@ -164,11 +165,12 @@ async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: Golden
     )
 
 
-def _failed_run(case: GoldenCase, prompt: str, alias: str, error: ClaimServiceError, latency: float) -> CaseRun:
-    """Describe a case whose every chunk failed: no claims and what it spent; its chunks fail by the first's cause."""
+def _failed_run(
+    case: GoldenCase, prompt: str, alias: str, error: ClaimServiceError, spent: Usage | None, latency: float
+) -> CaseRun:
+    """Describe a case that failed whole: no claims and what it spent; its chunks fail by the first's cause."""
     no_claims: dict[str, Any] = {"claims": []}  # score_case reads only the claims
     empty = ExtractionResult.model_construct(**no_claims)
-    spent = error.usage
     chunks = spent.chunks if spent is not None else 1
     return CaseRun(
         case_id=case.id,

@@ -115,7 +115,7 @@ def labelled_request(item: LabelledSentence) -> ExtractionRequest:
 
 async def evaluate_types(items: Sequence[LabelledSentence]) -> TypesReport:
     """Run every labelled sentence through the real pipeline on the offline model and compare the labels."""
-    from service.app import build_pipeline  # the app stack (litellm) loads only when an evaluation runs
+    from service.pipeline.build import build_pipeline  # the app stack (litellm) loads only when an evaluation runs
 
     pipeline = build_pipeline(evaluation_settings())
     report = TypesReport()

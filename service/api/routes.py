@@ -1,0 +1,173 @@
+"""Thin routes: parse, call, return. All the work is in the pipeline; all errors become problem+json."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from schemas import ExtractionRequest, ExtractionResult
+from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
+from service.api.problems import request_id_of
+from service.api.request_log import log_extraction
+from service.errors import NotFound, UnknownPromptVersion, problem_catalogue
+from service.pipeline.extraction import Pipeline
+from service.prompts.spec import PromptVersion
+
+router = APIRouter()
+
+EXAMPLE_REQUEST: dict[str, Any] = {
+    "article": {
+        "id": "cnn-2024-08-13-musk",
+        "title": "Trump and Musk hold live-streamed conversation on X",
+        "text": (
+            "After a 42-minute delay, Musk began the stream.\n"
+            "The conversation at times garnered an audience as large as 1,324,994 people.\n"
+            "The FBI’s 2024 Quarterly Crime Report indicates violent crime is down 15.2% when comparing "
+            "statistics from January through March of 2023 to the same period in 2024.\n"
+            "This is a developing story. Please check back for updates."
+        ),
+        "url": "https://www.cnn.com/2024/08/12/politics/trump-musk-x-interview/index.html",
+        "language": "en",
+    },
+    "options": {"model": "default", "prompt": "extract_claims@1", "min_checkworthiness": 0.0},
+}
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {"application/problem+json": {}}}
+    for status, description in {
+        413: "The article is longer than `max_article_chars`, or the body is larger than allowed.",
+        422: (
+            "The body is not JSON (or not sent as `application/json`), misses `article.text`, has wrong types, "
+            "or names an unknown model or prompt."
+        ),
+        429: "Every chunk was rate limited upstream; `Retry-After` says when to come back.",
+        502: "Every chunk failed: the provider erred or never gave a valid reply.",
+        503: "Every chunk failed: the provider is unavailable.",
+        504: "Every chunk failed: the provider timed out.",
+    }.items()
+}
+
+
+async def get_pipeline(request: Request) -> Pipeline:
+    """Return the app's pipeline."""
+    pipeline: Pipeline = request.app.state.pipeline
+    return pipeline
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+@router.post(
+    "/v1/extractions",
+    response_model=ExtractionResult,
+    responses=PROBLEM_RESPONSES,
+    summary="Extract checkable claims from an article",
+    tags=["extraction"],
+)
+async def create_extraction(
+    request: Request,
+    pipeline: PipelineDep,
+    body: Annotated[
+        ExtractionRequest, Body(openapi_examples={"news": {"summary": "A news article", "value": EXAMPLE_REQUEST}})
+    ],
+) -> ExtractionResult:
+    """Split the article into chunks, ask the model for claims, ground each in a verbatim span, de-duplicate.
+
+    Every claim's `source.quote == article.text[source.start:source.end]`. Claims the model could not ground
+    are dropped and listed in `warnings`; chunks that failed after retries, repairs and fallbacks are listed
+    in `errors` with `status: partial`.
+    """
+    started = time.perf_counter()
+    result = await pipeline.extract(body)
+    log_extraction(request_id_of(request), result, time.perf_counter() - started)
+    return result
+
+
+def _summary(version: PromptVersion) -> PromptSummary:
+    """Describe a prompt version briefly."""
+    spec = version.spec
+    return PromptSummary(
+        name=spec.name, version=spec.version, status=spec.status, description=spec.description, sha256=version.sha256
+    )
+
+
+@router.get("/v1/prompts", response_model=list[PromptSummary], tags=["prompts"], summary="List prompt versions")
+async def list_prompts(pipeline: PipelineDep) -> list[PromptSummary]:
+    """List every loaded prompt version with its status and sha256."""
+    return [_summary(version) for version in pipeline.prompts.versions()]
+
+
+@router.get(
+    "/v1/prompts/{name}/{version}",
+    response_model=PromptDetail,
+    responses={404: {"description": "No such prompt version.", "content": {"application/problem+json": {}}}},
+    tags=["prompts"],
+    summary="Show one prompt version",
+)
+async def show_prompt(pipeline: PipelineDep, name: str, version: int) -> PromptDetail:
+    """Show a prompt version whole: templates, params and sha256."""
+    try:
+        found = pipeline.prompts.get(f"{name}@{version}")
+    except UnknownPromptVersion as exc:
+        raise NotFound(exc.detail) from exc
+    spec = found.spec
+    return PromptDetail(
+        **_summary(found).model_dump(),
+        changelog=spec.changelog,
+        params=spec.params,
+        reply_schema=spec.reply_schema,
+        messages=[message.model_dump() for message in spec.messages],
+        repair=spec.repair,
+    )
+
+
+@router.get("/v1/models", response_model=list[ModelSummary], tags=["models"], summary="List model aliases")
+async def list_models(pipeline: PipelineDep) -> list[ModelSummary]:
+    """List the configured model aliases clients may pass as `options.model` (never their secrets)."""
+    settings = pipeline.settings
+    return [
+        ModelSummary(
+            name=entry.model_name,
+            model=entry.model,
+            default=entry.model_name == settings.default_model,
+            fallbacks=settings.fallbacks.get(entry.model_name, []),
+        )
+        for entry in settings.models
+    ]
+
+
+@router.get(
+    "/problems/{slug}",
+    response_model=ProblemType,
+    responses={404: {"description": "No such problem type."}},
+    tags=["errors"],
+    summary="Document a problem type",
+)
+async def show_problem_type(slug: str) -> ProblemType:
+    """Explain a problem ``type`` this service returns (the types are relative URIs to this route)."""
+    error_class = problem_catalogue().get(slug)
+    if error_class is None:
+        raise NotFound(f"no problem type {slug!r}")
+    return ProblemType(
+        type=f"/problems/{slug}",
+        title=error_class.title,
+        status=error_class.status,
+        description=(error_class.__doc__ or "").strip(),
+    )
+
+
+@router.get("/healthz", response_model=HealthStatus, tags=["health"], summary="Liveness")
+async def healthz() -> HealthStatus:
+    """Say the process is up."""
+    return HealthStatus(status="ok")
+
+
+@router.get("/readyz", response_model=HealthStatus, tags=["health"], summary="Readiness")
+async def readyz(pipeline: PipelineDep) -> HealthStatus:
+    """Say the service can take work: prompts verified and loaded, cache reachable."""
+    return HealthStatus(
+        status="ready",
+        checks={"prompts": len(pipeline.prompts.versions()), "cache": pipeline.cache.stats()},
+    )

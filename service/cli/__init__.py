@@ -1,0 +1,1 @@
+"""The ``claims`` command and its subcommands (serve, extract, prompts, eval)."""

@@ -1,0 +1,1 @@
+"""The only door to litellm: the client, structured-output modes, retry policy, secrets, error translation."""

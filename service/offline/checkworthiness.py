@@ -1,0 +1,145 @@
+"""Check-worthiness: a linear scorer over the features of ``service.offline.features``.
+
+The features are cues that carry over from debates to news copy. A logistic regression over them is
+trained offline by ``training/train_checkworthiness.py`` on CLEF CheckThat! transcripts that journalists
+labelled, and shipped as a few KB of coefficients (``checkworthiness_coefficients.json``): no weights are
+fetched and nothing heavier than the standard library runs at request time.
+
+The linear score is mapped to 0-1 by a sigmoid whose slope and offset the training script sets so that
+the scores spread over the range (ranking is all that matters for MAP; a spread keeps the top apart once
+the score is rounded to two decimals). The file also lists short digests of the transcripts it was trained
+on, so an evaluation can tell in-sample figures from held-out ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from service.offline.features import sentence_features
+
+COEFFICIENTS_PATH = Path(__file__).with_name("checkworthiness_coefficients.json")
+COEFFICIENTS_FORMAT = 1
+
+
+def transcript_digest(lines: list[str]) -> str:
+    """Return a short digest of a transcript's sentences, to recognise it whatever its file is called."""
+    joined = "\n".join(" ".join(line.split()) for line in lines)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CheckworthinessModel:
+    """A linear model over ``sentence_features`` with a sigmoid that maps its score to 0-1."""
+
+    weights: Mapping[str, float]
+    slope: float = 1.0
+    offset: float = 0.0
+    context: float = 0.0
+    trained_on: tuple[str, ...] = ()
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def linear_score(self, sentence: str) -> float:
+        """Return the model's raw linear score of a sentence (higher is more check-worthy)."""
+        weights = self.weights
+        return sum(weights.get(name, 0.0) * value for name, value in sentence_features(sentence).items())
+
+    def probability(self, linear: float) -> float:
+        """Map a (context-adjusted) linear score to 0-1."""
+        z = self.slope * linear + self.offset
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def in_context(self, linear: Sequence[float]) -> list[float]:
+        """Add to each linear score ``context`` times the mean score of its neighbours in the passage."""
+        if not self.context or len(linear) < 2:
+            return list(linear)
+        adjusted = []
+        scores = list(linear)
+        for index, own in enumerate(scores):
+            neighbours = scores[max(0, index - 1) : index] + scores[index + 1 : index + 2]
+            adjusted.append(own + self.context * sum(neighbours) / len(neighbours))
+        return adjusted
+
+    def score(self, sentence: str) -> float:
+        """Return the check-worthiness of a sentence on its own, 0 to 1."""
+        return self.probability(self.linear_score(sentence))
+
+    def score_passage(self, sentences: Sequence[str]) -> list[float]:
+        """Return the check-worthiness of consecutive sentences, each read beside its neighbours."""
+        return [self.probability(z) for z in self.in_context([self.linear_score(s) for s in sentences])]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the model as the JSON document the service ships."""
+        return {
+            "format": COEFFICIENTS_FORMAT,
+            "description": self.description,
+            "slope": self.slope,
+            "offset": self.offset,
+            "context": self.context,
+            "trained_on": list(self.trained_on),
+            **dict(self.extra),
+            "weights": dict(sorted(self.weights.items(), key=lambda item: (-abs(item[1]), item[0]))),
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> CheckworthinessModel:
+        """Build a model from its JSON document; raise ValueError when the format is unknown."""
+        if document.get("format") != COEFFICIENTS_FORMAT:
+            raise ValueError(f"unknown check-worthiness coefficients format {document.get('format')!r}")
+        known = {"format", "description", "slope", "offset", "context", "trained_on", "weights"}
+        return cls(
+            weights={str(name): float(value) for name, value in document["weights"].items()},
+            slope=float(document.get("slope", 1.0)),
+            offset=float(document.get("offset", 0.0)),
+            context=float(document.get("context", 0.0)),
+            trained_on=tuple(str(digest) for digest in document.get("trained_on", ())),
+            description=str(document.get("description", "")),
+            extra={key: value for key, value in document.items() if key not in known},
+        )
+
+
+def load_model(path: Path) -> CheckworthinessModel:
+    """Load a model from a coefficients file."""
+    return CheckworthinessModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> CheckworthinessModel:
+    """Return the model shipped with the service (loaded once)."""
+    return load_model(COEFFICIENTS_PATH)
+
+
+_override: list[CheckworthinessModel] = []
+
+
+def active_model() -> CheckworthinessModel:
+    """Return the model the offline rules score with: the shipped one unless ``use_model`` is in force."""
+    return _override[-1] if _override else shipped_model()
+
+
+@contextmanager
+def use_model(model: CheckworthinessModel) -> Iterator[CheckworthinessModel]:
+    """Make the offline rules score with ``model`` inside the block (evaluation of other coefficients)."""
+    _override.append(model)
+    try:
+        yield model
+    finally:
+        _override.remove(model)
+
+
+def score_sentence(sentence: str) -> float:
+    """Return the check-worthiness of a sentence under the active model, 0 to 1."""
+    return active_model().score(sentence)
+
+
+def score_passage(sentences: Sequence[str]) -> list[float]:
+    """Return the check-worthiness of consecutive sentences under the active model, each beside its neighbours."""
+    return active_model().score_passage(sentences)

@@ -1,0 +1,26 @@
+"""Build the pipeline from settings: prompts loaded and verified, the reply cache opened, the model client made.
+
+The API, the CLI and the evaluations all build it here, so none of them sits above another.
+"""
+
+from __future__ import annotations
+
+from service.llm.client import ModelClient
+from service.pipeline.extraction import Pipeline
+from service.prompts.registry import PromptRegistry, default_prompts_dir
+from service.settings import Settings
+from service.stores.reply_cache import DiskReplyCache, NoReplyCache, ReplyCache
+
+
+def open_reply_cache(settings: Settings) -> ReplyCache:
+    """Open the configured reply cache (diskcache), or one that stores nothing when caching is off."""
+    if not settings.cache_enabled:
+        return NoReplyCache()
+    return DiskReplyCache(settings.cache_dir, settings.cache_size_limit_mb)
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """Load and verify prompts, open the cache and build the model client; ConfigError when unusable."""
+    prompts = PromptRegistry.load(settings.prompts_dir or default_prompts_dir())
+    prompts.get(settings.prompt)  # the configured default prompt must exist
+    return Pipeline(settings=settings, prompts=prompts, cache=open_reply_cache(settings), client=ModelClient(settings))

@@ -1,0 +1,238 @@
+"""One chunk's answer: render its prompt, answer from the cache or the model chain, ground the claims.
+
+The model chain is the requested alias followed by its configured fallbacks: a model that fails after its
+transport retries and repair re-asks hands the chunk to the next one. A reply cut off at the token limit,
+or a chunk too long for the model's window, is never truncated silently: the chunk is halved and each half
+asked again, and the cache remembers that the whole was too big, so a re-POST goes straight to the halves.
+A single sentence too big for a model goes on down the chain like any other failure. Each half keeps its
+own claims and its own error: a part that no model could answer becomes a chunk error naming its sentences,
+and never takes the other parts, or the other chunks, down with it.
+
+Asking the chain returns one tagged outcome: ``Answered`` (by a model or the cache), ``TooBig`` (halve it)
+or ``Failed`` (the last model's error). A cache hit never writes to the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from schemas import Notice
+from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
+from service.llm.client import ModelAnswer, ModelClient
+from service.llm.secrets import public_params
+from service.pipeline.repair import CallTally, ValidReply, ask_with_repair
+from service.pipeline.replies import parse_model_reply
+from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
+from service.prompts.spec import PromptVersion
+from service.settings import ModelEntry, StructuredOutput
+from service.steps.chunking import Chunk, split_chunk
+from service.steps.grounding import GroundedClaim, ground_claims
+from service.steps.text import NormalizedText
+from service.stores.reply_cache import CachedReply, ReplyCache, cache_key
+
+REMEMBERED = " (remembered from an earlier request)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkJob:
+    """What is shared by every chunk of one request."""
+
+    prompt: PromptVersion
+    models: Sequence[ModelEntry]
+    title: str | None
+    normalized: NormalizedText
+    original: str
+    use_cache: bool
+    repair_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A valid reply for the chunk, from ``entry`` or from the cache's memory of asking it."""
+
+    valid: ValidReply
+    entry: ModelEntry
+    from_cache: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TooBig:
+    """The chunk is too big for a model's reply or window and has two sentences or more to halve."""
+
+    detail: str
+    remembered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """No model of the chain answered; ``error`` is the last one's."""
+
+    error: ClaimServiceError
+
+
+ChunkAnswer = Answered | TooBig | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkFailure:
+    """A chunk, or the part of one that ``part`` names ("sentences S3–S5: "), that no model could answer."""
+
+    part: str
+    error: ClaimServiceError
+
+    def notice(self, chunk: int) -> Notice:
+        """Describe the failure as a chunk error of the reply."""
+        return Notice(chunk=chunk, code=self.error.slug, detail=f"{self.part}{self.error.detail}")
+
+
+@dataclass
+class ChunkOutcome:
+    """What one chunk produced: grounded claims, warnings, the parts no model answered, and the cost."""
+
+    chunk: int
+    claims: list[GroundedClaim] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
+    failures: list[ChunkFailure] = field(default_factory=list)
+    answered: int = 0
+    tally: CallTally = field(default_factory=CallTally)
+    cached_answers: int = 0
+    fallbacks: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Say whether no part of the chunk was answered (some part failed, none succeeded)."""
+        return bool(self.failures) and self.answered == 0
+
+    @property
+    def cache_hit(self) -> bool:
+        """Say whether the cache answered the whole chunk, with no model call."""
+        return self.cached_answers > 0 and self.tally.model_calls == 0
+
+    def warn(self, code: str, detail: str) -> None:
+        """Record a warning about this chunk."""
+        self.warnings.append(Notice(chunk=self.chunk, code=code, detail=detail))
+
+
+def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
+    """Render the prompt for a chunk, with chunk-local sentence ids."""
+    sentences = [
+        PromptSentence(id=local_id, text=s.text, speaker=s.speaker) for local_id, s in enumerate(chunk.sentences, 1)
+    ]
+    context = [ContextLine(text=s.text, speaker=s.speaker) for s in chunk.context]
+    return render_prompt(job.prompt, sentences=sentences, context=context, title=job.title)
+
+
+def _key_for(job: ChunkJob, entry: ModelEntry, messages: list[dict[str, str]], mode: StructuredOutput) -> str:
+    """Return the cache key of asking ``entry`` these messages in structured-output ``mode``."""
+    return cache_key(
+        model_params=public_params(entry), messages=messages, response_mode=mode, prompt_sha256=job.prompt.sha256
+    )
+
+
+def _remembered(stored: CachedReply, entry: ModelEntry) -> ChunkAnswer:
+    """Return what the cache remembers of asking ``entry``: its valid reply, or that the chunk was too big."""
+    if stored.too_big:
+        return TooBig(stored.content, remembered=True)
+    answer = ModelAnswer.remembered(stored.content, stored.model)
+    return Answered(ValidReply(reply=parse_model_reply(stored.content), answer=answer), entry, from_cache=True)
+
+
+async def _ask_entry(
+    job: ChunkJob,
+    client: ModelClient,
+    cache: ReplyCache,
+    entry: ModelEntry,
+    messages: list[dict[str, str]],
+    can_halve: bool,
+    tally: CallTally,
+) -> ChunkAnswer:
+    """Answer with one model of the chain: from the cache, else by asking it (and caching what it says)."""
+    key = _key_for(job, entry, messages, client.mode_for(entry))
+    stored = cache.get(key) if job.use_cache else None
+    if stored is not None and (can_halve or not stored.too_big):
+        return _remembered(stored, entry)
+    try:
+        valid = await ask_with_repair(client, entry, job.prompt, messages, job.repair_attempts, tally)
+    except (ReplyCutOff, ContextTooLong) as exc:
+        if not can_halve:  # nothing to halve: this model failed, the next may not
+            return Failed(exc)
+        if job.use_cache:  # so that the next request goes straight to the halves
+            cache.set(key, CachedReply.too_big_marker(exc.detail, entry.model))
+        return TooBig(exc.detail, remembered=False)
+    except (UpstreamError, InvalidModelOutput) as exc:
+        return Failed(exc)
+    if job.use_cache:  # under the mode that answered, which a step-down may have changed
+        key = _key_for(job, entry, messages, valid.answer.structured_output)
+        answer = valid.answer
+        stored_reply = CachedReply.reply(
+            valid.reply.model_dump_json(), answer.model, answer.prompt_tokens, answer.completion_tokens
+        )
+        cache.set(key, stored_reply)
+    return Answered(valid, entry, from_cache=False)
+
+
+async def _answer(
+    job: ChunkJob, client: ModelClient, cache: ReplyCache, chunk: Chunk, outcome: ChunkOutcome
+) -> ChunkAnswer:
+    """Answer the chunk with the first model of the chain that can; else the last model's failure."""
+    messages = chunk_messages(job, chunk)
+    can_halve = len(chunk.sentences) >= 2
+    answer: ChunkAnswer | None = None
+    for entry in job.models:
+        if isinstance(answer, Failed):
+            outcome.fallbacks += 1
+            outcome.warn("fallback_used", f"{answer.error.detail}; trying {entry.model_name!r}")
+        answer = await _ask_entry(job, client, cache, entry, messages, can_halve, outcome.tally)
+        if not isinstance(answer, Failed):
+            return answer
+    assert answer is not None  # noqa: S101 -- the chain has at least one model
+    return answer
+
+
+def _note_answer(outcome: ChunkOutcome, answered: Answered) -> None:
+    """Count an answer, and warn about what the caller should know of it."""
+    outcome.answered += 1
+    if answered.from_cache:
+        outcome.cached_answers += 1
+        return
+    answer = answered.valid.answer
+    if answer.stepped_down_from is not None:
+        outcome.warn(
+            "structured_output_stepped_down",
+            f"model {answered.entry.model_name!r} refused structured_output {answer.stepped_down_from}; "
+            f"used {answer.structured_output} (set it in the config to skip the probe)",
+        )
+
+
+async def _extract_into(
+    job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache, outcome: ChunkOutcome, part: str = ""
+) -> None:
+    """Extract and ground a chunk's claims (or a part's, ``part`` naming it) into ``outcome``, halving when too big."""
+    answer = await _answer(job, client, cache, chunk, outcome)
+    if isinstance(answer, TooBig):
+        remembered = REMEMBERED if answer.remembered else ""
+        outcome.warn("chunk_split", f"{part}{answer.detail}{remembered}; asking again in two halves")
+        halves = split_chunk(chunk)
+        await asyncio.gather(*(_extract_into(job, half, client, cache, outcome, _part_name(half)) for half in halves))
+    elif isinstance(answer, Failed):
+        outcome.failures.append(ChunkFailure(part, answer.error))
+    else:
+        _note_answer(outcome, answer)
+        claims, warnings = ground_claims(answer.valid.reply.claims, chunk, job.normalized, job.original)
+        outcome.claims.extend(claims)
+        outcome.warnings.extend(warnings)
+
+
+def _part_name(part: Chunk) -> str:
+    """Name a part of a split chunk by its sentences, as a prefix for its notices."""
+    first, last = part.sentences[0].id, part.sentences[-1].id
+    return f"sentence S{first}: " if first == last else f"sentences S{first}–S{last}: "
+
+
+async def extract_chunk(job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache) -> ChunkOutcome:
+    """Extract and ground the claims of one chunk."""
+    outcome = ChunkOutcome(chunk=chunk.index)
+    await _extract_into(job, chunk, client, cache, outcome)
+    return outcome

@@ -1,0 +1,177 @@
+"""Orchestration, as DESIGN §4 reads: article → normalise → segment → chunk → call → ground → dedupe → result."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+
+from schemas import (
+    Claim,
+    ClaimSource,
+    ExtractionRequest,
+    ExtractionResult,
+    Notice,
+    PromptProvenance,
+    Provenance,
+    Usage,
+)
+from service import __version__
+from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
+from service.llm.client import ModelClient
+from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
+from service.prompts.registry import PromptRegistry
+from service.prompts.spec import PromptVersion
+from service.settings import ModelEntry, Settings
+from service.steps.chunking import chunk_sentences
+from service.steps.dedupe import claim_id, dedupe_claims
+from service.steps.grounding import GroundedClaim
+from service.steps.reading import read_sentences
+from service.steps.text import normalize_text
+from service.steps.transcript import attribute_to_speakers
+from service.stores.reply_cache import ReplyCache
+
+COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Everything an extraction needs, built once at start-up."""
+
+    settings: Settings
+    prompts: PromptRegistry
+    cache: ReplyCache
+    client: ModelClient
+
+    def model_chain(self, alias: str | None) -> list[ModelEntry]:
+        """Return the requested alias (or the default) followed by its fallbacks; 422 when unknown."""
+        alias = alias or self.settings.default_model
+        names = [alias, *self.settings.fallbacks.get(alias, [])]
+        entries = [self.settings.model_entry(name) for name in names]
+        if entries[0] is None:
+            known = ", ".join(entry.model_name for entry in self.settings.models)
+            raise UnknownModelAlias(f"unknown model {alias!r}; configured aliases: {known}")
+        return [entry for entry in entries if entry is not None]
+
+    async def extract(self, request: ExtractionRequest) -> ExtractionResult:
+        """Extract grounded, de-duplicated claims from an article."""
+        article, options = request.article, request.options
+        if len(article.text) > self.settings.max_article_chars:
+            raise ArticleTooLarge(
+                f"article has {len(article.text):,} characters; the limit is {self.settings.max_article_chars:,}"
+            )
+        models = self.model_chain(options.model)
+        prompt = self.prompts.get(options.prompt or self.settings.prompt)
+        normalized = normalize_text(article.text)
+        sentences = read_sentences(normalized.text, article)
+        chunks = chunk_sentences(sentences, self.settings.chunk_tokens, self.settings.context_sentences)
+        job = ChunkJob(
+            prompt=prompt,
+            models=models,
+            title=article.title,
+            normalized=normalized,
+            original=article.text,
+            use_cache=options.cache,
+            repair_attempts=self.settings.repair_attempts,
+        )
+        outcomes = await _bounded_gather(
+            (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency
+        )
+        _raise_if_all_failed(outcomes)
+        grounded = [claim for outcome in outcomes for claim in outcome.claims]
+        if any(sentence.speaker for sentence in sentences):
+            grounded = attribute_to_speakers(grounded, sentences)
+        return self._result(request, prompt, models[0], outcomes, dedupe_claims(grounded))
+
+    def _result(
+        self,
+        request: ExtractionRequest,
+        prompt: PromptVersion,
+        model: ModelEntry,
+        outcomes: list[ChunkOutcome],
+        grounded: list[GroundedClaim],
+    ) -> ExtractionResult:
+        """Assemble the reply from the chunk outcomes and the de-duplicated claims."""
+        article_key = request.article.id or article_fingerprint(request.article.text)
+        options = request.options
+        wanted = [
+            claim
+            for claim in grounded
+            if claim.claim.checkworthiness >= options.min_checkworthiness
+            and (options.claim_types is None or claim.claim.type in options.claim_types)
+        ]
+        errors = [failure.notice(outcome.chunk) for outcome in outcomes for failure in outcome.failures]
+        usage = _usage(outcomes)
+        warnings = [warning for outcome in outcomes for warning in outcome.warnings]
+        if usage.cost_usd is None:
+            warnings.append(Notice(code="cost_unknown", detail=COST_UNKNOWN))
+        return ExtractionResult(
+            article_id=article_key,
+            status="partial" if errors else "complete",
+            claims=[_to_claim(article_key, claim) for claim in wanted],
+            provenance=Provenance(
+                model=model.model,
+                model_alias=model.model_name,
+                prompt=PromptProvenance(name=prompt.spec.name, version=prompt.spec.version, sha256=prompt.sha256),
+                service_version=__version__,
+            ),
+            usage=usage,
+            warnings=warnings,
+            errors=errors,
+        )
+
+
+def article_fingerprint(text: str) -> str:
+    """Return the id of an article that came without one: a hash of its text."""
+    return "art_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+async def _bounded_gather(jobs: Iterable[Awaitable[ChunkOutcome]], limit: int) -> list[ChunkOutcome]:
+    """Run chunk jobs concurrently, at most ``limit`` at a time, keeping their order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def bounded(job: Awaitable[ChunkOutcome]) -> ChunkOutcome:
+        async with gate:
+            return await job
+
+    return list(await asyncio.gather(*(bounded(job) for job in jobs)))
+
+
+def _raise_if_all_failed(outcomes: list[ChunkOutcome]) -> None:
+    """Raise the first chunk's error with what every chunk spent, when no part of any chunk succeeded (a 5xx)."""
+    if outcomes and all(outcome.failed for outcome in outcomes):
+        raise ExtractionFailed(outcomes[0].failures[0].error, _usage(outcomes))
+
+
+def _to_claim(article_key: str, grounded: GroundedClaim) -> Claim:
+    """Turn a grounded claim into the API's claim."""
+    claim = grounded.claim
+    return Claim(
+        id=claim_id(article_key, grounded),
+        text=claim.text,
+        type=claim.type,
+        claimant=claim.claimant,
+        attribution=claim.attribution,
+        checkworthiness=claim.checkworthiness,
+        source=ClaimSource(
+            quote=grounded.quote, start=grounded.start, end=grounded.end, sentence_ids=list(grounded.sentence_ids)
+        ),
+        chunk=grounded.chunk,
+    )
+
+
+def _usage(outcomes: list[ChunkOutcome]) -> Usage:
+    """Sum what the chunks cost; unknown cost anywhere makes the total unknown."""
+    costs = [outcome.tally.cost_usd for outcome in outcomes]
+    return Usage(
+        chunks=len(outcomes),
+        model_calls=sum(outcome.tally.model_calls for outcome in outcomes),
+        cache_hits=sum(outcome.cache_hit for outcome in outcomes),
+        repairs=sum(outcome.tally.repairs for outcome in outcomes),
+        retries=sum(outcome.tally.retries for outcome in outcomes),
+        fallbacks=sum(outcome.fallbacks for outcome in outcomes),
+        prompt_tokens=sum(outcome.tally.prompt_tokens for outcome in outcomes),
+        completion_tokens=sum(outcome.tally.completion_tokens for outcome in outcomes),
+        cost_usd=None if any(cost is None for cost in costs) else round(sum(c for c in costs if c is not None), 8),
+    )

@@ -1,0 +1,86 @@
+"""Ask one model for a reply that validates, re-asking with the validation error when it does not.
+
+This is the repair loop, with its own budget (``repair_attempts``); transport retries live in
+``service.llm.client`` and never spend a repair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas import ModelReply
+from service.errors import InvalidModelOutput, ReplyCutOff
+from service.llm.client import ModelAnswer, ModelClient
+from service.pipeline.replies import ReplyRejected, parse_model_reply
+from service.prompts.rendering import render_repair
+from service.prompts.spec import PromptVersion
+from service.settings import ModelEntry
+
+
+@dataclass
+class CallTally:
+    """Running totals of the model calls made for one chunk."""
+
+    model_calls: int = 0
+    retries: int = 0
+    repairs: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+    def add(self, answer: ModelAnswer) -> None:
+        """Count one answered call."""
+        self.model_calls += 1
+        self.prompt_tokens += answer.prompt_tokens
+        self.completion_tokens += answer.completion_tokens
+        self.cost_usd = None if self.cost_usd is None or answer.cost_usd is None else self.cost_usd + answer.cost_usd
+
+    def count_retry(self) -> None:
+        """Count one transport retry (of a call that succeeded in the end or not)."""
+        self.retries += 1
+
+
+@dataclass(frozen=True, slots=True)
+class ValidReply:
+    """A reply that passed the schema, with the model that gave it."""
+
+    reply: ModelReply
+    answer: ModelAnswer
+
+
+async def ask_with_repair(
+    client: ModelClient,
+    entry: ModelEntry,
+    prompt: PromptVersion,
+    messages: list[dict[str, str]],
+    repair_attempts: int,
+    tally: CallTally,
+) -> ValidReply:
+    """Call ``entry`` until its reply validates, re-asking at most ``repair_attempts`` times."""
+    conversation = list(messages)
+    for attempt in range(repair_attempts + 1):
+        answer = await client.complete(entry, conversation, prompt.spec.params, on_retry=tally.count_retry)
+        tally.add(answer)
+        if answer.finish_reason == "length":
+            raise ReplyCutOff(
+                f"model {entry.model_name!r} stopped at its token limit (max_tokens)",
+                model_alias=entry.model_name,
+                attempts=attempt + 1,
+                last_output=answer.content,
+            )
+        try:
+            return ValidReply(reply=parse_model_reply(answer.content), answer=answer)
+        except ReplyRejected as exc:
+            error = str(exc)
+        if attempt < repair_attempts:
+            tally.repairs += 1
+            conversation += [
+                {"role": "assistant", "content": answer.content},
+                {"role": "user", "content": render_repair(prompt, error)},
+            ]
+    raise InvalidModelOutput(
+        f"model {entry.model_name!r} gave no valid reply after {repair_attempts} repair(s): {error}",
+        model_alias=entry.model_name,
+        attempts=repair_attempts + 1,
+        last_output=answer.content,
+    )

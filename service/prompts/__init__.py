@@ -1,0 +1,1 @@
+"""Versioned prompts: the registry and its lock, rendering, the lifecycle, and the ``[S<n>]`` sentence lines."""

@@ -1,0 +1,1 @@
+"""Pure steps, no I/O to models: text and sentences, transcripts, chunking, grounding, dedupe."""

@@ -1,0 +1,1 @@
+"""What persists between requests: the reply cache."""
