@@ -233,14 +233,3 @@ def test_a_list_variable_that_is_not_json_is_a_config_error(tmp_path: Path, monk
 
     with pytest.raises(ConfigError, match=r"field \"models\".*lists and maps in CLAIMS_\* variables are JSON"):
         get_settings()
-
-
-def test_a_cache_dir_that_cannot_hold_the_cache_is_a_config_error(tmp_path: Path) -> None:
-    """A cache_dir that is a file stops start-up with a message naming it, not a SQLite traceback."""
-    from service.pipeline.build import build_pipeline
-
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("x", encoding="utf-8")
-
-    with pytest.raises(ConfigError, match=f"cache_dir {blocker} cannot hold the cache"):
-        build_pipeline(Settings(cache_dir=blocker))

@@ -59,7 +59,7 @@ class ReplyCache(Protocol):
         """Store ``reply`` under ``key``."""
 
     def stats(self) -> dict[str, int]:
-        """Return counters and size for health checks."""
+        """Return the size, and the hits, misses and writes counted since the cache was opened."""
 
     def close(self) -> None:
         """Release files and connections."""
@@ -96,19 +96,23 @@ class DiskReplyCache:
             self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 1024 * 1024)
         except (OSError, sqlite3.Error) as exc:  # not a directory, not writable, not creatable
             raise ConfigError(f"cache_dir {directory} cannot hold the cache: {exc}") from exc
+        self._counts = {"hits": 0, "misses": 0, "writes": 0}
 
     def get(self, key: str) -> CachedReply | None:
         """Return the reply stored under ``key``, if any."""
         stored = self._cache.get(key)
-        return CachedReply(**stored) if isinstance(stored, dict) else None
+        found = CachedReply(**stored) if isinstance(stored, dict) else None
+        self._counts["hits" if found is not None else "misses"] += 1
+        return found
 
     def set(self, key: str, reply: CachedReply) -> None:
         """Store ``reply`` under ``key``."""
         self._cache.set(key, asdict(reply))
+        self._counts["writes"] += 1
 
     def stats(self) -> dict[str, int]:
-        """Return the entry count and bytes on disk."""
-        return {"entries": len(self._cache), "bytes": int(self._cache.volume())}
+        """Return the entry count and bytes on disk, and this process's hits, misses and writes."""
+        return {"entries": len(self._cache), "bytes": int(self._cache.volume()), **self._counts}
 
     def close(self) -> None:
         """Close the underlying SQLite connections."""
@@ -126,8 +130,8 @@ class NoReplyCache:
         """Store nothing."""
 
     def stats(self) -> dict[str, int]:
-        """Return zero entries."""
-        return {"entries": 0, "bytes": 0}
+        """Return zero entries, and nothing counted."""
+        return {"entries": 0, "bytes": 0, "hits": 0, "misses": 0, "writes": 0}
 
     def close(self) -> None:
         """Release nothing: nothing is held."""

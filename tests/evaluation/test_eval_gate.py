@@ -33,8 +33,8 @@ from service.pipeline.build import build_pipeline
 from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import ModelEntry, Settings
 
-GOLDEN = Path(__file__).parent / "golden"
-RECORDINGS = Path(__file__).parent / "recordings"
+GOLDEN = Path(__file__).parents[1] / "golden"
+RECORDINGS = Path(__file__).parents[1] / "recordings"
 OFFLINE_ENTRY = {"model_name": "default", "litellm_params": {"model": "offline/rules"}}
 TOLERANCE = 0.05
 # The offline model ignores instructions, so its floors hold for every prompt version that numbers the
@@ -194,7 +194,7 @@ def test_the_gate_covers_the_offline_model_on_every_release_and_compares_them() 
     assert ("extract_claims@1", "extract_claims@2", OFFLINE_ENTRY) in consecutive_releases()
 
 
-BROKEN = Path(__file__).parent / "fixtures" / "broken-prompt"
+BROKEN = Path(__file__).parents[1] / "fixtures" / "broken-prompt"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from service.cli.main import app
 from tests.conftest import DATA_DIR
 
 FIXTURES = DATA_DIR / "clef-fixture"
-LABELLED = Path(__file__).parent / "labelled" / "types-attribution.yaml"
+LABELLED = Path(__file__).parents[1] / "labelled" / "types-attribution.yaml"
 
 
 @pytest.fixture
@@ -102,3 +102,31 @@ def test_eval_refuses_a_report_path_it_cannot_write_before_running(tmp_path: Pat
     result = CliRunner().invoke(app, ["eval", "--prompt", "extract_claims@2", "--report", str(report)])
     assert result.exit_code == 2
     assert f"cannot write the report: {report.parent} is not a directory" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "option"),
+    [
+        (["eval", "--prompt", "extract_claims@2", "--baseline", "extract_claims@1"], "--cases"),
+        (["eval", "types"], "--labelled"),
+    ],
+    ids=["golden-cases", "labelled-sample"],
+)
+def test_eval_data_missing_outside_a_checkout_is_a_clear_usage_error(
+    arguments: list[str], option: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run where the repository's tests/ data is not (as from a wheel): exit 2 naming the option to pass."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2
+    assert option in result.output
+    assert "pass" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_eval_recordings_given_but_missing_are_named(tmp_path: Path) -> None:
+    """A --recordings directory that does not exist is a usage error naming it, before anything runs."""
+    missing = tmp_path / "nowhere"
+    result = CliRunner().invoke(app, ["eval", "--prompt", "extract_claims@1", "--recordings", str(missing)])
+    assert result.exit_code == 2
+    assert "nowhere" in result.output

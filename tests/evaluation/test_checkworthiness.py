@@ -26,8 +26,8 @@ from service.offline.checkworthiness import CheckworthinessModel, shipped_model
 from tests.conftest import DATA_DIR
 
 FIXTURES = DATA_DIR / "clef-fixture"
-LABELLED = Path(__file__).parent / "labelled" / "types-attribution.yaml"
-CLEF_2018 = Path(__file__).parents[2] / "shared" / "data" / "clef2018-checkworthiness"
+LABELLED = Path(__file__).parents[1] / "labelled" / "types-attribution.yaml"
+CLEF_2018 = Path(__file__).parents[3] / "shared" / "data" / "clef2018-checkworthiness"
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import pytest
 
 from schemas.model_reply import ModelClaim, ModelReply
 from service.offline.rules import MAX_SENTENCE_CHARS, extract_offline_reply
-from service.prompts.sentence_lines import parse_sentence_lines
 from service.steps.text import normalize_text, segment_sentences
 
-ARTICLE = Path(__file__).parent / "data" / "article-trump-musk-x-stream.txt"
+ARTICLE = Path(__file__).parents[1] / "data" / "article-trump-musk-x-stream.txt"
 
 
 @pytest.fixture(scope="module")
@@ -239,14 +238,6 @@ def test_reply_round_trips_through_the_reply_schema(article_sentences: list[tupl
 def test_no_sentences_give_an_empty_reply() -> None:
     """No sentences give the honest empty reply."""
     assert extract_offline_reply([]).claims == []
-
-
-def test_parse_sentence_lines_reads_only_numbered_lines() -> None:
-    """Only lines shaped "[S<n>] text" are read, with their ids, in order."""
-    content = (
-        "Title: A title\nContext (read-only, do not cite):\nEarlier text.\nSentences:\n[S1] First one.\n[S12] Second."
-    )
-    assert parse_sentence_lines(content) == [(1, "First one."), (12, "Second.")]
 
 
 @pytest.mark.parametrize(

@@ -319,7 +319,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready"
     assert ready["checks"]["prompts"] == 2
-    assert set(ready["checks"]["cache"]) == {"entries", "bytes"}
+    assert set(ready["checks"]["cache"]) == {"entries", "bytes", "hits", "misses", "writes"}
 
 
 def test_openapi_documents_the_contract(client: TestClient) -> None:

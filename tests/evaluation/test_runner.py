@@ -36,7 +36,7 @@ from service.settings import Settings
 from tests.conftest import OPENAI_TEST_KEY, OPENAI_URL
 from tests.providers import openai_chat_completion, scripted_openai_reply
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 PROMPT = "extract_claims@1"
 BROKEN = "extract_claims@3"
 

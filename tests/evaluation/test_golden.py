@@ -13,7 +13,7 @@ from service.evaluation.golden import CaseScore, GoldenCase, load_case, load_cas
 from service.pipeline.build import build_pipeline
 from service.settings import Settings
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN_DIR = Path(__file__).parents[1] / "golden"
 CASES = load_cases(GOLDEN_DIR)
 MIN_CASES = 12
 # The offline model's floor (measured 0.86 mean recall when written); raise it when the model improves.
