@@ -5,7 +5,7 @@ Reproducible and deterministic (no randomness anywhere). Needs the ``train`` ext
     pip install -e '.[train]'
     # the shipped coefficients: trained on all 19 transcripts of CLEF-2019's training set
     python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train \
-        --out service/checkworthiness_coefficients.json
+        --out service/offline/checkworthiness_coefficients.json
     # the held-out model: the three CLEF-2018 debates (recognised by content) left out of training
     python training/train_checkworthiness.py --data ../shared/data/clef2019-checkworthiness-train \
         --hold-out ../shared/data/clef2018-checkworthiness --out /tmp/heldout-coefficients.json

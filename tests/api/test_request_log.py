@@ -1,4 +1,4 @@
-"""Tests of ``service/request_log.py``: one parseable line per extraction, with cost, never the article's words."""
+"""Tests of ``service/api/request_log.py``: one parseable line per extraction, with cost, never the article's words."""
 
 from __future__ import annotations
 

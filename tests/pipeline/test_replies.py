@@ -1,4 +1,4 @@
-"""Tests of ``service/replies.py``: reading a model's reply text as the reply schema, leniently where safe."""
+"""Tests of ``service/pipeline/replies.py``: reading a model's reply text as the reply schema, leniently where safe."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``service/prompt_lifecycle.py`` and ``claims prompts new|release|diff``, on a copy of prompts/."""
+"""Tests of ``service/prompts/lifecycle.py`` and ``claims prompts new|release|diff``, on a copy of prompts/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``service/chunking.py``: whole sentences under a budget, read-only context, content-defined edges."""
+"""Tests of ``service/steps/chunking.py``: whole sentences under a budget, read-only context, content-defined edges."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``service/dedupe.py``: one claim per span or wording, in article order, with stable ids."""
+"""Tests of ``service/steps/dedupe.py``: one claim per span or wording, in article order, with stable ids."""
 
 from __future__ import annotations
 

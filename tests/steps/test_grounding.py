@@ -1,4 +1,4 @@
-"""Tests of ``service/grounding.py``: quotes pinned to exact spans of the original text, or dropped with a warning."""
+"""Tests of ``service/steps/grounding.py``: quotes pinned to exact spans of the original text, or dropped."""
 
 from __future__ import annotations
 

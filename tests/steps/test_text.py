@@ -1,4 +1,4 @@
-"""Tests of ``service/text.py``: normalisation with offsets back to the original, and sentence segmentation."""
+"""Tests of ``service/steps/text.py``: normalisation with offsets back to the original, and sentence segmentation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``service/cache.py``: the diskcache reply store and what its keys depend on."""
+"""Tests of ``service/stores/reply_cache.py``: the diskcache reply store and what its keys depend on."""
 
 from __future__ import annotations
 
