@@ -87,6 +87,8 @@ class Claim(BaseModel):
     checkworthiness: float = Field(ge=0.0, le=1.0)
     source: ClaimSource
     chunk: int = Field(ge=1, description="The chunk (1-based) whose model reply produced the claim.")
+    model_alias: str = Field(description="The configured alias whose reply produced the claim (a fallback's, if one).")
+    model: str = Field(description="That alias's provider model, e.g. `openai/gpt-4o-mini` or `offline/rules`.")
 
 
 class PromptProvenance(BaseModel):
@@ -97,11 +99,25 @@ class PromptProvenance(BaseModel):
     sha256: str
 
 
-class Provenance(BaseModel):
-    """What produced the claims."""
+class ModelProvenance(BaseModel):
+    """A model that answered chunks of the article."""
 
-    model: str = Field(description="The provider model of the requested alias, e.g. `offline/rules`.")
-    model_alias: str
+    alias: str = Field(description="The configured alias.")
+    model: str = Field(description="Its provider model, e.g. `openai/gpt-4o-mini`.")
+    chunks: int = Field(ge=1, description="Chunks (or halves of a split chunk) it answered, from the cache or live.")
+    fallback: bool = Field(description="Whether it answered as a fallback of the requested alias.")
+
+
+class Provenance(BaseModel):
+    """What produced the claims: the alias asked for, every model that answered, the prompt version."""
+
+    requested_model: str = Field(description="The alias asked for: `options.model`, else the configured default.")
+    models: list[ModelProvenance] = Field(
+        description="Every model that answered a chunk, in the order of the model chain (the requested alias first)."
+    )
+    fallback_used: bool = Field(
+        description="True when a fallback answered any chunk: some claims then come from another model than asked."
+    )
     prompt: PromptProvenance
     schema_version: str = SCHEMA_VERSION
     service_version: str

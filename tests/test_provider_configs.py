@@ -73,7 +73,7 @@ def test_azure_example_calls_the_deployment_with_its_api_version(http_mock: resp
 
 @pytest.mark.usefixtures("example_env")
 def test_fallback_chain_moves_to_the_next_provider(http_mock: respx.MockRouter) -> None:
-    """In the multi-provider example, a GPT outage hands the chunk to Claude."""
+    """In the multi-provider example, a GPT outage hands the chunk to Claude, and the reply says Claude answered."""
     gpt = http_mock.post(OPENAI_URL).mock(side_effect=lambda request: openai_error(503, "overloaded", "server_error"))
     claude = http_mock.post(ANTHROPIC_URL).mock(side_effect=scripted_anthropic_reply)
     result = post("all").json()
@@ -81,7 +81,13 @@ def test_fallback_chain_moves_to_the_next_provider(http_mock: respx.MockRouter) 
     assert claude.call_count == 1
     assert result["status"] == "complete"
     assert [warning["code"] for warning in result["warnings"]] == ["fallback_used"]
-    assert result["provenance"]["model_alias"] == "gpt"
+    provenance = result["provenance"]
+    assert (provenance["requested_model"], provenance["fallback_used"]) == ("gpt", True)
+    assert provenance["models"] == [
+        {"alias": "claude", "model": "anthropic/claude-haiku-4-5", "chunks": 1, "fallback": True}
+    ]
+    assert result["claims"]
+    assert {(c["model_alias"], c["model"]) for c in result["claims"]} == {("claude", "anthropic/claude-haiku-4-5")}
 
 
 @pytest.mark.usefixtures("example_env")
@@ -93,7 +99,8 @@ def test_default_model_switches_with_one_environment_variable(
     claude = http_mock.post(ANTHROPIC_URL).mock(side_effect=scripted_anthropic_reply)
     result = post("all").json()
     assert claude.call_count == 1
-    assert result["provenance"]["model_alias"] == "claude"
+    assert result["provenance"]["requested_model"] == "claude"
+    assert [model["alias"] for model in result["provenance"]["models"]] == ["claude"]
 
 
 @pytest.mark.parametrize("example", sorted(path.stem for path in EXAMPLES.glob("*.yaml")))

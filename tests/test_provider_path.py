@@ -58,7 +58,9 @@ def test_openai_reply_goes_through_litellm_http_path(
     assert any("1,324,994" in quote for quote in quotes)
     for claim in result["claims"]:
         assert sample_article[claim["source"]["start"] : claim["source"]["end"]] == claim["source"]["quote"]
-    assert result["provenance"]["model"] == "openai/gpt-4o-mini"
+    assert result["provenance"]["models"] == [
+        {"alias": "gpt", "model": "openai/gpt-4o-mini", "chunks": route.call_count, "fallback": False}
+    ]
     assert result["usage"]["prompt_tokens"] == 120 * route.call_count
     assert result["usage"]["cost_usd"] > 0
 

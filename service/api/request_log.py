@@ -2,7 +2,8 @@
 
 ``claims.extractions`` logs at INFO, as ``key=value`` pairs a log pipeline can parse: the request id (the
 same as the ``X-Request-ID`` header and the problem documents), the client's article id (JSON-quoted, so a
-hostile id cannot forge a line), status, claims, the model and prompt, usage, cost and wall time.
+hostile id cannot forge a line), status, claims, the model asked for and the models that answered
+(``answered_by=alias:chunks,…``), the prompt, usage, cost and wall time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def log_extraction(request_id: str, result: ExtractionResult, seconds: float) ->
     usage, prompt = result.usage, result.provenance.prompt
     logger.info(
         "extraction request_id=%s article_id=%s status=%s claims=%d warnings=%d chunk_errors=%d model=%s "
-        "prompt=%s@%d chunks=%d model_calls=%d cache_hits=%d repairs=%d retries=%d fallbacks=%d "
+        "answered_by=%s prompt=%s@%d chunks=%d model_calls=%d cache_hits=%d repairs=%d retries=%d fallbacks=%d "
         "prompt_tokens=%d completion_tokens=%d cost_usd=%s ms=%.1f",
         request_id,
         json.dumps(result.article_id),
@@ -28,7 +29,8 @@ def log_extraction(request_id: str, result: ExtractionResult, seconds: float) ->
         len(result.claims),
         len(result.warnings),
         len(result.errors),
-        result.provenance.model_alias,
+        result.provenance.requested_model,
+        ",".join(f"{model.alias}:{model.chunks}" for model in result.provenance.models) or "-",
         prompt.name,
         prompt.version,
         usage.chunks,

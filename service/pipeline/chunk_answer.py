@@ -15,6 +15,7 @@ or ``Failed`` (the last model's error). A cache hit never writes to the cache.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
 from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, StructuredOutput
 from service.steps.chunking import Chunk, split_chunk
-from service.steps.grounding import GroundedClaim, ground_claims
+from service.steps.grounding import GroundedClaim, Producer, ground_claims
 from service.steps.text import NormalizedText
 from service.stores.reply_cache import CachedReply, ReplyCache, cache_key
 
@@ -55,6 +56,11 @@ class Answered:
     valid: ValidReply
     entry: ModelEntry
     from_cache: bool
+
+    @property
+    def producer(self) -> Producer:
+        """Return the model whose reply this is."""
+        return Producer(alias=self.entry.model_name, model=self.entry.model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,7 @@ class ChunkOutcome:
     tally: CallTally = field(default_factory=CallTally)
     cached_answers: int = 0
     fallbacks: int = 0
+    answered_by: Counter[Producer] = field(default_factory=Counter)
 
     @property
     def failed(self) -> bool:
@@ -192,8 +199,9 @@ async def _answer(
 
 
 def _note_answer(outcome: ChunkOutcome, answered: Answered) -> None:
-    """Count an answer, and warn about what the caller should know of it."""
+    """Count an answer and who gave it, and warn about what the caller should know of it."""
     outcome.answered += 1
+    outcome.answered_by[answered.producer] += 1
     if answered.from_cache:
         outcome.cached_answers += 1
         return
@@ -220,7 +228,9 @@ async def _extract_into(
         outcome.failures.append(ChunkFailure(part, answer.error))
     else:
         _note_answer(outcome, answer)
-        claims, warnings = ground_claims(answer.valid.reply.claims, chunk, job.normalized, job.original)
+        claims, warnings = ground_claims(
+            answer.valid.reply.claims, chunk, job.normalized, job.original, answer.producer
+        )
         outcome.claims.extend(claims)
         outcome.warnings.extend(warnings)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from schemas import (
     ClaimSource,
     ExtractionRequest,
     ExtractionResult,
+    ModelProvenance,
     Notice,
     PromptProvenance,
     Provenance,
@@ -26,7 +28,7 @@ from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, Settings
 from service.steps.chunking import chunk_sentences
 from service.steps.dedupe import claim_id, dedupe_claims
-from service.steps.grounding import GroundedClaim
+from service.steps.grounding import GroundedClaim, Producer
 from service.steps.reading import read_sentences
 from service.steps.text import normalize_text
 from service.steps.transcript import attribute_to_speakers
@@ -82,13 +84,13 @@ class Pipeline:
         grounded = [claim for outcome in outcomes for claim in outcome.claims]
         if any(sentence.speaker for sentence in sentences):
             grounded = attribute_to_speakers(grounded, sentences)
-        return self._result(request, prompt, models[0], outcomes, dedupe_claims(grounded))
+        return self._result(request, prompt, models, outcomes, dedupe_claims(grounded))
 
     def _result(
         self,
         request: ExtractionRequest,
         prompt: PromptVersion,
-        model: ModelEntry,
+        models: list[ModelEntry],
         outcomes: list[ChunkOutcome],
         grounded: list[GroundedClaim],
     ) -> ExtractionResult:
@@ -110,12 +112,7 @@ class Pipeline:
             article_id=article_key,
             status="partial" if errors else "complete",
             claims=[_to_claim(article_key, claim) for claim in wanted],
-            provenance=Provenance(
-                model=model.model,
-                model_alias=model.model_name,
-                prompt=PromptProvenance(name=prompt.spec.name, version=prompt.spec.version, sha256=prompt.sha256),
-                service_version=__version__,
-            ),
+            provenance=_provenance(prompt, models, outcomes),
             usage=usage,
             warnings=warnings,
             errors=errors,
@@ -144,6 +141,25 @@ def _raise_if_all_failed(outcomes: list[ChunkOutcome]) -> None:
         raise ExtractionFailed(outcomes[0].failures[0].error, _usage(outcomes))
 
 
+def _provenance(prompt: PromptVersion, models: list[ModelEntry], outcomes: list[ChunkOutcome]) -> Provenance:
+    """Say what answered: the alias asked for, every model that answered (in chain order, with counts), the prompt."""
+    answered: Counter[Producer] = Counter()
+    for outcome in outcomes:
+        answered.update(outcome.answered_by)
+    answering = [
+        ModelProvenance(alias=entry.model_name, model=entry.model, chunks=answered[producer], fallback=position > 0)
+        for position, entry in enumerate(models)
+        if answered[producer := Producer(alias=entry.model_name, model=entry.model)]
+    ]
+    return Provenance(
+        requested_model=models[0].model_name,
+        models=answering,
+        fallback_used=any(model.fallback for model in answering),
+        prompt=PromptProvenance(name=prompt.spec.name, version=prompt.spec.version, sha256=prompt.sha256),
+        service_version=__version__,
+    )
+
+
 def _to_claim(article_key: str, grounded: GroundedClaim) -> Claim:
     """Turn a grounded claim into the API's claim."""
     claim = grounded.claim
@@ -158,6 +174,8 @@ def _to_claim(article_key: str, grounded: GroundedClaim) -> Claim:
             quote=grounded.quote, start=grounded.start, end=grounded.end, sentence_ids=list(grounded.sentence_ids)
         ),
         chunk=grounded.chunk,
+        model_alias=grounded.producer.alias,
+        model=grounded.producer.model,
     )
 
 

@@ -26,8 +26,16 @@ _FOLDED = str.maketrans(
 
 
 @dataclass(frozen=True, slots=True)
+class Producer:
+    """The model whose reply a claim came from: its configured alias and provider model."""
+
+    alias: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
 class GroundedClaim:
-    """A model claim pinned to an exact span of the original article text."""
+    """A model claim pinned to an exact span of the original article text, with the model that made it."""
 
     claim: ModelClaim
     chunk: int
@@ -35,6 +43,7 @@ class GroundedClaim:
     start: int
     end: int
     quote: str
+    producer: Producer
 
 
 def _fold_char(char: str) -> str:
@@ -108,8 +117,10 @@ def _locate(claim: ModelClaim, cited: Sequence[Sentence], working: str) -> tuple
     return None
 
 
-def ground_claim(claim: ModelClaim, chunk: Chunk, normalized: NormalizedText, original: str) -> GroundedClaim | Notice:
-    """Ground one claim, or explain in a warning why it was dropped."""
+def ground_claim(
+    claim: ModelClaim, chunk: Chunk, normalized: NormalizedText, original: str, producer: Producer
+) -> GroundedClaim | Notice:
+    """Ground one claim of ``producer``'s reply, or explain in a warning why it was dropped."""
     cited = _cited_sentences(claim, chunk)
     if cited is None:
         ids = ", ".join(f"S{i}" for i in claim.sentence_ids)
@@ -133,17 +144,18 @@ def ground_claim(claim: ModelClaim, chunk: Chunk, normalized: NormalizedText, or
         start=start,
         end=end,
         quote=original[start:end],
+        producer=producer,
     )
 
 
 def ground_claims(
-    claims: Sequence[ModelClaim], chunk: Chunk, normalized: NormalizedText, original: str
+    claims: Sequence[ModelClaim], chunk: Chunk, normalized: NormalizedText, original: str, producer: Producer
 ) -> tuple[list[GroundedClaim], list[Notice]]:
     """Ground every claim of a chunk's reply; return those kept and a warning per claim dropped."""
     kept: list[GroundedClaim] = []
     warnings: list[Notice] = []
     for claim in claims:
-        outcome = ground_claim(claim, chunk, normalized, original)
+        outcome = ground_claim(claim, chunk, normalized, original, producer)
         if isinstance(outcome, GroundedClaim):
             kept.append(outcome)
         else:

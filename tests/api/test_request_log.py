@@ -37,6 +37,7 @@ def test_each_extraction_logs_one_line_with_its_request_id_usage_and_cost(
         "warnings": "0",
         "chunk_errors": "0",
         "model": "default",
+        "answered_by": "default:1",
         "prompt": "extract_claims@1",
         "chunks": "1",
         "model_calls": "1",

@@ -60,8 +60,11 @@ def test_reply_contract_is_whole(client: TestClient, sample_article: str) -> Non
     assert len(prompt.pop("sha256")) == 64
     assert result["article_id"] == "sample"
     assert result["provenance"] == {
-        "model": "offline/rules",
-        "model_alias": "default",
+        "requested_model": "default",
+        "models": [
+            {"alias": "default", "model": "offline/rules", "chunks": result["usage"]["chunks"], "fallback": False}
+        ],
+        "fallback_used": False,
         "prompt": {"name": "extract_claims", "version": 1},
         "schema_version": "1",
         "service_version": "0.1.0",
@@ -82,7 +85,11 @@ def test_reply_contract_is_whole(client: TestClient, sample_article: str) -> Non
     assert usage["prompt_tokens"] > 0
     assert usage["completion_tokens"] > 0
     first = result["claims"][0]
-    assert set(first) == {"id", "text", "type", "claimant", "attribution", "checkworthiness", "source", "chunk"}
+    assert set(first) == {
+        *("id", "text", "type", "claimant", "attribution", "checkworthiness", "source", "chunk"),
+        *("model_alias", "model"),
+    }
+    assert {(claim["model_alias"], claim["model"]) for claim in result["claims"]} == {("default", "offline/rules")}
     assert first["id"].startswith("clm_")
 
 

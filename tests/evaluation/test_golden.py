@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas import Claim, ClaimSource, ExtractionResult, PromptProvenance, Provenance
+from schemas import Claim, ClaimSource, ExtractionResult, ModelProvenance, PromptProvenance, Provenance
 from service.evaluation.golden import CaseScore, GoldenCase, load_case, load_cases, score_case
 from service.pipeline.build import build_pipeline
 from service.settings import Settings
@@ -145,6 +145,8 @@ def _claim(text: str, quote: str, claimant: str | None, type_: str = "quantity")
             "checkworthiness": 0.5,
             "source": ClaimSource(quote=quote, start=start, end=start + len(quote), sentence_ids=[1]),
             "chunk": 1,
+            "model_alias": "default",
+            "model": "offline/rules",
         }
     )
 
@@ -152,8 +154,9 @@ def _claim(text: str, quote: str, claimant: str | None, type_: str = "quantity")
 def _result(claims: list[Claim]) -> ExtractionResult:
     """Wrap claims in an extraction result."""
     provenance = Provenance(
-        model="offline/rules",
-        model_alias="default",
+        requested_model="default",
+        models=[ModelProvenance(alias="default", model="offline/rules", chunks=1, fallback=False)],
+        fallback_used=False,
         prompt=PromptProvenance(name="extract_claims", version=1, sha256="0" * 64),
         service_version="0",
     )

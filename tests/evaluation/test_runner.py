@@ -181,7 +181,7 @@ def test_standalone_rate_counts_claims_whose_text_names_the_referent(cases: list
     start = case.text.index(quote)
     source = {"quote": quote, "start": start, "end": start + len(quote), "sentence_ids": [2]}
     claim = {"id": "clm_1", "type": "other", "claimant": "TRUMP", "attribution": "author", "checkworthiness": 0.5}
-    claim |= {"source": source, "chunk": 1}
+    claim |= {"source": source, "chunk": 1, "model_alias": "default", "model": "offline/rules"}
     resolved = Claim.model_validate(claim | {"text": "Trump said Hillary Clinton called the TPP the gold standard."})
     bare = Claim.model_validate(claim | {"text": quote})
 

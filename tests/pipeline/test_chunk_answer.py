@@ -260,7 +260,8 @@ def test_prompt_injection_in_the_article_yields_only_grounded_claims(
     assert result["warnings"][0]["code"] == "ungrounded_claim_dropped"
     for claim in result["claims"]:
         assert article[claim["source"]["start"] : claim["source"]["end"]] == claim["source"]["quote"]
-        assert set(claim) == {"id", "text", "type", "claimant", "attribution", "checkworthiness", "source", "chunk"}
+        assert set(claim) >= {"id", "text", "type", "claimant", "attribution", "checkworthiness", "source", "chunk"}
+        assert (claim["model_alias"], claim["model"]) == ("gpt", "openai/gpt-4o-mini")
 
 
 def test_a_remembered_too_big_chunk_is_never_rewritten_and_its_warning_never_grows(

@@ -8,7 +8,7 @@ import pytest
 
 from schemas import ModelClaim
 from service.steps.dedupe import claim_id, dedupe_claims, normalized_claim_text
-from service.steps.grounding import GroundedClaim
+from service.steps.grounding import GroundedClaim, Producer
 
 
 def grounded_claim(
@@ -23,6 +23,7 @@ def grounded_claim(
         start=start,
         end=end,
         quote=quote,
+        producer=Producer(alias="default", model="offline/rules"),
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from schemas import ModelClaim, Notice
 from service.steps.chunking import Chunk
-from service.steps.grounding import GroundedClaim, ground_claim, ground_claims
+from service.steps.grounding import GroundedClaim, Producer, ground_claim, ground_claims
 from service.steps.text import NormalizedText, Sentence, normalize_text, segment_sentences
 
 ARTICLE = (
@@ -16,6 +16,7 @@ ARTICLE = (
     "The FBI’s report indicates violent crime is down 15.2% — the largest drop in years.\n"
     "It was a long night."
 )
+PRODUCER = Producer(alias="gpt", model="openai/gpt-4o-mini")
 
 
 class ChunkedArticle:
@@ -33,7 +34,7 @@ class ChunkedArticle:
 
     def ground(self, claim: ModelClaim) -> GroundedClaim | Notice:
         """Ground one claim in this article's chunk."""
-        return ground_claim(claim, self.chunk, self.normalized, self.original)
+        return ground_claim(claim, self.chunk, self.normalized, self.original, PRODUCER)
 
 
 def model_claim(sentence_ids: list[int], quote: str, checkworthiness: float = 0.8) -> ModelClaim:
@@ -64,7 +65,7 @@ def test_exact_quote_is_grounded_at_its_original_span(article: ChunkedArticle) -
 
     start = ARTICLE.index(quote)
     assert grounded == GroundedClaim(
-        claim=claim, chunk=2, sentence_ids=(4,), start=start, end=start + len(quote), quote=quote
+        claim=claim, chunk=2, sentence_ids=(4,), start=start, end=start + len(quote), quote=quote, producer=PRODUCER
     )
 
 
@@ -169,8 +170,8 @@ def test_a_speaker_label_copied_into_the_quote_is_left_out() -> None:
     ]
     chunk = Chunk(index=1, sentences=tuple(sentences), context=())
 
-    grounded = ground_claim(model_claim([1], "TRUMP: We added 2,000 jobs"), chunk, normalized, original)
-    wrong_speaker = ground_claim(model_claim([2], "Trump: Wages rose 4%"), chunk, normalized, original)
+    grounded = ground_claim(model_claim([1], "TRUMP: We added 2,000 jobs"), chunk, normalized, original, PRODUCER)
+    wrong_speaker = ground_claim(model_claim([2], "Trump: Wages rose 4%"), chunk, normalized, original, PRODUCER)
 
     assert isinstance(grounded, GroundedClaim)
     assert grounded.quote == original[grounded.start : grounded.end] == "We added 2,000 jobs"
@@ -212,7 +213,7 @@ def test_ground_claims_keeps_grounded_and_warns_for_each_dropped(article: Chunke
         model_claim([3], "a short night"),
     ]
 
-    kept, warnings = ground_claims(claims, article.chunk, article.normalized, article.original)
+    kept, warnings = ground_claims(claims, article.chunk, article.normalized, article.original, PRODUCER)
 
     assert [g.quote for g in kept] == ["violent crime is down 15.2%", "crime all over the world is down"]
     assert [w.code for w in warnings] == ["claim_outside_chunk_dropped", "ungrounded_claim_dropped"]

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from schemas import ModelClaim
-from service.steps.grounding import GroundedClaim
+from service.steps.grounding import GroundedClaim, Producer
 from service.steps.text import Sentence, segment_sentences
 from service.steps.transcript import (
     ArticleFormat,
@@ -41,7 +41,10 @@ def claim_on(sentence_id: int, claimant: str | None, attribution: str) -> Ground
             "checkworthiness": 0.5,
         }
     )
-    return GroundedClaim(model_claim, chunk=1, sentence_ids=(sentence_id,), start=0, end=1, quote="q")
+    producer = Producer(alias="default", model="offline/rules")
+    return GroundedClaim(
+        model_claim, chunk=1, sentence_ids=(sentence_id,), start=0, end=1, quote="q", producer=producer
+    )
 
 
 def test_upper_case_labels_make_a_transcript() -> None:
