@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from service.offline.lexicon import IMPERATIVE_VERBS, OPINION_WORDS
+from service.offline.lexicon import IMPERATIVE_VERBS, OPINION_CUE_WORDS
 from service.steps.speakers import strip_speaker_label
 
 TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+(?:[.,]\d+)*")
@@ -112,7 +112,7 @@ def _word_classes() -> dict[str, tuple[str, ...]]:
         "f:negation": NEGATION,
         "f:speech": SPEECH,
         "f:courtesy": COURTESY,
-        "f:opinion": OPINION_WORDS,
+        "f:opinion": OPINION_CUE_WORDS,
         "f:vague": VAGUE,
         "f:past": PAST_IRREGULAR,
         "f:address": ADDRESS,

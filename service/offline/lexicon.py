@@ -1,7 +1,7 @@
 """Word lists the offline model's rules and its check-worthiness features share, each kept once.
 
 Both read a sentence that opens with a command verb as an imperative ("Read more", "Click here") and a
-sentence of praise or insult as opinion; they must agree on what those words are.
+sentence of praise or insult as opinion, so they share these lists rather than keep copies that drift.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ IMPERATIVE_VERBS = frozenset(
 )
 OPINION_WORDS = frozenset(
     (
-        *("incompetent", "stupid", "idiot", "idiots", "idiotic", "dumb", "moron", "morons", "loser", "losers"),
-        *("disgrace", "disgraceful", "pathetic", "terrible", "horrible", "awful", "amazing", "wonderful"),
-        *("fantastic", "incredible", "greatest", "tremendous", "beautiful", "disgusting", "nasty", "lovely"),
-        *("brilliant", "love", "hate"),
+        *("incompetent", "stupid", "idiot", "idiots", "dumb", "disgrace", "disgraceful", "pathetic", "terrible"),
+        *("horrible", "awful", "amazing", "wonderful", "fantastic", "incredible", "beautiful", "disgusting"),
+        *("nasty", "lovely", "brilliant", "love", "hate"),
     )
 )
+# Each reader adds a few words of its own, kept here so that the difference shows in one place:
+# the check-worthiness cue as the shipped coefficients were trained on it, and the rules' wider net for insults.
+OPINION_CUE_WORDS = OPINION_WORDS | {"tremendous"}
+OPINION_RULE_WORDS = OPINION_WORDS | {"idiotic", "moron", "morons", "loser", "losers", "greatest"}

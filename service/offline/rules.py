@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from schemas.claim_types import Attribution, ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
 from service.offline.checkworthiness import score_passage
-from service.offline.lexicon import IMPERATIVE_VERBS, OPINION_WORDS
+from service.offline.lexicon import IMPERATIVE_VERBS, OPINION_RULE_WORDS
 from service.steps.speakers import split_speaker_label
 
 # --- word lists -------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ GREETING = re.compile(
 )
 LEADING_FILLER = re.compile(r"^(?:[“\"‘'\s]|(?:and|but|so|or|oh|well|now)\b,?)+", re.IGNORECASE)
 OPINION = re.compile(
-    rf"\b(?:{'|'.join(sorted(OPINION_WORDS))})\b"
+    rf"\b(?:{'|'.join(sorted(OPINION_RULE_WORDS))})\b"
     r"|\bI (?:do not |don[’']t )?(?:think|believe|feel)\b|\bin my (?:view|opinion)\b"
     r"|\bshould(?:n[’']t)?\b|\bought to\b|\byou(?:[’'](?:re|ll|d|ve))?\b",
     re.IGNORECASE,
