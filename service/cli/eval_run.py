@@ -43,12 +43,16 @@ def run(
     recordings: Annotated[
         Path | None, typer.Option("--recordings", help="Directory of recorded replies [default: tests/recordings].")
     ] = None,
+    fallbacks: Annotated[
+        bool, typer.Option("--fallbacks", help="Let configured fallbacks answer for a failing model (off: it fails).")
+    ] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option("--prompts-dir", help="Prompts directory.")] = None,
 ) -> None:
     """Run a prompt version (and a baseline) over golden cases; exit 1 when it regresses beyond tolerance."""
     from service.errors import ClaimServiceError
     from service.evaluation.recordings import MissingRecording, RecordingFailed
+    from service.evaluation.runner import ModelCannotAnswer
 
     if replay + live + record > 1:
         raise typer.BadParameter("choose one of --replay, --live, --record")
@@ -59,9 +63,9 @@ def run(
         typer.echo(f"error: cannot write the report: {report.parent} is not a directory", err=True)
         raise typer.Exit(code=2)
     try:
-        pipeline, plan = _plan(prompt, baseline, model, cases, mode, recordings, config, prompts_dir)
+        pipeline, plan = _plan(prompt, baseline, model, cases, mode, recordings, config, prompts_dir, fallbacks)
         runs = _run_with_progress(pipeline, plan)
-    except (ClaimServiceError, MissingRecording, RecordingFailed, OSError, ValueError) as exc:
+    except (ClaimServiceError, MissingRecording, RecordingFailed, ModelCannotAnswer, OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     candidate, base = plan.prompts[0], plan.prompts[1] if len(plan.prompts) > 1 else None
@@ -77,6 +81,7 @@ def _plan(
     recordings: Path,
     config: Path | None,
     prompts_dir: Path | None,
+    fallbacks: bool,
 ) -> tuple[Pipeline, EvalPlan]:
     """Build the pipeline (cache off) and the plan: resolved prompt labels, aliases and loaded cases."""
     from service.evaluation.golden import load_cases
@@ -90,7 +95,7 @@ def _plan(
     aliases = models or [settings.default_model]
     if mode == "replay":
         settings = _with_recorded_models(settings, aliases, recordings)
-    pipeline = build_pipeline(eval_settings(settings))
+    pipeline = build_pipeline(eval_settings(settings, fallbacks=fallbacks))
     refs = [prompt or settings.prompt, *([baseline] if baseline else [])]
     for alias in aliases:
         pipeline.model_chain(alias)  # an unknown alias fails before any case runs
@@ -188,7 +193,7 @@ def _report(
     if report is not None:
         from service.evaluation.report import write_report
 
-        write_report(report, runs, plan.cases, models, candidate, baseline)
+        write_report(report, runs, plan.cases, models, candidate, baseline, (found, tolerance))
         console.print(f"report written to {report}")
     if baseline is not None and not found:
         console.print(f"no regression beyond tolerance {tolerance}")

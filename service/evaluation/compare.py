@@ -1,8 +1,9 @@
 """Totals of an eval run per (prompt, model), candidate against baseline, and the regression gate.
 
-Recall and precision are means over cases; the stand-alone rate is the mean over the cases that measure
-it; grounding and schema-valid rates are pooled over all claims and chunks (with no claim to judge, the
-grounding rate is unmeasured: NaN, shown as "–"); repairs, tokens, cost and latency are sums. A candidate
+Recall is the mean over cases; precision and the stand-alone rate are means over the cases that measure
+them (a case whose result kept no claim measures no precision: "–", never 1.00); grounding and
+schema-valid rates are pooled over all claims and chunks (with no claim to judge, the grounding rate is
+unmeasured: NaN, shown as "–"); repairs, tokens, cost and latency are sums. A candidate
 fails the gate when a gated metric falls below the baseline's by more than the tolerance; a metric either
 version left unmeasured cannot fail (recall still does).
 """
@@ -32,7 +33,7 @@ class Totals:
     model: str
     cases: int
     recall: float
-    precision: float
+    precision: float | None
     standalone: float | None
     grounding_rate: float
     schema_valid_rate: float
@@ -69,7 +70,7 @@ def totals(runs: list[CaseRun]) -> Totals:
         model=runs[0].model,
         cases=len(runs),
         recall=fmean(run.score.recall for run in runs),
-        precision=fmean(run.score.precision for run in runs),
+        precision=_mean_of_known([run.score.precision for run in runs]),
         standalone=_mean_of_known([run.score.standalone for run in runs]),
         grounding_rate=kept / judged if judged else float("nan"),
         schema_valid_rate=1 - sum(run.invalid_chunks for run in runs) / chunks if chunks else 1.0,

@@ -110,7 +110,9 @@ class CaseScore(BaseModel):
     must_find: int
     found: int
     recall: float = Field(description="Share of must_find matched; 1 when nothing must be found.")
-    precision: float = Field(description="Share of claims not on a must_skip sentence; 1 when there is none.")
+    precision: float | None = Field(
+        description="Share of claims not on a must_skip sentence; null (unmeasured) when the result kept no claim."
+    )
     skip_violations: list[str] = Field(description="The must_skip phrases whose sentence yielded a claim.")
     count_ok: bool
     type_accuracy: float | None = Field(description="Over matched must_find with a type; null when none.")
@@ -162,7 +164,7 @@ def score_case(case: GoldenCase, result: ExtractionResult) -> CaseScore:
         must_find=len(case.expect.must_find),
         found=len(found),
         recall=_share(len(found), len(case.expect.must_find)),
-        precision=_share(len(claims) - len(on_skip), len(claims)),
+        precision=_share(len(claims) - len(on_skip), len(claims)) if claims else None,
         skip_violations=[phrase for phrase, span in skip_spans.items() if any(_on(claim, span) for claim in claims)],
         count_ok=case.expect.count.contains(len(claims)),
         type_accuracy=_share(sum(typed), len(typed)) if typed else None,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from schemas import Claim, ExtractionOptions, ExtractionResult, Usage
 from service.errors import ClaimServiceError, ExtractionFailed
@@ -36,6 +36,7 @@ from service.pipeline.extraction import Pipeline
 from service.settings import Settings
 
 Mode = Literal["replay", "live", "record"]
+UPSTREAM = "upstream-"  # the slug prefix of a provider's failure
 GROUNDING_DROPS = {"claim_outside_chunk_dropped", "ungrounded_claim_dropped"}
 INVALID_OUTPUT = "invalid-model-output"
 
@@ -57,6 +58,9 @@ class CaseRun(BaseModel):
     cost_usd: float | None
     latency_s: float
     error: str | None = None
+    dropped_notes: list[str] = Field(default_factory=list, description="Why grounding dropped each dropped claim.")
+    answered_by: dict[str, int] = Field(default_factory=dict, description="Chunks answered, by model alias.")
+    chunk_errors: list[tuple[str, str]] = Field(default_factory=list, description="(code, detail) of failed chunks.")
 
     @property
     def grounding_rate(self) -> float:
@@ -82,9 +86,16 @@ class EvalPlan:
     live: httpx.AsyncBaseTransport | None = None  # recording's upstream; default the network
 
 
-def eval_settings(settings: Settings) -> Settings:
-    """Return the settings with the reply cache off, so every case really calls its model."""
-    return settings.model_copy(update={"cache_enabled": False})
+class ModelCannotAnswer(RuntimeError):
+    """A model under evaluation failed upstream (no key, unreachable, refused): its figures would measure nothing."""
+
+
+def eval_settings(settings: Settings, *, fallbacks: bool = False) -> Settings:
+    """Return the settings with the reply cache off, and fallbacks off unless asked, so each model answers itself."""
+    update: dict[str, Any] = {"cache_enabled": False}
+    if not fallbacks:
+        update["fallbacks"] = {}
+    return settings.model_copy(update=update)
 
 
 def prompt_label(pipeline: Pipeline, ref: str) -> str:
@@ -125,9 +136,17 @@ async def run_case(pipeline: Pipeline, plan: EvalPlan, prompt: str, alias: str, 
         run = await measure_case(pipeline, prompt, alias, case)
     if tape is not None and plan.mode == "replay":
         tape.check_complete(path)
-    if plan.mode == "record" and run.error is not None and run.error.startswith("upstream-"):
-        raise RecordingFailed(f"recording {prompt} on {alias} failed at case {case.id}: {run.error}")
-    if tape is not None and plan.mode == "record" and tape.exchanges:
+    upstream = _upstream_failure(run)
+    if plan.mode == "record" and upstream is not None:
+        raise RecordingFailed(f"recording {prompt} on {alias} failed at case {case.id}: {upstream}")
+    if plan.mode == "live" and upstream is not None:
+        raise ModelCannotAnswer(f"model {alias!r} cannot answer ({prompt}, case {case.id}): {upstream}")
+    if tape is not None and plan.mode == "record" and not tape.exchanges:
+        raise RecordingFailed(
+            f"recording {prompt} on {alias} recorded nothing at case {case.id}: the model made no HTTP call "
+            "(the offline model needs no recording)"
+        )
+    if tape is not None and plan.mode == "record":
         secrets = secrets_of(pipeline.settings)
         save_exchanges(path, tape.exchanges, secrets)
         entry = pipeline.settings.model_entry(alias)
@@ -147,7 +166,7 @@ async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: Golden
     except ClaimServiceError as error:
         return _failed_run(case, prompt, alias, error, None, time.perf_counter() - started)
     latency = time.perf_counter() - started
-    codes = [warning.code for warning in result.warnings]
+    drops = [warning.detail for warning in result.warnings if warning.code in GROUNDING_DROPS]
     return CaseRun(
         case_id=case.id,
         prompt=prompt,
@@ -155,14 +174,24 @@ async def measure_case(pipeline: Pipeline, prompt: str, alias: str, case: Golden
         claims=result.claims,
         score=score_case(case, result),
         kept=len(result.claims),
-        dropped=sum(code in GROUNDING_DROPS for code in codes),
+        dropped=len(drops),
+        dropped_notes=drops,
+        answered_by={model.alias: model.chunks for model in result.provenance.models},
         chunks=result.usage.chunks,
         invalid_chunks=len({error.chunk for error in result.errors if error.code == INVALID_OUTPUT}),
+        chunk_errors=[(error.code, error.detail) for error in result.errors],
         repairs=result.usage.repairs,
         tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
         cost_usd=result.usage.cost_usd,
         latency_s=latency,
     )
+
+
+def _upstream_failure(run: CaseRun) -> str | None:
+    """Return what failed upstream in a case (the whole of it, or a chunk), if anything did."""
+    if run.error is not None and run.error.startswith(UPSTREAM):
+        return run.error
+    return next((f"{code}: {detail}" for code, detail in run.chunk_errors if code.startswith(UPSTREAM)), None)
 
 
 def _failed_run(

@@ -87,3 +87,20 @@ def print_comparison(
     for run in runs:
         if run.error:
             console.print(f"[red]![/red] {run.case_id} ({run.prompt}, {run.model}): {run.error}")
+    for note in fallback_notes(runs):
+        console.print(f"[yellow]note[/yellow] {note}")
+
+
+def fallback_notes(runs: list[CaseRun]) -> list[str]:
+    """Say, per prompt and model, how many chunks a fallback answered instead of the model the table names."""
+    notes = []
+    for prompt, model in dict.fromkeys((run.prompt, run.model) for run in runs):
+        others: dict[str, int] = {}
+        for run in group(runs, prompt, model):
+            for alias, chunks in run.answered_by.items():
+                if alias != model:
+                    others[alias] = others.get(alias, 0) + chunks
+        if others:
+            answered = ", ".join(f"{alias!r} {chunks}" for alias, chunks in others.items())
+            notes.append(f"{prompt} on {model}: chunks answered by fallbacks, not by {model!r}: {answered}")
+    return notes

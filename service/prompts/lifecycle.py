@@ -3,8 +3,10 @@
 ``new_version`` starts the next version from the latest released one, and refuses while that draft
 exists. A draft is free to change; ``release_version`` flips its status to ``released`` and pins its
 sha256 in ``prompts.lock``, after which the registry refuses the file if it changes (a change is a new
-version). ``retire_version`` flips a released file's status to ``retired``, its one allowed change, and
-re-pins it. Files are edited as text, one top-level key at a time, so comments and layout survive.
+version); it refuses a draft whose changelog is still the scaffold's placeholder, or whose messages and
+repair text are those of the version before it (a release that changes nothing a model sees).
+``retire_version`` flips a released file's status to ``retired``, its one allowed change, and re-pins it.
+Files are edited as text, one top-level key at a time, so comments and layout survive.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def release_version(prompts_dir: Path, ref: str) -> str:
     if ref in lock:
         raise InputError(f"prompt {ref} is already released; released prompts are immutable: make a new version")
     text = _set_field(path.read_text(encoding="utf-8"), "status", "released")
-    _check_spec(path, text, name, version)
+    spec = _check_spec(path, text, name, version)
+    _refuse_unchanged(prompts_dir, spec)
     path.write_text(text, encoding="utf-8")
     lock[ref] = file_sha256(path)
     write_lock(prompts_dir, lock)
@@ -141,8 +144,26 @@ def _set_field(text: str, key: str, value: object) -> str:
     return re.sub(r"^(status:.*)$", lambda match: f"{match[1]}\n{line}", text, count=1, flags=re.MULTILINE)
 
 
-def _check_spec(path: Path, text: str, name: str, version: int) -> None:
-    """Refuse to write text that is not a valid prompt file for ``name@version``."""
+def _refuse_unchanged(prompts_dir: Path, spec: PromptFile) -> None:
+    """Refuse to release a draft whose changelog is the placeholder, or whose messages equal its predecessor's."""
+    if re.fullmatch(CHANGELOG_PLACEHOLDER.format(previous=r"\d+").replace(".", r"\."), spec.changelog.strip()):
+        raise InputError(
+            f"prompt {spec.name}@{spec.version} still has the scaffold's changelog; say what changed and why first"
+        )
+    earlier = [v for v in range(spec.version - 1, 0, -1) if version_path(prompts_dir, spec.name, v).is_file()]
+    if not earlier:
+        return
+    previous_path = version_path(prompts_dir, spec.name, earlier[0])
+    previous = PromptFile.model_validate(yaml.safe_load(previous_path.read_text(encoding="utf-8")))
+    if (previous.messages, previous.repair) == (spec.messages, spec.repair):
+        raise InputError(
+            f"prompt {spec.name}@{spec.version} sends the model exactly what v{previous.version} does (same messages "
+            "and repair text); edit the draft, or keep the released version"
+        )
+
+
+def _check_spec(path: Path, text: str, name: str, version: int) -> PromptFile:
+    """Refuse to write text that is not a valid prompt file for ``name@version``; return the parsed file."""
     try:
         spec = PromptFile.model_validate(yaml.safe_load(text))
     except (yaml.YAMLError, ValidationError) as exc:
@@ -150,3 +171,4 @@ def _check_spec(path: Path, text: str, name: str, version: int) -> None:
     if (spec.name, spec.version) != (name, version):
         raise ConfigError(f"prompt file {path} says {spec.name}@{spec.version}, expected {name}@{version}")
     compile_prompt(spec, path)  # a template that does not compile or render is never released
+    return spec

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from schemas import Claim, ExtractionResult
 from service.cli.main import app
-from service.evaluation.compare import group, regressions, totals
+from service.evaluation.compare import Regression, group, regressions, totals
 from service.evaluation.golden import GoldenCase, load_cases, score_case
 from service.evaluation.recordings import (
     MissingRecording,
@@ -126,11 +126,12 @@ async def test_recording_fails_when_the_provider_fails(
     assert not recording_path(root, PROMPT, "gpt", cases[0].id).exists()
 
 
-def test_offline_model_records_nothing(settings: Settings, cases: list[GoldenCase], tmp_path: Path) -> None:
-    """The offline model makes no HTTP call, so recording runs it and writes no file."""
-    runs = asyncio.run(run(settings, EvalPlan([PROMPT], ["default"], cases, "record", tmp_path)))
-    assert [run.grounding_rate for run in runs] == [1.0, 1.0]
-    assert [run.schema_valid_rate for run in runs] == [1.0, 1.0]
+def test_recording_a_model_that_makes_no_http_call_is_an_error(
+    settings: Settings, cases: list[GoldenCase], tmp_path: Path
+) -> None:
+    """The offline model makes no HTTP call: recording it is an error saying so, and writes no file."""
+    with pytest.raises(RecordingFailed, match=r"recorded nothing at case .*the offline model needs no recording"):
+        asyncio.run(run(settings, EvalPlan([PROMPT], ["default"], cases, "record", tmp_path)))
     assert not list(tmp_path.rglob("*.json"))
 
 
@@ -347,3 +348,34 @@ def test_report_highlights_claims_by_offset(settings: Settings, cases: list[Gold
     quote = group(runs, PROMPT, "default")[0].claims[0].source.quote
     assert escape(quote) in html
     assert html.count('<mark class="claim">') >= len(cases)
+
+
+def ungrounded_reply(request: httpx.Request) -> httpx.Response:
+    """Answer with one claim whose quote is nowhere in the article, so grounding drops it."""
+    claim = {"sentence_ids": [1], "quote": "The moon is made of cheese.", "text": "The moon is made of cheese.",
+             "type": "other", "claimant": None, "attribution": "author", "checkworthiness": 0.9}  # fmt: skip
+    return httpx.Response(200, json=openai_chat_completion(json.dumps({"claims": [claim]})))
+
+
+@pytest.mark.usefixtures("provider_keys")
+def test_report_shows_the_verdict_the_deltas_and_what_grounding_dropped(
+    openai_settings: Settings, cases: list[GoldenCase], http_mock: respx.MockRouter
+) -> None:
+    """The report opens with its verdict, totals carry deltas, and a case whose claims were all dropped says so."""
+    http_mock.post(OPENAI_URL).mock(side_effect=ungrounded_reply)
+    runs = asyncio.run(run(openai_settings, EvalPlan([PROMPT], ["gpt"], cases, "live", Path("unused"))))
+    assert all(r.kept == 0 and r.dropped == 1 and r.score.precision is None for r in runs)
+    html = render_report(runs, cases, ["gpt"], PROMPT, None)
+    assert "precision –" in html
+    assert "precision 1.00" not in html
+    assert "dropped by grounding: quote &#x27;The moon is made of cheese.&#x27; is not in the cited sentences" in html
+    regression = Regression(model="gpt", metric="recall", candidate=0.25, baseline=0.75)
+    offline = asyncio.run(
+        run(openai_settings, EvalPlan([PROMPT, "extract_claims@2"], ["default"], cases, "replay", GOLDEN))
+    )
+    verdict = render_report(offline, cases, ["default"], "extract_claims@2", PROMPT, ([regression], 0.05))
+    assert "<strong>REGRESSION</strong> (exit 1):" in verdict
+    assert "gpt: recall 0.250 &lt; baseline 0.750 − 0.05" in verdict
+    assert '<small class="same">+0.000</small>' in verdict  # v2's totals beside v1's, with their deltas
+    passing = render_report(offline, cases, ["default"], "extract_claims@2", PROMPT, ([], 0.05))
+    assert "<strong>No regression</strong> beyond tolerance 0.05" in passing

@@ -46,6 +46,15 @@ def prompts_dir(tmp_path: Path) -> Path:
     return copy
 
 
+def edited_draft(prompts_dir: Path) -> Path:
+    """Scaffold v2 and make it releasable: a changelog written and an instruction changed."""
+    path = new_version(prompts_dir, "extract_claims")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("changelog: 'TODO: say what changed from v1 and why.'", "changelog: Skip jokes too.")
+    path.write_text(text.replace("Skip opinions,", "Skip jokes, opinions,"), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A typer CLI runner."""
@@ -116,7 +125,7 @@ def test_new_of_an_unknown_prompt_is_refused(prompts_dir: Path) -> None:
 
 def test_release_pins_the_new_sha_and_keeps_other_pins(prompts_dir: Path) -> None:
     """Releasing v2 marks it released, pins its sha256 beside v1's, sorted, and the bare name now gets v2."""
-    path = new_version(prompts_dir, "extract_claims")
+    path = edited_draft(prompts_dir)
 
     digest = release_version(prompts_dir, "extract_claims@2")
 
@@ -150,7 +159,7 @@ def test_release_refuses_a_template_that_does_not_render(prompts_dir: Path, edit
 @pytest.mark.parametrize("ref", ["extract_claims@1", "extract_claims@2"])
 def test_releasing_a_released_version_is_refused(prompts_dir: Path, ref: str) -> None:
     """A pinned version cannot be released again: the refusal says to make a new version, the lock is unchanged."""
-    new_version(prompts_dir, "extract_claims")
+    edited_draft(prompts_dir)
     release_version(prompts_dir, "extract_claims@2")
     lock = (prompts_dir / LOCK_FILE).read_text(encoding="utf-8")
 
@@ -170,7 +179,7 @@ def test_release_of_a_missing_version_is_refused(prompts_dir: Path) -> None:
 
 def test_editing_a_prompt_after_release_is_refused(prompts_dir: Path) -> None:
     """A released v2 edited afterwards stops the registry with a message to make a new version."""
-    path = new_version(prompts_dir, "extract_claims")
+    path = edited_draft(prompts_dir)
     release_version(prompts_dir, "extract_claims@2")
     path.write_text(path.read_text(encoding="utf-8").replace("fact-checking", "fact checking"), encoding="utf-8")
 
@@ -180,7 +189,7 @@ def test_editing_a_prompt_after_release_is_refused(prompts_dir: Path) -> None:
 
 def test_after_release_the_next_new_is_v3(prompts_dir: Path) -> None:
     """Once v2 is released, ``new`` scaffolds v3 from it."""
-    new_version(prompts_dir, "extract_claims")
+    edited_draft(prompts_dir)
     release_version(prompts_dir, "extract_claims@2")
 
     path = new_version(prompts_dir, "extract_claims")
@@ -229,7 +238,7 @@ def test_cli_new_prints_the_draft_path(runner: CliRunner, prompts_dir: Path) -> 
 
 def test_cli_release_pins_and_refuses_a_second_release(runner: CliRunner, prompts_dir: Path) -> None:
     """``claims prompts release REF`` prints the pinned sha256; releasing it again exits 2 and pins nothing."""
-    new_version(prompts_dir, "extract_claims")
+    edited_draft(prompts_dir)
     args = ["prompts", "release", "extract_claims@2", "--prompts-dir", str(prompts_dir)]
 
     result = runner.invoke(app, args)
@@ -274,7 +283,7 @@ def test_cli_diff_of_an_unknown_version_exits_2(runner: CliRunner, prompts_dir: 
 
 def test_retire_flips_the_status_re_pins_and_the_latest_is_the_release_before(prompts_dir: Path) -> None:
     """A retired version still loads by name@version and keeps its pin (re-made); the bare name skips it."""
-    new_version(prompts_dir, "extract_claims")
+    edited_draft(prompts_dir)
     release_version(prompts_dir, "extract_claims@2")
 
     digest = retire_version(prompts_dir, "extract_claims@2")
@@ -312,3 +321,22 @@ def test_cli_retire_prints_the_new_pin(runner: CliRunner, prompts_dir: Path) -> 
     assert result.stdout.startswith("retired extract_claims@1  sha256:")
     refused = runner.invoke(app, ["prompts", "retire", "extract_claims@9", "--prompts-dir", str(prompts_dir)])
     assert refused.exit_code == 2
+
+
+def test_release_refuses_a_draft_whose_changelog_is_still_the_placeholder(prompts_dir: Path) -> None:
+    """A draft released as scaffolded says nothing of what changed: refused, nothing pinned."""
+    path = new_version(prompts_dir, "extract_claims")
+    path.write_text(path.read_text(encoding="utf-8").replace("Skip opinions,", "Skip jokes, opinions,"))
+    with pytest.raises(InputError, match="still has the scaffold's changelog"):
+        release_version(prompts_dir, "extract_claims@2")
+    assert read_lock(prompts_dir) == {"extract_claims@1": V1_SHA}
+
+
+def test_release_refuses_a_draft_that_sends_what_its_predecessor_sends(prompts_dir: Path) -> None:
+    """A changelog alone does not make a version: the same messages and repair as v1 are refused."""
+    path = new_version(prompts_dir, "extract_claims")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("changelog: 'TODO: say what changed from v1 and why.'", "changelog: Better."))
+    with pytest.raises(InputError, match="sends the model exactly what v1 does"):
+        release_version(prompts_dir, "extract_claims@2")
+    assert read_lock(prompts_dir) == {"extract_claims@1": V1_SHA}
