@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     retry_max_wait_s: Annotated[float, Field(ge=0)] = 20.0
     retry_total_s: Annotated[float, Field(gt=0)] = 60.0
     repair_attempts: Annotated[int, Field(ge=0, le=5)] = 1
+    faithfulness: Literal["drop", "warn", "off"] = Field(
+        default="drop",
+        description="A claim naming a number or name its chunk does not support: drop it, keep it with a warning, "
+        "or do not check.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod

@@ -29,6 +29,7 @@ from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
 from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, StructuredOutput
 from service.steps.chunking import Chunk, split_chunk
+from service.steps.faithfulness import FaithfulnessMode, Support, check_faithfulness
 from service.steps.grounding import GroundedClaim, Producer, ground_claims
 from service.steps.text import NormalizedText
 from service.stores.reply_cache import CachedReply, ReplyCache, cache_key
@@ -47,6 +48,7 @@ class ChunkJob:
     original: str
     use_cache: bool
     repair_attempts: int
+    faithfulness: FaithfulnessMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +230,19 @@ async def _extract_into(
         outcome.failures.append(ChunkFailure(part, answer.error))
     else:
         _note_answer(outcome, answer)
-        claims, warnings = ground_claims(
+        grounded, dropped = ground_claims(
             answer.valid.reply.claims, chunk, job.normalized, job.original, answer.producer
         )
-        outcome.claims.extend(claims)
-        outcome.warnings.extend(warnings)
+        faithful, unfaithful = check_faithfulness(grounded, chunk_support(job, chunk), job.faithfulness, chunk.index)
+        outcome.claims.extend(faithful)
+        outcome.warnings.extend([*dropped, *unfaithful])
+
+
+def chunk_support(job: ChunkJob, chunk: Chunk) -> Support:
+    """Return what the model was shown for a chunk: its sentences, their context, the title and the speakers."""
+    shown = [*chunk.context, *chunk.sentences]
+    speakers = {sentence.speaker for sentence in shown if sentence.speaker}
+    return Support.of([*(sentence.text for sentence in shown), *speakers, job.title or ""])
 
 
 def _part_name(part: Chunk) -> str:

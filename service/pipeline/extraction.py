@@ -76,6 +76,7 @@ class Pipeline:
             original=article.text,
             use_cache=options.cache,
             repair_attempts=self.settings.repair_attempts,
+            faithfulness=self.settings.faithfulness,
         )
         outcomes = await _bounded_gather(
             (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency

@@ -1,0 +1,197 @@
+"""Faithfulness: a claim's words must not say more than the text the model was shown.
+
+Grounding pins a claim's quote to the article; it does not stop a model from attaching an invented claim
+text ("Vaccines cause autism", claimant "Anthony Fauci") to a real quote. Here every number (figures,
+years, dates), every proper name of a claim's ``text`` and every name and number of its ``claimant`` must
+be supported by what the model saw for that chunk: any sentence of the chunk (a good model carries
+"Elon Musk" over from an earlier sentence to stand a claim alone), its read-only context, the title, or
+the transcript's speakers. The comparison is deterministic and tolerant of what rewording changes: case,
+possessives ("Musk's"), plural and demonym endings ("Americans", "Venezuelan"), abbreviations ("Jan."),
+dots in acronyms ("U.S."), thousands separators ("1,324,994"), "percent" for "%", and numbers spelled out
+("forty-two", "two million"). A claim that fails names what was unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from schemas import Notice
+from service.steps.grounding import GroundedClaim
+
+FaithfulnessMode = Literal["drop", "warn", "off"]
+
+_WORD = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W\d_]+(?:['’][^\W\d_]+)*|\d[\d,]*(?:\.\d+)?", re.UNICODE)
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_POSSESSIVE = re.compile(r"['’]s?$")
+UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+SCALES = {"dozen": 12, "hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+ARTICLES = frozenset({"a", "an"})  # "a million", "a dozen": one of the scale, only before a scale word
+MONTHS = {
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
+}  # fmt: skip
+# Capitalised words that open a sentence (or a clause) without naming anything; any other is a name.
+_OPENER_WORDS = """
+    a an the this that these those there here it its he she they we i you his her their our my your
+    in on at by for from of to with without within into onto under over after before during while when
+    whenever where as since until despite although though if unless because but and or nor so yet however
+    also then now still even only just both each every all some many most more less few several no not
+    according meanwhile instead overall currently recently previously later earlier
+"""
+OPENERS = frozenset(_OPENER_WORDS.split())
+NOT_NAMES = OPENERS | UNITS.keys() | TENS.keys() | SCALES.keys()  # "One of the largest", "Two people": numbers
+MIN_STEM_FOR_PREFIX = 4
+MAX_SUFFIX = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """What a chunk's model saw, as comparable words and numbers."""
+
+    words: frozenset[str]
+    numbers: frozenset[float]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Support:
+        """Read the words and numbers of the texts the model was shown."""
+        words: set[str] = set()
+        numbers: set[float] = set()
+        for text in texts:
+            tokens = _tokens(text)
+            words.update(_stem(token) for token in tokens if not token[0].isdigit())
+            numbers.update(_numbers(tokens))
+        return cls(frozenset(words), frozenset(numbers))
+
+    def has_word(self, word: str) -> bool:
+        """Say whether a word, or a form of it that differs only by an ending, is supported."""
+        stem = _stem(word)
+        if stem in self.words:
+            return True
+        if len(stem) < MIN_STEM_FOR_PREFIX:
+            return False
+        return any(_same_root(stem, known) for known in self.words if known[:MIN_STEM_FOR_PREFIX] == stem[:4])
+
+
+def _tokens(text: str) -> list[str]:
+    """Split text into words and figures; hyphens and slashes separate ("US-Mexico", "42-minute")."""
+    return _WORD.findall(text.replace("-", " ").replace("–", " ").replace("/", " "))
+
+
+def _stem(word: str) -> str:
+    """Return the comparable form of a word: case folded, possessive and acronym dots off, months in full."""
+    folded = _POSSESSIVE.sub("", word.casefold()).replace(".", "")
+    return MONTHS.get(folded, folded)
+
+
+def _same_root(stem: str, known: str) -> bool:
+    """Say whether two stems differ only by a short ending (plural, demonym): "americans" / "america"."""
+    shorter, longer = sorted((stem, known), key=len)
+    return longer.startswith(shorter) and len(longer) - len(shorter) <= MAX_SUFFIX
+
+
+def _figure(token: str) -> float | None:
+    """Return the value of a figure written in digits ("1,324,994", "15.2"), or None."""
+    plain = token.replace(",", "") if _THOUSANDS.match(token) or "," not in token else token.split(",")[0]
+    try:
+        return float(plain)
+    except ValueError:
+        return None
+
+
+def _numbers(tokens: Sequence[str]) -> set[float]:
+    """Return every number the tokens state: figures in digits (and scaled, "4 billion") and spelled-out runs."""
+    found: set[float] = set()
+    for index, token in enumerate(tokens):
+        value = _figure(token) if token[0].isdigit() else None
+        if value is None:
+            continue
+        found.add(value)
+        following = tokens[index + 1].casefold() if index + 1 < len(tokens) else ""
+        if following in SCALES:
+            found.add(value * SCALES[following])
+    return found | _spelled_numbers(tokens)
+
+
+def _spelled_numbers(tokens: Sequence[str]) -> set[float]:
+    """Return the values of spelled-out runs: "forty two", "two hundred thousand", "a million", "a dozen".
+
+    A lone "one" (or "a") is a word, not a figure: "one of the largest" states no number to check.
+    """
+    found: set[float] = set()
+    words = [token.casefold() for token in tokens]
+    total = current = 0.0
+    run: list[str] = []
+    for index, word in enumerate([*words, ""]):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word in UNITS or word in TENS or (word in ARTICLES and following in SCALES):
+            current += UNITS.get(word, TENS.get(word, 1))
+            run.append(word)
+        elif word in SCALES and run:
+            current = max(current, 1) * SCALES[word]
+            total, current = (total + current, 0.0) if SCALES[word] > 100 else (total, current)
+            run.append(word)
+        else:
+            if run and run not in (["one"], ["a"], ["an"]):
+                found.add(total + current)
+            total = current = 0.0
+            run = []
+    return found
+
+
+def _claim_terms(text: str) -> tuple[list[str], list[float]]:
+    """Return the names (capitalised words that are not sentence openers) and the numbers a text states."""
+    tokens = _tokens(text)
+    names = [token for token in tokens if token[0].isupper() and token.casefold() not in NOT_NAMES]
+    return list(dict.fromkeys(names)), sorted(_numbers(tokens))
+
+
+def unsupported_terms(text: str, claimant: str | None, support: Support) -> list[str]:
+    """Return the names and numbers of a claim's text and claimant that its support does not hold."""
+    missing: list[str] = []
+    for source in (text, claimant or ""):
+        names, numbers = _claim_terms(source)
+        missing += [name for name in names if not support.has_word(name)]
+        missing += [_show(number) for number in numbers if number not in support.numbers]
+    return list(dict.fromkeys(missing))
+
+
+def _show(number: float) -> str:
+    """Write a number as a reader would: 15.2, 1324994, 2024."""
+    return str(int(number)) if number == int(number) else str(number)
+
+
+def check_faithfulness(
+    claims: Sequence[GroundedClaim], support: Support, mode: FaithfulnessMode, chunk: int
+) -> tuple[list[GroundedClaim], list[Notice]]:
+    """Keep the claims whose names and numbers the support holds; drop (or only warn about) the others."""
+    if mode == "off":
+        return list(claims), []
+    kept: list[GroundedClaim] = []
+    notices: list[Notice] = []
+    for grounded in claims:
+        missing = unsupported_terms(grounded.claim.text, grounded.claim.claimant, support)
+        if missing and mode == "drop":
+            notices.append(_notice(grounded, missing, chunk, "unfaithful_claim_dropped"))
+            continue
+        if missing:
+            notices.append(_notice(grounded, missing, chunk, "unfaithful_claim_kept"))
+        kept.append(grounded)
+    return kept, notices
+
+
+def _notice(grounded: GroundedClaim, missing: list[str], chunk: int, code: str) -> Notice:
+    """Say which claim named what the text it was shown does not support."""
+    terms = ", ".join(repr(term) for term in missing)
+    return Notice(
+        chunk=chunk,
+        code=code,
+        detail=f"claim {grounded.claim.text[:80]!r} names what the text it was shown does not support: {terms}",
+    )
