@@ -122,7 +122,7 @@ class ModelClient:
     def mode_for(self, entry: ModelEntry) -> StructuredOutput:
         """Return how ``entry`` is asked for JSON now (configured, detected, or stepped down)."""
         if entry.model_name not in self._modes:
-            self._modes[entry.model_name] = auto_mode(configure_litellm(), entry)
+            self._modes[entry.model_name] = auto_mode(configure_litellm, entry)
         return self._modes[entry.model_name]
 
     def _retrying(self, on_retry: Callable[[], None]) -> AsyncRetrying:

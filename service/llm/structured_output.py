@@ -9,10 +9,12 @@ server answers HTTP 500 to ``json_schema``), so a server's quirk costs one probe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from schemas import ModelReply
+from service.offline import OFFLINE_PROVIDER
 from service.settings import ModelEntry, StructuredOutput
 
 TOOL_NAME = "report_claims"
@@ -31,10 +33,18 @@ def _capability(litellm: Any, check: str, model: str) -> bool:
         return False
 
 
-def auto_mode(litellm: Any, entry: ModelEntry) -> StructuredOutput:
-    """Return the configured mode, or the best one litellm says the model supports."""
+def auto_mode(load_litellm: Callable[[], Any], entry: ModelEntry) -> StructuredOutput:
+    """Return the configured mode, or the best one litellm says the model supports.
+
+    litellm is loaded (``load_litellm``, ~1.5 s the first time) only when its capability data is needed:
+    not for a configured mode, nor for the offline model, which reads JSON mode like any other (litellm
+    knows nothing of it and answers ``json_object``), so a cached ``claims extract`` never imports it.
+    """
     if entry.structured_output is not None:
         return entry.structured_output
+    if entry.model.startswith(OFFLINE_PROVIDER + "/"):
+        return "json_object"
+    litellm = load_litellm()
     if _capability(litellm, "supports_response_schema", entry.model):
         return "json_schema"
     if _capability(litellm, "supports_function_calling", entry.model):

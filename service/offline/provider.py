@@ -12,9 +12,9 @@ JSON of a ``ModelReply``.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import litellm
@@ -24,6 +24,7 @@ from litellm.llms.custom_llm import CustomLLM
 from service.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
 from service.offline.rules import extract_offline_reply
 from service.prompts.sentence_lines import last_sentence_lines
+from service.steps.cpu import on_the_cpu_thread
 
 CHARS_PER_TOKEN = 4
 OFFLINE_MODEL_INFO: dict[str, Any] = {
@@ -87,7 +88,7 @@ class OfflineRulesLLM(CustomLLM):
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
         """Answer a chat completion in a worker thread, so that a long article never stalls the event loop."""
-        return await asyncio.to_thread(offline_response, messages, kwargs.get("model_response"))
+        return await on_the_cpu_thread(partial(offline_response, messages, kwargs.get("model_response")))
 
 
 _HANDLER = OfflineRulesLLM()

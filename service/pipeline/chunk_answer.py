@@ -18,6 +18,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from schemas import Notice
 from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
@@ -29,6 +30,7 @@ from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
 from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, StructuredOutput
 from service.steps.chunking import Chunk, split_chunk
+from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
 from service.steps.faithfulness import FaithfulnessMode, Support, check_faithfulness
 from service.steps.grounding import GroundedClaim, Producer, ground_claims
 from service.steps.text import NormalizedText
@@ -230,12 +232,19 @@ async def _extract_into(
         outcome.failures.append(ChunkFailure(part, answer.error))
     else:
         _note_answer(outcome, answer)
-        grounded, dropped = ground_claims(
-            answer.valid.reply.claims, chunk, job.normalized, job.original, answer.producer
-        )
-        faithful, unfaithful = check_faithfulness(grounded, chunk_support(job, chunk), job.faithfulness, chunk.index)
-        outcome.claims.extend(faithful)
-        outcome.warnings.extend([*dropped, *unfaithful])
+        claims = answer.valid.reply.claims
+        check = partial(_check_claims, job, chunk, answer)
+        kept, warnings = await off_the_loop(check, size=len(claims) * CHARS_A_CLAIM)
+        outcome.claims.extend(kept)
+        outcome.warnings.extend(warnings)
+
+
+def _check_claims(job: ChunkJob, chunk: Chunk, answer: Answered) -> tuple[list[GroundedClaim], list[Notice]]:
+    """Ground a reply's claims in the chunk, then keep the faithful ones; a warning for each claim dropped."""
+    claims = answer.valid.reply.claims
+    grounded, dropped = ground_claims(claims, chunk, job.normalized, job.original, answer.producer)
+    faithful, unfaithful = check_faithfulness(grounded, chunk_support(job, chunk), job.faithfulness, chunk.index)
+    return faithful, [*dropped, *unfaithful]
 
 
 def chunk_support(job: ChunkJob, chunk: Chunk) -> Support:

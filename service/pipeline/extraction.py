@@ -7,8 +7,10 @@ import hashlib
 from collections import Counter
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from schemas import (
+    Article,
     Claim,
     ClaimSource,
     ExtractionRequest,
@@ -26,11 +28,12 @@ from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.prompts.registry import PromptRegistry
 from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, Settings
-from service.steps.chunking import chunk_sentences
+from service.steps.chunking import Chunk, chunk_sentences
+from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
 from service.steps.dedupe import claim_id, dedupe_claims
 from service.steps.grounding import GroundedClaim, Producer
 from service.steps.reading import read_sentences
-from service.steps.text import normalize_text
+from service.steps.text import NormalizedText, Sentence, normalize_text
 from service.steps.transcript import attribute_to_speakers
 from service.stores.reply_cache import ReplyCache
 
@@ -65,9 +68,7 @@ class Pipeline:
             )
         models = self.model_chain(options.model)
         prompt = self.prompts.get(options.prompt or self.settings.prompt)
-        normalized = normalize_text(article.text)
-        sentences = read_sentences(normalized.text, article)
-        chunks = chunk_sentences(sentences, self.settings.chunk_tokens, self.settings.context_sentences)
+        normalized, sentences, chunks = await off_the_loop(partial(self._read, article), size=len(article.text))
         job = ChunkJob(
             prompt=prompt,
             models=models,
@@ -82,6 +83,26 @@ class Pipeline:
             (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency
         )
         _raise_if_all_failed(outcomes)
+        size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
+        finish = partial(self._finish, request, prompt, models, outcomes, sentences)
+        return await off_the_loop(finish, size=size)
+
+    def _read(self, article: Article) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
+        """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it)."""
+        normalized = normalize_text(article.text)
+        sentences = read_sentences(normalized.text, article)
+        chunks = chunk_sentences(sentences, self.settings.chunk_tokens, self.settings.context_sentences)
+        return normalized, sentences, chunks
+
+    def _finish(
+        self,
+        request: ExtractionRequest,
+        prompt: PromptVersion,
+        models: list[ModelEntry],
+        outcomes: list[ChunkOutcome],
+        sentences: list[Sentence],
+    ) -> ExtractionResult:
+        """Give speakers their claims, de-duplicate across chunks and assemble the reply (CPU only)."""
         grounded = [claim for outcome in outcomes for claim in outcome.claims]
         if any(sentence.speaker for sentence in sentences):
             grounded = attribute_to_speakers(grounded, sentences)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from service.steps.text import Sentence
@@ -47,55 +47,69 @@ def estimate_tokens(text: str) -> int:
     return max(1, -(-len(text) // CHARS_PER_TOKEN))
 
 
-def _tokens(sentences: Sequence[Sentence]) -> int:
-    """Estimate the tokens of a run of sentences."""
-    return sum(estimate_tokens(sentence.text) for sentence in sentences)
+@dataclass(slots=True)
+class _Run:
+    """Sentences gathered so far, with their token estimate kept as a running total (never re-summed)."""
+
+    sentences: list[Sentence] = field(default_factory=list)
+    tokens: int = 0
+
+    def add(self, sentences: Sequence[Sentence], tokens: int) -> None:
+        """Append sentences whose estimate is ``tokens``."""
+        self.sentences.extend(sentences)
+        self.tokens += tokens
 
 
-def _split_long_paragraph(paragraph: list[Sentence], budget: int) -> list[list[Sentence]]:
-    """Cut a paragraph over the budget into runs of whole sentences, each within it where possible."""
-    runs: list[list[Sentence]] = [[]]
+def _split_long_paragraph(paragraph: list[Sentence], budget: int) -> list[_Run]:
+    """Cut a paragraph into runs of whole sentences, each within the budget where possible."""
+    runs = [_Run()]
     for sentence in paragraph:
-        if runs[-1] and _tokens(runs[-1]) + estimate_tokens(sentence.text) > budget:
-            runs.append([])
-        runs[-1].append(sentence)
+        tokens = estimate_tokens(sentence.text)
+        if runs[-1].sentences and runs[-1].tokens + tokens > budget:
+            runs.append(_Run())
+        runs[-1].add([sentence], tokens)
     return runs
 
 
-def _units(sentences: Sequence[Sentence], budget: int) -> list[list[Sentence]]:
+def _units(sentences: Sequence[Sentence], budget: int) -> list[_Run]:
     """Group sentences into paragraphs, splitting any paragraph longer than the budget."""
-    units: list[list[Sentence]] = []
+    units: list[_Run] = []
     for _, paragraph in groupby(sentences, key=lambda sentence: sentence.paragraph):
         units.extend(_split_long_paragraph(list(paragraph), budget))
     return units
 
 
-def _is_anchor(unit: Sequence[Sentence]) -> bool:
+def _is_anchor(unit: _Run) -> bool:
     """Say whether a unit's own text makes it a place where a chunk may close."""
-    return zlib.crc32(unit[-1].text.encode("utf-8")) % ANCHOR_MODULUS == 0
+    return zlib.crc32(unit.sentences[-1].text.encode("utf-8")) % ANCHOR_MODULUS == 0
 
 
-def _group_units(units: list[list[Sentence]], budget: int) -> list[list[Sentence]]:
-    """Pack units into chunk bodies by the overflow and anchor rules."""
-    bodies: list[list[Sentence]] = []
-    current: list[Sentence] = []
+def _group_units(units: list[_Run], budget: int) -> list[_Run]:
+    """Pack units into chunk bodies by the overflow and anchor rules, in time linear in the sentences."""
+    bodies: list[_Run] = []
+    current = _Run()
     for unit in units:
-        if current and _tokens(current) + _tokens(unit) > budget:
+        if current.sentences and current.tokens + unit.tokens > budget:
             bodies.append(current)
-            current = []
-        current = current + unit
-        if _tokens(current) >= budget * MIN_FILL and _is_anchor(unit):
+            current = _Run()
+        current.add(unit.sentences, unit.tokens)
+        if current.tokens >= budget * MIN_FILL and _is_anchor(unit):
             bodies.append(current)
-            current = []
-    if current:
+            current = _Run()
+    if current.sentences:
         bodies.append(current)
     return _fold_in_short_tail(bodies, budget)
 
 
-def _fold_in_short_tail(bodies: list[list[Sentence]], budget: int) -> list[list[Sentence]]:
+def _fold_in_short_tail(bodies: list[_Run], budget: int) -> list[_Run]:
     """Join a last chunk too short to be worth its own call (a sign-off line) to the one before, if it fits."""
-    if len(bodies) > 1 and _tokens(bodies[-1]) < budget * (1 - MIN_FILL) and _tokens(bodies[-2] + bodies[-1]) <= budget:
-        return [*bodies[:-2], bodies[-2] + bodies[-1]]
+    if (
+        len(bodies) > 1
+        and bodies[-1].tokens < budget * (1 - MIN_FILL)
+        and bodies[-2].tokens + bodies[-1].tokens <= budget
+    ):
+        bodies[-2].add(bodies[-1].sentences, bodies[-1].tokens)
+        return bodies[:-1]
     return bodies
 
 
@@ -104,9 +118,9 @@ def chunk_sentences(sentences: Sequence[Sentence], budget_tokens: int, context_s
     position = {sentence.id: index for index, sentence in enumerate(sentences)}
     chunks = []
     for index, body in enumerate(_group_units(_units(sentences, budget_tokens), budget_tokens), start=1):
-        first = position[body[0].id]
+        first = position[body.sentences[0].id]
         context = tuple(sentences[max(0, first - context_sentences) : first])
-        chunks.append(Chunk(index=index, sentences=tuple(body), context=context))
+        chunks.append(Chunk(index=index, sentences=tuple(body.sentences), context=context))
     return chunks
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,25 @@ def test_cli_import_does_not_load_litellm() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_cached_extract_on_the_offline_model_never_imports_litellm(tmp_path: Path, sample_article: str) -> None:
+    """``claims extract`` answered from the cache loads neither litellm nor FastAPI (what made it take 6 s)."""
+    article = tmp_path / "article.txt"
+    article.write_text(sample_article, encoding="utf-8")
+    code = (
+        "import sys; from service.cli.main import app\n"
+        f"sys.argv = ['claims', 'extract', {str(article)!r}]\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', 'litellm' in sys.modules, 'fastapi' in sys.modules, file=sys.stderr)\n"
+    )
+    environment = {**os.environ, "CLAIMS_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run(  # noqa: S603 -- our own interpreter
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
+        )
+        for _ in range(2)
+    ]
+    assert json.loads(runs[1].stdout)["usage"]["cache_hits"] == json.loads(runs[1].stdout)["usage"]["chunks"]
+    assert "MODULES True False" in runs[0].stderr  # the first run calls the offline model through litellm
+    assert "MODULES False False" in runs[1].stderr

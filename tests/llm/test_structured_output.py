@@ -70,13 +70,13 @@ def good_reply(request: httpx.Request) -> httpx.Response:
 def test_mode_is_chosen_from_litellm_capabilities(model: str, expected: str) -> None:
     """Models litellm knows to take a JSON schema get one; unknown and local models get JSON mode."""
     entry = ModelEntry(model_name="m", litellm_params={"model": model})
-    assert auto_mode(configure_litellm(), entry) == expected
+    assert auto_mode(configure_litellm, entry) == expected
 
 
 def test_configured_mode_wins_over_detection() -> None:
     """``structured_output`` in config overrides what litellm says."""
     entry = ModelEntry(model_name="m", litellm_params={"model": "openai/gpt-4o-mini"}, structured_output="prompt")
-    assert auto_mode(configure_litellm(), entry) == "prompt"
+    assert auto_mode(configure_litellm, entry) == "prompt"
 
 
 def test_reply_tool_has_no_refs() -> None:
