@@ -18,6 +18,7 @@ from benchmarks.processes import clean_environment
 from benchmarks.stats import ms
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLE = ROOT / "tests" / "data" / "article-trump-musk-x-stream.txt"
 IMPORT_PROBE = """
 import sys
 from service.cli.main import app
@@ -41,25 +42,37 @@ def _claims_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "service"]
 
 
-def _run(command: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """Run a command from the repository root with a clean environment."""
+def _run(
+    command: list[str], timeout: float = 120.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command from the repository root with a clean environment (plus ``env``)."""
     return subprocess.run(  # noqa: S603 -- our own commands
-        command, capture_output=True, text=True, timeout=timeout, env=clean_environment(), cwd=ROOT, check=False
+        command, capture_output=True, text=True, timeout=timeout, env=clean_environment(env), cwd=ROOT, check=False
     )
 
 
-def measure_cli(arguments: list[str], repeats: int) -> dict[str, Any]:
+def measure_cli(arguments: list[str], repeats: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Time ``claims <arguments>`` (median of ``repeats``) and say whether it imported litellm."""
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        completed = _run([*_claims_command(), *arguments])
+        completed = _run([*_claims_command(), *arguments], env=env)
         seconds.append(time.perf_counter() - started)
         if completed.returncode != 0:
             raise RuntimeError(f"claims {' '.join(arguments)} failed: {completed.stderr[-500:]}")
-    probe = _run([sys.executable, "-c", IMPORT_PROBE, *arguments])
+    probe = _run([sys.executable, "-c", IMPORT_PROBE, *arguments], env=env)
     imported = "LITELLM_IMPORTED True" in probe.stderr
     return {"command": f"claims {' '.join(arguments)}", "wall_ms": ms(median(seconds)), "imports_litellm": imported}
+
+
+def measure_cached_extract(repeats: int, cache_dir: Path) -> dict[str, Any]:
+    """Time ``claims extract`` on the sample article answered from the cache (a first run fills it)."""
+    env = {"CLAIMS_CACHE_DIR": str(cache_dir)}
+    arguments = ["extract", str(SAMPLE_ARTICLE)]
+    first = _run([*_claims_command(), *arguments], env=env)
+    if first.returncode != 0:
+        raise RuntimeError(f"claims extract failed: {first.stderr[-500:]}")
+    return measure_cli(arguments, max(repeats, 3), env)
 
 
 def measure_offline(seconds: float) -> dict[str, Any]:

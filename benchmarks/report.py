@@ -129,12 +129,48 @@ def _load_rows(f: Figures) -> list[Row]:
         _row(f, "cli_prompts", "Start-up: `claims prompts list` wall time", "litellm not imported",
              lambda v: f"{v['wall_ms']} ms (litellm imported: {'yes' if v['imports_litellm'] else 'no'})",
              lambda v: not v["imports_litellm"]),
+        _row(f, "cli_extract_cached", "Start-up: `claims extract` of the sample article, cached", "≤ 1,500 ms",
+             lambda v: f"{v['wall_ms']} ms (litellm imported: {'yes' if v['imports_litellm'] else 'no'})",
+             lambda v: v["wall_ms"] <= 1500),
     ]  # fmt: skip
+
+
+def _worst_shape_rows(f: Figures) -> list[Row]:
+    """Rows for the worst-shaped articles: time per 100 KB, linearity, and /healthz while they run."""
+    shapes = f.get("worst_shapes", {}).get("shapes", {})
+    rows = [
+        _row(
+            {**f, "shape": values},
+            "shape",
+            f"Worst shape: {name} ({values.get('chars', 0):,} chars)",
+            "CPU ÷ 100 KB at full ÷ at ¼ size ≤ 1.5",
+            lambda v: (
+                f"{v['wall_s_per_100kb']} s/100 KB wall, {v['cpu_s_per_100kb']} s/100 KB service CPU "
+                f"(¼ size: {v['cpu_s_per_100kb_quarter']}; ratio {v['linearity']}); {v['chunks']} chunks, "
+                f"{v['claims']} claims, {v['status']}"
+            ),
+            lambda v: v["linearity"] is not None and v["linearity"] <= 1.5,
+        )
+        for name, values in shapes.items()
+    ]
+    rows.append(
+        _row(f, "worst_shapes", "Worst shapes: /healthz p99 while they are extracted", "≤ 100 ms",
+             lambda v: f"{v['healthz_p99_ms']} ms (p50 {v['healthz_p50_ms']} ms, max {v['healthz_max_ms']} ms, "
+             f"{v['healthz_samples']} probes)",
+             lambda v: v["healthz_p99_ms"] <= 100)
+    )  # fmt: skip
+    return rows
 
 
 def build_rows(figures: Figures) -> list[Row]:
     """Return every row of the table, in the issue's order."""
-    return [*_overhead_rows(figures), *_cache_rows(figures), *_token_rows(figures), *_load_rows(figures)]
+    return [
+        *_overhead_rows(figures),
+        *_cache_rows(figures),
+        *_token_rows(figures),
+        *_load_rows(figures),
+        *_worst_shape_rows(figures),
+    ]
 
 
 def _first_line(path: str, prefix: str) -> str:

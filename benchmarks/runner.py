@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.commands import measure_cli, measure_offline
+from benchmarks.commands import measure_cached_extract, measure_cli, measure_offline
 from benchmarks.processes import (
     Process,
     load_average,
@@ -40,6 +40,7 @@ from benchmarks.scenarios import (
 )
 from benchmarks.stats import ms
 from benchmarks.tokens import encoding_name
+from benchmarks.worst_shapes import measure_worst_shapes
 
 PROVIDER_MAX_SECONDS = 1800.0
 MODEL_CONCURRENCY = 64  # calls in flight per model across requests; the operator's provider rate limit
@@ -86,6 +87,7 @@ async def _main_service(plan: Plan, provider: Process, workdir: Path, figures: F
             await _measure(figures, "throughput_service", measure_throughput(plan, service.port, body))
             await _bare_throughput(plan, body, reply_path, workdir, figures)
         await _measure(figures, "load", measure_load(plan, service, provider))
+        await _measure(figures, "worst_shapes", measure_worst_shapes(service, plan.worst_shape_chars))
     finally:
         service.stop()
 
@@ -120,8 +122,13 @@ async def _commands(plan: Plan, figures: Figures) -> None:
     async def offline() -> dict[str, Any]:
         return measure_offline(plan.offline_seconds)
 
+    async def cached_extract() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="claims-bench-cli-") as cache_dir:
+            return measure_cached_extract(plan.cli_repeats, Path(cache_dir))
+
     await _measure(figures, "cli_help", cli(["--help"]))
     await _measure(figures, "cli_prompts", cli(["prompts", "list"]))
+    await _measure(figures, "cli_extract_cached", cached_extract())
     await _measure(figures, "offline", offline())
 
 

@@ -40,6 +40,7 @@ class Plan:
     load_article_bytes: int
     offline_seconds: float
     cli_repeats: int
+    worst_shape_chars: int
 
     @property
     def latency_s(self) -> float:
@@ -47,8 +48,8 @@ class Plan:
         return self.latency_ms / 1000
 
 
-FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3)
-QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1)
+FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3, 200_000)
+QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1, 40_000)
 
 
 def request_body(article: GeneratedArticle, **options: Any) -> dict[str, Any]:

@@ -23,7 +23,9 @@ FIGURES = {
     "fanout_c1",
     "cli_help",
     "cli_prompts",
+    "cli_extract_cached",
     "offline",
+    "worst_shapes",
 }
 
 
@@ -48,7 +50,15 @@ def test_quick_benchmark_measures_every_figure(tmp_path: Path) -> None:
     assert figures["fanout_c10"]["model_calls"] == [10] * document["plan"]["fanout_repeats"]
     assert figures["load"]["errors"] == 0
     assert figures["tokens_5k"]["sentence_pipeline_calls"] > figures["tokens_5k"]["chunks"]
-    assert len(document["rows"]) == 20
+    assert set(figures["worst_shapes"]["shapes"]) == {
+        "one-character lines",
+        "one 200 KB line",
+        "numbered lines",
+        "quotations",
+    }
+    assert figures["worst_shapes"]["healthz_samples"] > 0
+    assert not figures["cli_extract_cached"]["imports_litellm"]
+    assert len(document["rows"]) == 26
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| Figure | Target | Measured | Met? |" in table
     assert table.strip() in completed.stdout
