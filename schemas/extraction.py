@@ -55,7 +55,9 @@ class ExtractionOptions(BaseModel):
     )
     min_checkworthiness: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     claim_types: list[ClaimType] | None = Field(default=None, description="Keep only these types; null keeps all.")
-    cache: bool = Field(default=True, description="Use and fill the reply cache.")
+    cache: bool = Field(
+        default=True, description="Answer from the reply cache; false asks the model again and replaces the entry."
+    )
 
 
 class ExtractionRequest(BaseModel):

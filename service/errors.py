@@ -10,6 +10,7 @@
     │   ├── BodyTooLarge                413  body larger than the cap, refused unread
     │   ├── NotFound                    404  no such resource (prompt, route)
     │   └── MethodNotAllowed            405  the route exists, not for this method
+    ├── NotReady                        503  /readyz: a part the service needs cannot be used now
     ├── UpstreamError                   502  the model provider failed us (with its retry_after, if any)
     │   ├── UpstreamRateLimited         429  Retry-After passed on
     │   ├── UpstreamTimeout             504
@@ -130,6 +131,14 @@ class MethodNotAllowed(InputError):
     status = 405
     slug = "method-not-allowed"
     title = "Method not allowed"
+
+
+class NotReady(ClaimServiceError):
+    """The service cannot take work now: a part it needs (the reply cache) cannot be used; the detail says why."""
+
+    status = 503
+    slug = "not-ready"
+    title = "Service not ready"
 
 
 class UpstreamError(ClaimServiceError):

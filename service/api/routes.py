@@ -11,7 +11,7 @@ from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
 from service.api.problems import request_id_of
 from service.api.request_log import log_extraction
-from service.errors import NotFound, UnknownPromptVersion, problem_catalogue
+from service.errors import NotFound, NotReady, UnknownPromptVersion, problem_catalogue
 from service.pipeline.extraction import Pipeline
 from service.prompts.spec import PromptVersion
 
@@ -164,9 +164,18 @@ async def healthz() -> HealthStatus:
     return HealthStatus(status="ok")
 
 
-@router.get("/readyz", response_model=HealthStatus, tags=["health"], summary="Readiness")
+@router.get(
+    "/readyz",
+    response_model=HealthStatus,
+    responses={503: {"description": "The reply cache cannot be used; the detail says why."}},
+    tags=["health"],
+    summary="Readiness",
+)
 async def readyz(pipeline: PipelineDep) -> HealthStatus:
-    """Say the service can take work: prompts verified and loaded, cache reachable."""
+    """Say the service can take work: prompts verified and loaded, the reply cache usable (healed if damaged)."""
+    problem = pipeline.cache.health()
+    if problem is not None:
+        raise NotReady(problem, extensions={"checks": {"cache": pipeline.cache.stats()}})
     return HealthStatus(
         status="ready",
         checks={"prompts": len(pipeline.prompts.versions()), "cache": pipeline.cache.stats()},

@@ -9,7 +9,8 @@ from service.llm.client import ModelClient
 from service.pipeline.extraction import Pipeline
 from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import Settings
-from service.stores.reply_cache import DiskReplyCache, NoReplyCache, ReplyCache
+from service.stores.disk_cache import DiskReplyCache
+from service.stores.reply_cache import NoReplyCache, ReplyCache
 
 
 def open_reply_cache(settings: Settings) -> ReplyCache:

@@ -75,7 +75,7 @@ class Pipeline:
             title=article.title,
             normalized=normalized,
             original=article.text,
-            use_cache=options.cache,
+            read_cache=options.cache,
             repair_attempts=self.settings.repair_attempts,
             faithfulness=self.settings.faithfulness,
         )

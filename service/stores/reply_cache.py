@@ -1,26 +1,20 @@
-"""The reply cache: diskcache behind a small get / set / stats interface, with explicit, versioned keys.
+"""The reply cache: a small get / set / stats / health interface, with explicit, versioned keys.
 
 A key hashes everything that shapes a model's reply: the cache format version, the model alias's litellm
 params without secrets, the rendered messages, the structured-output mode and the prompt's sha256. Only
-replies that validated are stored, and marks for chunks too big to answer whole. diskcache is
-SQLite-backed and safe across worker processes; a networked backend can slot in behind the same methods.
+replies that validated are stored, and marks for chunks too big to answer whole. The disk backend is
+``service.stores.disk_cache``; a networked one slots in behind the same methods.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import diskcache
-
-from service.errors import ConfigError
-
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2  # 2: replies stored as JSON text, not pickles
 REPLY_NEUTRAL_PARAMS = frozenset({"rpm", "tpm", "timeout", "stream_timeout"})
 
 
@@ -61,6 +55,9 @@ class ReplyCache(Protocol):
     def stats(self) -> dict[str, int]:
         """Return the size, and the hits, misses and writes counted since the cache was opened."""
 
+    def health(self) -> str | None:
+        """Return why the cache cannot be used now, or None when it can."""
+
     def close(self) -> None:
         """Release files and connections."""
 
@@ -88,37 +85,6 @@ def cache_key(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class DiskReplyCache:
-    """A ``ReplyCache`` on diskcache, bounded in size (least recently stored evicted first)."""
-
-    def __init__(self, directory: Path, size_limit_mb: int) -> None:
-        try:
-            self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 1024 * 1024)
-        except (OSError, sqlite3.Error) as exc:  # not a directory, not writable, not creatable
-            raise ConfigError(f"cache_dir {directory} cannot hold the cache: {exc}") from exc
-        self._counts = {"hits": 0, "misses": 0, "writes": 0}
-
-    def get(self, key: str) -> CachedReply | None:
-        """Return the reply stored under ``key``, if any."""
-        stored = self._cache.get(key)
-        found = CachedReply(**stored) if isinstance(stored, dict) else None
-        self._counts["hits" if found is not None else "misses"] += 1
-        return found
-
-    def set(self, key: str, reply: CachedReply) -> None:
-        """Store ``reply`` under ``key``."""
-        self._cache.set(key, asdict(reply))
-        self._counts["writes"] += 1
-
-    def stats(self) -> dict[str, int]:
-        """Return the entry count and bytes on disk, and this process's hits, misses and writes."""
-        return {"entries": len(self._cache), "bytes": int(self._cache.volume()), **self._counts}
-
-    def close(self) -> None:
-        """Close the underlying SQLite connections."""
-        self._cache.close()
-
-
 class NoReplyCache:
     """A ``ReplyCache`` that stores nothing, for ``cache_enabled: false``."""
 
@@ -132,6 +98,10 @@ class NoReplyCache:
     def stats(self) -> dict[str, int]:
         """Return zero entries, and nothing counted."""
         return {"entries": 0, "bytes": 0, "hits": 0, "misses": 0, "writes": 0}
+
+    def health(self) -> str | None:
+        """Return None: storing nothing never fails."""
+        return None
 
     def close(self) -> None:
         """Release nothing: nothing is held."""

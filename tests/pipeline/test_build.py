@@ -9,7 +9,8 @@ import pytest
 from service.errors import ConfigError, UnknownPromptVersion
 from service.pipeline.build import build_pipeline
 from service.settings import Settings
-from service.stores.reply_cache import DiskReplyCache, NoReplyCache
+from service.stores.disk_cache import DiskReplyCache
+from service.stores.reply_cache import NoReplyCache
 
 
 def test_the_pipeline_has_the_shipped_prompts_and_a_disk_cache(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from service.llm.secrets import public_params
 from service.settings import ModelEntry
-from service.stores.reply_cache import CachedReply, DiskReplyCache, NoReplyCache, cache_key
+from service.stores.disk_cache import DiskReplyCache
+from service.stores.reply_cache import CachedReply, NoReplyCache, cache_key
 
 MESSAGES = [
     {"role": "system", "content": "Extract claims."},
@@ -79,7 +80,7 @@ def test_disk_cache_stats_count_entries(disk_cache: DiskReplyCache, cached_reply
 
     stats = disk_cache.stats()
     assert stats.pop("bytes") > 0
-    assert stats == {"entries": 2, "hits": 1, "misses": 2, "writes": 2}
+    assert stats == {"entries": 2, "hits": 1, "misses": 2, "writes": 2, "unreadable": 0, "healed": 0, "failures": 0}
 
 
 def test_a_second_cache_on_the_same_directory_sees_the_entry(tmp_path: Path, cached_reply: CachedReply) -> None:
@@ -102,7 +103,7 @@ def test_another_process_sees_the_entry(disk_cache: DiskReplyCache, tmp_path: Pa
         "import sys\n"
         "from dataclasses import asdict\n"
         "from pathlib import Path\n"
-        "from service.stores.reply_cache import DiskReplyCache\n"
+        "from service.stores.disk_cache import DiskReplyCache\n"
         "cache = DiskReplyCache(Path(sys.argv[1]), size_limit_mb=16)\n"
         "print(asdict(cache.get(sys.argv[2])))\n"
         "cache.close()\n"
