@@ -55,6 +55,8 @@ class Process:
                 self.popen.wait(timeout=10)
         if self._log is not None:
             self._log.close()
+        if self.popen.stdout is not None:  # the provider's port came through it
+            self.popen.stdout.close()
 
     def log_tail(self, lines: int = 20) -> str:
         """Return the end of the process's log, for error messages."""

@@ -9,7 +9,9 @@
     │   ├── ArticleTooLarge             413  article longer than max_article_chars
     │   ├── BodyTooLarge                413  body larger than the cap, refused unread
     │   ├── NotFound                    404  no such resource (prompt, route)
-    │   └── MethodNotAllowed            405  the route exists, not for this method
+    │   ├── MethodNotAllowed            405  the route exists, not for this method (Allow says which)
+    │   └── RequestTimeout              408  the request's headers or body came too slowly
+    ├── ShuttingDown                    503  the service stopped before the request finished
     ├── NotReady                        503  /readyz: a part the service needs cannot be used now
     ├── UpstreamError                   502  the model provider failed us (with its retry_after, if any)
     │   ├── UpstreamRateLimited         429  Retry-After passed on
@@ -60,6 +62,18 @@ class ClaimServiceError(Exception):
     def headers(self) -> dict[str, str]:
         """Return extra response headers the problem should carry."""
         return {}
+
+    def document(self, instance: str, request_id: str) -> dict[str, Any]:
+        """Return this error as an RFC 9457 problem document about ``instance`` (the request's path)."""
+        return {
+            "type": self.problem_type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "request_id": request_id,
+            **self.extensions,
+        }
 
 
 class ConfigError(ClaimServiceError):
@@ -126,11 +140,43 @@ class NotFound(InputError):
 
 
 class MethodNotAllowed(InputError):
-    """The resource exists but not for this HTTP method."""
+    """The resource exists but not for this HTTP method; ``allow`` lists the methods it takes (RFC 9110)."""
 
     status = 405
     slug = "method-not-allowed"
     title = "Method not allowed"
+
+    def __init__(self, detail: str, *, allow: str) -> None:
+        super().__init__(detail)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        """Say which methods the resource takes."""
+        return {"Allow": self.allow}
+
+
+class RequestTimeout(InputError):
+    """The client sent its request's headers or body too slowly; the connection is closed."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "Request Timeout"
+
+    def headers(self) -> dict[str, str]:
+        """Close the connection: what the client was sending is abandoned."""
+        return {"Connection": "close"}
+
+
+class ShuttingDown(ClaimServiceError):
+    """The service was shutting down and its grace period ran out before this request finished; send it again."""
+
+    status = 503
+    slug = "shutting-down"
+    title = "Service shutting down"
+
+    def headers(self) -> dict[str, str]:
+        """Ask the client to come back shortly, on a new connection."""
+        return {"Retry-After": "5", "Connection": "close"}
 
 
 class NotReady(ClaimServiceError):

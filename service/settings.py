@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     retry_max_wait_s: Annotated[float, Field(ge=0)] = 20.0
     retry_total_s: Annotated[float, Field(gt=0)] = 60.0
     repair_attempts: Annotated[int, Field(ge=0, le=5)] = 1
+    request_header_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    request_body_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
     faithfulness: Literal["drop", "warn", "off"] = Field(
         default="drop",
         description="A claim naming a number or name its chunk does not support: drop it, keep it with a warning, "

@@ -8,9 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from service import __version__
-from service.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.api.middleware import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    InFlight,
+    RequestIdMiddleware,
+    ShutdownMiddleware,
+)
 from service.api.openapi import problem_openapi
 from service.api.problems import install_problem_handlers
 from service.api.routes import router
@@ -19,6 +26,7 @@ from service.pipeline.build import build_pipeline
 from service.settings import Settings, get_settings
 
 BODY_OVERHEAD_BYTES = 64 * 1024
+ANSWERS_AFTER_GRACE_S = 2.0  # how long shutdown waits, after the grace period, for cut-off requests' 503s
 BYTES_PER_CHAR = 12  # JSON-escaped at worst (an emoji as two \uXXXX escapes): an article within the limit always fits
 
 DESCRIPTION = """
@@ -38,6 +46,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app is warm from garbage collection.
     """
     pipeline = build_pipeline(settings)
+    in_flight = InFlight()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,9 +57,11 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
             gc.collect()
             gc.freeze()
         yield
+        await in_flight.drained(limit_s=ANSWERS_AFTER_GRACE_S)  # the 503s of requests cut off at shutdown
         pipeline.cache.close()
 
-    app = FastAPI(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
+    app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.pipeline = pipeline
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     app.include_router(router)
@@ -58,6 +69,8 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
     )
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout_s)
+    app.add_middleware(ShutdownMiddleware, in_flight=in_flight)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -1,15 +1,17 @@
-"""Pure ASGI middleware: a request id on every request, and a cap on body size, declared or streamed."""
+"""Pure ASGI middleware: a request id, a cap on body size, a deadline on the body, a 503 when shutdown cuts in."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 import uuid
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PROBLEM_CONTENT_TYPE, BodyTooLarge
+from service.errors import PROBLEM_CONTENT_TYPE, BodyTooLarge, ClaimServiceError, ShuttingDown
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -80,17 +82,118 @@ class BodySizeLimitMiddleware:
     @staticmethod
     async def _refuse(scope: Scope, send: Send, detail: str) -> None:
         """Answer 413 problem+json before the app sees the request."""
-        problem = BodyTooLarge(detail)
-        body = json.dumps(
-            {
-                "type": problem.problem_type,
-                "title": problem.title,
-                "status": problem.status,
-                "detail": problem.detail,
-                "instance": scope.get("path", ""),
-                "request_id": scope.get("state", {}).get("request_id", "-"),
-            }
-        ).encode()
-        headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": problem.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(scope, send, BodyTooLarge(detail))
+
+
+async def send_problem(scope: Scope, send: Send, problem: ClaimServiceError) -> None:
+    """Send ``problem`` as a whole problem+json response, from outside the app's own handlers."""
+    body = json.dumps(problem.document(scope.get("path", ""), scope.get("state", {}).get("request_id", "-"))).encode()
+    headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in problem.headers().items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyTimeoutMiddleware:
+    """Give a request body ``timeout`` seconds to arrive whole, else a 408 problem (raised into FastAPI's reading).
+
+    The deadline only runs while the body is incomplete: once its last part is in, ``receive`` is the
+    server's own again (a streamed reply still hears the client disconnect).
+    """
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app with a ``receive`` that enforces the body's deadline."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, self._with_deadline(receive), send)
+
+    def _with_deadline(self, receive: Receive) -> Receive:
+        """Return ``receive`` that raises a 408 when the body is not all in by the deadline."""
+        deadline = time.monotonic() + self.timeout
+        complete = False
+
+        async def receive_in_time() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise HTTPException(408, detail=f"the request body did not arrive within {self.timeout:g} s") from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        return receive_in_time
+
+
+class InFlight:
+    """The requests being answered now, so that shutdown can wait for the last 503s to go out."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        """Count a request in."""
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        """Count a request out."""
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def drained(self, limit_s: float) -> bool:
+        """Wait at most ``limit_s`` seconds for no request to be in flight; say whether none is."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), limit_s)
+        except TimeoutError:
+            return False
+        return True
+
+
+class ShutdownMiddleware:
+    """When shutdown's grace period runs out and the server cancels a request, answer it 503, never half a reply.
+
+    uvicorn cancels what is still running once ``timeout_graceful_shutdown`` has passed, then goes straight
+    on to the lifespan's shutdown; ``in_flight`` lets that wait for these last answers to be written.
+    """
+
+    def __init__(self, app: ASGIApp, in_flight: InFlight) -> None:
+        self.app = app
+        self.in_flight = in_flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; if it is cancelled before its response began, send a 503 problem instead."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.in_flight.enter()
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.in_flight.leave()
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app, answering 503 when it is cancelled before its response began."""
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except asyncio.CancelledError:
+            if started:
+                raise
+            # the server cancels each request once, at the end of its grace period: answer and let it close
+            await send_problem(scope, send, ShuttingDown("the service stopped before this request finished"))

@@ -19,6 +19,7 @@ from service.errors import (
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
+    RequestTimeout,
     validation_summary,
 )
 
@@ -57,15 +58,8 @@ def _render_service_error(request: Request, exc: ClaimServiceError) -> JSONRespo
     """Render one of our errors."""
     if exc.status >= 500:
         logger.warning("request %s failed: %s", request_id_of(request), exc.detail)
-    return problem_response(
-        request,
-        status=exc.status,
-        type_=exc.problem_type,
-        title=exc.title,
-        detail=exc.detail,
-        extra=exc.extensions,
-        headers=exc.headers(),
-    )
+    document = exc.document(request.url.path, request_id_of(request))
+    return JSONResponse(document, status_code=exc.status, media_type=PROBLEM_CONTENT_TYPE, headers=exc.headers())
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -116,7 +110,11 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return _render_service_error(request, problem)
 
 
-UNPARSEABLE_BODY = {UnicodeDecodeError: "it is not UTF-8 text", RecursionError: "it nests too deeply"}
+UNPARSEABLE_BODY = {
+    UnicodeDecodeError: "the body is not valid JSON: it is not UTF-8 text",
+    RecursionError: "the body is not valid JSON: it nests too deeply",
+    ValueError: "the body cannot be read: a number in it has more than 4,300 digits",  # what int(str) refuses
+}
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -126,12 +124,15 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         return _render_service_error(request, NotFound(f"no resource at {request.url.path}"))
     unparseable = UNPARSEABLE_BODY.get(type(exc.__cause__)) if exc.status_code == 400 else None
     if unparseable is not None:  # FastAPI's 400 "error parsing the body": a 422 like any body that is not JSON
-        return _render_service_error(request, InvalidRequest(f"the body is not valid JSON: {unparseable}"))
+        return _render_service_error(request, InvalidRequest(unparseable))
     if exc.status_code == 413:  # the body-size middleware's count, raised into FastAPI's body reading
         return _render_service_error(request, BodyTooLarge(str(exc.detail)))
     if exc.status_code == 405:
-        method_error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
-        return _render_service_error(request, method_error)
+        allow = dict(exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; it takes {allow or 'no method'}"
+        return _render_service_error(request, MethodNotAllowed(detail, allow=allow))
+    if exc.status_code == 408:  # the body-timeout middleware's, raised into FastAPI's body reading
+        return _render_service_error(request, RequestTimeout(str(exc.detail)))
     return problem_response(
         request,
         status=exc.status_code,

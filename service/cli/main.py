@@ -42,6 +42,7 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    from service.api.server import uvicorn_options
     from service.pipeline.build import build_pipeline
     from service.settings import get_settings
 
@@ -58,7 +59,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level.lower(),
+        **uvicorn_options(settings),
     )
 
 

@@ -378,9 +378,37 @@ def test_problem_types_are_documented(client: TestClient) -> None:
     assert_problem(client.get("/problems/no-such-problem"), 404, "not-found")
 
 
-def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
-    """A known route called with the wrong method is a 405 problem."""
-    assert_problem(client.get("/v1/extractions"), 405, "method-not-allowed")
+def test_wrong_method_is_a_405_problem_saying_which_methods_are_allowed(client: TestClient) -> None:
+    """A known route called with the wrong method is a 405 problem carrying ``Allow`` (RFC 9110)."""
+    response = client.get("/v1/extractions")
+    problem = assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "POST"
+    assert problem["detail"] == "GET is not allowed on /v1/extractions; it takes POST"
+    assert client.delete("/readyz").headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize("digits", [4_301, 100_000])
+def test_an_integer_with_thousands_of_digits_is_a_422_like_any_unreadable_body(client: TestClient, digits: int) -> None:
+    """A number JSON readers refuse (over 4,300 digits) is a 422 problem saying so, not an undocumented 400."""
+    body = '{"article": {"text": "Prices rose."}, "options": {"min_checkworthiness": ' + "9" * digits + "}}"
+    response = client.post("/v1/extractions", content=body, headers={"content-type": "application/json"})
+    problem = assert_problem(response, 422, "invalid-request")
+    assert problem["detail"] == "the body cannot be read: a number in it has more than 4,300 digits"
+
+
+@pytest.mark.parametrize(
+    ("page", "asset"),
+    [("/docs", "/static-offline-docs/swagger-ui-bundle.js"), ("/redoc", "/static-offline-docs/redoc.standalone.js")],
+)
+def test_the_api_docs_work_with_no_internet(client: TestClient, page: str, asset: str) -> None:
+    """Swagger UI and ReDoc load their scripts from the service itself (an installed package), never a CDN."""
+    html = client.get(page).text
+    assert asset in html
+    assert "cdn" not in html.lower()
+    assert "fonts.googleapis" not in html
+    script = client.get(asset)
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
 
 
 def test_a_served_app_exempts_its_warm_start_up_objects_from_collection(settings: Settings) -> None:
