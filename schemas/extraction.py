@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from schemas.claim_types import Attribution, ClaimType
 
@@ -13,6 +13,16 @@ SCHEMA_VERSION = "1"
 
 NonBlankText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
 PromptRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(@[1-9][0-9]*)?$")]
+
+
+def _date_time_text(value: object) -> object:
+    """Take a date-time only as ISO 8601 text: a bare number is no date in JSON (nor in the published schema)."""
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date-time string, e.g. 2024-08-13T02:00:00Z")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
 class Article(BaseModel):
@@ -28,7 +38,7 @@ class Article(BaseModel):
     )
     text: NonBlankText = Field(description="The article body. Offsets in the reply index into this string.")
     url: Annotated[str, StringConstraints(max_length=2048)] | None = None
-    published_at: datetime | None = None
+    published_at: IsoDateTime | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = Field(
         default="en", description="BCP 47 language tag; drives sentence segmentation."
     )
@@ -45,7 +55,7 @@ class Article(BaseModel):
 class ExtractionOptions(BaseModel):
     """How to extract: which model alias and prompt version, and which claims to keep."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # false is no number, 0 no boolean (JSON Schema's types)
 
     model: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
         default=None, description="A configured model alias (see GET /v1/models); default: the configured default."

@@ -18,11 +18,13 @@ from service.api.middleware import (
     RequestIdMiddleware,
     ShutdownMiddleware,
 )
-from service.api.openapi import problem_openapi
+from service.api.openapi import Choices, problem_openapi
 from service.api.problems import install_problem_handlers
 from service.api.routes import router
+from service.errors import problem_catalogue
 from service.llm.client import warm_up
 from service.pipeline.build import build_pipeline
+from service.pipeline.extraction import Pipeline
 from service.settings import Settings, get_settings
 
 BODY_OVERHEAD_BYTES = 64 * 1024
@@ -63,7 +65,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
     app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.pipeline = pipeline
-    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
+    app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     install_problem_handlers(app)
     app.add_middleware(
@@ -73,6 +75,17 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.add_middleware(ShutdownMiddleware, in_flight=in_flight)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _choices(pipeline: Pipeline) -> Choices:
+    """Return what requests may name in this deployment: its aliases, its prompt versions and their names."""
+    versions = pipeline.prompts.versions()
+    released = sorted({version.spec.name for version in versions if version.spec.status == "released"})
+    return Choices(
+        models=[entry.model_name for entry in pipeline.settings.models],
+        prompts=[*released, *(version.ref for version in versions)],
+        problems=sorted(problem_catalogue()),
+    )
 
 
 def create_app_from_env() -> FastAPI:

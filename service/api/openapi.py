@@ -1,14 +1,17 @@
-"""The OpenAPI document, with every error response described as what it is: RFC 9457 problem+json.
+"""The OpenAPI document, true to this deployment: problem+json errors, and the choices its config allows.
 
 FastAPI documents a route's 422 as its own ``HTTPValidationError`` in ``application/json``; this service
-answers every error, that one included, as a ``Problem`` in ``application/problem+json``. The document is
-built once, then each 4xx/5xx response of each operation is pointed at the ``Problem`` schema.
+answers every error, that one included, as a ``Problem`` in ``application/problem+json``, so each 4xx/5xx
+response of each operation is pointed at the ``Problem`` schema. ``options.model`` and ``options.prompt``
+are documented as the aliases and prompt versions this deployment has (a request naming another gets a
+422), and ``/problems/{slug}`` as the slugs there are. The document is built once.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,17 +23,37 @@ from service.errors import PROBLEM_CONTENT_TYPE
 PROBLEM_REF = "#/components/schemas/Problem"
 
 
-def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """Return the ``app.openapi`` replacement that documents error responses as problems (built once)."""
+def problem_openapi(app: FastAPI, choices: Choices) -> Callable[[], dict[str, Any]]:
+    """Return the ``app.openapi`` replacement documenting problems and this deployment's choices (built once)."""
 
     def openapi() -> dict[str, Any]:
-        """Build the OpenAPI document on first use, with problem+json error responses."""
+        """Build the OpenAPI document on first use, with problem+json error responses and configured choices."""
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = with_problem_responses(document)
+            app.openapi_schema = with_choices(with_problem_responses(document), choices)
         return app.openapi_schema
 
     return openapi
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What a request may name here: model aliases and prompt refs; and the problem slugs there are."""
+
+    models: list[str]
+    prompts: list[str]
+    problems: list[str]
+
+
+def with_choices(document: dict[str, Any], choices: Choices) -> dict[str, Any]:
+    """Document ``options.model`` and ``options.prompt`` as enums of what is configured, and the problem slugs."""
+    options = document["components"]["schemas"]["ExtractionOptions"]["properties"]
+    for field, allowed in (("model", choices.models), ("prompt", choices.prompts)):
+        options[field]["anyOf"] = [{"type": "string", "enum": allowed}, {"type": "null"}]
+    for parameter in document["paths"]["/problems/{slug}"]["get"]["parameters"]:
+        if parameter["name"] == "slug":
+            parameter["schema"]["enum"] = choices.problems
+    return document
 
 
 def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""Tests of ``service/api/openapi.py``: the published contract is what a real served process does.
+
+Schemathesis reads ``/openapi.json`` of a real ``claims serve`` and sends what the document allows (and
+what it forbids), with every check on: no 5xx, every response as documented, schema-valid requests
+accepted, schema-violating ones refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from benchmarks.processes import Process, start_service, wait_ready
+from service.errors import problem_catalogue
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Process]:
+    """``claims serve`` on the offline model, its cache in the test's directory."""
+    service = start_service("service", {"cache_dir": str(tmp_path / "cache")}, tmp_path)
+    asyncio.run(wait_ready(service))
+    yield service
+    service.stop()
+
+
+@pytest.fixture(autouse=True)
+def real_sockets(http_mock: Any) -> None:
+    """Schemathesis speaks to the served process over loopback, outside respx (which patches httpx only here)."""
+
+
+def test_schemathesis_finds_nothing_with_every_check(served: Process) -> None:
+    """Every operation, fuzzed with all checks (status codes, content types, schemas, negative data): 0 failures."""
+    command = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{served.port}/openapi.json"]
+    command += ["--checks", "all", "--max-examples", "40", "--seed", "1", "--no-color"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    assert "No issues found" in completed.stdout
+
+
+def test_the_document_offers_what_this_deployment_has(client: TestClient) -> None:
+    """``options.model`` and ``options.prompt`` list the configured aliases and prompt versions; slugs are listed."""
+    document = client.get("/openapi.json").json()
+    options = document["components"]["schemas"]["ExtractionOptions"]["properties"]
+    assert options["model"]["anyOf"][0]["enum"] == ["default"]
+    assert options["prompt"]["anyOf"][0]["enum"] == ["extract_claims", "extract_claims@1", "extract_claims@2"]
+    [slug] = document["paths"]["/problems/{slug}"]["get"]["parameters"]
+    assert slug["schema"]["enum"] == sorted(problem_catalogue())
