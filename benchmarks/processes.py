@@ -113,6 +113,7 @@ def service_config(provider_port: int, cache_dir: Path, concurrency: int, model_
             }
         ],
         "cache_dir": str(cache_dir),
+        "data_dir": str(cache_dir.parent / f"{cache_dir.name}-jobs"),
         "max_concurrency": concurrency,
         "retry_attempts": 1,
         "log_level": "INFO",

@@ -10,6 +10,7 @@
     │   ├── BodyTooLarge                413  body larger than the cap, refused unread
     │   ├── NotFound                    404  no such resource (prompt, route)
     │   ├── MethodNotAllowed            405  the route exists, not for this method (Allow says which)
+    │   ├── ResourceConflict            409  the request conflicts with what exists (an Idempotency-Key reused)
     │   └── RequestTimeout              408  the request's headers or body came too slowly
     ├── ShuttingDown                    503  the service stopped before the request finished
     ├── NotReady                        503  /readyz: a part the service needs cannot be used now
@@ -153,6 +154,14 @@ class MethodNotAllowed(InputError):
     def headers(self) -> dict[str, str]:
         """Say which methods the resource takes."""
         return {"Allow": self.allow}
+
+
+class ResourceConflict(InputError):
+    """The request conflicts with what the service holds, e.g. an Idempotency-Key used with another body."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
 
 
 class RequestTimeout(InputError):

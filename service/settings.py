@@ -94,6 +94,23 @@ class ModelEntry(BaseModel):
         return str(self.litellm_params["model"])
 
 
+def _default_data_dir() -> Path:
+    """Return where jobs persist by default: the user's data directory (``$XDG_DATA_HOME``, else ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "claim-extractor"
+
+
+def read_secret_reference(reference: str) -> str | None:
+    """Return the value an ``os.environ/VAR`` reference names: ``VAR``, else the file ``VAR_FILE`` names."""
+    variable = reference.removeprefix(SECRET_REFERENCE)
+    if variable in os.environ:
+        return os.environ[variable]
+    secret_file = os.environ.get(f"{variable}_FILE")
+    if secret_file and Path(secret_file).is_file():
+        return Path(secret_file).read_text(encoding="utf-8").strip()
+    return None
+
+
 def _offline_default() -> list[ModelEntry]:
     """Return the built-in model list: the offline model as ``default``."""
     return [ModelEntry(model_name="default", litellm_params={"model": OFFLINE_MODEL})]
@@ -124,6 +141,17 @@ class Settings(BaseSettings):
     request_header_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     request_body_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Where jobs and their results persist.")
+    job_workers: Annotated[int, Field(ge=0, le=256)] = 2
+    job_max_articles: Annotated[int, Field(ge=1)] = 10_000
+    job_max_body_mb: Annotated[int, Field(ge=1)] = 256
+    job_retention_hours: Annotated[float, Field(gt=0)] = 168.0
+    job_lease_s: Annotated[float, Field(gt=0)] = 30.0
+    webhook_secret: str | None = Field(default=None, description="A whsec_ secret, as os.environ/VAR.")
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
+    webhook_max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
+    webhook_retry_s: Annotated[float, Field(ge=0)] = 2.0
+    webhook_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     faithfulness: Literal["drop", "warn", "off"] = Field(
         default="drop",
         description="A claim naming a number or name its chunk does not support: drop it, keep it with a warning, "
@@ -143,7 +171,15 @@ class Settings(BaseSettings):
         """Let the environment override the config file, which arrives as init arguments."""
         return env_settings, init_settings
 
-    @field_validator("cache_dir", "prompts_dir")
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_is_a_reference(cls, value: str | None) -> str | None:
+        """Refuse a webhook secret written into the config: it must be an ``os.environ/VAR`` reference."""
+        if value is not None and not value.startswith(SECRET_REFERENCE):
+            raise ValueError("webhook_secret must name where the secret is, e.g. os.environ/CLAIMS_WEBHOOK_SECRET")
+        return value
+
+    @field_validator("cache_dir", "prompts_dir", "data_dir")
     @classmethod
     def _expand_home(cls, path: Path | None) -> Path | None:
         """Expand a leading ``~`` in configured paths."""

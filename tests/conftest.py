@@ -33,11 +33,12 @@ ANTHROPIC_TEST_KEY = "sk-ant-test-9876543210zyxwvuts"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test without provider keys or CLAIMS_* settings leaking in from the shell."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run every test without provider keys or CLAIMS_* from the shell, its default data_dir its own."""
     for variable in list(os.environ):
         if variable.startswith("CLAIMS_") or variable in PROVIDER_KEY_VARIABLES:
             monkeypatch.delenv(variable)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +57,14 @@ def sample_article() -> str:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Built-in defaults (the offline model) with a private cache and retries that do not sleep long."""
-    return Settings(cache_dir=tmp_path / "cache", retry_max_wait_s=0.01, retry_total_s=5)
+    return Settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", retry_max_wait_s=0.01, retry_total_s=5)
 
 
 def hosted_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings with aliases `gpt` (OpenAI), `claude` (Anthropic) and `default` (offline); `gpt` is default."""
     values: dict[str, object] = {
         "cache_dir": tmp_path / "cache",
+        "data_dir": tmp_path / "data",
         "retry_max_wait_s": 0.01,
         "retry_total_s": 5,
         "default_model": "gpt",

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 SERVICE = ROOT / "service"
-ROOMS = ("api", "cli", "pipeline", "steps", "prompts", "llm", "offline", "stores", "evaluation")
+ROOMS = ("api", "cli", "jobs", "pipeline", "steps", "prompts", "llm", "offline", "stores", "evaluation")
 BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
 
@@ -82,6 +82,12 @@ def test_the_pipeline_and_the_evaluations_stand_beside_each_other() -> None:
 def test_below_the_pipeline_nothing_imports_the_pipeline() -> None:
     """Steps, prompts, llm, offline and stores are below the pipeline: they never import it."""
     assert offenders(modules_under(*BELOW_THE_PIPELINE), ("service.pipeline",)) == []
+
+
+def test_the_jobs_runner_sits_above_the_pipeline() -> None:
+    """The jobs runner drives the pipeline; neither the pipeline nor anything below it imports the runner."""
+    assert offenders(modules_under(*BELOW_THE_PIPELINE, "pipeline"), ("service.jobs",)) == []
+    assert offenders(modules_under("jobs"), ("service.api", "service.cli")) == []
 
 
 def test_only_llm_and_offline_import_litellm() -> None:

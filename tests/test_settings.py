@@ -196,8 +196,9 @@ def test_invalid_config_message_does_not_echo_secret_values(tmp_path: Path) -> N
     assert "sk-live-123456" not in str(caught.value)
 
 
-def test_example_config_documents_the_defaults() -> None:
+def test_example_config_documents_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """``claims.example.yaml`` loads, and every key it sets has the built-in default value."""
+    monkeypatch.delenv("XDG_DATA_HOME")  # the data_dir it documents is the one without it
     documented = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
     loaded = get_settings(EXAMPLE_CONFIG)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from service import __version__
+from service.api.jobs_routes import router as jobs_router
 from service.api.middleware import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
@@ -22,8 +23,9 @@ from service.api.openapi import Choices, problem_openapi
 from service.api.problems import install_problem_handlers
 from service.api.routes import router
 from service.errors import problem_catalogue
+from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
-from service.pipeline.build import build_pipeline
+from service.pipeline.build import build_pipeline, open_job_store
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings, get_settings
 
@@ -48,6 +50,8 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app is warm from garbage collection.
     """
     pipeline = build_pipeline(settings)
+    jobs = open_job_store(settings)
+    runner = JobRunner(pipeline, jobs, jobs, settings)
     in_flight = InFlight()
 
     @asynccontextmanager
@@ -58,18 +62,25 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
             # reach, so no request pays for a full collection scanning them (it fell on the first: +190 ms)
             gc.collect()
             gc.freeze()
+        runner.start()
         yield
         await in_flight.drained(limit_s=ANSWERS_AFTER_GRACE_S)  # the 503s of requests cut off at shutdown
+        await runner.stop()
+        jobs.close()
         pipeline.cache.close()
 
     # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
     app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.pipeline = pipeline
+    app.state.pipeline, app.state.jobs, app.state.runner = pipeline, jobs, runner
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
+    app.include_router(jobs_router)
     install_problem_handlers(app)
+    extraction_limit = settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
+        BodySizeLimitMiddleware,
+        max_bytes=extraction_limit,
+        max_bytes_under={"/v1/jobs": settings.job_max_body_mb * 1024 * 1024},
     )
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout_s)
     app.add_middleware(ShutdownMiddleware, in_flight=in_flight)

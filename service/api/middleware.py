@@ -49,22 +49,32 @@ class BodySizeLimitMiddleware:
     answers a declared oversize in plain text, outside the problem+json contract.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_bytes_under: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_bytes_under = max_bytes_under or {}  # path prefix -> its own limit (a job's batch is larger)
+
+    def _limit(self, scope: Scope) -> int:
+        """Return the body limit of the request's path."""
+        path = str(scope.get("path", ""))
+        return next(
+            (limit for prefix, limit in self.max_bytes_under.items() if path.startswith(prefix)), self.max_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse oversized bodies early; count the others as they arrive."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send, f"the body has {int(declared):,} bytes; the limit is {self.max_bytes:,}")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, f"the body has {int(declared):,} bytes; the limit is {limit:,}")
             return
-        await self.app(scope, self._counting(receive), send)
+        await self.app(scope, self._counting(receive, limit), send)
 
-    def _counting(self, receive: Receive) -> Receive:
+    @staticmethod
+    def _counting(receive: Receive, limit: int) -> Receive:
         """Return ``receive`` that raises a 413 once the body received so far passes the limit."""
         received = 0
 
@@ -73,8 +83,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, detail=f"the body is over the limit of {self.max_bytes:,} bytes")
+                if received > limit:
+                    raise HTTPException(413, detail=f"the body is over the limit of {limit:,} bytes")
             return message
 
         return receive_within_limit

@@ -16,8 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from schemas.catalog import Problem
+from schemas.jobs import BatchSubmission, SingleSubmission
 from service.errors import PROBLEM_CONTENT_TYPE
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -30,7 +32,8 @@ def problem_openapi(app: FastAPI, choices: Choices) -> Callable[[], dict[str, An
         """Build the OpenAPI document on first use, with problem+json error responses and configured choices."""
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = with_choices(with_problem_responses(document), choices)
+            document = with_models(with_problem_responses(document), (BatchSubmission, SingleSubmission))
+            app.openapi_schema = with_choices(document, choices)
         return app.openapi_schema
 
     return openapi
@@ -43,6 +46,17 @@ class Choices:
     models: list[str]
     prompts: list[str]
     problems: list[str]
+
+
+def with_models(document: dict[str, Any], models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """Add models that no route declares as a parameter (a body read by hand), and what they refer to."""
+    components = document["components"]["schemas"]
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = schema
+    return document
 
 
 def with_choices(document: dict[str, Any], choices: Choices) -> dict[str, Any]:

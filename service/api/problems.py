@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import (
@@ -128,7 +129,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 413:  # the body-size middleware's count, raised into FastAPI's body reading
         return _render_service_error(request, BodyTooLarge(str(exc.detail)))
     if exc.status_code == 405:
-        allow = dict(exc.headers or {}).get("Allow", "")
+        allow = allowed_methods(request) or dict(exc.headers or {}).get("Allow", "")
         detail = f"{request.method} is not allowed on {request.url.path}; it takes {allow or 'no method'}"
         return _render_service_error(request, MethodNotAllowed(detail, allow=allow))
     if exc.status_code == 408:  # the body-timeout middleware's, raised into FastAPI's body reading
@@ -141,6 +142,16 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         detail=str(exc.detail),
         headers=dict(exc.headers or {}),
     )
+
+
+def allowed_methods(request: Request) -> str:
+    """Return every method the request's path takes, over all the routes that match it (RFC 9110 ``Allow``)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        pattern, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if pattern is not None and route_methods and pattern.match(request.url.path):
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

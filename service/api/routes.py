@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 
 from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
+from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
 from service.api.request_log import log_extraction
 from service.errors import NotFound, NotReady, UnknownPromptVersion, problem_catalogue
-from service.pipeline.extraction import Pipeline
 from service.prompts.spec import PromptVersion
 
 router = APIRouter()
@@ -48,15 +48,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         504: "Every chunk failed: the provider timed out.",
     }.items()
 }
-
-
-async def get_pipeline(request: Request) -> Pipeline:
-    """Return the app's pipeline."""
-    pipeline: Pipeline = request.app.state.pipeline
-    return pipeline
-
-
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
 @router.post(

@@ -8,13 +8,11 @@ a model passes through ``redact``.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 from service.errors import UpstreamAuthError
-from service.settings import SECRET_REFERENCE, ModelEntry, is_secret_param
+from service.settings import SECRET_REFERENCE, ModelEntry, is_secret_param, read_secret_reference
 
 _KEY_SHAPED = re.compile(r"\b(?:sk|pk|key|sess)-[A-Za-z0-9_\-*]{6,}")
 MIN_SECRET_LENGTH = 6
@@ -25,23 +23,13 @@ def public_params(entry: ModelEntry) -> dict[str, Any]:
     return {key: value for key, value in entry.litellm_params.items() if not is_secret_param(key)}
 
 
-def _read_variable(variable: str) -> str | None:
-    """Return an environment variable, or the content of the file its ``_FILE`` twin names."""
-    if variable in os.environ:
-        return os.environ[variable]
-    secret_file = os.environ.get(f"{variable}_FILE")
-    if secret_file and Path(secret_file).is_file():
-        return Path(secret_file).read_text(encoding="utf-8").strip()
-    return None
-
-
 def resolve_secrets(entry: ModelEntry) -> dict[str, Any]:
     """Return litellm params with each ``os.environ/VAR`` reference replaced by its value."""
     resolved: dict[str, Any] = {}
     for key, value in entry.litellm_params.items():
         if isinstance(value, str) and value.startswith(SECRET_REFERENCE):
             variable = value.removeprefix(SECRET_REFERENCE)
-            secret = _read_variable(variable)
+            secret = read_secret_reference(value)
             if secret is None:
                 raise UpstreamAuthError(
                     f"model {entry.model_name!r} needs environment variable {variable} (or {variable}_FILE), "
@@ -58,7 +46,7 @@ def secret_values(entry: ModelEntry) -> list[str]:
     values = []
     for value in entry.litellm_params.values():
         if isinstance(value, str) and value.startswith(SECRET_REFERENCE):
-            secret = _read_variable(value.removeprefix(SECRET_REFERENCE))
+            secret = read_secret_reference(value)
             if secret and len(secret) >= MIN_SECRET_LENGTH:
                 values.append(secret)
     return values

@@ -11,6 +11,7 @@ from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import Settings
 from service.stores.disk_cache import DiskReplyCache
 from service.stores.reply_cache import NoReplyCache, ReplyCache
+from service.stores.sqlite_jobs import SqliteJobs
 
 
 def open_reply_cache(settings: Settings) -> ReplyCache:
@@ -18,6 +19,11 @@ def open_reply_cache(settings: Settings) -> ReplyCache:
     if not settings.cache_enabled:
         return NoReplyCache()
     return DiskReplyCache(settings.cache_dir, settings.cache_size_limit_mb)
+
+
+def open_job_store(settings: Settings) -> SqliteJobs:
+    """Open the jobs database under ``data_dir``; ConfigError when the directory cannot hold it."""
+    return SqliteJobs(settings.data_dir, lease_s=settings.job_lease_s, retention_s=settings.job_retention_hours * 3600)
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -59,13 +59,21 @@ class Pipeline:
             raise UnknownModelAlias(f"unknown model {alias!r}; configured aliases: {known}")
         return [entry for entry in entries if entry is not None]
 
-    async def extract(self, request: ExtractionRequest) -> ExtractionResult:
-        """Extract grounded, de-duplicated claims from an article."""
-        article, options = request.article, request.options
+    def check(self, request: ExtractionRequest) -> str:
+        """Refuse (4xx) what ``extract`` would refuse before calling a model; return the article's id."""
+        article = request.article
         if len(article.text) > self.settings.max_article_chars:
             raise ArticleTooLarge(
                 f"article has {len(article.text):,} characters; the limit is {self.settings.max_article_chars:,}"
             )
+        self.model_chain(request.options.model)
+        self.prompts.get(request.options.prompt or self.settings.prompt)
+        return article.id or article_fingerprint(article.text)
+
+    async def extract(self, request: ExtractionRequest) -> ExtractionResult:
+        """Extract grounded, de-duplicated claims from an article."""
+        article, options = request.article, request.options
+        self.check(request)
         models = self.model_chain(options.model)
         prompt = self.prompts.get(options.prompt or self.settings.prompt)
         normalized, sentences, chunks = await off_the_loop(partial(self._read, article), size=len(article.text))

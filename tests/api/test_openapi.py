@@ -8,6 +8,7 @@ accepted, schema-violating ones refused.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from fastapi.testclient import TestClient
 
 from benchmarks.processes import Process, start_service, wait_ready
 from service.errors import problem_catalogue
+
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture
@@ -36,10 +39,16 @@ def real_sockets(http_mock: Any) -> None:
 
 
 def test_schemathesis_finds_nothing_with_every_check(served: Process) -> None:
-    """Every operation, fuzzed with all checks (status codes, content types, schemas, negative data): 0 failures."""
+    """Every operation, fuzzed with the checks (status codes, content types, schemas, negative data): 0 failures."""
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{served.port}/openapi.json"]
     command += ["--checks", "all", "--max-examples", "40", "--seed", "1", "--no-color"]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
+    # all but one: use_after_free assumes a DELETE removes its resource, and DELETE /v1/jobs/{id} cancels
+    # the job by contract (DESIGN §3): the cancelled job stays readable, with its results, until purged
+    command += ["--exclude-checks", "use_after_free"]
+    environment = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks"}  # serialises NDJSON bodies
+    completed = subprocess.run(  # noqa: S603 -- our own interpreter
+        command, capture_output=True, text=True, timeout=600, check=False, env=environment, cwd=ROOT
+    )
     assert completed.returncode == 0, completed.stdout[-4000:]
     assert "No issues found" in completed.stdout
 

@@ -1,0 +1,141 @@
+"""The HTTP contract of ``/v1/jobs``: submitting articles to extract later, following them, their results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.extraction import ExtractionRequest, ExtractionResult
+
+JobState = Literal["queued", "running", "succeeded", "partial", "failed", "cancelled"]
+ArticleState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+CallbackUrl = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
+
+
+class JobCallback(BaseModel):
+    """Where to POST the result when the job is done (signed per Standard Webhooks), and whether per article."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    callback_url: CallbackUrl | None = Field(
+        default=None, description="An http(s) URL on a host the operator allowed (`webhook_allowed_hosts`)."
+    )
+    callback_per_article: bool = Field(default=False, description="Also POST each article's result as it finishes.")
+
+
+class BatchSubmission(JobCallback):
+    """A batch of extraction requests, run as one job."""
+
+    requests: Annotated[list[ExtractionRequest], Field(min_length=1)]
+
+
+class SingleSubmission(ExtractionRequest):
+    """One extraction request, run as a job of one article."""
+
+    callback_url: CallbackUrl | None = None
+    callback_per_article: bool = False
+
+
+class JobCounts(BaseModel):
+    """How far the job's articles have come."""
+
+    total: int
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    claims: int = Field(description="Claims in the results of the articles that succeeded.")
+
+
+class JobUsage(BaseModel):
+    """What the job's articles have cost so far."""
+
+    model_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = Field(default=0.0, description="Null when a model's price is unknown.")
+
+
+class ArticleError(BaseModel):
+    """Why one article of a job failed, as the problem a synchronous extraction would have answered."""
+
+    index: int = Field(description="The article's position in the submission, from 0.")
+    article_id: str
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+class RejectedLine(BaseModel):
+    """A line (or batch entry) left out because it was not a valid request (``skip_invalid=true``)."""
+
+    line: int = Field(description="1-based line of an NDJSON body, or 1-based position in a batch.")
+    detail: str
+
+
+class WebhookAttempt(BaseModel):
+    """One try at delivering a webhook."""
+
+    at: datetime
+    status_code: int | None = Field(description="The receiver's HTTP status; null when it could not be reached.")
+    error: str | None = None
+
+
+class WebhookDelivery(BaseModel):
+    """A signed POST to the job's callback URL; every attempt carries the same ``webhook-id``."""
+
+    id: str = Field(description="The `webhook-id` header, the same on every attempt: de-duplicate on it.")
+    event: Literal["job.completed", "article.completed"]
+    state: Literal["pending", "delivered", "failed"]
+    attempts: list[WebhookAttempt]
+
+
+class Job(BaseModel):
+    """An asynchronous extraction of one or more articles."""
+
+    id: str
+    state: JobState
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None = Field(description="When the finished job and its results are purged.")
+    counts: JobCounts
+    usage: JobUsage
+    errors: list[ArticleError] = Field(description="The articles that failed, and why.")
+    rejected: list[RejectedLine] = Field(default_factory=list)
+    callback_url: str | None = None
+    callback_per_article: bool = False
+    webhooks: list[WebhookDelivery] = Field(default_factory=list)
+    links: dict[str, str] = Field(default_factory=dict, description="`self` and `results`.")
+
+
+class JobList(BaseModel):
+    """Recent jobs, newest first."""
+
+    jobs: list[Job]
+    next: str | None = Field(default=None, description="The URL of the next page, when there is one.")
+
+
+class JobResult(BaseModel):
+    """One article's outcome in a job: its extraction result, or its error."""
+
+    index: int
+    article_id: str
+    state: ArticleState
+    result: ExtractionResult | None = None
+    error: ArticleError | None = None
+
+
+def submission_schema() -> dict[str, Any]:
+    """Return the JSON Schema of a ``POST /v1/jobs`` JSON body: a batch, or a single request."""
+    return {
+        "oneOf": [
+            {"$ref": "#/components/schemas/BatchSubmission"},
+            {"$ref": "#/components/schemas/SingleSubmission"},
+        ]
+    }

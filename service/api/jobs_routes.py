@@ -1,0 +1,201 @@
+"""The jobs routes: submit (JSON, batch or NDJSON), follow, read results (JSON pages or an NDJSON stream), cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
+from service.api.dependencies import PipelineDep
+from service.errors import NotFound, ResourceConflict
+from service.jobs.runner import JobRunner
+from service.jobs.submission import NDJSON, build_job, read_submission
+from service.jobs.webhooks import check_callback
+from service.stores.job_store import IdempotencyConflict, JobStore, Order
+from service.stores.sqlite_jobs import SqliteJobs
+
+router = APIRouter(tags=["jobs"])
+STREAM_POLL_S = 0.25
+PAGE = 100
+MAX_OFFSET = 1_000_000_000
+EXAMPLE_BATCH = {
+    "requests": [
+        {"article": {"id": "a1", "text": "Violent crime is down 15.2%, the FBI said."}},
+        {"article": {"id": "a2", "text": "The conversation drew an audience of 1,324,994 people."}},
+    ],
+    "callback_url": "https://hooks.example.com/claims",
+}
+JOB_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such job (or it was purged after its retention)."},
+}
+
+
+def get_jobs(request: Request) -> SqliteJobs:
+    """Return the app's job store and queue."""
+    jobs: SqliteJobs = request.app.state.jobs
+    return jobs
+
+
+def get_runner(request: Request) -> JobRunner:
+    """Return the app's jobs runner."""
+    runner: JobRunner = request.app.state.runner
+    return runner
+
+
+JobsDep = Annotated[SqliteJobs, Depends(get_jobs)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+@router.post(
+    "/v1/jobs",
+    status_code=202,
+    response_model=Job,
+    summary="Submit articles to extract asynchronously",
+    responses={
+        403: {"description": "The callback URL's host is not allowed, or the service sends no webhooks."},
+        409: {"description": "The Idempotency-Key was used before with another body."},
+        413: {"description": "The body is larger than `job_max_body_mb`."},
+        422: {"description": "A request is invalid: each is listed with its line (or its place in the batch)."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": submission_schema(), "examples": {"batch": {"value": EXAMPLE_BATCH}}},
+                NDJSON: {
+                    "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"$ref": "#/components/schemas/ExtractionRequest"},
+                        "description": "Extraction requests, each written as one line of JSON (not as an array).",
+                    }
+                },
+            },
+        }
+    },
+)
+async def submit_job(
+    request: Request,
+    response: Response,
+    pipeline: PipelineDep,
+    jobs: JobsDep,
+    runner: RunnerDep,
+    skip_invalid: Annotated[bool, Query(description="Run the valid requests and list the others as rejected.")] = False,
+    callback_url: Annotated[
+        str | None, Query(pattern=r"^https?://", max_length=2048, description="For an NDJSON body: the callback URL.")
+    ] = None,
+    callback_per_article: Annotated[bool, Query(description="For an NDJSON body: a webhook per article.")] = False,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Job:
+    """Queue one request, a batch (`{"requests": [...]}`) or NDJSON (one request a line); 202 with the job.
+
+    Every request is checked first (schema, model, prompt, size): an invalid one makes the whole job a 422
+    listing each by line, unless `skip_invalid=true`. The same `Idempotency-Key` with the same body returns
+    the same job; with another body it is a 409. Follow the job at `Location`; its results are at
+    `/v1/jobs/{id}/results`; with `callback_url` they are POSTed there, signed per Standard Webhooks.
+    """
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    query_callback = JobCallback(callback_url=callback_url, callback_per_article=callback_per_article)
+    submission = read_submission(await request.body(), content_type, query_callback)
+    check_callback(submission.callback.callback_url, pipeline.settings)
+    settings = pipeline.settings
+    new_job = build_job(
+        submission, pipeline.check, max_articles=settings.job_max_articles, skip_invalid=skip_invalid,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    try:
+        job, created = await jobs.create(new_job)
+    except IdempotencyConflict as exc:
+        raise ResourceConflict(f"Idempotency-Key {exc} was used with another body; use a new key") from exc
+    runner.wake()
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return job
+
+
+@router.get("/v1/jobs", response_model=JobList, summary="List recent jobs")
+async def list_jobs(
+    jobs: JobsDep,
+    limit: Annotated[int, Query(ge=1, le=PAGE)] = 20,
+    before: Annotated[str | None, Query(description="A job id: list the jobs created before it.")] = None,
+) -> JobList:
+    """List jobs, newest first; `next` pages on."""
+    found = await jobs.recent(limit, before)
+    following = f"/v1/jobs?limit={limit}&before={found[-1].id}" if len(found) == limit else None
+    return JobList(jobs=found, next=following)
+
+
+@router.get("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Follow a job")
+async def get_job(jobs: JobsDep, job_id: str) -> Job:
+    """Show a job: its state, counts, usage, timestamps, errors by article and webhook attempts."""
+    return _found(await jobs.get(job_id), job_id)
+
+
+@router.delete("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Cancel a job")
+async def cancel_job(jobs: JobsDep, job_id: str) -> Job:
+    """Cancel the articles not yet finished (running ones are stopped); a finished job is left as it is."""
+    return _found(await jobs.cancel(job_id), job_id)
+
+
+@router.get(
+    "/v1/jobs/{job_id}/results",
+    response_model=list[JobResult],
+    responses={
+        **JOB_PROBLEMS,
+        200: {
+            "description": "A page of results (JSON; `Link: rel=next` for the next page), or with "
+            "`Accept: application/x-ndjson` every result, one a line, streamed as articles finish.",
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        },
+    },
+    summary="Read a job's results",
+)
+async def job_results(
+    request: Request,
+    jobs: JobsDep,
+    job_id: str,
+    order: Annotated[Literal["submission", "completion"], Query()] = "submission",
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = PAGE,
+) -> Response:
+    """Return the finished articles' results, in submission or completion order; NDJSON streams them all."""
+    job = _found(await jobs.get(job_id), job_id)
+    if NDJSON in request.headers.get("accept", ""):
+        return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON)
+    page = await jobs.results(job.id, order, offset, limit)
+    headers = {}
+    if len(page) == limit:
+        following = f"/v1/jobs/{job.id}/results?order={order}&offset={offset + limit}&limit={limit}"
+        headers["Link"] = f'<{following}>; rel="next"'
+    return JSONResponse([result.model_dump(mode="json") for result in page], headers=headers)
+
+
+async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[bytes]:
+    """Yield each result as a JSON line as soon as it is final, until every article of the job is."""
+    sent = 0
+    while True:
+        job = await jobs.get(job_id)
+        if job is None:  # purged while streaming
+            return
+        page = await jobs.results(job_id, order, sent, PAGE * 10)
+        if order == "submission":  # only what follows on without a gap: results stay in submission order
+            page = [result for n, result in enumerate(page) if result.index == sent + n]
+        for result in page:
+            yield (result.model_dump_json() + "\n").encode()
+        sent += len(page)
+        if sent >= job.counts.total:
+            return
+        if not page:
+            await asyncio.sleep(STREAM_POLL_S)
+
+
+def _found(job: Job | None, job_id: str) -> Job:
+    """Return the job, or raise a 404 problem."""
+    if job is None:
+        raise NotFound(f"no job {job_id!r} (it may have been purged after its retention)")
+    return job

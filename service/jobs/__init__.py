@@ -1,0 +1,1 @@
+"""The jobs runner: asynchronous extraction of articles and batches, fair scheduling, webhooks, retention."""

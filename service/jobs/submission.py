@@ -1,0 +1,154 @@
+"""Reading a job submission: one request, a batch, or NDJSON, each request checked before anything is stored.
+
+Every request of a submission is validated as a synchronous extraction would be (schema, configured model
+and prompt, article size), so a job never accepts what would fail for certain. Invalid lines (or batch
+entries) are reported by their 1-based number: the whole job is a 422 unless ``skip_invalid`` is asked,
+and then they are listed on the job as ``rejected``. The body's sha256 (with the callback settings) is what
+an ``Idempotency-Key`` is checked against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas import ExtractionRequest
+from schemas.jobs import JobCallback, RejectedLine
+from service.errors import ClaimServiceError, InvalidRequest, validation_summary
+from service.stores.job_store import NewArticle, NewJob
+
+NDJSON = "application/x-ndjson"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What a POST /v1/jobs asked for, before validation of its requests."""
+
+    entries: list[tuple[int, Any]]  # (1-based line or position, parsed JSON or the reason it is not JSON)
+    callback: JobCallback
+    body: bytes
+
+
+def read_submission(body: bytes, content_type: str, query_callback: JobCallback) -> Submission:
+    """Parse a JSON (one request, or ``{"requests": [...]}``) or NDJSON body into numbered entries."""
+    if content_type == NDJSON:
+        return Submission(_ndjson_entries(body), query_callback, body)
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidRequest('the body must be a JSON object: one extraction request, or {"requests": [...]}')
+    callback = _callback_of(document)
+    if "requests" in document:
+        unknown = sorted(set(document) - {"requests"})
+        if unknown:
+            raise InvalidRequest(f"{', '.join(unknown)}: extra fields of a batch are not permitted")
+        requests = document["requests"]
+        if not isinstance(requests, list) or not requests:
+            raise InvalidRequest("requests: a batch holds a non-empty list of extraction requests")
+        return Submission(list(enumerate(requests, start=1)), callback, body)
+    return Submission([(1, document)], callback, body)
+
+
+def _callback_of(document: dict[str, Any]) -> JobCallback:
+    """Take the callback settings out of a JSON submission (they are the job's, not a request's)."""
+    fields = {key: document.pop(key) for key in ("callback_url", "callback_per_article") if key in document}
+    try:
+        return JobCallback.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidRequest(validation_summary(exc.errors(), root="body")) from exc
+
+
+def _ndjson_entries(body: bytes) -> list[tuple[int, Any]]:
+    """Return each non-blank NDJSON line parsed, or the reason it is not JSON, with its 1-based number."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("the NDJSON body is not UTF-8 text") from exc
+    entries: list[tuple[int, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append((number, json.loads(line)))
+        except (ValueError, RecursionError) as exc:
+            entries.append((number, _NotJson(str(exc))))
+    if not entries:
+        raise InvalidRequest("the NDJSON body holds no request (one JSON extraction request a line)")
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class _NotJson:
+    """A line that did not parse."""
+
+    reason: str
+
+
+def build_job(
+    submission: Submission,
+    check: Callable[[ExtractionRequest], str],
+    *,
+    max_articles: int,
+    skip_invalid: bool,
+    idempotency_key: str | None,
+) -> NewJob:
+    """Validate every request (``check`` raises a 4xx or returns the article id); return the job to store."""
+    if len(submission.entries) > max_articles:
+        raise InvalidRequest(f"the job has {len(submission.entries):,} requests; the limit is {max_articles:,}")
+    articles: list[NewArticle] = []
+    rejected: list[RejectedLine] = []
+    for number, entry in submission.entries:
+        try:
+            request = _request_of(entry)
+            article_id = check(request)
+        except (ValidationError, ClaimServiceError) as exc:
+            rejected.append(RejectedLine(line=number, detail=_why(exc)))
+            continue
+        articles.append(NewArticle(index=len(articles), article_id=article_id, request_json=request.model_dump_json()))
+    if rejected and (not skip_invalid or not articles):  # skipping every request would leave nothing to run
+        details = "; ".join(f"line {line.line}: {line.detail}" for line in rejected[:20])
+        more = f"; and {len(rejected) - 20} more" if len(rejected) > 20 else ""
+        problem = InvalidRequest(
+            f"{len(rejected)} of {len(submission.entries)} requests are invalid"
+            f"{'' if skip_invalid else ' (add ?skip_invalid=true to run the others)'}: {details}{more}",
+            extensions={"rejected": [line.model_dump() for line in rejected]},
+        )
+        raise problem
+    return NewJob(
+        id=f"job_{secrets.token_hex(10)}",
+        articles=articles,
+        body_sha256=_fingerprint(submission),
+        idempotency_key=idempotency_key,
+        callback_url=submission.callback.callback_url,
+        callback_per_article=submission.callback.callback_per_article,
+        rejected_json=json.dumps([line.model_dump() for line in rejected]),
+    )
+
+
+def _request_of(entry: Any) -> ExtractionRequest:
+    """Validate one entry as an extraction request (a line that was not JSON fails here)."""
+    if isinstance(entry, _NotJson):
+        raise InvalidRequest(f"not JSON: {entry.reason}")
+    return ExtractionRequest.model_validate(entry)
+
+
+def _why(exc: ValidationError | ClaimServiceError) -> str:
+    """Say in one line why a request was refused."""
+    if isinstance(exc, ValidationError):
+        return validation_summary(exc.errors(), root="request", limit=5)
+    return exc.detail
+
+
+def _fingerprint(submission: Submission) -> str:
+    """Return what an Idempotency-Key is bound to: the body and the callback settings."""
+    digest = hashlib.sha256(submission.body)
+    digest.update(submission.callback.model_dump_json().encode())
+    return digest.hexdigest()
