@@ -4,15 +4,18 @@
 shape with claims JSON (the reply schema of ``schemas/model_reply.py``) for the ``[S<n>] text`` lines of
 the last user message: a ``quantity`` claim for every sentence with a figure, a ``quoted`` one for every
 sentence with a quotation mark. Usage counts the prompt with ``benchmarks.tokens``. ``GET /stats`` returns
-the counters, ``POST /reset`` zeroes them. A bare asyncio HTTP/1.1 server, so the provider itself costs
-next to no CPU. Run: ``python -m benchmarks.fake_provider --latency-ms 300`` (prints ``PORT <n>``).
+the counters, ``GET /calls`` when and what each call asked, ``POST /reset`` zeroes them. A bare asyncio
+HTTP/1.1 server, so the provider itself costs next to no CPU.
+Run: ``python -m benchmarks.fake_provider --latency-ms 300`` (prints ``PORT <n>``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -87,10 +90,13 @@ class FakeProvider:
     def __init__(self, latency_s: float) -> None:
         self.latency_s = latency_s
         self.counters = Counters()
+        self.calls: list[tuple[float, str]] = []  # (wall-clock start, sha256 of the messages) of every call
 
     async def complete(self, body: bytes) -> dict[str, Any]:
         """Answer one chat-completions request after the fixed latency."""
         request = json.loads(body)
+        messages = json.dumps(request["messages"], sort_keys=True).encode()
+        self.calls.append((time.time(), hashlib.sha256(messages).hexdigest()))
         counters = self.counters
         counters.calls += 1
         counters.in_flight += 1
@@ -111,6 +117,8 @@ class FakeProvider:
             return 200, await self.complete(body)
         if method == "GET" and path == "/stats":
             return 200, {**asdict(self.counters), "latency_s": self.latency_s}
+        if method == "GET" and path == "/calls":
+            return 200, {"calls": self.calls}
         if method == "POST" and path == "/reset":
             self.counters = Counters()
             return 200, {"reset": True}

@@ -18,7 +18,6 @@ import asyncio
 import json
 import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,84 +25,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from schemas import ExtractionResult
-from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
+from schemas.jobs import Job, JobResult
 from service.errors import ConfigError
 from service.stores.job_store import ArticleOutcome, Delivery, IdempotencyConflict, NewJob, Order, WorkItem
+from service.stores.sqlite_job_rows import (
+    ALL_RESULTS,
+    FINISH_ARTICLE,
+    NEXT_ARTICLE,
+    NEXT_JOB,
+    ONE_RESULT,
+    PURGE,
+    RESULTS_IN_ORDER,
+    SCHEMA,
+    UNFINISHED,
+    delivery_to_send,
+    finish_arguments,
+    job_result,
+    job_view,
+    wall_clock,
+)
 
 T = TypeVar("T")
 DATABASE = "jobs.db"
-TERMINAL = ("succeeded", "failed", "cancelled")
-ERRORS_SHOWN = 1000  # a job lists at most this many failed articles; the results hold them all
-DELIVERIES_SHOWN = 50
 INLINE_RESULTS = 100  # a job.completed webhook carries the results themselves up to this many articles
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, created_at REAL NOT NULL, started_at REAL, finished_at REAL, expires_at REAL,
-    state TEXT NOT NULL, idempotency_key TEXT UNIQUE, body_sha256 TEXT NOT NULL, callback_url TEXT,
-    callback_per_article INTEGER NOT NULL, rejected TEXT NOT NULL, total INTEGER NOT NULL,
-    turn INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_active ON jobs (state, turn);
-CREATE TABLE IF NOT EXISTS articles (
-    job_id TEXT NOT NULL, idx INTEGER NOT NULL, article_id TEXT NOT NULL, request TEXT NOT NULL,
-    state TEXT NOT NULL, owner TEXT, lease_until REAL, finished_seq INTEGER, result TEXT, error TEXT,
-    claims INTEGER NOT NULL DEFAULT 0, model_calls INTEGER NOT NULL DEFAULT 0,
-    cache_hits INTEGER NOT NULL DEFAULT 0, prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    completion_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL, cost_unknown INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (job_id, idx)
-);
-CREATE INDEX IF NOT EXISTS articles_waiting ON articles (job_id, state, idx);
-CREATE INDEX IF NOT EXISTS articles_finished ON articles (job_id, finished_seq);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, event TEXT NOT NULL, payload TEXT NOT NULL,
-    state TEXT NOT NULL, attempts TEXT NOT NULL, due_at REAL NOT NULL, owner TEXT, lease_until REAL
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, due_at);
-"""
-
-RESULT_COLUMNS = "SELECT idx, article_id, state, result, error FROM articles"
-RESULTS_IN_ORDER = {
-    "submission": RESULT_COLUMNS + " WHERE job_id = ? AND state IN ('succeeded', 'failed', 'cancelled') "
-    "ORDER BY idx LIMIT ? OFFSET ?",
-    "completion": RESULT_COLUMNS + " WHERE job_id = ? AND state IN ('succeeded', 'failed', 'cancelled') "
-    "ORDER BY finished_seq LIMIT ? OFFSET ?",
-}
-ONE_RESULT = RESULT_COLUMNS + " WHERE job_id = ? AND idx = ?"
-ALL_RESULTS = RESULT_COLUMNS + " WHERE job_id = ? ORDER BY idx"
-UNFINISHED = "SELECT idx FROM articles WHERE job_id = ? AND state IN ('queued', 'running') ORDER BY idx"
-NEXT_JOB = (
-    "SELECT id FROM jobs j WHERE state IN ('queued', 'running') AND EXISTS (SELECT 1 FROM articles a "
-    "WHERE a.job_id = j.id AND (a.state = 'queued' OR (a.state = 'running' AND a.lease_until < ?1))) "
-    "ORDER BY turn, created_at LIMIT 1"
-)
-NEXT_ARTICLE = (
-    "SELECT idx, request FROM articles WHERE job_id = ?1 AND (state = 'queued' OR (state = 'running' "
-    "AND lease_until < ?2)) ORDER BY idx LIMIT 1"
-)
-FINISH_ARTICLE = (
-    "UPDATE articles SET state = :state, result = :result, error = :error, claims = :claims, "
-    "model_calls = :calls, cache_hits = :hits, prompt_tokens = :prompt, completion_tokens = :completion, "
-    "cost_usd = :cost, cost_unknown = :unknown, owner = NULL, lease_until = NULL, "
-    "finished_seq = (SELECT seq + 1 FROM jobs WHERE id = :job) "
-    "WHERE job_id = :job AND idx = :idx AND owner = :owner AND state = 'running'"
-)
-PURGE = (
-    "DELETE FROM articles WHERE job_id = ?",
-    "DELETE FROM deliveries WHERE job_id = ?",
-    "DELETE FROM jobs WHERE id = ?",
-)
-
-
-def _now() -> float:
-    """Return the wall clock in seconds (leases and timestamps are shared between processes)."""
-    return time.time()
-
-
-def _moment(seconds: float | None) -> datetime | None:
-    """Return a stored timestamp as an aware datetime."""
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 class SqliteJobs:
@@ -170,14 +114,14 @@ class SqliteJobs:
                 connection.execute(
                     "INSERT INTO jobs (id, created_at, state, idempotency_key, body_sha256, callback_url, "
                     "callback_per_article, rejected, total) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                    (job.id, _now(), job.idempotency_key, job.body_sha256, job.callback_url,
+                    (job.id, wall_clock(), job.idempotency_key, job.body_sha256, job.callback_url,
                      int(job.callback_per_article), job.rejected_json, len(job.articles)),
                 )  # fmt: skip
                 connection.executemany(
                     "INSERT INTO articles (job_id, idx, article_id, request, state) VALUES (?, ?, ?, ?, 'queued')",
                     ((job.id, a.index, a.article_id, a.request_json) for a in job.articles),
                 )
-            return self._view(connection, job.id), True
+            return job_view(connection, job.id), True
 
         return await self._run(create)
 
@@ -192,14 +136,14 @@ class SqliteJobs:
             return None
         if row["body_sha256"] != job.body_sha256:
             raise IdempotencyConflict(job.idempotency_key)
-        return self._view(connection, row["id"])
+        return job_view(connection, row["id"])
 
     async def get(self, job_id: str) -> Job | None:
         """Return a job as the API shows it, or None."""
 
         def get(connection: sqlite3.Connection) -> Job | None:
             exists = connection.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            return self._view(connection, job_id) if exists else None
+            return job_view(connection, job_id) if exists else None
 
         return await self._run(get)
 
@@ -213,7 +157,7 @@ class SqliteJobs:
                 query += " WHERE (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = ?)"
                 arguments = (before,)
             rows = connection.execute(query + " ORDER BY created_at DESC, id DESC LIMIT ?", (*arguments, limit))
-            return [self._view(connection, row["id"]) for row in rows.fetchall()]
+            return [job_view(connection, row["id"]) for row in rows.fetchall()]
 
         return await self._run(recent)
 
@@ -228,7 +172,7 @@ class SqliteJobs:
                 if row["state"] in ("queued", "running"):
                     self._cancel_articles(connection, job_id)
                     self._close_job(connection, job_id, "cancelled")
-            return self._view(connection, job_id)
+            return job_view(connection, job_id)
 
         return await self._run(cancel)
 
@@ -237,7 +181,7 @@ class SqliteJobs:
         query = RESULTS_IN_ORDER[order]
 
         def results(connection: sqlite3.Connection) -> list[JobResult]:
-            return [_result(row) for row in connection.execute(query, (job_id, limit, offset)).fetchall()]
+            return [job_result(row) for row in connection.execute(query, (job_id, limit, offset)).fetchall()]
 
         return await self._run(results)
 
@@ -246,7 +190,7 @@ class SqliteJobs:
 
         def purge(connection: sqlite3.Connection) -> int:
             with self._transaction(connection):
-                rows = connection.execute("SELECT id FROM jobs WHERE expires_at < ?", (_now(),)).fetchall()
+                rows = connection.execute("SELECT id FROM jobs WHERE expires_at < ?", (wall_clock(),)).fetchall()
                 expired = [(row["id"],) for row in rows]
                 for statement in PURGE:
                     connection.executemany(statement, expired)
@@ -260,7 +204,7 @@ class SqliteJobs:
         """Hand the next waiting article (or one whose lease ran out) of the job served least recently."""
 
         def claim(connection: sqlite3.Connection) -> WorkItem | None:
-            now = _now()
+            now = wall_clock()
             with self._transaction(connection):
                 job = connection.execute(NEXT_JOB, (now,)).fetchone()
                 if job is None:
@@ -285,7 +229,7 @@ class SqliteJobs:
         def renew(connection: sqlite3.Connection) -> bool:
             cursor = connection.execute(
                 "UPDATE articles SET lease_until = ? WHERE job_id = ? AND idx = ? AND owner = ? AND state = 'running'",
-                (_now() + self._lease_s, item.job_id, item.index, item.owner),
+                (wall_clock() + self._lease_s, item.job_id, item.index, item.owner),
             )
             return cursor.rowcount == 1
 
@@ -296,7 +240,7 @@ class SqliteJobs:
 
         def finish(connection: sqlite3.Connection) -> bool:
             with self._transaction(connection):
-                cursor = connection.execute(FINISH_ARTICLE, _finish_arguments(item, outcome))
+                cursor = connection.execute(FINISH_ARTICLE, finish_arguments(item, outcome))
                 if cursor.rowcount != 1:
                     return False
                 connection.execute("UPDATE jobs SET seq = seq + 1 WHERE id = ?", (item.job_id,))
@@ -311,7 +255,7 @@ class SqliteJobs:
         row = job.fetchone()
         if row["callback_url"] and row["callback_per_article"]:
             article = connection.execute(ONE_RESULT, (item.job_id, item.index)).fetchone()
-            data = {"job_id": item.job_id, **_result(article).model_dump(mode="json")}
+            data = {"job_id": item.job_id, **job_result(article).model_dump(mode="json")}
             self._queue_delivery(connection, item.job_id, "article.completed", data)
         left = connection.execute(
             "SELECT COUNT(*) FROM articles WHERE job_id = ? AND state IN ('queued', 'running')", (item.job_id,)
@@ -332,17 +276,17 @@ class SqliteJobs:
 
     def _close_job(self, connection: sqlite3.Connection, job_id: str, state: str) -> None:
         """Give a job its final state, start its retention clock, and queue its completion webhook."""
-        now = _now()
+        now = wall_clock()
         connection.execute(
             "UPDATE jobs SET state = ?, finished_at = ?, expires_at = ? WHERE id = ?",
             (state, now, now + self._retention_s, job_id),
         )
-        job = self._view(connection, job_id)
+        job = job_view(connection, job_id)
         if job.callback_url:
             payload: dict[str, Any] = {"job": job.model_dump(mode="json")}
             if job.counts.total <= INLINE_RESULTS:
                 rows = connection.execute(ALL_RESULTS, (job_id,)).fetchall()
-                payload["results"] = [_result(row).model_dump(mode="json") for row in rows]
+                payload["results"] = [job_result(row).model_dump(mode="json") for row in rows]
             self._queue_delivery(connection, job_id, "job.completed", payload)
 
     def _cancel_articles(self, connection: sqlite3.Connection, job_id: str) -> None:
@@ -362,7 +306,7 @@ class SqliteJobs:
         connection.execute(
             "INSERT INTO deliveries (id, job_id, event, payload, state, attempts, due_at) "
             "VALUES (?, ?, ?, ?, 'pending', '[]', ?)",
-            (f"msg_{secrets.token_hex(12)}", job_id, event, payload, _now()),
+            (f"msg_{secrets.token_hex(12)}", job_id, event, payload, wall_clock()),
         )
 
     async def release(self, owner: str) -> int:
@@ -382,16 +326,17 @@ class SqliteJobs:
         """Claim the webhook deliveries due now (pending, or leased by a worker that died)."""
 
         def due(connection: sqlite3.Connection) -> list[Delivery]:
-            now = _now()
+            now = wall_clock()
             with self._transaction(connection):
                 rows = connection.execute(
                     "UPDATE deliveries SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM deliveries WHERE "
-                    "state = 'pending' AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?) LIMIT ?) "
+                    "state = 'pending' AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
+                    "ORDER BY due_at, rowid LIMIT ?) "
                     "RETURNING id, job_id, event, payload, attempts, "
                     "(SELECT callback_url FROM jobs WHERE jobs.id = deliveries.job_id) AS callback_url",
                     (owner, now + self._lease_s, now, now, limit),
                 ).fetchall()
-            return [_due(row) for row in rows]
+            return [delivery_to_send(row) for row in rows]
 
         return await self._run(due)
 
@@ -405,118 +350,15 @@ class SqliteJobs:
                 row = connection.execute("SELECT attempts FROM deliveries WHERE id = ?", (delivery.id,)).fetchone()
                 if row is None:  # the job was purged meanwhile
                     return
-                attempts = [*json.loads(row["attempts"]), {"at": _now(), "status_code": status, "error": error}]
+                attempts = [*json.loads(row["attempts"]), {"at": wall_clock(), "status_code": status, "error": error}]
                 ok = status is not None and 200 <= status < 300
                 state = "delivered" if ok else "pending" if retry_in is not None else "failed"
                 connection.execute(
                     "UPDATE deliveries SET state = ?, attempts = ?, due_at = ?, owner = NULL, lease_until = NULL "
                     "WHERE id = ?",
-                    (state, json.dumps(attempts), _now() + (retry_in or 0), delivery.id),
+                    (state, json.dumps(attempts), wall_clock() + (retry_in or 0), delivery.id),
                 )
 
         await self._run(record)
 
     # --- the job as the API shows it ---------------------------------------------------------------
-
-    def _view(self, connection: sqlite3.Connection, job_id: str) -> Job:
-        """Assemble a job: its row, counts, usage, errors and webhook deliveries."""
-        job = connection.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        totals = connection.execute(
-            "SELECT state, COUNT(*) AS n, SUM(claims) AS claims, SUM(model_calls) AS calls, SUM(cache_hits) AS hits, "
-            "SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cost_usd) AS cost, "
-            "SUM(cost_unknown) AS unknown FROM articles WHERE job_id = ? GROUP BY state",
-            (job_id,),
-        ).fetchall()
-        by_state = {row["state"]: row for row in totals}
-        errors = connection.execute(
-            "SELECT error FROM articles WHERE job_id = ? AND state = 'failed' ORDER BY idx LIMIT ?",
-            (job_id, ERRORS_SHOWN),
-        ).fetchall()
-        deliveries = connection.execute(
-            "SELECT id, event, state, attempts FROM deliveries WHERE job_id = ? ORDER BY rowid DESC LIMIT ?",
-            (job_id, DELIVERIES_SHOWN),
-        ).fetchall()
-        return Job(
-            id=job["id"],
-            state=job["state"],
-            created_at=_moment(job["created_at"]),
-            started_at=_moment(job["started_at"]),
-            finished_at=_moment(job["finished_at"]),
-            expires_at=_moment(job["expires_at"]),
-            counts=_counts(job["total"], by_state),
-            usage=_usage(totals),
-            errors=[ArticleError.model_validate_json(row["error"]) for row in errors],
-            rejected=[RejectedLine.model_validate(line) for line in json.loads(job["rejected"])],
-            callback_url=job["callback_url"],
-            callback_per_article=bool(job["callback_per_article"]),
-            webhooks=[_delivery(row) for row in reversed(deliveries)],
-            links={"self": f"/v1/jobs/{job_id}", "results": f"/v1/jobs/{job_id}/results"},
-        )
-
-
-def _finish_arguments(item: WorkItem, outcome: ArticleOutcome) -> dict[str, Any]:
-    """Return the parameters of ``FINISH_ARTICLE`` for an outcome."""
-    return {
-        "state": "succeeded" if outcome.succeeded else "failed",
-        "result": outcome.result_json,
-        "error": outcome.error.model_dump_json() if outcome.error else None,
-        "claims": outcome.claims,
-        "calls": outcome.model_calls,
-        "hits": outcome.cache_hits,
-        "prompt": outcome.prompt_tokens,
-        "completion": outcome.completion_tokens,
-        "cost": outcome.cost_usd,
-        "unknown": int(outcome.cost_usd is None),
-        "job": item.job_id,
-        "idx": item.index,
-        "owner": item.owner,
-    }
-
-
-def _counts(total: int, by_state: dict[str, sqlite3.Row]) -> JobCounts:
-    """Count a job's articles by state, and the claims of those that succeeded."""
-    count = {state: int(by_state[state]["n"]) if state in by_state else 0 for state in ("queued", "running", *TERMINAL)}
-    claims = int(by_state["succeeded"]["claims"] or 0) if "succeeded" in by_state else 0
-    return JobCounts(total=total, claims=claims, **count)
-
-
-def _usage(totals: list[sqlite3.Row]) -> JobUsage:
-    """Sum what a job's articles cost; an unknown cost anywhere makes the total unknown."""
-    unknown = any(row["unknown"] for row in totals)
-    return JobUsage(
-        model_calls=sum(row["calls"] or 0 for row in totals),
-        cache_hits=sum(row["hits"] or 0 for row in totals),
-        prompt_tokens=sum(row["prompt"] or 0 for row in totals),
-        completion_tokens=sum(row["completion"] or 0 for row in totals),
-        cost_usd=None if unknown else round(sum(row["cost"] or 0.0 for row in totals), 8),
-    )
-
-
-def _result(row: sqlite3.Row) -> JobResult:
-    """Build one article's result from its row (the stored result is trusted JSON we wrote)."""
-    return JobResult(
-        index=row["idx"],
-        article_id=row["article_id"],
-        state=row["state"],
-        result=ExtractionResult.model_validate_json(row["result"]) if row["result"] else None,
-        error=ArticleError.model_validate_json(row["error"]) if row["error"] else None,
-    )
-
-
-def _due(row: sqlite3.Row) -> Delivery:
-    """Build a delivery to send from its claimed row."""
-    return Delivery(
-        id=row["id"],
-        job_id=row["job_id"],
-        event=row["event"],
-        payload=row["payload"],
-        callback_url=row["callback_url"] or "",
-        attempts=len(json.loads(row["attempts"])),
-    )
-
-
-def _delivery(row: sqlite3.Row) -> WebhookDelivery:
-    """Build a webhook delivery's view, attempts included."""
-    recorded = json.loads(row["attempts"])
-    attempts = [{"at": _moment(a["at"]), "status_code": a["status_code"], "error": a["error"]} for a in recorded]
-    return WebhookDelivery(id=row["id"], event=row["event"], state=row["state"], attempts=attempts)

@@ -1,0 +1,212 @@
+"""Tests of ``service/jobs/webhooks.py``: signed deliveries, retries under one webhook-id, the host allow-list."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from fastapi.testclient import TestClient
+from standardwebhooks.webhooks import Webhook
+
+from service.api.app import create_app
+from service.jobs.webhooks import host_allowed, retry_in
+from service.settings import Settings
+
+SECRET = "whsec_" + base64.b64encode(b"a test secret of thirty-two bytes").decode()
+HOOK = "https://hooks.example.com/claims"
+ARTICLES = [{"article": {"id": f"a{n}", "text": f"Prices rose {n}% in May."}} for n in range(1, 4)]
+
+
+@pytest.fixture
+def hooked_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings with a webhook secret in the environment, one allowed host and near-instant retries."""
+    monkeypatch.setenv("CLAIMS_TEST_WEBHOOK_SECRET", SECRET)
+    return Settings(
+        cache_dir=tmp_path / "cache",
+        data_dir=tmp_path / "data",
+        webhook_secret="os.environ/CLAIMS_TEST_WEBHOOK_SECRET",  # noqa: S106 -- where the secret is, not the secret
+        webhook_allowed_hosts=["hooks.example.com"],
+        webhook_retry_s=0.05,
+        webhook_max_attempts=4,
+    )
+
+
+@pytest.fixture
+def hooked_client(hooked_settings: Settings) -> Iterator[TestClient]:
+    """The app with webhooks configured."""
+    with TestClient(create_app(hooked_settings)) as client:
+        yield client
+
+
+def delivered(client: TestClient, job_id: str, count: int = 1, limit_s: float = 20) -> dict[str, Any]:
+    """Wait until the job lists ``count`` webhooks no longer pending; return the job."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
+        settled = [hook for hook in job["webhooks"] if hook["state"] != "pending"]
+        if len(settled) >= count:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"webhooks of {job_id} not delivered: {client.get(f'/v1/jobs/{job_id}').json()['webhooks']}")
+
+
+def test_the_completion_webhook_is_signed_per_standard_webhooks(
+    hooked_client: TestClient, http_mock: respx.MockRouter
+) -> None:
+    """The receiver verifies the POST with the standardwebhooks library and gets the job and its results."""
+    received: list[Any] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        received.append(Webhook(SECRET).verify(request.content, dict(request.headers)))
+        return httpx.Response(204)
+
+    http_mock.post(HOOK).mock(side_effect=receiver)
+    job = hooked_client.post("/v1/jobs", json={"requests": ARTICLES, "callback_url": HOOK}).json()
+    finished = delivered(hooked_client, job["id"])
+    [payload] = received
+    assert payload["type"] == "job.completed"
+    assert payload["data"]["job"]["id"] == job["id"]
+    assert payload["data"]["job"]["state"] == "succeeded"
+    assert [result["article_id"] for result in payload["data"]["results"]] == ["a1", "a2", "a3"]
+    [hook] = finished["webhooks"]
+    assert (hook["event"], hook["state"], [a["status_code"] for a in hook["attempts"]]) == (
+        "job.completed",
+        "delivered",
+        [204],
+    )
+
+
+def test_a_forged_or_tampered_delivery_fails_verification(
+    hooked_client: TestClient, http_mock: respx.MockRouter
+) -> None:
+    """The signature covers the body: a changed byte, or another secret, does not verify."""
+    captured: list[httpx.Request] = []
+    http_mock.post(HOOK).mock(side_effect=lambda request: captured.append(request) or httpx.Response(200))
+    job = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": HOOK}).json()
+    delivered(hooked_client, job["id"])
+    [request] = captured
+    headers = dict(request.headers)
+    with pytest.raises(Exception, match="No matching signature found"):
+        Webhook(SECRET).verify(request.content.replace(b"a1", b"a9"), headers)
+    other = "whsec_" + base64.b64encode(b"another secret, not the service's").decode()
+    with pytest.raises(Exception, match="No matching signature found"):
+        Webhook(other).verify(request.content, headers)
+
+
+def test_a_receiver_failing_twice_gets_the_same_webhook_id_three_times(
+    hooked_client: TestClient, http_mock: respx.MockRouter
+) -> None:
+    """Two 503s then a 200: three attempts, one webhook-id, each attempt listed on the job."""
+    answers = iter([httpx.Response(503), httpx.Response(503), httpx.Response(200)])
+    ids: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        Webhook(SECRET).verify(request.content, dict(request.headers))
+        ids.append(request.headers["webhook-id"])
+        return next(answers)
+
+    http_mock.post(HOOK).mock(side_effect=flaky)
+    job = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": HOOK}).json()
+    [hook] = delivered(hooked_client, job["id"])["webhooks"]
+    assert len(ids) == 3
+    assert set(ids) == {hook["id"]}
+    assert hook["id"].startswith("msg_")
+    assert [attempt["status_code"] for attempt in hook["attempts"]] == [503, 503, 200]
+    assert [attempt["error"] for attempt in hook["attempts"]] == ["HTTP 503", "HTTP 503", None]
+    assert hook["state"] == "delivered"
+
+
+def test_a_receiver_that_never_answers_is_given_up_after_the_last_attempt(
+    hooked_client: TestClient, http_mock: respx.MockRouter
+) -> None:
+    """A receiver that cannot be reached gets ``webhook_max_attempts`` tries, then the delivery is failed."""
+    route = http_mock.post(HOOK).mock(side_effect=httpx.ConnectError("refused"))
+    job = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": HOOK}).json()
+    [hook] = delivered(hooked_client, job["id"])["webhooks"]
+    assert route.call_count == 4
+    assert hook["state"] == "failed"
+    assert [attempt["status_code"] for attempt in hook["attempts"]] == [None] * 4
+    assert hook["attempts"][0]["error"] == "ConnectError: refused"
+
+
+def test_a_webhook_per_article_when_asked(hooked_client: TestClient, http_mock: respx.MockRouter) -> None:
+    """``callback_per_article`` sends each article's result as it finishes, then the job's completion."""
+    events: list[tuple[str, Any]] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        payload = Webhook(SECRET).verify(request.content, dict(request.headers))
+        events.append((payload["type"], payload["data"].get("article_id")))
+        return httpx.Response(200)
+
+    http_mock.post(HOOK).mock(side_effect=receiver)
+    submission = {"requests": ARTICLES, "callback_url": HOOK, "callback_per_article": True}
+    job = hooked_client.post("/v1/jobs", json=submission).json()
+    delivered(hooked_client, job["id"], count=4)
+    assert sorted(events, key=str) == sorted(
+        [
+            ("article.completed", "a1"),
+            ("article.completed", "a2"),
+            ("article.completed", "a3"),
+            ("job.completed", None),
+        ],
+        key=str,
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://evil.example.com/x", "http://169.254.169.254/latest/meta-data", "https://hooks.example.com.evil.io/"],
+)
+def test_a_callback_to_a_host_not_allowed_is_refused(hooked_client: TestClient, url: str) -> None:
+    """Only allow-listed hosts are ever called (no SSRF): anything else is a 403 problem, and no job."""
+    response = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": url})
+    assert response.status_code == 403
+    assert response.json()["type"] == "/problems/callback-not-allowed"
+    assert hooked_client.get("/v1/jobs").json()["jobs"] == []
+
+
+def test_a_callback_without_a_configured_secret_is_refused(client: TestClient) -> None:
+    """A service with no ``webhook_secret`` sends no webhooks, and says so."""
+    response = client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": HOOK})
+    assert response.status_code == 403
+    assert response.json()["detail"] == "this service sends no webhooks: the operator has not set webhook_secret"
+
+
+def test_the_allow_list_matches_hosts_and_ports_exactly() -> None:
+    """``host`` allows any port, ``host:port`` one port; schemes other than http(s) never match."""
+    allowed = ["hooks.example.com", "cms.internal:8443"]
+    assert host_allowed("https://hooks.example.com/a", allowed)
+    assert host_allowed("http://HOOKS.example.com:9000/a", allowed)
+    assert host_allowed("https://cms.internal:8443/hook", allowed)
+    assert not host_allowed("https://cms.internal/hook", allowed)
+    assert not host_allowed("https://sub.hooks.example.com/a", allowed)
+    assert not host_allowed("ftp://hooks.example.com/a", allowed)
+
+
+def test_a_secret_written_into_the_config_is_refused(tmp_path: Path) -> None:
+    """The webhook secret must be a reference to the environment, never the secret itself."""
+    with pytest.raises(ValueError, match="webhook_secret must name where the secret is"):
+        Settings(cache_dir=tmp_path, webhook_secret=SECRET)
+
+
+def test_retries_back_off_and_stop(hooked_settings: Settings) -> None:
+    """The wait doubles from ``webhook_retry_s``; after the last attempt there is none."""
+    assert [retry_in(n, hooked_settings) for n in (1, 2, 3, 4)] == [0.05, 0.1, 0.2, None]
+
+
+def test_a_delivery_payload_is_json_with_type_timestamp_and_data(
+    hooked_client: TestClient, http_mock: respx.MockRouter
+) -> None:
+    """The body is the Standard Webhooks payload shape: ``type``, ``timestamp`` and ``data``."""
+    bodies: list[bytes] = []
+    http_mock.post(HOOK).mock(side_effect=lambda request: bodies.append(request.content) or httpx.Response(200))
+    job = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": HOOK}).json()
+    delivered(hooked_client, job["id"])
+    assert set(json.loads(bodies[0])) == {"type", "timestamp", "data"}

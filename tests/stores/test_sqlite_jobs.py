@@ -1,0 +1,170 @@
+"""Tests of ``service/stores/sqlite_jobs.py``: fair turns, leases that run out, results recorded once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from schemas import ExtractionRequest
+from service.stores.job_store import ArticleOutcome, IdempotencyConflict, NewArticle, NewJob
+from service.stores.sqlite_jobs import SqliteJobs
+
+DONE = ArticleOutcome(
+    succeeded=True, result_json=None, error=None, claims=2, model_calls=1, cache_hits=0, prompt_tokens=10,
+    completion_tokens=5, cost_usd=0.0,
+)  # fmt: skip
+
+
+def new_job(job_id: str, articles: int, key: str | None = None, body: str = "b") -> NewJob:
+    """Return a job of ``articles`` trivial requests."""
+    request = ExtractionRequest.model_validate({"article": {"text": "Prices rose 3%."}}).model_dump_json()
+    items = [NewArticle(index=n, article_id=f"{job_id}-{n}", request_json=request) for n in range(articles)]
+    return NewJob(
+        id=job_id, articles=items, body_sha256=body, idempotency_key=key, callback_url=None,
+        callback_per_article=False, rejected_json="[]",
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteJobs]:
+    """A store with one-second leases and a retention of one hour."""
+    jobs = SqliteJobs(tmp_path / "data", lease_s=1.0, retention_s=3600)
+    yield jobs
+    jobs.close()
+
+
+async def test_turns_go_round_the_jobs_so_a_small_one_is_not_starved(store: SqliteJobs) -> None:
+    """With a 1,000-article job queued first, a 1-article job gets the second hand-out, not the 1,001st."""
+    await store.create(new_job("job_big", 1000))
+    await store.create(new_job("job_small", 1))
+    handed = [await store.claim("w") for _ in range(4)]
+    assert [(item.job_id, item.index) for item in handed if item] == [
+        ("job_big", 0), ("job_small", 0), ("job_big", 1), ("job_big", 2),
+    ]  # fmt: skip
+
+
+async def test_an_article_whose_lease_runs_out_is_handed_out_again_and_recorded_once(store: SqliteJobs) -> None:
+    """A worker that dies loses its article after the lease; the next worker's result is the one kept."""
+    await store.create(new_job("job_a", 1))
+    first = await store.claim("dead-worker")
+    assert first is not None
+    assert await store.claim("other") is None  # leased
+    await asyncio.sleep(1.1)
+    second = await store.claim("other")
+    assert second is not None
+    assert (second.job_id, second.index) == (first.job_id, first.index)
+    assert await store.finish(second, DONE)
+    assert not await store.finish(first, DONE)  # the dead worker's late result changes nothing
+    assert not await store.finish(second, DONE)  # nor does a repeat
+    job = await store.get("job_a")
+    assert job is not None
+    assert (job.state, job.counts.succeeded, job.usage.model_calls) == ("succeeded", 1, 1)
+
+
+async def test_a_renewed_lease_keeps_the_article(store: SqliteJobs) -> None:
+    """Renewing before the lease runs out keeps others from taking the article."""
+    await store.create(new_job("job_a", 1))
+    item = await store.claim("w")
+    assert item is not None
+    for _ in range(3):
+        await asyncio.sleep(0.5)
+        assert await store.renew(item)
+    assert await store.claim("other") is None
+
+
+async def test_cancelling_takes_the_lease_away(store: SqliteJobs) -> None:
+    """A cancelled job's running article can no longer be renewed nor recorded; its queued ones never run."""
+    await store.create(new_job("job_a", 3))
+    item = await store.claim("w")
+    assert item is not None
+    cancelled = await store.cancel("job_a")
+    assert cancelled is not None
+    assert (cancelled.state, cancelled.counts.cancelled) == ("cancelled", 3)
+    assert not await store.renew(item)
+    assert not await store.finish(item, DONE)
+    assert await store.claim("w") is None
+    results = await store.results("job_a", "submission", 0, 10)
+    assert [(result.index, result.state) for result in results] == [
+        (0, "cancelled"),
+        (1, "cancelled"),
+        (2, "cancelled"),
+    ]
+
+
+async def test_releasing_hands_a_worker_s_articles_back_at_once(store: SqliteJobs) -> None:
+    """A worker shutting down hands its articles back: another takes them without waiting for the lease."""
+    await store.create(new_job("job_a", 2))
+    await store.claim("stopping")
+    await store.claim("stopping")
+    assert await store.release("stopping") == 2
+    assert await store.claim("other") is not None
+
+
+async def test_an_idempotency_key_binds_the_body(store: SqliteJobs) -> None:
+    """The same key and body return the stored job; another body under the key is refused."""
+    created, fresh = await store.create(new_job("job_a", 1, key="k", body="one"))
+    again, replayed = await store.create(new_job("job_b", 1, key="k", body="one"))
+    assert (fresh, replayed, again.id) == (True, False, created.id)
+    with pytest.raises(IdempotencyConflict):
+        await store.create(new_job("job_c", 1, key="k", body="two"))
+
+
+async def test_finished_jobs_are_purged_after_their_retention(tmp_path: Path) -> None:
+    """A finished job outlives its retention by nothing: purge removes it, its articles and deliveries."""
+    store = SqliteJobs(tmp_path / "data", lease_s=1.0, retention_s=0.2)
+    try:
+        await store.create(new_job("job_a", 1))
+        await store.create(new_job("job_b", 1))
+        item = await store.claim("w")
+        assert item is not None
+        await store.finish(item, DONE)
+        assert await store.purge() == 0
+        await asyncio.sleep(0.3)
+        assert await store.purge() == 1
+        assert await store.get(item.job_id) is None
+        assert [job.id for job in await store.recent(10, None)] == ["job_b"]  # unfinished jobs stay
+    finally:
+        store.close()
+
+
+async def test_a_second_process_shares_the_queue(tmp_path: Path) -> None:
+    """Two stores on one file (two processes) never hand out the same article."""
+    first = SqliteJobs(tmp_path / "data", lease_s=30, retention_s=3600)
+    second = SqliteJobs(tmp_path / "data", lease_s=30, retention_s=3600)
+    try:
+        await first.create(new_job("job_a", 50))
+        handed = await asyncio.gather(*(store.claim(f"w{n}") for n in range(50) for store in (first, second)))
+        claimed = [(item.job_id, item.index) for item in handed if item is not None]
+        assert sorted(claimed) == [("job_a", n) for n in range(50)]
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_the_job_shows_usage_and_errors(store: SqliteJobs) -> None:
+    """Counts, usage and the errors by article add up from the articles' outcomes."""
+    from schemas.jobs import ArticleError
+
+    await store.create(new_job("job_a", 2))
+    ok, bad = await store.claim("w"), await store.claim("w")
+    assert ok is not None
+    assert bad is not None
+    error = ArticleError(
+        index=1, article_id="job_a-1", type="/problems/upstream-timeout", title="t", status=504, detail="d"
+    )
+    failure = ArticleOutcome(
+        succeeded=False, result_json=None, error=error, claims=0, model_calls=0, cache_hits=0, prompt_tokens=0,
+        completion_tokens=0, cost_usd=None,
+    )  # fmt: skip
+    await store.finish(ok, DONE)
+    await store.finish(bad, failure)
+    job = await store.get("job_a")
+    assert job is not None
+    assert job.state == "partial"
+    assert (job.counts.succeeded, job.counts.failed, job.counts.claims) == (1, 1, 2)
+    assert (job.usage.prompt_tokens, job.usage.cost_usd) == (10, None)
+    assert json.loads(job.errors[0].model_dump_json())["status"] == 504
