@@ -7,22 +7,29 @@ and ``claims prompts list`` answer at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from service.cli.eval import eval_app
+from service.cli.jobs import jobs_app
 from service.cli.options import ConfigOption, fail
 from service.cli.prompts import prompts_app
 from service.errors import ClaimServiceError, ExtractionFailed
 
+if TYPE_CHECKING:
+    from schemas import ExtractionOptions
+    from service.pipeline.extraction import Pipeline
+
 app = typer.Typer(help="Turn news articles into grounded, checkable factual claims.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(eval_app, name="eval")
+app.add_typer(jobs_app, name="jobs")
 
 
 class OutputFormat(StrEnum):
@@ -68,34 +75,61 @@ def _read_article(source: str) -> str:
     return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
 
 
+def _one_article(sources: list[str]) -> bool:
+    """Say whether the sources are one article (one text file, or standard input), not a batch."""
+    from service.cli.batch import NDJSON_SUFFIXES
+
+    return len(sources) == 1 and not Path(sources[0]).is_dir() and Path(sources[0]).suffix not in NDJSON_SUFFIXES
+
+
 @app.command()
 def extract(
-    source: Annotated[str, typer.Argument(help="Article text file, or - for standard input.")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Article text files, folders of them, NDJSON files of requests, or - for standard input."),
+    ],
     config: ConfigOption = None,
     model: Annotated[str | None, typer.Option(help="Model alias (default: the configured default).")] = None,
     prompt: Annotated[str | None, typer.Option(help="Prompt as name@version.")] = None,
-    title: Annotated[str | None, typer.Option(help="The article's headline.")] = None,
+    title: Annotated[str | None, typer.Option(help="The article's headline (one article).")] = None,
     language: Annotated[str, typer.Option(help="BCP 47 language tag.")] = "en",
-    output: Annotated[OutputFormat, typer.Option("--format", help="json or table.")] = OutputFormat.json,
+    output: Annotated[OutputFormat, typer.Option("--format", help="json or table (one article).")] = OutputFormat.json,
+    out: Annotated[Path | None, typer.Option("--out", help="Write a batch's NDJSON here (default: stdout).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="A batch's articles extracted at once.")] = 4,
 ) -> None:
-    """Extract claims from an article without a server."""
-    from pydantic import ValidationError
-
-    from schemas import Article, ExtractionOptions, ExtractionRequest
-    from service.cli.output import print_table
+    """Extract claims without a server: one article as JSON (or a table), or many as NDJSON with a progress bar."""
+    from schemas import ExtractionOptions
     from service.pipeline.build import build_pipeline
     from service.settings import get_settings
 
     try:
+        pipeline = build_pipeline(get_settings(config))
+    except ClaimServiceError as error:
+        raise fail(error) from error
+    options = ExtractionOptions(model=model, prompt=prompt)
+    if _one_article(sources):
+        _extract_one(pipeline, sources[0], options, title, language, output)
+    else:
+        _extract_many(pipeline, sources, options, language, out, concurrency)
+
+
+def _extract_one(
+    pipeline: Pipeline, source: str, options: ExtractionOptions, title: str | None, language: str, output: OutputFormat
+) -> None:
+    """Extract one article and print it as JSON or a table."""
+    from pydantic import ValidationError
+
+    from schemas import Article, ExtractionRequest
+    from service.cli.output import print_table
+
+    try:
         request = ExtractionRequest(
-            article=Article(text=_read_article(source), title=title, language=language),
-            options=ExtractionOptions(model=model, prompt=prompt),
+            article=Article(text=_read_article(source), title=title, language=language), options=options
         )
     except (OSError, ValidationError) as exc:
         typer.echo(f"error: cannot use {source}: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     try:
-        pipeline = build_pipeline(get_settings(config))
         result = asyncio.run(pipeline.extract(request))
     except ExtractionFailed as failed:
         raise fail(failed.cause) from failed
@@ -105,6 +139,28 @@ def extract(
         print_table(result)
     else:
         typer.echo(result.model_dump_json(indent=2))
+
+
+def _extract_many(
+    pipeline: Pipeline,
+    sources: list[str],
+    options: ExtractionOptions,
+    language: str,
+    out: Path | None,
+    concurrency: int,
+) -> None:
+    """Extract every article of the sources as NDJSON (stdout or ``--out``); exit 1 when any failed."""
+    from service.cli.batch import read_items, run_batch
+
+    items = list(read_items(sources, options, language))
+    if not items:
+        typer.echo("error: no article found in " + ", ".join(sources), err=True)
+        raise typer.Exit(code=2)
+    with out.open("w", encoding="utf-8") if out else contextlib.nullcontext(sys.stdout) as stream:
+        failed = asyncio.run(run_batch(pipeline, items, stream, concurrency))
+    if failed:
+        typer.echo(f"{failed} of {len(items)} articles failed; their lines say why", err=True)
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -1,0 +1,165 @@
+"""``claims jobs``: submit articles to a running service as a job, follow it, read its results, cancel it.
+
+These commands speak the public HTTP API (``/v1/jobs``) of the service at ``--url`` (or ``$CLAIMS_URL``);
+they load no model and no pipeline. An error the service answers is printed as its problem's title and
+detail: exit 2 for a 4xx, 1 for a 5xx or a service that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    import httpx
+
+jobs_app = typer.Typer(help="Submit articles to a running service as a job; follow, read and cancel it.")
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="CLAIMS_URL", help="The service (default: http://127.0.0.1:8000).")
+]
+DEFAULT_URL = "http://127.0.0.1:8000"
+TERMINAL = ("succeeded", "partial", "failed", "cancelled")
+POLL_S = 0.5
+
+
+def _client(url: str) -> httpx.Client:
+    """Return an HTTP client for the service."""
+    import httpx
+
+    return httpx.Client(base_url=url, timeout=httpx.Timeout(30, read=None))
+
+
+def _answer(response: httpx.Response) -> Any:
+    """Return a reply's JSON, or exit printing the problem the service answered."""
+    if response.is_success:
+        return response.json()
+    try:
+        problem = response.json()
+        message = f"{problem.get('title', response.reason_phrase)}: {problem.get('detail', '')}"
+    except ValueError:
+        message = f"HTTP {response.status_code}: {response.text[:300]}"
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2 if response.status_code < 500 else 1)
+
+
+def _call(url: str, method: str, path: str, **arguments: Any) -> Any:
+    """Send one request to the service; exit 1 when it cannot be reached."""
+    import httpx
+
+    try:
+        with _client(url) as client:
+            return _answer(client.request(method, path, **arguments))
+    except httpx.TransportError as exc:
+        typer.echo(f"error: cannot reach the service at {url}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+def _ndjson_of(sources: list[str]) -> str:
+    """Turn the sources (text files, folders, NDJSON files) into NDJSON requests; exit 2 on one that is unusable."""
+    from schemas import ExtractionOptions
+    from service.cli.batch import read_items
+
+    lines = []
+    for item in read_items(sources, ExtractionOptions(), "en"):
+        if item.request is None:
+            typer.echo(f"error: {item.source}: {item.problem}", err=True)
+            raise typer.Exit(code=2)
+        lines.append(item.request.model_dump_json(exclude_defaults=True))
+    return "".join(line + "\n" for line in lines)
+
+
+@jobs_app.command("submit")
+def submit(
+    sources: Annotated[list[str], typer.Argument(help="Text files, folders of them, or NDJSON files of requests.")],
+    url: UrlOption = DEFAULT_URL,
+    callback_url: Annotated[str | None, typer.Option(help="POST the result there when done (signed).")] = None,
+    per_article: Annotated[bool, typer.Option("--per-article", help="Also POST each article's result.")] = False,
+    idempotency_key: Annotated[str | None, typer.Option(help="Submit at most once under this key.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job until it finishes.")] = False,
+) -> None:
+    """Submit the articles as one job; print the job (as it ends, with --wait)."""
+    params: dict[str, Any] = {"callback_per_article": per_article}
+    if callback_url:
+        params["callback_url"] = callback_url
+    headers = {"content-type": "application/x-ndjson"}
+    if idempotency_key:
+        headers["idempotency-key"] = idempotency_key
+    job = _call(url, "POST", "/v1/jobs", content=_ndjson_of(sources), params=params, headers=headers)
+    if wait:
+        job = _follow(url, job)
+    typer.echo(json.dumps(job, indent=2))
+
+
+def _follow(url: str, job: dict[str, Any]) -> dict[str, Any]:
+    """Show the job's progress on stderr until it finishes; return it finished."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as progress:
+        task = progress.add_task(job["id"], total=job["counts"]["total"])
+        while job["state"] not in TERMINAL:
+            time.sleep(POLL_S)
+            job = _call(url, "GET", f"/v1/jobs/{job['id']}")
+            counts = job["counts"]
+            progress.update(task, completed=counts["succeeded"] + counts["failed"] + counts["cancelled"])
+    return job
+
+
+@jobs_app.command("status")
+def status(job_id: Annotated[str, typer.Argument(help="The job's id.")], url: UrlOption = DEFAULT_URL) -> None:
+    """Print a job: its state, counts, usage, errors and webhooks."""
+    typer.echo(json.dumps(_call(url, "GET", f"/v1/jobs/{job_id}"), indent=2))
+
+
+@jobs_app.command("list")
+def list_jobs(url: UrlOption = DEFAULT_URL) -> None:
+    """Print the most recent jobs, one line each: id, state, articles done of total."""
+    for job in _call(url, "GET", "/v1/jobs")["jobs"]:
+        counts = job["counts"]
+        done = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+        typer.echo(f"{job['id']}  {job['state']:<9}  {done}/{counts['total']}  {job['created_at']}")
+
+
+@jobs_app.command("results")
+def results(
+    job_id: Annotated[str, typer.Argument(help="The job's id.")],
+    url: UrlOption = DEFAULT_URL,
+    order: Annotated[str, typer.Option(help="submission or completion.")] = "submission",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the NDJSON here (default: stdout).")] = None,
+) -> None:
+    """Stream the job's results as NDJSON, each as its article finishes, until the last."""
+    import httpx
+
+    stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        with (
+            _client(url) as client,
+            client.stream(
+                "GET", f"/v1/jobs/{job_id}/results", params={"order": order}, headers={"accept": "application/x-ndjson"}
+            ) as response,
+        ):
+            if not response.is_success:
+                response.read()
+                _answer(response)
+            for line in response.iter_lines():
+                if line:
+                    stream.write(line + "\n")
+                    stream.flush()
+    except httpx.TransportError as exc:
+        typer.echo(f"error: cannot reach the service at {url}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    finally:
+        if out:
+            stream.close()
+
+
+@jobs_app.command("cancel")
+def cancel(job_id: Annotated[str, typer.Argument(help="The job's id.")], url: UrlOption = DEFAULT_URL) -> None:
+    """Cancel a job's articles not yet finished; print the job."""
+    typer.echo(json.dumps(_call(url, "DELETE", f"/v1/jobs/{job_id}"), indent=2))
