@@ -129,6 +129,27 @@ def start_service(name: str, config: Mapping[str, Any], workdir: Path) -> Proces
     return _spawn(name, command, port, workdir, {"CLAIMS_CONFIG": str(config_path)})
 
 
+def start_worker(name: str, config: Mapping[str, Any], workdir: Path) -> Process:
+    """Write the config, start ``python -m service worker`` (no port) and return at once (see ``wait_logged``)."""
+    config_path = workdir / f"{name}.claims.yaml"
+    config_path.write_text(yaml.safe_dump(dict(config)), encoding="utf-8")
+    command = [sys.executable, "-m", "service", "worker"]
+    return _spawn(name, command, 0, workdir, {"CLAIMS_CONFIG": str(config_path)})
+
+
+def wait_logged(process: Process, text: str, timeout_s: float = READY_TIMEOUT_S) -> float:
+    """Wait until ``text`` appears in the process's log; return seconds from process start."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}")
+        if text in process.log_path.read_text(encoding="utf-8", errors="replace"):
+            process.ready_after_s = time.perf_counter() - process.started_at
+            return process.ready_after_s
+        time.sleep(0.02)
+    raise RuntimeError(f"{process.name} did not log {text!r} in {timeout_s} s:\n{process.log_tail()}")
+
+
 def start_bare_app(reply_path: Path, workdir: Path) -> Process:
     """Start the bare FastAPI app under uvicorn with the service's uvicorn options."""
     port = free_port()

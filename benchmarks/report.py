@@ -162,6 +162,25 @@ def _worst_shape_rows(f: Figures) -> list[Row]:
     return rows
 
 
+def _scale_rows(f: Figures) -> list[Row]:
+    """Rows for the scale-out figures: workers' throughput, and a shared rate limit."""
+    rows = [
+        _row(f, "workers", f"Scale-out: {n} worker process{'es' if n > 1 else ''} ÷ 1, articles/s, 300 ms model",
+             f"≥ {0.8 * n:.1f}" if n > 1 else "(reference)",
+             lambda v, n=n: f"{v['ratio_to_one'][str(n)]}× ({v['articles_per_s'][str(n)]} articles/s; "
+             f"{v['articles']} articles, {v['articles_at_once_per_worker']} at once per worker)",
+             None if n == 1 else (lambda v, n=n: v["ratio_to_one"][str(n)] >= 0.8 * n))
+        for n in (1, 2, 4)
+    ]  # fmt: skip
+    rows.append(
+        _row(f, "shared_rpm", "Scale-out: rpm 120 shared by 3 workers, most model calls in any 60 s", "≤ 120",
+             lambda v: f"{v['most_in_any_60_s']} (calls a minute from the first: {v['calls_per_minute_from_first']}; "
+             f"{v['succeeded']}/{v['articles']} articles in {v['seconds']} s)",
+             lambda v: v["most_in_any_60_s"] <= v["rpm"] and v["succeeded"] == v["articles"])
+    )  # fmt: skip
+    return rows
+
+
 def build_rows(figures: Figures) -> list[Row]:
     """Return every row of the table, in the issue's order."""
     return [
@@ -170,6 +189,7 @@ def build_rows(figures: Figures) -> list[Row]:
         *_token_rows(figures),
         *_load_rows(figures),
         *_worst_shape_rows(figures),
+        *_scale_rows(figures),
     ]
 
 

@@ -2,8 +2,8 @@
 
 Order matters only for fairness: start-up first (a cold process), the latency figures on an idle service,
 the bare app beside it for the throughput ratio, the load test last on that service (it grows memory),
-then a second service with concurrency 1 for the fan-out reference, then the command-line figures with
-no server running.
+then a second service with concurrency 1 for the fan-out reference, then the scale-out figures (an API
+and worker processes on Redis), then the command-line figures with no server running.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from benchmarks.processes import (
     wait_ready,
 )
 from benchmarks.report import Figures, build_rows, machine, render_markdown, write_results
+from benchmarks.scale import measure_shared_rpm, measure_worker_scaling
 from benchmarks.scenarios import (
     Plan,
     measure_cache,
@@ -132,6 +133,14 @@ async def _commands(plan: Plan, figures: Figures) -> None:
     await _measure(figures, "offline", offline())
 
 
+async def _scale(plan: Plan, figures: Figures) -> None:
+    """Measure the scale-out figures on Redis: workers' throughput, and one rpm shared by three."""
+    with tempfile.TemporaryDirectory(prefix="claims-bench-scale-") as folder:
+        workdir = Path(folder)
+        await _measure(figures, "workers", measure_worker_scaling(workdir, plan.scale_articles))
+        await _measure(figures, "shared_rpm", measure_shared_rpm(workdir, plan.rpm_articles))
+
+
 async def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
     """Run every figure, print the table, write ``<out>.json`` and ``<out>.md``; return the document."""
     figures: Figures = {}
@@ -145,6 +154,7 @@ async def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
             await _sequential_service(plan, provider, workdir, figures)
         finally:
             provider.stop()
+    await _scale(plan, figures)
     await _commands(plan, figures)
     rows = build_rows(figures)
     meta = machine()

@@ -41,6 +41,8 @@ class Plan:
     offline_seconds: float
     cli_repeats: int
     worst_shape_chars: int
+    scale_articles: int  # through 1, 2 and 4 worker processes each
+    rpm_articles: int  # through 3 workers sharing rpm 120: past 120, the limit must hold them back
 
     @property
     def latency_s(self) -> float:
@@ -48,8 +50,8 @@ class Plan:
         return self.latency_ms / 1000
 
 
-FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3, 200_000)
-QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1, 40_000)
+FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3, 200_000, 240, 300)
+QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1, 40_000, 24, 40)
 
 
 def request_body(article: GeneratedArticle, **options: Any) -> dict[str, Any]:

@@ -11,13 +11,16 @@
     │   ├── NotFound                    404  no such resource (prompt, route)
     │   ├── MethodNotAllowed            405  the route exists, not for this method (Allow says which)
     │   ├── ResourceConflict            409  the request conflicts with what exists (an Idempotency-Key reused)
-    │   └── RequestTimeout              408  the request's headers or body came too slowly
+    │   ├── RequestTimeout              408  the request's headers or body came too slowly
+    │   └── JobLost                     410  the job's Redis restarted empty after it was submitted
     ├── ShuttingDown                    503  the service stopped before the request finished
     ├── NotReady                        503  /readyz: a part the service needs cannot be used now
+    ├── StoreUnavailable                503  a shared store (Redis) cannot be reached
     ├── UpstreamError                   502  the model provider failed us (with its retry_after, if any)
     │   ├── UpstreamRateLimited         429  Retry-After passed on
     │   ├── UpstreamTimeout             504
     │   ├── UpstreamUnavailable         503  5xx and connection errors; Retry-After passed on
+    │   ├── ModelBudgetExhausted        503  the model's own rpm/tpm budget has no room in time
     │   ├── UpstreamAuthError           502  401/403: the operator's key, never shown
     │   └── UpstreamRejected            502  400/404/422: the request or model name was refused
     │       ├── ContextTooLong          502  the chunk did not fit the model's window
@@ -196,6 +199,26 @@ class NotReady(ClaimServiceError):
     title = "Service not ready"
 
 
+class StoreUnavailable(ClaimServiceError):
+    """A shared store the request needs (Redis: jobs, rate limits) cannot be reached; the detail says which."""
+
+    status = 503
+    slug = "store-unavailable"
+    title = "Shared store unavailable"
+
+    def headers(self) -> dict[str, str]:
+        """Ask the client to come back shortly."""
+        return {"Retry-After": "5"}
+
+
+class JobLost(InputError):
+    """The job was lost: the Redis holding the queue restarted empty after it was submitted; submit it again."""
+
+    status = 410
+    slug = "job-lost"
+    title = "Job lost"
+
+
 class UpstreamError(ClaimServiceError):
     """The model provider failed; ``model_alias`` says which model, ``retry_after`` its advice in seconds, if any."""
 
@@ -252,6 +275,20 @@ class UpstreamUnavailable(UpstreamError):
     slug = "upstream-unavailable"
     title = "Model provider unavailable"
     transient = True
+
+
+class ModelBudgetExhausted(UpstreamError):
+    """The model's own ``rpm``/``tpm`` budget (shared by every process) has no room within ``rate_limit_wait_s``."""
+
+    status = 503
+    slug = "model-budget-exhausted"
+    title = "Model budget exhausted"
+
+    def headers(self) -> dict[str, str]:
+        """Say when the budget has room again (rounded up to whole seconds)."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, int(-(-self.retry_after // 1))))}
 
 
 class UpstreamAuthError(UpstreamError):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from service.errors import ConfigError, validation_summary
@@ -30,6 +30,7 @@ def is_secret_param(key: str) -> bool:
     return bool(SECRET_PARAM.search(key)) and not TOKEN_BUDGET.search(key)
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 PLACEHOLDER_SECRETS = frozenset({"", "none", "empty", "no-key", "sk-no-key-required", "not-needed"})
 StructuredOutput = Literal["json_schema", "tool", "json_object", "prompt"]
 
@@ -81,12 +82,6 @@ class ModelEntry(BaseModel):
                 f"{key}: os.environ/YOUR_VARIABLE"
             )
         return params
-
-    @property
-    def requests_per_minute(self) -> int | None:
-        """Return the model's ``rpm`` limit (LiteLLM proxy's key), if set."""
-        rpm = self.litellm_params.get("rpm")
-        return int(rpm) if rpm is not None else None
 
     @property
     def model(self) -> str:
@@ -157,6 +152,13 @@ class Settings(BaseSettings):
         description="A claim naming a number or name its chunk does not support: drop it, keep it with a warning, "
         "or do not check.",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis://, rediss:// or unix:// (or an os.environ/VAR reference to one): the job queue and "
+        "store, the reply cache and the rate limits move onto this Redis, shared by every process. Never logged.",
+    )
+    cache_ttl_hours: Annotated[float, Field(gt=0)] = 720.0
+    rate_limit_wait_s: Annotated[float, Field(ge=0)] = 60.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
@@ -179,6 +181,16 @@ class Settings(BaseSettings):
             raise ValueError("webhook_secret must name where the secret is, e.g. os.environ/CLAIMS_WEBHOOK_SECRET")
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a Redis URL of another scheme (the message never repeats the URL: it may hold a password)."""
+        if value is None:
+            return None
+        if not value.get_secret_value().startswith((*REDIS_SCHEMES, SECRET_REFERENCE)):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://, or be os.environ/VAR")
+        return value
+
     @field_validator("cache_dir", "prompts_dir", "data_dir")
     @classmethod
     def _expand_home(cls, path: Path | None) -> Path | None:
@@ -199,6 +211,18 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"fallbacks for {alias!r} name unknown aliases: {', '.join(unknown)}")
         return self
+
+    def shared_redis_url(self) -> str | None:
+        """Return the Redis URL to connect to (a reference resolved), or None when everything stays embedded."""
+        if self.redis_url is None:
+            return None
+        value = self.redis_url.get_secret_value()
+        if not value.startswith(SECRET_REFERENCE):
+            return value
+        resolved = read_secret_reference(value)
+        if not resolved or not resolved.startswith(REDIS_SCHEMES):
+            raise ConfigError(f"redis_url names {value}, which holds no redis://, rediss:// or unix:// URL")
+        return resolved
 
     def model_entry(self, alias: str) -> ModelEntry | None:
         """Return the configured model called ``alias``, if any."""

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.settings import ModelEntry, Settings
+from service.stores.redis_connection import redacted
 
 DATA_DIR = Path(__file__).parent / "data"
 PROVIDER_KEY_VARIABLES = (
@@ -26,6 +27,10 @@ PROVIDER_KEY_VARIABLES = (
     "MISTRAL_API_KEY",
     "GROQ_API_KEY",
 )
+TEST_REDIS_URL = os.environ.get(
+    "CLAIMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
+)  # read before tests clear CLAIMS_*
+REQUIRE_SERVICES = os.environ.get("CLAIMS_REQUIRE_SERVICES") == "1"  # .ci/run sets it: no Redis is then a failure
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
 OPENAI_TEST_KEY = "sk-test-0123456789abcdefghij"
@@ -46,6 +51,30 @@ def http_mock() -> Iterator[respx.MockRouter]:
     """Mock all HTTP: a request no test routed fails the test instead of reaching the network."""
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis database of the tests' own (``CLAIMS_TEST_REDIS_URL``), flushed before and after each test.
+
+    Where no Redis answers the test is skipped with the reason, unless ``CLAIMS_REQUIRE_SERVICES=1`` (CI) makes
+    that a failure.
+    """
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1, socket_timeout=10)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        client.close()
+        reason = f"no Redis answers at {redacted(TEST_REDIS_URL)} ({type(exc).__name__}); set CLAIMS_TEST_REDIS_URL"
+        if REQUIRE_SERVICES:
+            pytest.fail(reason + " (CLAIMS_REQUIRE_SERVICES=1: these tests must run here)")
+        pytest.skip(reason)
+    client.flushdb()
+    yield TEST_REDIS_URL
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,15 +27,18 @@ FIGURES = {
     "cli_extract_cached",
     "offline",
     "worst_shapes",
+    "workers",
+    "shared_rpm",
 }
 
 
-def test_quick_benchmark_measures_every_figure(tmp_path: Path) -> None:
+def test_quick_benchmark_measures_every_figure(tmp_path: Path, redis_url: str) -> None:
     """`python -m benchmarks --quick` measures every figure against the real service and writes the table."""
     out = tmp_path / "quick"
     completed = subprocess.run(  # noqa: S603 -- our own module
         [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
         cwd=ROOT,
+        env={**os.environ, "CLAIMS_BENCH_REDIS_URL": redis_url},
         capture_output=True,
         text=True,
         timeout=240,
@@ -58,7 +62,10 @@ def test_quick_benchmark_measures_every_figure(tmp_path: Path) -> None:
     }
     assert figures["worst_shapes"]["healthz_samples"] > 0
     assert not figures["cli_extract_cached"]["imports_litellm"]
-    assert len(document["rows"]) == 26
+    assert set(figures["workers"]["articles_per_s"]) == {"1", "2", "4"}
+    assert figures["shared_rpm"]["succeeded"] == document["plan"]["rpm_articles"]
+    assert figures["shared_rpm"]["most_in_any_60_s"] <= 120
+    assert len(document["rows"]) == 30
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| Figure | Target | Measured | Met? |" in table
     assert table.strip() in completed.stdout

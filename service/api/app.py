@@ -65,9 +65,9 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         runner.start()
         yield
         await in_flight.drained(limit_s=ANSWERS_AFTER_GRACE_S)  # the 503s of requests cut off at shutdown
-        await runner.stop()
-        jobs.close()
-        pipeline.cache.close()
+        await runner.stop(settings.shutdown_grace_s)
+        await jobs.close()
+        await pipeline.close()
 
     # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
     app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)

@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
 from service.api.dependencies import PipelineDep
-from service.errors import NotFound, ResourceConflict
+from service.errors import JobLost, NotFound, ResourceConflict
 from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
 from service.jobs.webhooks import check_callback
-from service.stores.job_store import IdempotencyConflict, JobStore, Order
-from service.stores.sqlite_jobs import SqliteJobs
+from service.stores.job_store import IdempotencyConflict, JobBackend, JobStore, Order
 
 router = APIRouter(tags=["jobs"])
 STREAM_POLL_S = 0.25
@@ -31,12 +30,14 @@ EXAMPLE_BATCH = {
 }
 JOB_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such job (or it was purged after its retention)."},
+    410: {"description": "The job was lost: the Redis holding the jobs restarted empty after it was submitted."},
+    503: {"description": "The job store (Redis) cannot be reached; try again shortly."},
 }
 
 
-def get_jobs(request: Request) -> SqliteJobs:
+def get_jobs(request: Request) -> JobBackend:
     """Return the app's job store and queue."""
-    jobs: SqliteJobs = request.app.state.jobs
+    jobs: JobBackend = request.app.state.jobs
     return jobs
 
 
@@ -46,7 +47,7 @@ def get_runner(request: Request) -> JobRunner:
     return runner
 
 
-JobsDep = Annotated[SqliteJobs, Depends(get_jobs)]
+JobsDep = Annotated[JobBackend, Depends(get_jobs)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
@@ -133,13 +134,13 @@ async def list_jobs(
 @router.get("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Follow a job")
 async def get_job(jobs: JobsDep, job_id: str) -> Job:
     """Show a job: its state, counts, usage, timestamps, errors by article and webhook attempts."""
-    return _found(await jobs.get(job_id), job_id)
+    return await _found(jobs, await jobs.get(job_id), job_id)
 
 
 @router.delete("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Cancel a job")
 async def cancel_job(jobs: JobsDep, job_id: str) -> Job:
     """Cancel the articles not yet finished (running ones are stopped); a finished job is left as it is."""
-    return _found(await jobs.cancel(job_id), job_id)
+    return await _found(jobs, await jobs.cancel(job_id), job_id)
 
 
 @router.get(
@@ -164,7 +165,7 @@ async def job_results(
     limit: Annotated[int, Query(ge=1, le=1000)] = PAGE,
 ) -> Response:
     """Return the finished articles' results, in submission or completion order; NDJSON streams them all."""
-    job = _found(await jobs.get(job_id), job_id)
+    job = await _found(jobs, await jobs.get(job_id), job_id)
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON)
     page = await jobs.results(job.id, order, offset, limit)
@@ -194,8 +195,11 @@ async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[by
             await asyncio.sleep(STREAM_POLL_S)
 
 
-def _found(job: Job | None, job_id: str) -> Job:
-    """Return the job, or raise a 404 problem."""
-    if job is None:
-        raise NotFound(f"no job {job_id!r} (it may have been purged after its retention)")
-    return job
+async def _found(jobs: JobStore, job: Job | None, job_id: str) -> Job:
+    """Return the job, or raise a 410 problem (lost with its Redis) or a 404 one."""
+    if job is not None:
+        return job
+    lost = await jobs.lost_reason(job_id)
+    if lost is not None:
+        raise JobLost(lost)
+    raise NotFound(f"no job {job_id!r} (it may have been purged after its retention)")

@@ -164,10 +164,10 @@ async def healthz() -> HealthStatus:
 )
 async def readyz(pipeline: PipelineDep) -> HealthStatus:
     """Say the service can take work: prompts verified and loaded, the reply cache usable (healed if damaged)."""
-    problem = pipeline.cache.health()
+    problem = await pipeline.cache.health()
     if problem is not None:
-        raise NotReady(problem, extensions={"checks": {"cache": pipeline.cache.stats()}})
+        raise NotReady(problem, extensions={"checks": {"cache": await pipeline.cache.stats()}})
     return HealthStatus(
         status="ready",
-        checks={"prompts": len(pipeline.prompts.versions()), "cache": pipeline.cache.stats()},
+        checks={"prompts": len(pipeline.prompts.versions()), "cache": await pipeline.cache.stats()},
     )

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import os
 import sys
+from collections.abc import Awaitable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -57,7 +58,7 @@ def serve(
         os.environ["CLAIMS_CONFIG"] = str(config.resolve())
     try:
         settings = get_settings()
-        build_pipeline(settings).cache.close()  # fail here, with a clear message, not inside a worker
+        asyncio.run(build_pipeline(settings).close())  # fail here, with a clear message, not inside a worker
     except ClaimServiceError as error:
         raise fail(error) from error
     uvicorn.run(
@@ -68,6 +69,50 @@ def serve(
         workers=workers,
         **uvicorn_options(settings),
     )
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=256, help="Articles run at once (default: the job_workers setting).")
+    ] = None,
+) -> None:
+    """Run job workers only, no API: they take articles from the queue shared on Redis (redis_url)."""
+    import logging
+
+    from service.jobs.worker import run_worker
+    from service.settings import get_settings
+
+    try:
+        settings = get_settings(config)
+    except ClaimServiceError as error:
+        raise fail(error) from error
+    if settings.redis_url is None:
+        typer.echo(
+            "error: claims worker takes work from a queue shared on Redis; set redis_url (or CLAIMS_REDIS_URL). "
+            "Without it, `claims serve` runs the workers itself.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    if concurrency is not None:
+        settings = settings.model_copy(update={"job_workers": concurrency})
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_worker(settings))
+    except ClaimServiceError as error:
+        raise fail(error) from error
+
+
+T = TypeVar("T")
+
+
+async def closing_after(pipeline: Pipeline, work: Awaitable[T]) -> T:
+    """Await ``work``, then close the pipeline's cache and connections on the same event loop."""
+    try:
+        return await work
+    finally:
+        await pipeline.close()
 
 
 def _read_article(source: str) -> str:
@@ -130,7 +175,7 @@ def _extract_one(
         typer.echo(f"error: cannot use {source}: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     try:
-        result = asyncio.run(pipeline.extract(request))
+        result = asyncio.run(closing_after(pipeline, pipeline.extract(request)))
     except ExtractionFailed as failed:
         raise fail(failed.cause) from failed
     except ClaimServiceError as error:
@@ -157,7 +202,7 @@ def _extract_many(
         typer.echo("error: no article found in " + ", ".join(sources), err=True)
         raise typer.Exit(code=2)
     with out.open("w", encoding="utf-8") if out else contextlib.nullcontext(sys.stdout) as stream:
-        failed = asyncio.run(run_batch(pipeline, items, stream, concurrency))
+        failed = asyncio.run(closing_after(pipeline, run_batch(pipeline, items, stream, concurrency)))
     if failed:
         typer.echo(f"{failed} of {len(items)} articles failed; their lines say why", err=True)
         raise typer.Exit(code=1)

@@ -198,5 +198,5 @@ async def evaluate_checkworthiness(
             text, spans = transcript_article(transcript)
             result = await pipeline.extract(transcript_request(transcript, text))
             report.transcripts.append(score_result(transcript, result, spans, scoring.trained_on))
-    pipeline.cache.close()
+    await pipeline.close()
     return report

@@ -123,5 +123,5 @@ async def evaluate_types(items: Sequence[LabelledSentence]) -> TypesReport:
         result = await pipeline.extract(labelled_request(item))
         best = max(result.claims, key=lambda claim: claim.checkworthiness, default=None)
         report.outcomes.append(ItemOutcome(item, best))
-    pipeline.cache.close()
+    await pipeline.close()
     return report

@@ -21,7 +21,7 @@ import httpx
 
 from schemas import ExtractionRequest, ExtractionResult, Usage
 from schemas.jobs import ArticleError
-from service.errors import ClaimServiceError, ExtractionFailed
+from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable
 from service.jobs import webhooks
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings
@@ -31,6 +31,7 @@ logger = logging.getLogger("claims.jobs")
 IDLE_POLL_S = 0.5
 PURGE_EVERY_S = 3600.0
 DELIVERIES_AT_ONCE = 8
+STORE_RETRY_S = 1.0
 
 
 def succeeded(result: ExtractionResult) -> ArticleOutcome:
@@ -74,7 +75,7 @@ async def extract_article(pipeline: Pipeline, item: WorkItem) -> ArticleOutcome:
 
 
 class JobRunner:
-    """This process's workers, webhook sender and purger, started and stopped with the app."""
+    """This process's workers, webhook sender, recovery and purger, started and stopped with the app."""
 
     def __init__(self, pipeline: Pipeline, store: JobStore, queue: WorkQueue, settings: Settings) -> None:
         self._pipeline = pipeline
@@ -83,43 +84,86 @@ class JobRunner:
         self._settings = settings
         self.owner = f"worker_{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._workers: list[asyncio.Task[None]] = []
+        self._helpers: list[asyncio.Task[None]] = []
+        self._troubled: set[str] = set()
 
     def start(self) -> None:
-        """Start ``job_workers`` workers (none: an API-only process), the webhook sender and the purger."""
-        loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self._work] * self._settings.job_workers
-        loops += [self._deliver, self._purge]
-        self._tasks = [asyncio.create_task(loop(), name=f"claims-jobs-{n}") for n, loop in enumerate(loops)]
+        """Start ``job_workers`` workers (none: an API-only process), the webhook sender, recovery and the purger."""
+        self._workers = [
+            asyncio.create_task(self._forever("work", self._work_once), name=f"claims-worker-{n}")
+            for n in range(self._settings.job_workers)
+        ]
+        helpers = {"deliver": self._deliver_once, "recover": self._recover_once, "purge": self._purge_once}
+        self._helpers = [
+            asyncio.create_task(self._forever(name, step), name=f"claims-{name}") for name, step in helpers.items()
+        ]
 
     def wake(self) -> None:
         """Tell this process's idle loops that work was queued (other processes find it within a poll)."""
         self._wake.set()
         self._wake = asyncio.Event()  # every loop waiting on the old one wakes; later waits start afresh
 
-    async def stop(self) -> None:
-        """Stop every loop and hand back the articles this process was running."""
-        for task in self._tasks:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Take no more articles, let running ones finish for up to ``grace_s``, then stop and hand back the rest."""
+        self._stopping = True
+        self.wake()
+        running = [task for task in self._workers if not task.done()]
+        if running and grace_s > 0:
+            _, unfinished = await asyncio.wait(running, timeout=grace_s)
+            if unfinished:
+                logger.info("%d article(s) still running after %.0f s; handing them back", len(unfinished), grace_s)
+        for task in [*self._workers, *self._helpers]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._workers, *self._helpers]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        handed_back = await self._queue.release(self.owner)
+        try:
+            handed_back = await self._queue.release(self.owner)
+        except StoreUnavailable as exc:
+            logger.warning("could not hand back running articles (%s); they run again once their lease expires", exc)
+            return
         if handed_back:
             logger.info("handed back %d running article(s) for another worker", handed_back)
 
+    async def _forever(self, name: str, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``step`` until the runner stops; a store outage or a bug pauses the loop, never ends it."""
+        while not self._stopping:
+            try:
+                await step()
+            except StoreUnavailable as exc:
+                self._trouble(name, "%s", exc.detail)
+                await asyncio.sleep(STORE_RETRY_S)
+                continue
+            except Exception:  # a bug must not silently stop this process's workers or webhooks
+                logger.exception("the jobs %s loop failed; it goes on in %.0f s", name, STORE_RETRY_S)
+                await asyncio.sleep(STORE_RETRY_S)
+                continue
+            if name in self._troubled:
+                self._troubled.discard(name)
+                logger.warning("the jobs %s loop works again", name)
+
+    def _trouble(self, name: str, message: str, *args: object) -> None:
+        """Log a loop's trouble once until it works again."""
+        if name not in self._troubled:
+            self._troubled.add(name)
+            logger.warning("the jobs %s loop paused: " + message, name, *args)
+
     async def _idle(self) -> None:
         """Wait for a wake-up, or a poll interval."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: 3.11's wait_for can swallow a cancellation
+            async with asyncio.timeout(IDLE_POLL_S):
+                await self._wake.wait()
 
-    async def _work(self) -> None:
-        """Take articles one at a time and run them, for as long as the runner lives."""
-        while True:
-            item = await self._queue.claim(self.owner)
-            if item is None:
+    async def _work_once(self) -> None:
+        """Take one article and run it; with none waiting, wait a moment."""
+        item = await self._queue.claim(self.owner)
+        if item is None:
+            if not self._queue.claim_waits:
                 await self._idle()
-                continue
-            await self._run(item)
+            return
+        await self._run(item)
 
     async def _run(self, item: WorkItem) -> None:
         """Extract one article while renewing its lease; record the outcome unless the lease was lost."""
@@ -142,29 +186,36 @@ class JobRunner:
         """Renew the lease every third of it; stop the extraction as soon as the lease is lost."""
         while True:
             await asyncio.sleep(self._settings.job_lease_s / 3)
-            if not await self._queue.renew(item):
+            try:
+                still_ours = await self._queue.renew(item)
+            except StoreUnavailable:
+                continue  # keep working: the outcome is recorded if the store is back in time
+            if not still_ours:
                 lost.set()
                 extraction.cancel()
                 return
 
-    async def _deliver(self) -> None:
-        """Send the webhooks that are due, for as long as the runner lives."""
+    async def _deliver_once(self) -> None:
+        """Send the webhooks that are due; with none, wait a moment."""
+        due = await self._queue.due_deliveries(self.owner, DELIVERIES_AT_ONCE)
+        if not due:
+            await self._idle()
+            return
         async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_s, follow_redirects=False) as client:
-            while True:
-                due = await self._queue.due_deliveries(self.owner, DELIVERIES_AT_ONCE)
-                if not due:
-                    await self._idle()
-                    continue
-                for delivery in due:
-                    status, error = await webhooks.send(client, delivery, self._settings)
-                    ok = status is not None and 200 <= status < 300
-                    wait = None if ok else webhooks.retry_in(delivery.attempts + 1, self._settings)
-                    await self._queue.delivered(delivery, status, error, wait)
+            for delivery in due:
+                status, error = await webhooks.send(client, delivery, self._settings)
+                ok = status is not None and 200 <= status < 300
+                wait = None if ok else webhooks.retry_in(delivery.attempts + 1, self._settings)
+                await self._queue.delivered(delivery, status, error, wait)
 
-    async def _purge(self) -> None:
-        """Delete the jobs whose retention ran out, now and every hour."""
-        while True:
-            purged = await self._store.purge()
-            if purged:
-                logger.info("purged %d expired job(s)", purged)
-            await asyncio.sleep(PURGE_EVERY_S)
+    async def _recover_once(self) -> None:
+        """Hand out again what dead workers held (on Redis; embedded, claims do it), every third of a lease."""
+        await self._queue.recover()
+        await asyncio.sleep(self._settings.job_lease_s / 3)
+
+    async def _purge_once(self) -> None:
+        """Delete the jobs whose retention ran out, then wait an hour."""
+        purged = await self._store.purge()
+        if purged:
+            logger.info("purged %d expired job(s)", purged)
+        await asyncio.sleep(PURGE_EVERY_S)

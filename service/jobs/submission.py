@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from pydantic import ValidationError
 from schemas import ExtractionRequest
 from schemas.jobs import JobCallback, RejectedLine
 from service.errors import ClaimServiceError, InvalidRequest, validation_summary
-from service.stores.job_store import NewArticle, NewJob
+from service.stores.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
 
@@ -123,7 +122,7 @@ def build_job(
         )
         raise problem
     return NewJob(
-        id=f"job_{secrets.token_hex(10)}",
+        id=new_job_id(),
         articles=articles,
         body_sha256=_fingerprint(submission),
         idempotency_key=idempotency_key,

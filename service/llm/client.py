@@ -5,7 +5,7 @@ httpx, and respx in tests, see every request; no debug banners; the offline prov
 called with its own retries off: tenacity is the one transport-retry loop, on transient errors only,
 with exponential backoff and jitter, ``Retry-After`` honoured, bounded by attempts and by total time.
 Every litellm exception is translated into ``service.errors`` here and nowhere else. Per model, calls
-are bounded in flight (``max_concurrency``) and in rate (``rpm``).
+are bounded in flight (``max_concurrency``) and in rate (``rpm``, ``tpm``: ``service.stores.rate_limits``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from service.errors import StructuredOutputRejected, UpstreamError
@@ -28,6 +27,7 @@ from service.llm.upstream_errors import our_own_bug, translate_error, upstream_e
 from service.offline import OFFLINE_MODEL
 from service.prompts.sentence_lines import sentence_line
 from service.settings import ModelEntry, Settings, StructuredOutput
+from service.stores.rate_limits import RateLimits, token_estimate
 
 logger = logging.getLogger("claims.llm")
 OUR_PARAMS = frozenset({"rpm", "tpm"})  # LiteLLM-proxy keys we enforce ourselves, never sent to a provider
@@ -106,18 +106,18 @@ async def warm_up() -> None:
 class ModelClient:
     """Calls configured models: bounded in flight and in rate, retried, translated, mode stepped down once."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rates: RateLimits | None = None) -> None:
         self._settings = settings
         self._slots = {
             entry.model_name: asyncio.Semaphore(entry.max_concurrency or settings.max_concurrency)
             for entry in settings.models
         }
-        self._rates = {
-            entry.model_name: AsyncLimiter(entry.requests_per_minute, 60)
-            for entry in settings.models
-            if entry.requests_per_minute
-        }
+        self._rates = rates or RateLimits(settings.models, settings.rate_limit_wait_s)
         self._modes: dict[str, StructuredOutput] = {}
+
+    async def close(self) -> None:
+        """Release the connections the rate limits hold."""
+        await self._rates.close()
 
     def mode_for(self, entry: ModelEntry) -> StructuredOutput:
         """Return how ``entry`` is asked for JSON now (configured, detected, or stepped down)."""
@@ -145,17 +145,18 @@ class ModelClient:
     async def _call_once(self, entry: ModelEntry, arguments: dict[str, Any], mode: StructuredOutput) -> Any:
         """Make one litellm call within the model's limits, translating the provider's errors (never our bugs)."""
         litellm = configure_litellm()
-        rate = self._rates.get(entry.model_name)
         async with self._slots[entry.model_name]:
-            if rate is not None:
-                await rate.acquire()
+            reserved = token_estimate(arguments["messages"], arguments)
+            await self._rates.acquire(entry, reserved)
             try:
-                return await litellm.acompletion(**arguments)
+                response = await litellm.acompletion(**arguments)
             except upstream_error_types() as exc:  # litellm's and httpx's errors, never our own
                 bug = our_own_bug(exc)
                 if bug is not None:
                     raise bug from None
                 raise translate_error(exc, entry, mode) from exc
+            await self._rates.charge(entry, reserved, sum(_usage_of(response)))
+            return response
 
     async def _call_retried(
         self, entry: ModelEntry, arguments: dict[str, Any], mode: StructuredOutput, on_retry: Callable[[], None]

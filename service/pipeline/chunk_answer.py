@@ -161,7 +161,7 @@ async def _ask_entry(
 ) -> ChunkAnswer:
     """Answer with one model of the chain: from the cache, else by asking it (and caching what it says)."""
     key = _key_for(job, entry, messages, client.mode_for(entry))
-    stored = cache.get(key) if job.read_cache else None
+    stored = await cache.get(key) if job.read_cache else None
     if stored is not None and (can_halve or not stored.too_big):
         return _remembered(stored, entry)
     try:
@@ -169,14 +169,14 @@ async def _ask_entry(
     except (ReplyCutOff, ContextTooLong) as exc:
         if not can_halve:  # nothing to halve: this model failed, the next may not
             return Failed(exc)
-        cache.set(key, CachedReply.too_big_marker(exc.detail, entry.model))  # a re-POST goes to the halves
+        await cache.set(key, CachedReply.too_big_marker(exc.detail, entry.model))  # a re-POST goes to the halves
         return TooBig(exc.detail, remembered=False)
     except (UpstreamError, InvalidModelOutput) as exc:
         return Failed(exc)
     answer = valid.answer  # stored under the mode that answered, which a step-down may have changed
     key = _key_for(job, entry, messages, answer.structured_output)
     reply = valid.reply.model_dump_json()
-    cache.set(key, CachedReply.reply(reply, answer.model, answer.prompt_tokens, answer.completion_tokens))
+    await cache.set(key, CachedReply.reply(reply, answer.model, answer.prompt_tokens, answer.completion_tokens))
     return Answered(valid, entry, from_cache=False)
 
 

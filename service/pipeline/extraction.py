@@ -49,6 +49,11 @@ class Pipeline:
     cache: ReplyCache
     client: ModelClient
 
+    async def close(self) -> None:
+        """Close the reply cache and the model client's connections."""
+        await self.cache.close()
+        await self.client.close()
+
     def model_chain(self, alias: str | None) -> list[ModelEntry]:
         """Return the requested alias (or the default) followed by its fallbacks; 422 when unknown."""
         alias = alias or self.settings.default_model

@@ -61,13 +61,13 @@ class DiskReplyCache:
         self._opened_file = _identity(self._directory / DATABASE)
         return cache
 
-    def get(self, key: str) -> CachedReply | None:
+    async def get(self, key: str) -> CachedReply | None:
         """Return the reply stored under ``key``; anything that cannot be read is a miss."""
         found = self._guarded(lambda cache: self._read(cache, key), None)
         self._counts["hits" if found is not None else "misses"] += 1
         return found
 
-    def set(self, key: str, reply: CachedReply) -> None:
+    async def set(self, key: str, reply: CachedReply) -> None:
         """Store ``reply`` under ``key`` as JSON text; a cache that cannot take it skips it."""
 
         def write(cache: diskcache.Cache) -> bool:
@@ -175,7 +175,7 @@ class DiskReplyCache:
             self._reported.add(kind)
             logger.warning(message, *args)
 
-    def health(self) -> str | None:
+    async def health(self) -> str | None:
         """Return why the cache cannot be used, or None when it can (checking, reopening and healing it first).
 
         A database file that is gone or replaced (its directory deleted, say) is reopened: the open
@@ -186,13 +186,13 @@ class DiskReplyCache:
         self._guarded(len, 0)
         return self._unavailable
 
-    def stats(self) -> dict[str, int]:
+    async def stats(self) -> dict[str, int]:
         """Return the entry count and bytes on disk, and this process's counts of hits, misses, writes, trouble."""
         entries = self._guarded(len, 0)
         volume = self._guarded(lambda cache: int(cache.volume()), 0)
         return {"entries": entries, "bytes": volume, **self._counts}
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Close the underlying SQLite connections."""
         self._close_quietly()
 

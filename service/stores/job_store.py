@@ -10,8 +10,12 @@ recorded only by the worker that holds the article's lease, so a late or repeate
 
 from __future__ import annotations
 
+import json
+import secrets
+import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 from schemas.jobs import ArticleError, Job, JobResult
 
@@ -42,12 +46,13 @@ class NewJob:
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:
-    """An article a worker holds under a lease: which job, which one, and the request to run."""
+    """An article a worker holds under a lease: which job, which one, the request to run, and the queue's ticket."""
 
     job_id: str
     index: int
     request_json: str
     owner: str
+    ticket: str | None = None  # the Redis queue's job that handed the article out; None embedded
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +107,17 @@ class JobStore(Protocol):
     async def purge(self) -> int:
         """Delete the jobs whose retention has run out; return how many."""
 
+    async def lost_reason(self, job_id: str) -> str | None:
+        """Say why a job that cannot be found was lost (its store restarted empty after it was made), or None."""
+
 
 class WorkQueue(Protocol):
     """The articles waiting to run, handed out fairly across jobs under renewable leases."""
+
+    claim_waits: bool  # True when ``claim`` itself waits a moment for work (the caller need not poll)
+
+    async def recover(self) -> None:
+        """Hand out again what dead workers held, once their leases ran out (the embedded claim does it inline)."""
 
     async def claim(self, owner: str) -> WorkItem | None:
         """Hand the next article to ``owner`` (the job served least recently first), or None."""
@@ -125,3 +138,38 @@ class WorkQueue(Protocol):
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
     ) -> None:
         """Record one attempt: delivered, to be retried in ``retry_in`` seconds, or failed for good (None)."""
+
+
+class JobBackend(JobStore, WorkQueue, Protocol):
+    """A job store and its work queue kept together (SQLite embedded, Redis at scale), closed together."""
+
+    async def close(self) -> None:
+        """Release the backend's connections and threads."""
+
+
+def wall_clock() -> float:
+    """Return the wall clock in seconds (leases and timestamps are shared between processes and machines)."""
+    return time.time()
+
+
+def moment(seconds: float | None) -> datetime | None:
+    """Return a stored timestamp as an aware datetime."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def webhook_payload(event: str, data: dict[str, Any], at: float) -> str:
+    """Return a webhook's body: its event type, when it happened, and its data (Standard Webhooks' shape)."""
+    return json.dumps({"type": event, "timestamp": datetime.fromtimestamp(at, UTC).isoformat(), "data": data})
+
+
+def new_job_id() -> str:
+    """Return a new job id: ``job_``, the creation time in milliseconds (12 hex digits), 16 random hex digits."""
+    return f"job_{int(wall_clock() * 1000):012x}{secrets.token_hex(8)}"
+
+
+def job_id_time(job_id: str) -> float | None:
+    """Return when a job id says its job was made, in seconds, or None for an id not made by ``new_job_id``."""
+    stamp = job_id.removeprefix("job_")[:12]
+    if len(job_id) != 32 or not job_id.startswith("job_") or not all(c in "0123456789abcdef" for c in stamp):
+        return None
+    return int(stamp, 16) / 1000

@@ -46,19 +46,19 @@ class CachedReply:
 class ReplyCache(Protocol):
     """What the pipeline needs from a cache."""
 
-    def get(self, key: str) -> CachedReply | None:
+    async def get(self, key: str) -> CachedReply | None:
         """Return the reply stored under ``key``, if any."""
 
-    def set(self, key: str, reply: CachedReply) -> None:
+    async def set(self, key: str, reply: CachedReply) -> None:
         """Store ``reply`` under ``key``."""
 
-    def stats(self) -> dict[str, int]:
+    async def stats(self) -> dict[str, int]:
         """Return the size, and the hits, misses and writes counted since the cache was opened."""
 
-    def health(self) -> str | None:
+    async def health(self) -> str | None:
         """Return why the cache cannot be used now, or None when it can."""
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Release files and connections."""
 
 
@@ -88,20 +88,20 @@ def cache_key(
 class NoReplyCache:
     """A ``ReplyCache`` that stores nothing, for ``cache_enabled: false``."""
 
-    def get(self, key: str) -> CachedReply | None:
+    async def get(self, key: str) -> CachedReply | None:
         """Return nothing: nothing is stored."""
         return None
 
-    def set(self, key: str, reply: CachedReply) -> None:
+    async def set(self, key: str, reply: CachedReply) -> None:
         """Store nothing."""
 
-    def stats(self) -> dict[str, int]:
+    async def stats(self) -> dict[str, int]:
         """Return zero entries, and nothing counted."""
         return {"entries": 0, "bytes": 0, "hits": 0, "misses": 0, "writes": 0}
 
-    def health(self) -> str | None:
+    async def health(self) -> str | None:
         """Return None: storing nothing never fails."""
         return None
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Release nothing: nothing is held."""

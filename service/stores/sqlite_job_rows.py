@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
-from service.stores.job_store import ArticleOutcome, Delivery, WorkItem
+from service.stores.job_store import ArticleOutcome, Delivery, WorkItem, moment
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 ERRORS_SHOWN = 1000  # a job lists at most this many failed articles; the results hold them all
@@ -72,16 +70,6 @@ PURGE = (
     "DELETE FROM deliveries WHERE job_id = ?",
     "DELETE FROM jobs WHERE id = ?",
 )
-
-
-def wall_clock() -> float:
-    """Return the wall clock in seconds (leases and timestamps are shared between processes)."""
-    return time.time()
-
-
-def moment(seconds: float | None) -> datetime | None:
-    """Return a stored timestamp as an aware datetime."""
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 def job_view(connection: sqlite3.Connection, job_id: str) -> Job:

@@ -21,13 +21,21 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from schemas.jobs import Job, JobResult
 from service.errors import ConfigError
-from service.stores.job_store import ArticleOutcome, Delivery, IdempotencyConflict, NewJob, Order, WorkItem
+from service.stores.job_store import (
+    ArticleOutcome,
+    Delivery,
+    IdempotencyConflict,
+    NewJob,
+    Order,
+    WorkItem,
+    wall_clock,
+    webhook_payload,
+)
 from service.stores.sqlite_job_rows import (
     ALL_RESULTS,
     FINISH_ARTICLE,
@@ -42,7 +50,6 @@ from service.stores.sqlite_job_rows import (
     finish_arguments,
     job_result,
     job_view,
-    wall_clock,
 )
 
 T = TypeVar("T")
@@ -94,7 +101,16 @@ class SqliteJobs:
             raise
         connection.execute("COMMIT")
 
-    def close(self) -> None:
+    claim_waits = False
+
+    async def recover(self) -> None:
+        """Do nothing: ``claim`` hands out an article whose lease ran out like a waiting one."""
+
+    async def lost_reason(self, job_id: str) -> str | None:
+        """Return None: the database keeps every job until its retention runs out."""
+        return None
+
+    async def close(self) -> None:
         """Close the connection and the store's thread."""
         if self._connection is not None:
             self._thread.submit(self._connection.close).result()
@@ -302,7 +318,7 @@ class SqliteJobs:
 
     def _queue_delivery(self, connection: sqlite3.Connection, job_id: str, event: str, data: dict[str, Any]) -> None:
         """Queue a webhook, due now; its id is the ``webhook-id`` of every attempt."""
-        payload = json.dumps({"type": event, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+        payload = webhook_payload(event, data, wall_clock())
         connection.execute(
             "INSERT INTO deliveries (id, job_id, event, payload, state, attempts, due_at) "
             "VALUES (?, ?, ?, ?, 'pending', '[]', ?)",

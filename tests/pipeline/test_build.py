@@ -13,13 +13,13 @@ from service.stores.disk_cache import DiskReplyCache
 from service.stores.reply_cache import NoReplyCache
 
 
-def test_the_pipeline_has_the_shipped_prompts_and_a_disk_cache(tmp_path: Path) -> None:
+async def test_the_pipeline_has_the_shipped_prompts_and_a_disk_cache(tmp_path: Path) -> None:
     """Defaults: the shipped prompts loaded and verified, and the reply cache on disk where configured."""
     pipeline = build_pipeline(Settings(cache_dir=tmp_path / "cache"))
     assert [version.ref for version in pipeline.prompts.versions()] == ["extract_claims@1", "extract_claims@2"]
     assert isinstance(pipeline.cache, DiskReplyCache)
     assert (tmp_path / "cache").is_dir()
-    pipeline.cache.close()
+    await pipeline.cache.close()
 
 
 def test_caching_switched_off_stores_nothing(tmp_path: Path) -> None:

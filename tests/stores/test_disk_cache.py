@@ -74,42 +74,42 @@ def test_an_entry_that_cannot_be_read_is_a_miss_deleted_counted_and_logged_once(
     assert [record.message.split(" (")[0] for record in caplog.records] == ["a reply cache entry could not be read"]
 
 
-def test_garbage_in_a_value_file_is_a_miss(tmp_path: Path) -> None:
+async def test_garbage_in_a_value_file_is_a_miss(tmp_path: Path) -> None:
     """A large reply lives in a ``.val`` file; garbage written there reads as a miss and the entry goes."""
     cache = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
     big = CachedReply(content='{"claims": []}' + " " * 100_000, model="m", prompt_tokens=1, completion_tokens=1)
-    cache.set("k", big)
+    await cache.set("k", big)
     [value_file] = list((tmp_path / "cache").rglob("*.val"))
     value_file.write_bytes(b"\x00garbage")
-    assert cache.get("k") is None
-    assert (cache.stats()["unreadable"], cache.stats()["entries"]) == (1, 0)
-    cache.set("k", big)
-    assert cache.get("k") == big
-    cache.close()
+    assert await cache.get("k") is None
+    assert ((await cache.stats())["unreadable"], (await cache.stats())["entries"]) == (1, 0)
+    await cache.set("k", big)
+    assert await cache.get("k") == big
+    await cache.close()
 
 
-def test_a_second_process_opening_a_damaged_database_sets_it_aside_and_the_first_goes_on(tmp_path: Path) -> None:
+async def test_a_second_process_opening_a_damaged_database_sets_it_aside_and_the_first_goes_on(tmp_path: Path) -> None:
     """Garbage over the SQLite file: a process opening it (another worker, a restart) starts afresh; none fails."""
     cache_dir = tmp_path / "cache"
     reply = CachedReply(content='{"claims": []}', model="m", prompt_tokens=1, completion_tokens=1)
     running = DiskReplyCache(cache_dir, size_limit_mb=16)
-    running.set("k", reply)
+    await running.set("k", reply)
     (cache_dir / "cache.db").write_bytes(b"this is not a database " * 400)
     second = DiskReplyCache(cache_dir, size_limit_mb=16)
-    assert second.get("k") is None
-    second.set("k", reply)
-    assert second.get("k") == reply
-    assert running.get("k") == reply  # its open file, set aside, still reads
+    assert await second.get("k") is None
+    await second.set("k", reply)
+    assert await second.get("k") == reply
+    assert await running.get("k") == reply  # its open file, set aside, still reads
     assert len(list(cache_dir.glob("cache.db.damaged-*"))) == 1
-    running.close()
-    second.close()
-    assert DiskReplyCache(cache_dir, size_limit_mb=16).get("k") == reply  # the fresh file was kept, not set aside
+    await running.close()
+    await second.close()
+    assert await DiskReplyCache(cache_dir, size_limit_mb=16).get("k") == reply  # the fresh file was kept, not set aside
 
 
-def test_a_damaged_database_at_start_up_is_set_aside_too(tmp_path: Path) -> None:
+async def test_a_damaged_database_at_start_up_is_set_aside_too(tmp_path: Path) -> None:
     """A service started on a damaged cache file starts, with a fresh cache."""
     cache_dir = tmp_path / "cache"
-    DiskReplyCache(cache_dir, size_limit_mb=16).close()
+    await DiskReplyCache(cache_dir, size_limit_mb=16).close()
     (cache_dir / "cache.db").write_bytes(b"\x00garbage" * 1000)
     with TestClient(create_app(Settings(cache_dir=cache_dir))) as client:
         assert usage_of(client)["cache_hits"] == 0

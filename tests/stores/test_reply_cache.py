@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -42,74 +42,77 @@ def cached_reply() -> CachedReply:
 
 
 @pytest.fixture
-def disk_cache(tmp_path: Path) -> Iterator[DiskReplyCache]:
+async def disk_cache(tmp_path: Path) -> AsyncIterator[DiskReplyCache]:
     """A disk cache in a private directory, closed after the test."""
     cache = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
     yield cache
-    cache.close()
+    await cache.close()
 
 
-def test_disk_cache_round_trips_a_reply(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
+async def test_disk_cache_round_trips_a_reply(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
     """What is set under a key is what get returns, and other keys stay empty."""
-    disk_cache.set(key_of(), cached_reply)
+    await disk_cache.set(key_of(), cached_reply)
 
-    assert disk_cache.get(key_of()) == cached_reply
-    assert disk_cache.get(key_of(response_mode="json_object")) is None
+    assert await disk_cache.get(key_of()) == cached_reply
+    assert await disk_cache.get(key_of(response_mode="json_object")) is None
 
 
-def test_disk_cache_overwrites_an_entry(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
+async def test_disk_cache_overwrites_an_entry(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
     """Setting a key again replaces the stored reply."""
     newer = CachedReply(content='{"claims": [1]}', model="offline/rules", prompt_tokens=1, completion_tokens=2)
 
-    disk_cache.set("k", cached_reply)
-    disk_cache.set("k", newer)
+    await disk_cache.set("k", cached_reply)
+    await disk_cache.set("k", newer)
 
-    assert disk_cache.get("k") == newer
-    assert disk_cache.stats()["entries"] == 1
+    assert await disk_cache.get("k") == newer
+    assert (await disk_cache.stats())["entries"] == 1
 
 
-def test_disk_cache_stats_count_entries(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
+async def test_disk_cache_stats_count_entries(disk_cache: DiskReplyCache, cached_reply: CachedReply) -> None:
     """Stats report the number of entries, a byte count, and the hits, misses and writes made through it."""
-    assert disk_cache.stats()["entries"] == 0
+    assert (await disk_cache.stats())["entries"] == 0
 
-    disk_cache.set("a", cached_reply)
-    disk_cache.set("b", cached_reply)
-    disk_cache.get("a")
-    disk_cache.get("missing")
-    disk_cache.get("missing")
+    await disk_cache.set("a", cached_reply)
+    await disk_cache.set("b", cached_reply)
+    await disk_cache.get("a")
+    await disk_cache.get("missing")
+    await disk_cache.get("missing")
 
-    stats = disk_cache.stats()
+    stats = await disk_cache.stats()
     assert stats.pop("bytes") > 0
     assert stats == {"entries": 2, "hits": 1, "misses": 2, "writes": 2, "unreadable": 0, "healed": 0, "failures": 0}
 
 
-def test_a_second_cache_on_the_same_directory_sees_the_entry(tmp_path: Path, cached_reply: CachedReply) -> None:
+async def test_a_second_cache_on_the_same_directory_sees_the_entry(tmp_path: Path, cached_reply: CachedReply) -> None:
     """An entry survives closing its cache: a new instance on the directory reads it."""
     writer = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
-    writer.set(key_of(), cached_reply)
-    writer.close()
+    await writer.set(key_of(), cached_reply)
+    await writer.close()
 
     reader = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
     try:
-        assert reader.get(key_of()) == cached_reply
+        assert await reader.get(key_of()) == cached_reply
     finally:
-        reader.close()
+        await reader.close()
 
 
-def test_another_process_sees_the_entry(disk_cache: DiskReplyCache, tmp_path: Path, cached_reply: CachedReply) -> None:
+async def test_another_process_sees_the_entry(
+    disk_cache: DiskReplyCache, tmp_path: Path, cached_reply: CachedReply
+) -> None:
     """A worker process reading the same directory gets the reply another process stored."""
-    disk_cache.set(key_of(), cached_reply)
+    await disk_cache.set(key_of(), cached_reply)
     script = (
+        "import asyncio\n"
         "import sys\n"
         "from dataclasses import asdict\n"
         "from pathlib import Path\n"
         "from service.stores.disk_cache import DiskReplyCache\n"
         "cache = DiskReplyCache(Path(sys.argv[1]), size_limit_mb=16)\n"
-        "print(asdict(cache.get(sys.argv[2])))\n"
-        "cache.close()\n"
+        "print(asdict(asyncio.run(cache.get(sys.argv[2]))))\n"
+        "asyncio.run(cache.close())\n"
     )
 
-    completed = subprocess.run(  # noqa: S603 -- runs this interpreter on a fixed script
+    completed = subprocess.run(  # noqa: S603, ASYNC221 -- runs this interpreter on a fixed script
         [sys.executable, "-c", script, str(tmp_path / "cache"), key_of()],
         capture_output=True,
         text=True,
@@ -176,12 +179,12 @@ def test_cache_key_ignores_dict_key_order() -> None:
     assert key_of(model_params=reordered_params, messages=reordered_messages) == key_of()
 
 
-def test_no_reply_cache_stores_nothing(cached_reply: CachedReply) -> None:
+async def test_no_reply_cache_stores_nothing(cached_reply: CachedReply) -> None:
     """With caching off, a set reply is never returned and stats stay at zero."""
     cache = NoReplyCache()
 
-    cache.set(key_of(), cached_reply)
+    await cache.set(key_of(), cached_reply)
 
-    assert cache.get(key_of()) is None
-    assert cache.stats() == {"entries": 0, "bytes": 0, "hits": 0, "misses": 0, "writes": 0}
-    cache.close()
+    assert await cache.get(key_of()) is None
+    assert await cache.stats() == {"entries": 0, "bytes": 0, "hits": 0, "misses": 0, "writes": 0}
+    await cache.close()

@@ -1,4 +1,7 @@
-"""Tests of ``service/stores/sqlite_jobs.py``: fair turns, leases that run out, results recorded once."""
+"""The job store's contract, held by both backends: SQLite (``sqlite_jobs.py``) and Redis (``redis_jobs.py``).
+
+Fair turns, leases that run out, results recorded once, cancellation, hand-backs, idempotency, purges.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from schemas import ExtractionRequest
-from service.stores.job_store import ArticleOutcome, IdempotencyConflict, NewArticle, NewJob
+from service.stores.job_store import ArticleOutcome, IdempotencyConflict, JobBackend, NewArticle, NewJob
+from service.stores.redis_jobs import RedisJobs
 from service.stores.sqlite_jobs import SqliteJobs
+
+BACKENDS = ["sqlite", "redis"]
 
 DONE = ArticleOutcome(
     succeeded=True, result_json=None, error=None, claims=2, model_calls=1, cache_hits=0, prompt_tokens=10,
@@ -29,15 +35,25 @@ def new_job(job_id: str, articles: int, key: str | None = None, body: str = "b")
     )  # fmt: skip
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteJobs]:
-    """A store with one-second leases and a retention of one hour."""
-    jobs = SqliteJobs(tmp_path / "data", lease_s=1.0, retention_s=3600)
+def open_backend(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, lease_s: float, retention_s: float
+) -> JobBackend:
+    """Open a backend of ``kind``: SQLite in ``tmp_path``, or the tests' own Redis database."""
+    if kind == "sqlite":
+        return SqliteJobs(tmp_path / "data", lease_s=lease_s, retention_s=retention_s)
+    redis_url: str = request.getfixturevalue("redis_url")
+    return RedisJobs(redis_url, lease_s=lease_s, retention_s=retention_s)
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobBackend]:
+    """A store of each backend with one-second leases and a retention of one hour."""
+    jobs = open_backend(request.param, tmp_path, request, lease_s=1.0, retention_s=3600)
     yield jobs
-    jobs.close()
+    await jobs.close()
 
 
-async def test_turns_go_round_the_jobs_so_a_small_one_is_not_starved(store: SqliteJobs) -> None:
+async def test_turns_go_round_the_jobs_so_a_small_one_is_not_starved(store: JobBackend) -> None:
     """With a 1,000-article job queued first, a 1-article job gets the second hand-out, not the 1,001st."""
     await store.create(new_job("job_big", 1000))
     await store.create(new_job("job_small", 1))
@@ -47,13 +63,14 @@ async def test_turns_go_round_the_jobs_so_a_small_one_is_not_starved(store: Sqli
     ]  # fmt: skip
 
 
-async def test_an_article_whose_lease_runs_out_is_handed_out_again_and_recorded_once(store: SqliteJobs) -> None:
+async def test_an_article_whose_lease_runs_out_is_handed_out_again_and_recorded_once(store: JobBackend) -> None:
     """A worker that dies loses its article after the lease; the next worker's result is the one kept."""
     await store.create(new_job("job_a", 1))
     first = await store.claim("dead-worker")
     assert first is not None
     assert await store.claim("other") is None  # leased
     await asyncio.sleep(1.1)
+    await store.recover()
     second = await store.claim("other")
     assert second is not None
     assert (second.job_id, second.index) == (first.job_id, first.index)
@@ -65,7 +82,7 @@ async def test_an_article_whose_lease_runs_out_is_handed_out_again_and_recorded_
     assert (job.state, job.counts.succeeded, job.usage.model_calls) == ("succeeded", 1, 1)
 
 
-async def test_a_renewed_lease_keeps_the_article(store: SqliteJobs) -> None:
+async def test_a_renewed_lease_keeps_the_article(store: JobBackend) -> None:
     """Renewing before the lease runs out keeps others from taking the article."""
     await store.create(new_job("job_a", 1))
     item = await store.claim("w")
@@ -73,10 +90,11 @@ async def test_a_renewed_lease_keeps_the_article(store: SqliteJobs) -> None:
     for _ in range(3):
         await asyncio.sleep(0.5)
         assert await store.renew(item)
+    await store.recover()
     assert await store.claim("other") is None
 
 
-async def test_cancelling_takes_the_lease_away(store: SqliteJobs) -> None:
+async def test_cancelling_takes_the_lease_away(store: JobBackend) -> None:
     """A cancelled job's running article can no longer be renewed nor recorded; its queued ones never run."""
     await store.create(new_job("job_a", 3))
     item = await store.claim("w")
@@ -95,7 +113,7 @@ async def test_cancelling_takes_the_lease_away(store: SqliteJobs) -> None:
     ]
 
 
-async def test_releasing_hands_a_worker_s_articles_back_at_once(store: SqliteJobs) -> None:
+async def test_releasing_hands_a_worker_s_articles_back_at_once(store: JobBackend) -> None:
     """A worker shutting down hands its articles back: another takes them without waiting for the lease."""
     await store.create(new_job("job_a", 2))
     await store.claim("stopping")
@@ -104,7 +122,7 @@ async def test_releasing_hands_a_worker_s_articles_back_at_once(store: SqliteJob
     assert await store.claim("other") is not None
 
 
-async def test_an_idempotency_key_binds_the_body(store: SqliteJobs) -> None:
+async def test_an_idempotency_key_binds_the_body(store: JobBackend) -> None:
     """The same key and body return the stored job; another body under the key is refused."""
     created, fresh = await store.create(new_job("job_a", 1, key="k", body="one"))
     again, replayed = await store.create(new_job("job_b", 1, key="k", body="one"))
@@ -113,9 +131,12 @@ async def test_an_idempotency_key_binds_the_body(store: SqliteJobs) -> None:
         await store.create(new_job("job_c", 1, key="k", body="two"))
 
 
-async def test_finished_jobs_are_purged_after_their_retention(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_finished_jobs_are_purged_after_their_retention(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """A finished job outlives its retention by nothing: purge removes it, its articles and deliveries."""
-    store = SqliteJobs(tmp_path / "data", lease_s=1.0, retention_s=0.2)
+    store = open_backend(kind, tmp_path, request, lease_s=1.0, retention_s=0.2)
     try:
         await store.create(new_job("job_a", 1))
         await store.create(new_job("job_b", 1))
@@ -123,29 +144,30 @@ async def test_finished_jobs_are_purged_after_their_retention(tmp_path: Path) ->
         assert item is not None
         await store.finish(item, DONE)
         assert await store.purge() == 0
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(1.1)  # Redis expires keys in whole seconds
         assert await store.purge() == 1
         assert await store.get(item.job_id) is None
         assert [job.id for job in await store.recent(10, None)] == ["job_b"]  # unfinished jobs stay
     finally:
-        store.close()
+        await store.close()
 
 
-async def test_a_second_process_shares_the_queue(tmp_path: Path) -> None:
-    """Two stores on one file (two processes) never hand out the same article."""
-    first = SqliteJobs(tmp_path / "data", lease_s=30, retention_s=3600)
-    second = SqliteJobs(tmp_path / "data", lease_s=30, retention_s=3600)
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_a_second_process_shares_the_queue(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Two stores on one file, or one Redis (two processes), never hand out the same article."""
+    first = open_backend(kind, tmp_path, request, lease_s=30, retention_s=3600)
+    second = open_backend(kind, tmp_path, request, lease_s=30, retention_s=3600)
     try:
         await first.create(new_job("job_a", 50))
         handed = await asyncio.gather(*(store.claim(f"w{n}") for n in range(50) for store in (first, second)))
         claimed = [(item.job_id, item.index) for item in handed if item is not None]
         assert sorted(claimed) == [("job_a", n) for n in range(50)]
     finally:
-        first.close()
-        second.close()
+        await first.close()
+        await second.close()
 
 
-async def test_the_job_shows_usage_and_errors(store: SqliteJobs) -> None:
+async def test_the_job_shows_usage_and_errors(store: JobBackend) -> None:
     """Counts, usage and the errors by article add up from the articles' outcomes."""
     from schemas.jobs import ArticleError
 

@@ -1,0 +1,109 @@
+"""How the Redis jobs backend's hashes read as the API's jobs, results and webhook deliveries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from redis.asyncio import Redis
+
+from schemas import ExtractionResult
+from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
+from service.stores.job_store import moment
+from service.stores.redis_job_scripts import delivery_key, job_key
+
+ERRORS_SHOWN = 1000  # a job lists at most this many failed articles; the results hold them all
+DELIVERIES_SHOWN = 50
+Fields = Mapping[bytes, bytes]
+
+
+def text(fields: Fields, name: str) -> str | None:
+    """Return a hash field as text, or None when it is missing or empty."""
+    value = fields.get(name.encode())
+    return value.decode() if value else None
+
+
+def number(fields: Fields, name: str) -> float | None:
+    """Return a hash field as a number, or None when it is missing or empty."""
+    value = text(fields, name)
+    return float(value) if value is not None else None
+
+
+def count(fields: Fields, name: str) -> int:
+    """Return a hash field as a whole number, zero when missing."""
+    return int(fields.get(name.encode(), b"0"))
+
+
+async def job_view(redis: Redis, job_id: str) -> Job | None:
+    """Assemble a job from its hash, its failed articles' errors and its webhook deliveries; None when gone."""
+    fields: Fields = await redis.hgetall(job_key(job_id))
+    if not fields:
+        return None
+    failed = await redis.zrange(job_key(job_id, "failed"), 0, ERRORS_SHOWN - 1)
+    errors = await redis.hmget(job_key(job_id, "errors"), failed) if failed else []
+    delivery_ids = await redis.lrange(job_key(job_id, "deliveries"), -DELIVERIES_SHOWN, -1)
+    return Job(
+        id=job_id,
+        state=text(fields, "state") or "queued",
+        created_at=moment(number(fields, "created_at")),
+        started_at=moment(number(fields, "started_at")),
+        finished_at=moment(number(fields, "finished_at")),
+        expires_at=moment(number(fields, "expires_at")),
+        counts=JobCounts(
+            total=count(fields, "total"),
+            queued=count(fields, "queued"),
+            running=count(fields, "running"),
+            succeeded=count(fields, "succeeded"),
+            failed=count(fields, "failed"),
+            cancelled=count(fields, "cancelled"),
+            claims=count(fields, "claims"),
+        ),
+        usage=_usage(fields),
+        errors=[ArticleError.model_validate_json(error) for error in errors if error],
+        rejected=[RejectedLine.model_validate(line) for line in json.loads(text(fields, "rejected") or "[]")],
+        callback_url=text(fields, "callback_url"),
+        callback_per_article=text(fields, "callback_per_article") == "1",
+        webhooks=[view for view in [await _delivery(redis, d.decode()) for d in delivery_ids] if view is not None],
+        links={"self": f"/v1/jobs/{job_id}", "results": f"/v1/jobs/{job_id}/results"},
+    )
+
+
+def _usage(fields: Fields) -> JobUsage:
+    """Read what a job's articles cost; an unknown cost anywhere makes the total unknown."""
+    return JobUsage(
+        model_calls=count(fields, "model_calls"),
+        cache_hits=count(fields, "cache_hits"),
+        prompt_tokens=count(fields, "prompt_tokens"),
+        completion_tokens=count(fields, "completion_tokens"),
+        cost_usd=None if text(fields, "cost_unknown") == "1" else round(number(fields, "cost_usd") or 0.0, 8),
+    )
+
+
+async def _delivery(redis: Redis, delivery_id: str) -> WebhookDelivery | None:
+    """Read one webhook delivery, attempts included; None when it expired."""
+    fields: Fields = await redis.hgetall(delivery_key(delivery_id))
+    if not fields:
+        return None
+    recorded = json.loads(text(fields, "attempts") or "[]")
+    attempts = [{"at": moment(a["at"]), "status_code": a["status_code"], "error": a["error"]} for a in recorded]
+    return WebhookDelivery(id=delivery_id, event=text(fields, "event"), state=text(fields, "state"), attempts=attempts)
+
+
+async def results_at(redis: Redis, job_id: str, indexes: list[int]) -> list[JobResult]:
+    """Read the results of a job's articles at ``indexes`` (finished ones), in that order."""
+    if not indexes:
+        return []
+    states = await redis.hmget(job_key(job_id, "states"), indexes)
+    ids = await redis.hmget(job_key(job_id, "ids"), indexes)
+    results = await redis.hmget(job_key(job_id, "results"), indexes)
+    errors = await redis.hmget(job_key(job_id, "errors"), indexes)
+    return [
+        JobResult(
+            index=index,
+            article_id=(article_id or b"-").decode(),
+            state=(state or b"cancelled").decode(),
+            result=ExtractionResult.model_validate_json(result) if result else None,
+            error=ArticleError.model_validate_json(error) if error else None,
+        )
+        for index, state, article_id, result, error in zip(indexes, states, ids, results, errors, strict=True)
+    ]
