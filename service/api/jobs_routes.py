@@ -61,6 +61,7 @@ RunnerDep = Annotated[JobRunner, Depends(get_runner)]
         409: {"description": "The Idempotency-Key was used before with another body."},
         413: {"description": "The body is larger than `job_max_body_mb`."},
         422: {"description": "A request is invalid: each is listed with its line (or its place in the batch)."},
+        503: {"description": "The job store (Redis) cannot be reached; nothing was queued: send it again."},
     },
     openapi_extra={
         "requestBody": {
@@ -119,7 +120,12 @@ async def submit_job(
     return job
 
 
-@router.get("/v1/jobs", response_model=JobList, summary="List recent jobs")
+@router.get(
+    "/v1/jobs",
+    response_model=JobList,
+    responses={503: {"description": "The job store (Redis) cannot be reached; try again shortly."}},
+    summary="List recent jobs",
+)
 async def list_jobs(
     jobs: JobsDep,
     limit: Annotated[int, Query(ge=1, le=PAGE)] = 20,

@@ -97,6 +97,9 @@ def worker(
         raise typer.Exit(code=2)
     if concurrency is not None:
         settings = settings.model_copy(update={"job_workers": concurrency})
+    if settings.job_workers == 0:
+        typer.echo("error: job_workers is 0, so this worker would run nothing; pass --concurrency N", err=True)
+        raise typer.Exit(code=2)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(run_worker(settings))

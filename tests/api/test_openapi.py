@@ -45,9 +45,13 @@ def test_schemathesis_finds_nothing_with_every_check(served: Process) -> None:
     # all but one: use_after_free assumes a DELETE removes its resource, and DELETE /v1/jobs/{id} cancels
     # the job by contract (DESIGN §3): the cancelled job stays readable, with its results, until purged
     command += ["--exclude-checks", "use_after_free"]
-    environment = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks"}  # serialises NDJSON bodies
+    environment = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks",  # serialises NDJSON bodies
+        "PYTHONPATH": str(ROOT),  # the hooks import from the checkout; schemathesis' cache stays out of it
+    }
     completed = subprocess.run(  # noqa: S603 -- our own interpreter
-        command, capture_output=True, text=True, timeout=600, check=False, env=environment, cwd=ROOT
+        command, capture_output=True, text=True, timeout=600, check=False, env=environment, cwd=served.log_path.parent
     )
     assert completed.returncode == 0, completed.stdout[-4000:]
     assert "No issues found" in completed.stdout
