@@ -158,7 +158,7 @@ class Settings(BaseSettings):
         "store, the reply cache and the rate limits move onto this Redis, shared by every process. Never logged.",
     )
     cache_ttl_hours: Annotated[float, Field(gt=0)] = 720.0
-    rate_limit_wait_s: Annotated[float, Field(ge=0)] = 60.0
+    rate_limit_wait_s: Annotated[float, Field(ge=0)] = 90.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod

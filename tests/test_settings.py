@@ -234,3 +234,32 @@ def test_a_list_variable_that_is_not_json_is_a_config_error(tmp_path: Path, monk
 
     with pytest.raises(ConfigError, match=r"field \"models\".*lists and maps in CLAIMS_\* variables are JSON"):
         get_settings()
+
+
+def test_redis_url_from_the_environment_is_kept_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CLAIMS_REDIS_URL`` sets the shared Redis; its password never shows in the settings' repr."""
+    monkeypatch.setenv("CLAIMS_REDIS_URL", "rediss://:hunter2@redis.example.com:6380/0")
+    settings = Settings()
+    assert settings.shared_redis_url() == "rediss://:hunter2@redis.example.com:6380/0"
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+
+
+def test_redis_url_may_name_an_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``redis_url: os.environ/VAR`` is read from the environment when the stores are opened."""
+    monkeypatch.setenv("MY_REDIS", "redis://127.0.0.1:6379/3")
+    assert Settings(redis_url="os.environ/MY_REDIS").shared_redis_url() == "redis://127.0.0.1:6379/3"
+    monkeypatch.delenv("MY_REDIS")
+    with pytest.raises(ConfigError, match=r"os\.environ/MY_REDIS, which holds no redis://"):
+        Settings(redis_url="os.environ/MY_REDIS").shared_redis_url()
+
+
+def test_a_redis_url_of_another_scheme_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    """An http:// URL (say) is refused at start-up; the message names the key and the schemes, never the value."""
+    config = tmp_path / "claims.yaml"
+    config.write_text("redis_url: http://user:hunter2@example.com/\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        get_settings(config)
+    assert "redis_url" in str(refused.value)
+    assert "rediss://" in str(refused.value)
+    assert "hunter2" not in str(refused.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,7 @@ from service.stores.job_store import IdempotencyConflict, JobBackend, JobStore, 
 
 router = APIRouter(tags=["jobs"])
 STREAM_POLL_S = 0.25
+JOB_ID = re.compile(r"job_[0-9a-f]{20,28}")  # new_job_id(): 28 hex digits; 20 before ids carried their time
 PAGE = 100
 MAX_OFFSET = 1_000_000_000
 EXAMPLE_BATCH = {
@@ -61,7 +63,10 @@ RunnerDep = Annotated[JobRunner, Depends(get_runner)]
         409: {"description": "The Idempotency-Key was used before with another body."},
         413: {"description": "The body is larger than `job_max_body_mb`."},
         422: {"description": "A request is invalid: each is listed with its line (or its place in the batch)."},
-        503: {"description": "The job store (Redis) cannot be reached; nothing was queued: send it again."},
+        503: {
+            "description": "The job store (Redis) cannot be reached, so the job may not have been stored: send it "
+            "again with the same Idempotency-Key (it is never run twice)."
+        },
     },
     openapi_extra={
         "requestBody": {
@@ -129,7 +134,9 @@ async def submit_job(
 async def list_jobs(
     jobs: JobsDep,
     limit: Annotated[int, Query(ge=1, le=PAGE)] = 20,
-    before: Annotated[str | None, Query(description="A job id: list the jobs created before it.")] = None,
+    before: Annotated[
+        str | None, Query(pattern=r"^job_[0-9a-f]{20,28}$", description="A job id: list the jobs created before it.")
+    ] = None,
 ) -> JobList:
     """List jobs, newest first; `next` pages on."""
     found = await jobs.recent(limit, before)
@@ -140,13 +147,13 @@ async def list_jobs(
 @router.get("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Follow a job")
 async def get_job(jobs: JobsDep, job_id: str) -> Job:
     """Show a job: its state, counts, usage, timestamps, errors by article and webhook attempts."""
-    return await _found(jobs, await jobs.get(job_id), job_id)
+    return await _found(jobs, await jobs.get(_well_formed(job_id)), job_id)
 
 
 @router.delete("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Cancel a job")
 async def cancel_job(jobs: JobsDep, job_id: str) -> Job:
     """Cancel the articles not yet finished (running ones are stopped); a finished job is left as it is."""
-    return await _found(jobs, await jobs.cancel(job_id), job_id)
+    return await _found(jobs, await jobs.cancel(_well_formed(job_id)), job_id)
 
 
 @router.get(
@@ -171,7 +178,7 @@ async def job_results(
     limit: Annotated[int, Query(ge=1, le=1000)] = PAGE,
 ) -> Response:
     """Return the finished articles' results, in submission or completion order; NDJSON streams them all."""
-    job = await _found(jobs, await jobs.get(job_id), job_id)
+    job = await _found(jobs, await jobs.get(_well_formed(job_id)), job_id)
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON)
     page = await jobs.results(job.id, order, offset, limit)
@@ -199,6 +206,13 @@ async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[by
             return
         if not page:
             await asyncio.sleep(STREAM_POLL_S)
+
+
+def _well_formed(job_id: str) -> str:
+    """Return ``job_id`` if it has the shape of a job id; a 404 otherwise (it names no store key but a job's)."""
+    if not JOB_ID.fullmatch(job_id):
+        raise NotFound(f"no job {job_id!r}")
+    return job_id
 
 
 async def _found(jobs: JobStore, job: Job | None, job_id: str) -> Job:

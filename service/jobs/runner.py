@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -32,6 +33,7 @@ IDLE_POLL_S = 0.5
 PURGE_EVERY_S = 3600.0
 DELIVERIES_AT_ONCE = 8
 STORE_RETRY_S = 1.0
+LEASE_MARGIN_S = 5.0
 
 
 def succeeded(result: ExtractionResult) -> ArticleOutcome:
@@ -179,8 +181,19 @@ class JobRunner:
             raise  # the runner is stopping: stop() hands the article back
         finally:
             renewal.cancel()
-        if await self._queue.finish(item, outcome):
+        if await self._record(item, outcome):
             self.wake()  # a finished job may have a webhook to send
+
+    async def _record(self, item: WorkItem, outcome: ArticleOutcome) -> bool:
+        """Record an outcome, retrying a store that cannot be reached for up to a lease (the work is paid for)."""
+        deadline = time.monotonic() + self._settings.job_lease_s
+        while True:
+            try:
+                return await self._queue.finish(item, outcome)
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise  # the article runs again once its lease runs out, from the cache where it can
+                await asyncio.sleep(STORE_RETRY_S)
 
     async def _keep_lease(self, item: WorkItem, extraction: asyncio.Task[ArticleOutcome], lost: asyncio.Event) -> None:
         """Renew the lease every third of it; stop the extraction as soon as the lease is lost."""
@@ -197,7 +210,8 @@ class JobRunner:
 
     async def _deliver_once(self) -> None:
         """Send the webhooks that are due; with none, wait a moment."""
-        due = await self._queue.due_deliveries(self.owner, DELIVERIES_AT_ONCE)
+        lease_s = DELIVERIES_AT_ONCE * self._settings.webhook_timeout_s + LEASE_MARGIN_S  # no second sender meanwhile
+        due = await self._queue.due_deliveries(self.owner, DELIVERIES_AT_ONCE, lease_s)
         if not due:
             await self._idle()
             return

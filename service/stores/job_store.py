@@ -131,8 +131,8 @@ class WorkQueue(Protocol):
     async def release(self, owner: str) -> int:
         """Hand back every article ``owner`` holds (a worker shutting down); return how many."""
 
-    async def due_deliveries(self, owner: str, limit: int) -> list[Delivery]:
-        """Claim the webhook deliveries due now."""
+    async def due_deliveries(self, owner: str, limit: int, lease_s: float) -> list[Delivery]:
+        """Claim up to ``limit`` webhook deliveries due now, for ``lease_s`` (long enough to send them all)."""
 
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None

@@ -8,6 +8,7 @@ Keys, all under ``claims:``::
     claims:fair                       zset of jobs with articles waiting, by the turn they were last served
     claims:turn                       the turn counter
     claims:tickets                    hash: queue ticket -> "<job id> <index>" it is running
+    claims:unticketed                 zset of jobs (by creation time) whose tickets are not all queued yet
     claims:deliveries                 zset of webhook delivery ids by when they are due
     claims:delivery:<id>              hash: one webhook delivery
     claims:job:<id>                   hash: the job (state, times, counts, usage, callback)
@@ -27,6 +28,7 @@ JOBS = PREFIX + "jobs"
 FAIR = PREFIX + "fair"
 TURN = PREFIX + "turn"
 TICKETS = PREFIX + "tickets"
+UNTICKETED = PREFIX + "unticketed"
 DELIVERIES = PREFIX + "deliveries"
 JOB_PARTS = (
     "requests", "ids", "states", "owners", "attempts", "pending", "results", "errors", "failed", "by_index",
@@ -245,7 +247,8 @@ return 1
 """
 )
 
-# ARGV: job, index, owner. Puts a running article back to queued (its ticket is re-queued by the caller).
+# ARGV: job, index, owner. Puts a running article back to queued (its ticket is re-queued by the caller); the
+# hand-out does not count towards the attempts after which an article whose workers keep dying fails.
 RELEASE = """
 local jk = 'claims:job:' .. ARGV[1]
 if redis.call('HGET', jk .. ':states', ARGV[2]) ~= 'running' then
@@ -258,6 +261,7 @@ redis.call('HSET', jk .. ':states', ARGV[2], 'queued')
 redis.call('HDEL', jk .. ':owners', ARGV[2])
 redis.call('HINCRBY', jk, 'running', -1)
 redis.call('HINCRBY', jk, 'queued', 1)
+redis.call('HINCRBY', jk .. ':attempts', ARGV[2], -1)  -- handed back, not died: it does not count
 return 1
 """
 

@@ -48,7 +48,7 @@ from service.stores.job_store import (
     wall_clock,
     webhook_payload,
 )
-from service.stores.redis_connection import open_redis, redacted
+from service.stores.redis_connection import JOBS_TIMEOUT_S, open_redis, redacted
 from service.stores.redis_job_view import job_view, results_at, text
 
 logger = logging.getLogger("claims.jobs")
@@ -59,6 +59,7 @@ MAX_ATTEMPTS = 5  # an article whose worker died this many times fails instead o
 INLINE_RESULTS = 100  # a job.completed webhook carries the results themselves up to this many articles
 TICKET_BATCH = 500
 TOP_UP_AFTER_S = 30.0  # a job whose tickets were not all queued this long after its creation gets them again
+IDEMPOTENCY_CLAIM_S = 60  # an Idempotency-Key claimed by a create that died before storing its job frees up
 DELIVERY_TTL_EXTRA_S = 86_400.0
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,10 +83,11 @@ def reached(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """An article this process runs, and the saq ticket that handed it out."""
+    """An article this process runs, the saq ticket that handed it out, and the process's owner name."""
 
     item: WorkItem
     ticket: Ticket
+    process: str
 
 
 class RedisJobs:
@@ -95,7 +97,7 @@ class RedisJobs:
 
     def __init__(self, redis_url: str, *, lease_s: float, retention_s: float) -> None:
         self.where = redacted(redis_url)
-        self._redis = open_redis(redis_url, timeout_s=None)  # a claim blocks while it waits for a ticket
+        self._redis = open_redis(redis_url, timeout_s=JOBS_TIMEOUT_S)  # claims block CLAIM_WAIT_S at most
         self._queue = RedisQueue(self._redis, name=QUEUE_NAME)
         self._lease_s = lease_s
         self._heartbeat_s = max(1, round(lease_s))
@@ -148,7 +150,7 @@ class RedisJobs:
                 return earlier, False
         await self._store(job)
         await self._queue_tickets(job.id, range(len(job.articles)))
-        await self._redis.hset(keys.job_key(job.id), "ticketed", str(len(job.articles)))
+        await self._ticketed(job.id, len(job.articles))
         created = await job_view(self._redis, job.id)
         assert created is not None  # noqa: S101 -- stored above, expires only once finished
         return created, True
@@ -158,7 +160,7 @@ class RedisJobs:
         assert job.idempotency_key is not None  # noqa: S101 -- the caller checked
         key = keys.idempotency_key(job.idempotency_key)
         for _ in range(50):
-            if await self._redis.set(key, job.id, nx=True):
+            if await self._redis.set(key, job.id, nx=True, ex=IDEMPOTENCY_CLAIM_S):  # made permanent when stored
                 return None
             holder = (await self._redis.get(key) or b"").decode()
             fields = await self._redis.hmget(keys.job_key(holder), ["body_sha256"]) if holder else [None]
@@ -190,6 +192,16 @@ class RedisJobs:
                 pipe.rpush(keys.job_key(job.id, "pending"), *(a.index for a in batch))
             pipe.zadd(keys.FAIR, {job.id: 0})
             pipe.zadd(keys.JOBS, {job.id: wall_clock()})
+            pipe.zadd(keys.UNTICKETED, {job.id: wall_clock()})  # until every ticket is queued (a crash may stop it)
+            if job.idempotency_key is not None:
+                pipe.persist(keys.idempotency_key(job.idempotency_key))  # the job exists: the key holds until it ends
+            await pipe.execute()
+
+    async def _ticketed(self, job_id: str, total: int) -> None:
+        """Note that every ticket of the job is queued."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.job_key(job_id), "ticketed", str(total))
+            pipe.zrem(keys.UNTICKETED, job_id)
             await pipe.execute()
 
     async def _queue_tickets(self, job_id: str, numbers: range) -> None:
@@ -276,15 +288,16 @@ class RedisJobs:
             ticket.attempts += 1
             ticket.worker_id = owner
             await ticket.update(status=Status.ACTIVE)
+            claimant = f"{owner}/{ticket.key}/{ticket.attempts}"  # this hand-out, not just this process
             taken = await self._take_turn(
-                keys=[keys.TICKETS, keys.FAIR, keys.TURN], args=[ticket.key, owner, repr(wall_clock())]
+                keys=[keys.TICKETS, keys.FAIR, keys.TURN], args=[ticket.key, claimant, repr(wall_clock())]
             )
             if not taken:
-                await ticket.finish(Status.COMPLETE)  # its article finished, or was cancelled: nothing to run
+                await self._spend(ticket)  # its article finished, or was cancelled: nothing to run
                 continue
             job_id, index, request, attempts = taken[0].decode(), int(taken[1]), taken[2].decode(), int(taken[3])
-            item = WorkItem(job_id=job_id, index=index, request_json=request, owner=owner, ticket=ticket.key)
-            self._held[ticket.key] = Held(item, ticket)
+            item = WorkItem(job_id=job_id, index=index, request_json=request, owner=claimant, ticket=ticket.key)
+            self._held[ticket.key] = Held(item, ticket, owner)
             if attempts <= MAX_ATTEMPTS:
                 return item
             await self._give_up(item, attempts)
@@ -308,25 +321,38 @@ class RedisJobs:
         )  # fmt: skip
         await self.finish(item, outcome)
 
+    async def _spend(self, ticket: Ticket) -> None:
+        """Mark a ticket done, unless it was handed out again meanwhile (then it is another claim's to finish)."""
+        current = await self._queue.job(ticket.key)
+        if current is not None and current.attempts != ticket.attempts:
+            return
+        await ticket.finish(Status.COMPLETE)
+
+    async def _forget(self, held: Held) -> None:
+        """Drop a hand-out whose article is over: its ticket no longer points at it, and the ticket is spent."""
+        self._held.pop(held.ticket.key, None)
+        await self._redis.hdel(keys.TICKETS, held.ticket.key)
+        await self._spend(held.ticket)
+
     @reached
     async def renew(self, item: WorkItem) -> bool:
         """Beat the ticket's heartbeat while the article is still ours; False when it is not (cancelled, taken)."""
         held = self._held.get(item.ticket or "")
-        if held is None:
+        if held is None or held.item != item:
             return False
         holds = await self._holds(keys=[], args=[item.job_id, item.index, item.owner])
         if holds == 1:
             await held.ticket.update()  # the heartbeat: saq's sweep leaves a ticket alone while it beats
             return True
-        self._held.pop(held.ticket.key, None)
-        if holds == 0:  # the article is over (its job was cancelled): the ticket is spent
-            await held.ticket.finish(Status.COMPLETE)
+        if holds == 0:  # the article is over (its job was cancelled)
+            await self._forget(held)
+        else:  # another hand-out runs it now, with this ticket
+            self._held.pop(held.ticket.key, None)
         return False
 
     @reached
     async def finish(self, item: WorkItem, outcome: ArticleOutcome) -> bool:
         """Record the outcome once, if ``item`` still holds the article; complete the job after its last one."""
-        held = self._held.pop(item.ticket or "", None)
         stored = (
             (outcome.result_json or "")
             if outcome.succeeded
@@ -339,8 +365,15 @@ class RedisJobs:
             self._retention_s, item.ticket or "", _delivery_id(), _delivery_id(), self._delivery_ttl(),
         ]  # fmt: skip
         recorded = int(await self._finish(keys=[], args=args))
-        if held is not None and recorded != -1:  # -1: another worker runs the article now, with this ticket
-            await held.ticket.finish(Status.COMPLETE)
+        held = self._held.get(item.ticket or "")
+        if held is not None and held.item == item:
+            if recorded == 0:  # no longer running (cancelled): drop the ticket's pointer to it too
+                await self._forget(held)
+            elif recorded > 0:
+                self._held.pop(held.ticket.key, None)
+                await self._spend(held.ticket)
+            else:  # -1: another hand-out runs the article now, with this ticket: it is that one's to finish
+                self._held.pop(held.ticket.key, None)
         return recorded > 0
 
     @reached
@@ -348,10 +381,10 @@ class RedisJobs:
         """Hand back what ``owner`` runs: each article queued again, its ticket re-queued for another worker."""
         handed_back = 0
         for key, held in list(self._held.items()):
-            if held.item.owner != owner:
+            if held.process != owner:
                 continue
             self._held.pop(key, None)
-            if await self._release(keys=[], args=[held.item.job_id, held.item.index, owner]):
+            if await self._release(keys=[], args=[held.item.job_id, held.item.index, held.item.owner]):
                 await held.ticket.retry("handed back by a worker shutting down")
                 handed_back += 1
         return handed_back
@@ -361,20 +394,22 @@ class RedisJobs:
         """Notice a Redis that restarted empty; re-queue the tickets of dead workers; queue any a crash left out."""
         await self._check_epoch()
         await self._queue.sweep(lock=max(1, round(self._lease_s / 3)), abort=0.05)
-        for job_id, turn in await self._redis.zrange(keys.FAIR, 0, -1, withscores=True):
-            if turn == 0:  # never served yet: maybe its tickets were not all queued
-                await self._top_up(job_id.decode())
+        for job_id in await self._redis.zrangebyscore(keys.UNTICKETED, "-inf", wall_clock() - TOP_UP_AFTER_S):
+            await self._top_up(job_id.decode())
 
     async def _top_up(self, job_id: str) -> None:
-        """Queue the tickets of a job whose creator died before queueing them all."""
-        fields = await self._redis.hmget(keys.job_key(job_id), ["created_at", "ticketed", "total"])
-        if fields[0] is None or wall_clock() - float(fields[0]) < TOP_UP_AFTER_S:
+        """Queue the tickets of a job whose creator stopped (died, lost Redis) before queueing them all.
+
+        Queueing every ticket again is safe: one still queued is left alone, and one more than the articles
+        left finds nothing to run and is done at once.
+        """
+        total = await self._redis.hget(keys.job_key(job_id), "total")
+        if total is None:  # the job is gone
+            await self._redis.zrem(keys.UNTICKETED, job_id)
             return
-        ticketed, total = int(fields[1] or 0), int(fields[2] or 0)
-        if ticketed < total:
-            logger.warning("job %s: queueing %d ticket(s) its creator did not", job_id, total - ticketed)
-            await self._queue_tickets(job_id, range(total))
-            await self._redis.hset(keys.job_key(job_id), "ticketed", str(total))
+        logger.warning("job %s: queueing the tickets its creator did not", job_id)
+        await self._queue_tickets(job_id, range(int(total)))
+        await self._ticketed(job_id, int(total))
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -383,10 +418,10 @@ class RedisJobs:
         return round(self._retention_s + DELIVERY_TTL_EXTRA_S)
 
     @reached
-    async def due_deliveries(self, owner: str, limit: int) -> list[Delivery]:
+    async def due_deliveries(self, owner: str, limit: int, lease_s: float) -> list[Delivery]:
         """Lease the webhook deliveries due now; their bodies are built at the first attempt and kept."""
         now = wall_clock()
-        due = await self._due(keys=[keys.DELIVERIES], args=[repr(now), repr(now + self._lease_s), limit])
+        due = await self._due(keys=[keys.DELIVERIES], args=[repr(now), repr(now + lease_s), limit])
         deliveries = []
         for raw in due:
             delivery = await self._delivery(raw.decode())

@@ -338,7 +338,7 @@ class SqliteJobs:
 
         return await self._run(release)
 
-    async def due_deliveries(self, owner: str, limit: int) -> list[Delivery]:
+    async def due_deliveries(self, owner: str, limit: int, lease_s: float) -> list[Delivery]:
         """Claim the webhook deliveries due now (pending, or leased by a worker that died)."""
 
         def due(connection: sqlite3.Connection) -> list[Delivery]:
@@ -350,7 +350,7 @@ class SqliteJobs:
                     "ORDER BY due_at, rowid LIMIT ?) "
                     "RETURNING id, job_id, event, payload, attempts, "
                     "(SELECT callback_url FROM jobs WHERE jobs.id = deliveries.job_id) AS callback_url",
-                    (owner, now + self._lease_s, now, now, limit),
+                    (owner, now + lease_s, now, now, limit),
                 ).fetchall()
             return [delivery_to_send(row) for row in rows]
 

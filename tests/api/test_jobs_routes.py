@@ -150,6 +150,8 @@ def test_an_unknown_job_is_a_404_problem(jobs_client: TestClient) -> None:
         jobs_client.get("/v1/jobs/job_nope"),
         jobs_client.get("/v1/jobs/job_nope/results"),
         jobs_client.delete("/v1/jobs/job_nope"),
+        jobs_client.get("/v1/jobs/job_01a22ae4860f7d3b5f3a10a25e38"),  # well formed, never made
+        jobs_client.get("/v1/jobs/job_01a22ae4860f7d3b5f3a10a25e38:states"),  # another key of a store, never read
     ):
         assert (response.status_code, response.json()["type"]) == (404, "/problems/not-found")
 

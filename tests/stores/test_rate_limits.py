@@ -35,6 +35,8 @@ def test_a_call_reserves_its_prompt_and_the_completion_it_allows() -> None:
     messages = [{"role": "system", "content": "x" * 300}, {"role": "user", "content": "y" * 301}]
     assert token_estimate(messages, {"max_tokens": 2048}) == 201 + 2048
     assert token_estimate(messages, {}) == 201 + 1024
+    chinese = [{"role": "user", "content": "物价上涨了百分之三"}]
+    assert token_estimate(chinese, {"max_tokens": 10}) == 9 + 10  # a token a character
 
 
 async def test_over_budget_with_no_wait_fails_fast_with_retry_after() -> None:
@@ -46,7 +48,7 @@ async def test_over_budget_with_no_wait_fails_fast_with_retry_after() -> None:
     with pytest.raises(ModelBudgetExhausted) as refused:
         await limits.acquire(entry, 10)
     assert refused.value.status == 503
-    assert 50 <= float(refused.value.headers()["Retry-After"]) <= 60
+    assert 55 <= float(refused.value.headers()["Retry-After"]) <= 63  # the window: a minute and 3 s of margin
     assert "rpm" in refused.value.detail
 
 
@@ -71,7 +73,7 @@ async def test_a_call_larger_than_a_whole_minute_says_so() -> None:
 async def test_a_call_over_budget_waits_for_room_when_allowed() -> None:
     """With time to wait, a call over budget waits for the window instead of failing (here: cut off at 0.3 s)."""
     entry = limited(rpm=1)
-    limits = RateLimits([entry], max_wait_s=60)
+    limits = RateLimits([entry], max_wait_s=90)
     await limits.acquire(entry, 1)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(limits.acquire(entry, 1), timeout=0.3)
@@ -139,3 +141,16 @@ async def test_the_client_charges_tpm_from_the_reply_usage(
     with pytest.raises(ModelBudgetExhausted):
         await client.complete(entry, MESSAGES, {})
     assert route.call_count == 2
+
+
+async def test_a_call_waiting_on_one_window_holds_no_slot_in_the_other() -> None:
+    """A call refused for tpm takes no rpm slot: slots are taken together, only when the call can go at once."""
+    entry = limited(rpm=5, tpm=1000)
+    limits = RateLimits([entry], max_wait_s=0)
+    await limits.acquire(entry, 900)
+    with pytest.raises(ModelBudgetExhausted, match="tpm"):
+        await limits.acquire(entry, 200)
+    for _ in range(4):  # the refused call left all four remaining rpm slots
+        await limits.acquire(entry, 1)
+    with pytest.raises(ModelBudgetExhausted, match="rpm"):
+        await limits.acquire(entry, 1)

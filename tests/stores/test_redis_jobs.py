@@ -111,7 +111,7 @@ async def test_tickets_a_dead_creator_did_not_queue_are_queued_by_recovery(store
     await store._store(job)  # the half of create() a crash would leave
     raw = redis.Redis.from_url(redis_url)
     assert await store.claim("w") is None  # no ticket: nothing to hand out
-    raw.hset("claims:job:job_a", "created_at", repr(wall_clock() - 60))
+    raw.zadd("claims:unticketed", {"job_a": wall_clock() - 60})  # as if made a minute ago
     await store.recover()
     handed = [await store.claim("w"), await store.claim("w")]
     assert sorted(item.index for item in handed if item is not None) == [0, 1]
@@ -123,18 +123,18 @@ async def test_webhooks_are_kept_on_redis_with_one_id_across_attempts(store: Red
     item = await store.claim("w")
     assert item is not None
     assert await store.finish(item, DONE)
-    due = await store.due_deliveries("w", 10)
+    due = await store.due_deliveries("w", 10, 30.0)
     assert sorted(delivery.event for delivery in due) == ["article.completed", "job.completed"]
     completed = next(delivery for delivery in due if delivery.event == "job.completed")
     body: dict[str, Any] = json.loads(completed.payload)
     assert body["data"]["job"]["state"] == "succeeded"
     assert [result["index"] for result in body["data"]["results"]] == [0]
-    assert await store.due_deliveries("w", 10) == []  # leased while being sent
+    assert await store.due_deliveries("w", 10, 30.0) == []  # leased while being sent
     await store.delivered(completed, 503, None, retry_in=0.0)
     for delivery in due:
         if delivery.event == "article.completed":
             await store.delivered(delivery, 200, None, None)
-    again = await store.due_deliveries("w", 10)
+    again = await store.due_deliveries("w", 10, 30.0)
     assert [(delivery.id, delivery.attempts, delivery.payload) for delivery in again] == [
         (completed.id, 1, completed.payload)
     ]
