@@ -91,13 +91,13 @@ def all_results(api: Process, job_id: str) -> list[dict[str, Any]]:
 
 
 def held_by(redis_url: str, job_id: str, owner: str) -> int:
-    """Count the articles of a job that ``owner`` holds now, as Redis records it."""
+    """Count the articles of a job that worker ``owner`` holds now, as Redis records it (one hand-out each)."""
     client = redis.Redis.from_url(redis_url)
     try:
         owners = client.hgetall(f"claims:job:{job_id}:owners")
     finally:
         client.close()
-    return sum(1 for holder in owners.values() if holder.decode() == owner)
+    return sum(1 for holder in owners.values() if holder.decode().startswith(owner + "/"))  # owner/ticket/attempt
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_pays_only_for_its_calls_in_flight(
