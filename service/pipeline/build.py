@@ -12,9 +12,6 @@ from service.settings import Settings
 from service.stores.disk_cache import DiskReplyCache
 from service.stores.job_store import JobBackend
 from service.stores.rate_limits import RateLimits
-from service.stores.redis_cache import RedisReplyCache
-from service.stores.redis_connection import CACHE_TIMEOUT_S, LIMITS_TIMEOUT_S, open_redis
-from service.stores.redis_jobs import RedisJobs
 from service.stores.reply_cache import NoReplyCache, ReplyCache
 from service.stores.sqlite_jobs import SqliteJobs
 
@@ -24,7 +21,10 @@ def open_reply_cache(settings: Settings) -> ReplyCache:
     if not settings.cache_enabled:
         return NoReplyCache()
     redis_url = settings.shared_redis_url()
-    if redis_url is not None:
+    if redis_url is not None:  # the Redis stores load only when used: an embedded process never imports them
+        from service.stores.redis_cache import RedisReplyCache
+        from service.stores.redis_connection import CACHE_TIMEOUT_S, open_redis
+
         return RedisReplyCache(open_redis(redis_url, timeout_s=CACHE_TIMEOUT_S), settings.cache_ttl_hours * 3600)
     return DiskReplyCache(settings.cache_dir, settings.cache_size_limit_mb)
 
@@ -32,8 +32,11 @@ def open_reply_cache(settings: Settings) -> ReplyCache:
 def open_rate_limits(settings: Settings) -> RateLimits:
     """Open the per-model rate limits: in this process, or shared on Redis with ``redis_url``."""
     redis_url = settings.shared_redis_url()
-    redis = open_redis(redis_url, timeout_s=LIMITS_TIMEOUT_S) if redis_url is not None else None
-    return RateLimits(settings.models, settings.rate_limit_wait_s, redis)
+    if redis_url is None:
+        return RateLimits(settings.models, settings.rate_limit_wait_s)
+    from service.stores.redis_connection import LIMITS_TIMEOUT_S, open_redis
+
+    return RateLimits(settings.models, settings.rate_limit_wait_s, open_redis(redis_url, timeout_s=LIMITS_TIMEOUT_S))
 
 
 def open_job_store(settings: Settings) -> JobBackend:
@@ -41,6 +44,8 @@ def open_job_store(settings: Settings) -> JobBackend:
     retention_s = settings.job_retention_hours * 3600
     redis_url = settings.shared_redis_url()
     if redis_url is not None:
+        from service.stores.redis_jobs import RedisJobs
+
         return RedisJobs(redis_url, lease_s=settings.job_lease_s, retention_s=retention_s)
     return SqliteJobs(settings.data_dir, lease_s=settings.job_lease_s, retention_s=retention_s)
 

@@ -25,15 +25,17 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import Redis
 
 from service.errors import ModelBudgetExhausted, StoreUnavailable
 from service.settings import ModelEntry
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 CHARS_A_TOKEN = 3  # an over-estimate of tokens for English and most European languages (about four chars a token)
 DEFAULT_COMPLETION_ALLOWANCE = 1024  # tokens reserved for a reply when the call sets no max_tokens
@@ -71,6 +73,8 @@ def limits_storage(redis: Redis | None) -> Storage:
     """Return where the windows live: this process's memory, or the Redis ``redis`` speaks to (shared)."""
     if redis is None:
         return MemoryStorage()
+    from limits.aio.storage import RedisStorage  # loads redis: only for a shared budget
+
     # the URI only names the implementation's scheme: connections come from our client's pool
     return RedisStorage(
         "async+redis://", implementation="redispy", key_prefix=KEY_PREFIX, wrap_exceptions=True,

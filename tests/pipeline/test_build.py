@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,19 @@ def test_a_cache_dir_that_cannot_hold_the_cache_is_a_config_error(tmp_path: Path
 
     with pytest.raises(ConfigError, match=f"cache_dir {blocker} cannot hold the cache"):
         build_pipeline(Settings(cache_dir=blocker))
+
+
+def test_an_embedded_process_never_loads_the_redis_stores(tmp_path: Path) -> None:
+    """Without redis_url, building the app loads neither redis nor saq (memory and start-up stay as they were)."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from service.api.app import create_app\n"
+        "from service.settings import Settings\n"
+        "create_app(Settings(cache_dir=Path(sys.argv[1]) / 'c', data_dir=Path(sys.argv[1]) / 'd'))\n"
+        "print(sorted(name for name in ('redis', 'saq') if name in sys.modules))\n"
+    )
+    completed = subprocess.run(  # noqa: S603 -- this interpreter on a fixed script
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert completed.stdout.strip() == "[]"
