@@ -110,6 +110,7 @@ class Job(BaseModel):
     rejected: list[RejectedLine] = Field(default_factory=list)
     callback_url: str | None = None
     callback_per_article: bool = False
+    submitted_by: str | None = Field(default=None, description="The name of the API key that submitted the job.")
     webhooks: list[WebhookDelivery] = Field(default_factory=list)
     links: dict[str, str] = Field(default_factory=dict, description="`self` and `results`.")
 

@@ -12,6 +12,9 @@
     │   ├── MethodNotAllowed            405  the route exists, not for this method (Allow says which)
     │   ├── ResourceConflict            409  the request conflicts with what exists (an Idempotency-Key reused)
     │   ├── RequestTimeout              408  the request's headers or body came too slowly
+    │   ├── Unauthorized                401  no API key, or an unknown or revoked one
+    │   ├── Forbidden                   403  the key lacks the operation's scope
+    │   ├── QuotaExceeded               429  the key's requests a minute, tokens or cost a day are used up
     │   └── JobLost                     410  the job's Redis restarted empty after it was submitted
     ├── ShuttingDown                    503  the service stopped before the request finished
     ├── NotReady                        503  /readyz: a part the service needs cannot be used now
@@ -209,6 +212,43 @@ class StoreUnavailable(ClaimServiceError):
     def headers(self) -> dict[str, str]:
         """Ask the client to come back shortly."""
         return {"Retry-After": "5"}
+
+
+class Unauthorized(InputError):
+    """No API key, or one the service does not accept (unknown or revoked); the detail says which."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        """Say how to authenticate."""
+        return {"WWW-Authenticate": 'Bearer realm="claim-extractor"'}
+
+
+class Forbidden(InputError):
+    """The API key is valid but lacks the scope this operation needs."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class QuotaExceeded(InputError):
+    """The API key has used its quota (requests a minute, tokens or cost a day); ``Retry-After`` says when it resets."""
+
+    status = 429
+    slug = "quota-exceeded"
+    title = "Quota exceeded"
+
+    def __init__(self, detail: str, *, retry_after: float, rate_headers: dict[str, str]) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.rate_headers = rate_headers
+
+    def headers(self) -> dict[str, str]:
+        """Say when to come back, and the key's quota policies and what is left of them."""
+        return {"Retry-After": str(max(1, int(-(-self.retry_after // 1)))), **self.rate_headers}
 
 
 class JobLost(InputError):

@@ -89,6 +89,32 @@ class ModelEntry(BaseModel):
         return str(self.litellm_params["model"])
 
 
+Scope = Literal["extract", "jobs", "read", "admin"]
+KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class ApiKey(BaseModel):
+    """A client's API key, as the config holds it: a name, the key's sha256 (never the key), scopes, quotas."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    hash: Annotated[str, Field(description="sha256:<hex of the key>, as `claims keys new` prints it.")]
+    scopes: Annotated[list[Scope], Field(min_length=1)]
+    rpm: Annotated[int, Field(ge=1)] | None = Field(default=None, description="Requests a minute.")
+    tokens_per_day: Annotated[int, Field(ge=1)] | None = Field(default=None, description="Model tokens a day.")
+    cost_usd_per_day: Annotated[float, Field(gt=0)] | None = Field(default=None, description="Model cost a day.")
+    revoked: bool = Field(default=False, description="Refuse the key (401), saying it was revoked.")
+
+    @field_validator("hash")
+    @classmethod
+    def _is_a_sha256(cls, value: str) -> str:
+        """Refuse anything but ``sha256:<64 hex digits>`` (a key pasted in plain text is refused, not echoed)."""
+        if not KEY_HASH.fullmatch(value):
+            raise ValueError("hash must be sha256:<64 lowercase hex digits> (claims keys new prints it); never the key")
+        return value
+
+
 def _default_data_dir() -> Path:
     """Return where jobs persist by default: the user's data directory (``$XDG_DATA_HOME``, else ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -152,6 +178,10 @@ class Settings(BaseSettings):
         description="A claim naming a number or name its chunk does not support: drop it, keep it with a warning, "
         "or do not check.",
     )
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    allow_anonymous: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    log_format: Literal["text", "json"] = "text"
     redis_url: SecretStr | None = Field(
         default=None,
         description="redis://, rediss:// or unix:// (or an os.environ/VAR reference to one): the job queue and "
@@ -204,6 +234,10 @@ class Settings(BaseSettings):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"model_name must be unique; repeated: {', '.join(duplicates)}")
+        key_names = [key.name for key in self.api_keys]
+        repeated = sorted({name for name in key_names if key_names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"api_keys names must be unique; repeated: {', '.join(repeated)}")
         if self.default_model not in names:
             raise ValueError(f"default_model {self.default_model!r} is not in models ({', '.join(names)})")
         for alias, chain in self.fallbacks.items():

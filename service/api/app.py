@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from service import __version__
+from service.api.auth import Keyring
 from service.api.jobs_routes import router as jobs_router
 from service.api.middleware import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
     InFlight,
+    RateLimitHeadersMiddleware,
     RequestIdMiddleware,
     ShutdownMiddleware,
 )
@@ -25,7 +28,7 @@ from service.api.routes import router
 from service.errors import problem_catalogue
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
-from service.pipeline.build import build_pipeline, open_job_store
+from service.pipeline.build import build_pipeline, open_job_store, open_quotas
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings, get_settings
 
@@ -51,7 +54,8 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     """
     pipeline = build_pipeline(settings)
     jobs = open_job_store(settings)
-    runner = JobRunner(pipeline, jobs, jobs, settings)
+    quotas = open_quotas(settings)
+    runner = JobRunner(pipeline, jobs, jobs, settings, quotas)
     in_flight = InFlight()
 
     @asynccontextmanager
@@ -67,11 +71,13 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         await in_flight.drained(limit_s=ANSWERS_AFTER_GRACE_S)  # the 503s of requests cut off at shutdown
         await runner.stop(settings.shutdown_grace_s)
         await jobs.close()
+        await quotas.close()
         await pipeline.close()
 
     # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
     app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.pipeline, app.state.jobs, app.state.runner = pipeline, jobs, runner
+    app.state.keyring, app.state.quotas = Keyring(settings.api_keys), quotas
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(jobs_router)
@@ -82,9 +88,18 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         max_bytes=extraction_limit,
         max_bytes_under={"/v1/jobs": settings.job_max_body_mb * 1024 * 1024},
     )
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout_s)
     app.add_middleware(ShutdownMiddleware, in_flight=in_flight)
     app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:  # off by default: browsers elsewhere may call only from these origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location", "Link", "Retry-After", "RateLimit", "RateLimit-Policy"],
+        )
     return app
 
 
@@ -93,6 +108,7 @@ def _choices(pipeline: Pipeline) -> Choices:
     versions = pipeline.prompts.versions()
     released = sorted({version.spec.name for version in versions if version.spec.status == "released"})
     return Choices(
+        keys_required=bool(pipeline.settings.api_keys),
         models=[entry.model_name for entry in pipeline.settings.models],
         prompts=[*released, *(version.ref for version in versions)],
         problems=sorted(problem_catalogue()),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
+from service.api.auth import AUTH_RESPONSES, Caller, require
 from service.api.dependencies import PipelineDep
 from service.errors import JobLost, NotFound, ResourceConflict
 from service.jobs.runner import JobRunner
@@ -34,7 +35,10 @@ JOB_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such job (or it was purged after its retention)."},
     410: {"description": "The job was lost: the Redis holding the jobs restarted empty after it was submitted."},
     503: {"description": "The job store (Redis) cannot be reached; try again shortly."},
+    **AUTH_RESPONSES,
 }
+JobsCaller = Annotated[Caller, Depends(require("jobs"))]
+SubmittingCaller = Annotated[Caller, Depends(require("jobs", spends=True))]
 
 
 def get_jobs(request: Request) -> JobBackend:
@@ -59,7 +63,11 @@ RunnerDep = Annotated[JobRunner, Depends(get_runner)]
     response_model=Job,
     summary="Submit articles to extract asynchronously",
     responses={
-        403: {"description": "The callback URL's host is not allowed, or the service sends no webhooks."},
+        **AUTH_RESPONSES,
+        403: {
+            "description": "The key lacks the `jobs` scope; or the callback URL's host is not allowed, or the "
+            "service sends no webhooks."
+        },
         409: {"description": "The Idempotency-Key was used before with another body."},
         413: {"description": "The body is larger than `job_max_body_mb`."},
         422: {"description": "A request is invalid: each is listed with its line (or its place in the batch)."},
@@ -91,6 +99,7 @@ async def submit_job(
     pipeline: PipelineDep,
     jobs: JobsDep,
     runner: RunnerDep,
+    caller: SubmittingCaller,
     skip_invalid: Annotated[bool, Query(description="Run the valid requests and list the others as rejected.")] = False,
     callback_url: Annotated[
         str | None, Query(pattern=r"^https?://", max_length=2048, description="For an NDJSON body: the callback URL.")
@@ -112,7 +121,7 @@ async def submit_job(
     settings = pipeline.settings
     new_job = build_job(
         submission, pipeline.check, max_articles=settings.job_max_articles, skip_invalid=skip_invalid,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, key_name=caller.name,
     )  # fmt: skip
     try:
         job, created = await jobs.create(new_job)
@@ -128,32 +137,34 @@ async def submit_job(
 @router.get(
     "/v1/jobs",
     response_model=JobList,
-    responses={503: {"description": "The job store (Redis) cannot be reached; try again shortly."}},
+    responses={503: {"description": "The job store (Redis) cannot be reached; try again shortly."}, **AUTH_RESPONSES},
     summary="List recent jobs",
 )
 async def list_jobs(
     jobs: JobsDep,
+    caller: JobsCaller,
     limit: Annotated[int, Query(ge=1, le=PAGE)] = 20,
     before: Annotated[
         str | None, Query(pattern=r"^job_[0-9a-f]{20,28}$", description="A job id: list the jobs created before it.")
     ] = None,
 ) -> JobList:
-    """List jobs, newest first; `next` pages on."""
-    found = await jobs.recent(limit, before)
+    """List jobs, newest first (a key sees its own; an `admin` key, every one); `next` pages on."""
+    found = await jobs.recent(limit, before, key_name=None if _sees_all(caller) else caller.name)
     following = f"/v1/jobs?limit={limit}&before={found[-1].id}" if len(found) == limit else None
     return JobList(jobs=found, next=following)
 
 
 @router.get("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Follow a job")
-async def get_job(jobs: JobsDep, job_id: str) -> Job:
+async def get_job(jobs: JobsDep, caller: JobsCaller, job_id: str) -> Job:
     """Show a job: its state, counts, usage, timestamps, errors by article and webhook attempts."""
-    return await _found(jobs, await jobs.get(_well_formed(job_id)), job_id)
+    return await _owned(jobs, caller, job_id)
 
 
 @router.delete("/v1/jobs/{job_id}", response_model=Job, responses=JOB_PROBLEMS, summary="Cancel a job")
-async def cancel_job(jobs: JobsDep, job_id: str) -> Job:
+async def cancel_job(jobs: JobsDep, caller: JobsCaller, job_id: str) -> Job:
     """Cancel the articles not yet finished (running ones are stopped); a finished job is left as it is."""
-    return await _found(jobs, await jobs.cancel(_well_formed(job_id)), job_id)
+    await _owned(jobs, caller, job_id)
+    return await _found(jobs, await jobs.cancel(job_id), job_id)
 
 
 @router.get(
@@ -172,13 +183,14 @@ async def cancel_job(jobs: JobsDep, job_id: str) -> Job:
 async def job_results(
     request: Request,
     jobs: JobsDep,
+    caller: JobsCaller,
     job_id: str,
     order: Annotated[Literal["submission", "completion"], Query()] = "submission",
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = PAGE,
 ) -> Response:
     """Return the finished articles' results, in submission or completion order; NDJSON streams them all."""
-    job = await _found(jobs, await jobs.get(_well_formed(job_id)), job_id)
+    job = await _owned(jobs, caller, job_id)
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON)
     page = await jobs.results(job.id, order, offset, limit)
@@ -213,6 +225,19 @@ def _well_formed(job_id: str) -> str:
     if not JOB_ID.fullmatch(job_id):
         raise NotFound(f"no job {job_id!r}")
     return job_id
+
+
+def _sees_all(caller: Caller) -> bool:
+    """Say whether the caller sees every job: anonymous (no keys configured) or an ``admin`` key."""
+    return caller.name is None or "admin" in caller.scopes
+
+
+async def _owned(jobs: JobStore, caller: Caller, job_id: str) -> Job:
+    """Return the job if the caller may see it (its own, or any for admin); 404 otherwise, as if it did not exist."""
+    job = await _found(jobs, await jobs.get(_well_formed(job_id)), job_id)
+    if not _sees_all(caller) and job.submitted_by != caller.name:
+        raise NotFound(f"no job {job_id!r}")
+    return job
 
 
 async def _found(jobs: JobStore, job: Job | None, job_id: str) -> Job:

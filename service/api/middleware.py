@@ -40,6 +40,34 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class RateLimitHeadersMiddleware:
+    """Add the caller's ``RateLimit-Policy`` and ``RateLimit`` headers, left on the request by its key's quotas."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to its answer when the route set them."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_limits(message: Message) -> None:
+            rate_headers: dict[str, str] = state.get("rate_headers") or {}
+            if message["type"] == "http.response.start" and rate_headers:
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                added = [
+                    (k.lower().encode(), v.encode())
+                    for k, v in rate_headers.items()
+                    if k.lower().encode() not in present
+                ]
+                message["headers"] = [*message.get("headers", []), *added]
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)
+
+
 class BodySizeLimitMiddleware:
     """Refuse a body over the limit with 413 problem+json, without reading it.
 

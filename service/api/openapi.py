@@ -33,7 +33,8 @@ def problem_openapi(app: FastAPI, choices: Choices) -> Callable[[], dict[str, An
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             document = with_models(with_problem_responses(document), (BatchSubmission, SingleSubmission))
-            app.openapi_schema = with_choices(document, choices)
+            document = with_choices(document, choices)
+            app.openapi_schema = document if choices.keys_required else without_security(document)
         return app.openapi_schema
 
     return openapi
@@ -46,6 +47,21 @@ class Choices:
     models: list[str]
     prompts: list[str]
     problems: list[str]
+    keys_required: bool = False  # no API keys configured: no operation asks for one, and none is documented
+
+
+def without_security(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop the API-key schemes and the 401/403/429 they bring from a document served with no keys configured."""
+    document.get("components", {}).pop("securitySchemes", None)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.pop("security", None) is not None:
+                for status in ("401", "429"):
+                    operation.get("responses", {}).pop(status, None)
+                responses = operation.get("responses", {})
+                if "403" in responses and "lacks this operation's scope" in responses["403"].get("description", ""):
+                    responses.pop("403")
+    return document
 
 
 def with_models(document: dict[str, Any], models: tuple[type[BaseModel], ...]) -> dict[str, Any]:

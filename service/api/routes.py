@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 
 from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
+from service.api.auth import AUTH_RESPONSES, charge, require
 from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
 from service.api.request_log import log_extraction
-from service.errors import NotFound, NotReady, UnknownPromptVersion, problem_catalogue
+from service.errors import ExtractionFailed, NotFound, NotReady, UnknownPromptVersion, problem_catalogue
 from service.prompts.spec import PromptVersion
 
 router = APIRouter()
@@ -53,7 +54,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/v1/extractions",
     response_model=ExtractionResult,
-    responses=PROBLEM_RESPONSES,
+    responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES},
+    dependencies=[Depends(require("extract", spends=True))],
     summary="Extract checkable claims from an article",
     tags=["extraction"],
 )
@@ -71,7 +73,13 @@ async def create_extraction(
     in `errors` with `status: partial`.
     """
     started = time.perf_counter()
-    result = await pipeline.extract(body)
+    try:
+        result = await pipeline.extract(body)
+    except ExtractionFailed as failed:
+        if failed.usage is not None:
+            await charge(request, failed.usage.prompt_tokens + failed.usage.completion_tokens, failed.usage.cost_usd)
+        raise
+    await charge(request, result.usage.prompt_tokens + result.usage.completion_tokens, result.usage.cost_usd)
     log_extraction(request_id_of(request), result, time.perf_counter() - started)
     return result
 
@@ -84,7 +92,14 @@ def _summary(version: PromptVersion) -> PromptSummary:
     )
 
 
-@router.get("/v1/prompts", response_model=list[PromptSummary], tags=["prompts"], summary="List prompt versions")
+@router.get(
+    "/v1/prompts",
+    response_model=list[PromptSummary],
+    responses=AUTH_RESPONSES,
+    dependencies=[Depends(require("read"))],
+    tags=["prompts"],
+    summary="List prompt versions",
+)
 async def list_prompts(pipeline: PipelineDep) -> list[PromptSummary]:
     """List every loaded prompt version with its status and sha256."""
     return [_summary(version) for version in pipeline.prompts.versions()]
@@ -93,7 +108,11 @@ async def list_prompts(pipeline: PipelineDep) -> list[PromptSummary]:
 @router.get(
     "/v1/prompts/{name}/{version}",
     response_model=PromptDetail,
-    responses={404: {"description": "No such prompt version.", "content": {"application/problem+json": {}}}},
+    responses={
+        404: {"description": "No such prompt version.", "content": {"application/problem+json": {}}},
+        **AUTH_RESPONSES,
+    },
+    dependencies=[Depends(require("read"))],
     tags=["prompts"],
     summary="Show one prompt version",
 )
@@ -114,7 +133,14 @@ async def show_prompt(pipeline: PipelineDep, name: str, version: int) -> PromptD
     )
 
 
-@router.get("/v1/models", response_model=list[ModelSummary], tags=["models"], summary="List model aliases")
+@router.get(
+    "/v1/models",
+    response_model=list[ModelSummary],
+    responses=AUTH_RESPONSES,
+    dependencies=[Depends(require("read"))],
+    tags=["models"],
+    summary="List model aliases",
+)
 async def list_models(pipeline: PipelineDep) -> list[ModelSummary]:
     """List the configured model aliases clients may pass as `options.model` (never their secrets)."""
     settings = pipeline.settings

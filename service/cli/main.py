@@ -19,6 +19,7 @@ import typer
 
 from service.cli.eval import eval_app
 from service.cli.jobs import jobs_app
+from service.cli.keys import keys_app
 from service.cli.options import ConfigOption, fail
 from service.cli.prompts import prompts_app
 from service.errors import ClaimServiceError, ExtractionFailed
@@ -26,11 +27,13 @@ from service.errors import ClaimServiceError, ExtractionFailed
 if TYPE_CHECKING:
     from schemas import ExtractionOptions
     from service.pipeline.extraction import Pipeline
+    from service.settings import Settings
 
 app = typer.Typer(help="Turn news articles into grounded, checkable factual claims.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(eval_app, name="eval")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(keys_app, name="keys")
 
 
 class OutputFormat(StrEnum):
@@ -61,6 +64,7 @@ def serve(
         asyncio.run(build_pipeline(settings).close())  # fail here, with a clear message, not inside a worker
     except ClaimServiceError as error:
         raise fail(error) from error
+    _refuse_an_open_door(host, settings)
     uvicorn.run(
         "service.api.app:create_app_from_env",
         factory=True,
@@ -69,6 +73,35 @@ def serve(
         workers=workers,
         **uvicorn_options(settings),
     )
+
+
+def _refuse_an_open_door(host: str, settings: Settings) -> None:
+    """Refuse to serve a network without keys unless ``allow_anonymous`` says so (then warn)."""
+    if _is_loopback(host) or settings.api_keys:
+        return
+    if not settings.allow_anonymous:
+        typer.echo(
+            f"error: binding {host} would let anyone who reaches it spend your model provider account: configure "
+            "api_keys (claims keys new NAME prints one), or set allow_anonymous: true (CLAIMS_ALLOW_ANONYMOUS=true) "
+            "on a private network",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    typer.echo(
+        f"warning: serving {host} with no API keys (allow_anonymous): anyone who reaches it may use it", err=True
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    """Say whether ``host`` is a loopback address or name."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command()

@@ -27,6 +27,7 @@ from service.jobs import webhooks
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings
 from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
+from service.stores.quotas import KeyQuotas
 
 logger = logging.getLogger("claims.jobs")
 IDLE_POLL_S = 0.5
@@ -76,14 +77,24 @@ async def extract_article(pipeline: Pipeline, item: WorkItem) -> ArticleOutcome:
         return failed(item.index, article_id, bug, None)
 
 
+async def refused_article(item: WorkItem, refusal: ClaimServiceError) -> ArticleOutcome:
+    """Describe an article not run because its key's quota for the day is used up."""
+    request = ExtractionRequest.model_validate_json(item.request_json)
+    return failed(item.index, request.article.id or "-", refusal, None)
+
+
 class JobRunner:
     """This process's workers, webhook sender, recovery and purger, started and stopped with the app."""
 
-    def __init__(self, pipeline: Pipeline, store: JobStore, queue: WorkQueue, settings: Settings) -> None:
+    def __init__(
+        self, pipeline: Pipeline, store: JobStore, queue: WorkQueue, settings: Settings, quotas: KeyQuotas | None = None
+    ) -> None:
         self._pipeline = pipeline
         self._store = store
         self._queue = queue
         self._settings = settings
+        self._quotas = quotas or KeyQuotas()
+        self._keys = {key.name: key for key in settings.api_keys}
         self.owner = f"worker_{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
         self._stopping = False
@@ -168,8 +179,17 @@ class JobRunner:
         await self._run(item)
 
     async def _run(self, item: WorkItem) -> None:
-        """Extract one article while renewing its lease; record the outcome unless the lease was lost."""
-        extraction = asyncio.create_task(extract_article(self._pipeline, item))
+        """Extract one article while renewing its lease; record the outcome unless the lease was lost.
+
+        The article counts against the quotas of the key that submitted its job: when that key's tokens or
+        cost for the day are used up it fails with that problem instead of running, and what it uses is
+        charged to the key.
+        """
+        key = self._keys.get(item.key_name) if item.key_name else None
+        spent = await self._quotas.day_spent(key)
+        extraction = asyncio.create_task(
+            extract_article(self._pipeline, item) if spent is None else refused_article(item, spent)
+        )
         lease_lost = asyncio.Event()
         renewal = asyncio.create_task(self._keep_lease(item, extraction, lease_lost))
         try:
@@ -181,6 +201,7 @@ class JobRunner:
             raise  # the runner is stopping: stop() hands the article back
         finally:
             renewal.cancel()
+        await self._quotas.charge(key, outcome.prompt_tokens + outcome.completion_tokens, outcome.cost_usd)
         if await self._record(item, outcome):
             self.wake()  # a finished job may have a webhook to send
 

@@ -98,6 +98,7 @@ def build_job(
     max_articles: int,
     skip_invalid: bool,
     idempotency_key: str | None,
+    key_name: str | None = None,
 ) -> NewJob:
     """Validate every request (``check`` raises a 4xx or returns the article id); return the job to store."""
     if len(submission.entries) > max_articles:
@@ -129,6 +130,7 @@ def build_job(
         callback_url=submission.callback.callback_url,
         callback_per_article=submission.callback.callback_per_article,
         rejected_json=json.dumps([line.model_dump() for line in rejected]),
+        key_name=key_name,
     )
 
 

@@ -15,7 +15,7 @@ import signal
 
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
-from service.pipeline.build import build_pipeline, open_job_store
+from service.pipeline.build import build_pipeline, open_job_store, open_quotas
 from service.settings import Settings
 from service.stores.redis_connection import redacted
 
@@ -26,7 +26,8 @@ async def run_worker(settings: Settings) -> None:
     """Run the jobs runner without an API until SIGTERM or SIGINT, then stop it gracefully."""
     pipeline = build_pipeline(settings)
     jobs = open_job_store(settings)
-    runner = JobRunner(pipeline, jobs, jobs, settings)
+    quotas = open_quotas(settings)
+    runner = JobRunner(pipeline, jobs, jobs, settings, quotas)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -44,5 +45,6 @@ async def run_worker(settings: Settings) -> None:
         await runner.stop(settings.shutdown_grace_s)
     finally:
         await jobs.close()
+        await quotas.close()
         await pipeline.close()
     logger.info("worker %s stopped", runner.owner)

@@ -11,6 +11,7 @@ from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import Settings
 from service.stores.disk_cache import DiskReplyCache
 from service.stores.job_store import JobBackend
+from service.stores.quotas import KeyQuotas
 from service.stores.rate_limits import RateLimits
 from service.stores.reply_cache import NoReplyCache, ReplyCache
 from service.stores.sqlite_jobs import SqliteJobs
@@ -37,6 +38,16 @@ def open_rate_limits(settings: Settings) -> RateLimits:
     from service.stores.redis_connection import LIMITS_TIMEOUT_S, open_redis
 
     return RateLimits(settings.models, settings.rate_limit_wait_s, open_redis(redis_url, timeout_s=LIMITS_TIMEOUT_S))
+
+
+def open_quotas(settings: Settings) -> KeyQuotas:
+    """Open the API keys' quotas: in this process, or shared on Redis with ``redis_url``."""
+    redis_url = settings.shared_redis_url()
+    if redis_url is None:
+        return KeyQuotas()
+    from service.stores.redis_connection import LIMITS_TIMEOUT_S, open_redis
+
+    return KeyQuotas(open_redis(redis_url, timeout_s=LIMITS_TIMEOUT_S))
 
 
 def open_job_store(settings: Settings) -> JobBackend:

@@ -42,6 +42,7 @@ class NewJob:
     callback_url: str | None
     callback_per_article: bool
     rejected_json: str  # the RejectedLine list, as JSON
+    key_name: str | None = None  # the API key that submitted it: its articles count against that key's quotas
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class WorkItem:
     request_json: str
     owner: str
     ticket: str | None = None  # the Redis queue's job that handed the article out; None embedded
+    key_name: str | None = None  # the API key that submitted the job
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,8 @@ class JobStore(Protocol):
     async def get(self, job_id: str) -> Job | None:
         """Return a job as the API shows it, or None."""
 
-    async def recent(self, limit: int, before: str | None) -> list[Job]:
-        """Return jobs newest first, those created before job ``before`` when given."""
+    async def recent(self, limit: int, before: str | None, key_name: str | None = None) -> list[Job]:
+        """Return jobs newest first (only ``key_name``'s when given), those created before job ``before``."""
 
     async def cancel(self, job_id: str) -> Job | None:
         """Cancel a job's articles not yet finished; return the job (None when there is none)."""

@@ -69,7 +69,7 @@ def token_estimate(messages: Sequence[Mapping[str, str]], params: Mapping[str, A
     return math.ceil(ascii_chars / CHARS_A_TOKEN) + (len(text) - ascii_chars) + int(allowance)
 
 
-def limits_storage(redis: Redis | None) -> Storage:
+def limits_storage(redis: Redis | None, prefix: str = KEY_PREFIX) -> Storage:
     """Return where the windows live: this process's memory, or the Redis ``redis`` speaks to (shared)."""
     if redis is None:
         return MemoryStorage()
@@ -77,7 +77,7 @@ def limits_storage(redis: Redis | None) -> Storage:
 
     # the URI only names the implementation's scheme: connections come from our client's pool
     return RedisStorage(
-        "async+redis://", implementation="redispy", key_prefix=KEY_PREFIX, wrap_exceptions=True,
+        "async+redis://", implementation="redispy", key_prefix=prefix, wrap_exceptions=True,
         connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # limits pops it before its typed options
     )  # fmt: skip
 

@@ -85,7 +85,7 @@ end
 """.replace("PARTS", ", ".join(f"'{part}'" for part in JOB_PARTS))
 
 # KEYS: tickets, fair, turn. ARGV: ticket, owner, now.
-# Returns {job, index, request, attempts}, or nil when the ticket has nothing (left) to run.
+# Returns {job, index, request, attempts, key name}, or nil when the ticket has nothing (left) to run.
 TAKE_TURN = """
 local prefix = 'claims:job:'
 
@@ -104,7 +104,7 @@ local function hand(job, idx, owner, now)
   if redis.call('HGET', jk, 'state') == 'queued' then
     redis.call('HSET', jk, 'state', 'running', 'started_at', now)
   end
-  return {job, idx, redis.call('HGET', jk .. ':requests', idx), attempts}
+  return {job, idx, redis.call('HGET', jk .. ':requests', idx), attempts, redis.call('HGET', jk, 'key_name') or ''}
 end
 
 local held = redis.call('HGET', KEYS[1], ARGV[1])

@@ -63,6 +63,7 @@ async def job_view(redis: Redis, job_id: str) -> Job | None:
         rejected=[RejectedLine.model_validate(line) for line in json.loads(text(fields, "rejected") or "[]")],
         callback_url=text(fields, "callback_url"),
         callback_per_article=text(fields, "callback_per_article") == "1",
+        submitted_by=text(fields, "key_name"),
         webhooks=[view for view in [await _delivery(redis, d.decode()) for d in delivery_ids] if view is not None],
         links={"self": f"/v1/jobs/{job_id}", "results": f"/v1/jobs/{job_id}/results"},
     )

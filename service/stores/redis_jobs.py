@@ -52,6 +52,7 @@ from service.stores.redis_connection import JOBS_TIMEOUT_S, open_redis, redacted
 from service.stores.redis_job_view import job_view, results_at, text
 
 logger = logging.getLogger("claims.jobs")
+logging.getLogger("saq").setLevel(logging.WARNING)  # a line per ticket at INFO; our own logs say what matters
 QUEUE_NAME = "claims-articles"
 CLAIM_WAIT_S = 1.0  # a claim waits this long for a ticket before the worker looks round (and can stop)
 CLAIM_TRIES = 20  # tickets with nothing left to run are skipped, this many in one claim at most
@@ -180,7 +181,7 @@ class RedisJobs:
             "callback_per_article": "1" if job.callback_per_article else "0", "rejected": job.rejected_json,
             "total": total, "queued": total, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0, "claims": 0,
             "model_calls": 0, "cache_hits": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0,
-            "cost_unknown": 0, "seq": 0, "ticketed": 0,
+            "cost_unknown": 0, "seq": 0, "ticketed": 0, "key_name": job.key_name or "",
         }  # fmt: skip
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.job_key(job.id), mapping=meta)
@@ -223,8 +224,8 @@ class RedisJobs:
         return await job_view(self._redis, job_id)
 
     @reached
-    async def recent(self, limit: int, before: str | None) -> list[Job]:
-        """Return jobs newest first, those created before job ``before`` when given."""
+    async def recent(self, limit: int, before: str | None, key_name: str | None = None) -> list[Job]:
+        """Return jobs newest first (only ``key_name``'s when given), those created before job ``before``."""
         start = 0
         if before is not None:
             rank = await self._redis.zrevrank(keys.JOBS, before)
@@ -239,7 +240,7 @@ class RedisJobs:
             start += len(ids)
             for job_id in ids:
                 job = await job_view(self._redis, job_id.decode())
-                if job is not None:  # expired ones leave the listing at the next purge
+                if job is not None and (key_name is None or job.submitted_by == key_name):  # expired: purged later
                     found.append(job)
         return found[:limit]
 
@@ -296,7 +297,10 @@ class RedisJobs:
                 await self._spend(ticket)  # its article finished, or was cancelled: nothing to run
                 continue
             job_id, index, request, attempts = taken[0].decode(), int(taken[1]), taken[2].decode(), int(taken[3])
-            item = WorkItem(job_id=job_id, index=index, request_json=request, owner=claimant, ticket=ticket.key)
+            item = WorkItem(
+                job_id=job_id, index=index, request_json=request, owner=claimant, ticket=ticket.key,
+                key_name=taken[4].decode() or None,
+            )  # fmt: skip
             self._held[ticket.key] = Held(item, ticket, owner)
             if attempts <= MAX_ATTEMPTS:
                 return item

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, created_at REAL NOT NULL, started_at REAL, finished_at REAL, expires_at REAL,
     state TEXT NOT NULL, idempotency_key TEXT UNIQUE, body_sha256 TEXT NOT NULL, callback_url TEXT,
     callback_per_article INTEGER NOT NULL, rejected TEXT NOT NULL, total INTEGER NOT NULL,
-    turn INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0
+    turn INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0, key_name TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_active ON jobs (state, turn);
 CREATE TABLE IF NOT EXISTS articles (
@@ -50,7 +50,7 @@ ONE_RESULT = RESULT_COLUMNS + " WHERE job_id = ? AND idx = ?"
 ALL_RESULTS = RESULT_COLUMNS + " WHERE job_id = ? ORDER BY idx"
 UNFINISHED = "SELECT idx FROM articles WHERE job_id = ? AND state IN ('queued', 'running') ORDER BY idx"
 NEXT_JOB = (
-    "SELECT id FROM jobs j WHERE state IN ('queued', 'running') AND EXISTS (SELECT 1 FROM articles a "
+    "SELECT id, key_name FROM jobs j WHERE state IN ('queued', 'running') AND EXISTS (SELECT 1 FROM articles a "
     "WHERE a.job_id = j.id AND (a.state = 'queued' OR (a.state = 'running' AND a.lease_until < ?1))) "
     "ORDER BY turn, created_at LIMIT 1"
 )
@@ -103,6 +103,7 @@ def job_view(connection: sqlite3.Connection, job_id: str) -> Job:
         rejected=[RejectedLine.model_validate(line) for line in json.loads(job["rejected"])],
         callback_url=job["callback_url"],
         callback_per_article=bool(job["callback_per_article"]),
+        submitted_by=job["key_name"],
         webhooks=[_delivery(row) for row in reversed(deliveries)],
         links={"self": f"/v1/jobs/{job_id}", "results": f"/v1/jobs/{job_id}/results"},
     )

@@ -81,6 +81,9 @@ class SqliteJobs:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(jobs)")}
+        if "key_name" not in columns:  # a database made before API keys
+            connection.execute("ALTER TABLE jobs ADD COLUMN key_name TEXT")
         self._connection = connection
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -129,9 +132,9 @@ class SqliteJobs:
                     return existing, False
                 connection.execute(
                     "INSERT INTO jobs (id, created_at, state, idempotency_key, body_sha256, callback_url, "
-                    "callback_per_article, rejected, total) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                    "callback_per_article, rejected, total, key_name) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
                     (job.id, wall_clock(), job.idempotency_key, job.body_sha256, job.callback_url,
-                     int(job.callback_per_article), job.rejected_json, len(job.articles)),
+                     int(job.callback_per_article), job.rejected_json, len(job.articles), job.key_name),
                 )  # fmt: skip
                 connection.executemany(
                     "INSERT INTO articles (job_id, idx, article_id, request, state) VALUES (?, ?, ?, ?, 'queued')",
@@ -163,15 +166,18 @@ class SqliteJobs:
 
         return await self._run(get)
 
-    async def recent(self, limit: int, before: str | None) -> list[Job]:
-        """Return jobs newest first, those created before job ``before`` when given."""
+    async def recent(self, limit: int, before: str | None, key_name: str | None = None) -> list[Job]:
+        """Return jobs newest first (only ``key_name``'s when given), those created before job ``before``."""
 
         def recent(connection: sqlite3.Connection) -> list[Job]:
-            query = "SELECT id FROM jobs"
+            query = "SELECT id FROM jobs WHERE 1 = 1"
             arguments: tuple[Any, ...] = ()
+            if key_name is not None:
+                query += " AND key_name = ?"
+                arguments = (key_name,)
             if before is not None:
-                query += " WHERE (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = ?)"
-                arguments = (before,)
+                query += " AND (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = ?)"
+                arguments = (*arguments, before)
             rows = connection.execute(query + " ORDER BY created_at DESC, id DESC LIMIT ?", (*arguments, limit))
             return [job_view(connection, row["id"]) for row in rows.fetchall()]
 
@@ -235,7 +241,10 @@ class SqliteJobs:
                     "started_at = COALESCE(started_at, ?) WHERE id = ?",
                     (now, job["id"]),
                 )
-            return WorkItem(job_id=job["id"], index=article["idx"], request_json=article["request"], owner=owner)
+            return WorkItem(
+                job_id=job["id"], index=article["idx"], request_json=article["request"], owner=owner,
+                key_name=job["key_name"],
+            )  # fmt: skip
 
         return await self._run(claim)
 

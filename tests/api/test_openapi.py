@@ -19,15 +19,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from benchmarks.processes import Process, start_service, wait_ready
+from service.api.auth import key_hash
 from service.errors import problem_catalogue
 
 ROOT = Path(__file__).parents[2]
 
 
+FUZZ_KEY = "ce_schemathesis-key"
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Process]:
-    """``claims serve`` on the offline model, its cache in the test's directory."""
-    service = start_service("service", {"cache_dir": str(tmp_path / "cache")}, tmp_path)
+    """``claims serve`` on the offline model with one admin API key, its cache in the test's directory."""
+    admin = {"name": "fuzzer", "hash": key_hash(FUZZ_KEY), "scopes": ["admin"]}
+    service = start_service("service", {"cache_dir": str(tmp_path / "cache"), "api_keys": [admin]}, tmp_path)
     asyncio.run(wait_ready(service))
     yield service
     service.stop()
@@ -42,6 +47,7 @@ def test_schemathesis_finds_nothing_with_every_check(served: Process) -> None:
     """Every operation, fuzzed with the checks (status codes, content types, schemas, negative data): 0 failures."""
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{served.port}/openapi.json"]
     command += ["--checks", "all", "--max-examples", "40", "--seed", "1", "--no-color"]
+    command += ["--header", f"Authorization: Bearer {FUZZ_KEY}"]  # and ignored_auth tries without it
     # all but one: use_after_free assumes a DELETE removes its resource, and DELETE /v1/jobs/{id} cancels
     # the job by contract (DESIGN §3): the cancelled job stays readable, with its results, until purged
     command += ["--exclude-checks", "use_after_free"]

@@ -124,3 +124,34 @@ def test_a_cached_extract_on_the_offline_model_never_imports_litellm(tmp_path: P
     assert json.loads(runs[1].stdout)["usage"]["cache_hits"] == json.loads(runs[1].stdout)["usage"]["chunks"]
     assert "MODULES True False" in runs[0].stderr  # the first run calls the offline model through litellm
     assert "MODULES False False" in runs[1].stderr
+
+
+def test_serve_refuses_a_network_address_without_keys(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`claims serve --host 0.0.0.0` with no API keys exits 2 naming both ways out; loopback is served openly."""
+    served: list[str] = []
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: served.append(kwargs["host"]))  # never bind in a test
+    refused = runner.invoke(app, ["serve", "--host", "0.0.0.0"])  # noqa: S104 -- the address refused
+    loopback = runner.invoke(app, ["serve", "--host", "127.0.0.1"])
+    monkeypatch.setenv("CLAIMS_ALLOW_ANONYMOUS", "true")
+    allowed = runner.invoke(app, ["serve", "--host", "0.0.0.0"])  # noqa: S104
+    assert refused.exit_code == 2
+    assert "api_keys" in refused.output
+    assert "allow_anonymous" in refused.output
+    assert (loopback.exit_code, allowed.exit_code) == (0, 0)
+    assert "anyone who reaches it may use it" in allowed.output
+    assert served == ["127.0.0.1", "0.0.0.0"]  # noqa: S104
+
+
+def test_keys_new_prints_a_key_once_and_the_hash_that_admits_it(runner: CliRunner) -> None:
+    """`claims keys new` prints a fresh key and the api_keys entry holding only its sha256."""
+    from service.api.auth import key_hash
+    from service.settings import ApiKey
+
+    result = runner.invoke(app, ["keys", "new", "desk", "--scopes", "extract,read", "--rpm", "60"])
+    key = result.output.split("): ", 1)[1].split()[0]
+    entry = ApiKey.model_validate(json.loads(result.output.strip().splitlines()[-1].strip()[2:]))
+    assert result.exit_code == 0
+    assert key.startswith("ce_")
+    assert len(key) > 40
+    assert (entry.name, entry.scopes, entry.rpm, entry.hash) == ("desk", ["extract", "read"], 60, key_hash(key))
+    assert result.output.count(key) == 1
