@@ -14,7 +14,19 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 SERVICE = ROOT / "service"
-ROOMS = ("api", "cli", "jobs", "pipeline", "steps", "prompts", "llm", "offline", "stores", "evaluation")
+ROOMS = (
+    "api",
+    "cli",
+    "jobs",
+    "pipeline",
+    "steps",
+    "prompts",
+    "llm",
+    "offline",
+    "stores",
+    "evaluation",
+    "observability",
+)
 BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
 
@@ -100,6 +112,12 @@ def test_steps_never_reach_a_model_or_a_store() -> None:
     """Steps are pure: no llm, offline model, prompts, stores or pipeline."""
     forbidden = ("service.llm", "service.offline", "service.stores", "service.pipeline", "service.prompts")
     assert offenders(modules_under("steps"), forbidden) == []
+
+
+def test_observability_sits_under_every_room() -> None:
+    """Logs, metrics and traces are used from the API down to the model client, so they import none of those."""
+    rooms = tuple(f"service.{room}" for room in ROOMS if room != "observability")
+    assert offenders(modules_under("observability"), rooms) == []
 
 
 def test_schemas_depend_on_nothing_of_ours() -> None:

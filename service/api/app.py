@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +27,7 @@ from service.api.routes import router
 from service.errors import problem_catalogue
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
+from service.observability.logs import configure_logging
 from service.pipeline.build import build_pipeline, open_job_store, open_quotas
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings, get_settings
@@ -118,5 +118,5 @@ def _choices(pipeline: Pipeline) -> Choices:
 def create_app_from_env() -> FastAPI:
     """Build the app from ``CLAIMS_CONFIG`` and ``CLAIMS_*`` (the factory uvicorn workers import)."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings, freeze_startup_objects=True)

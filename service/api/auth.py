@@ -20,6 +20,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.errors import Forbidden, Unauthorized
+from service.observability.logs import KEY_NAME
 from service.settings import ApiKey, Scope
 from service.stores.quotas import KeyQuotas, rate_limit_headers
 
@@ -119,6 +120,7 @@ def require(scope: Scope, *, spends: bool = False) -> Callable[..., Awaitable[Ca
         if not caller.may(scope):
             raise Forbidden(f"the API key {caller.name!r} lacks the {scope!r} scope this operation needs")
         request.state.caller = caller
+        KEY_NAME.set(caller.name)
         quotas: KeyQuotas = request.app.state.quotas
         request.state.rate_headers = rate_limit_headers(await quotas.admit(caller.key, spends=spends))
         return caller

@@ -3,7 +3,8 @@
 ``claims.extractions`` logs at INFO, as ``key=value`` pairs a log pipeline can parse: the request id (the
 same as the ``X-Request-ID`` header and the problem documents), the client's article id (JSON-quoted, so a
 hostile id cannot forge a line), status, claims, the model asked for and the models that answered
-(``answered_by=alias:chunks,…``), the prompt, usage, cost and wall time.
+(``answered_by=alias:chunks,…``), the prompt, usage, cost and wall time. With ``log_format: json`` the
+same facts are fields of the JSON line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ logger = logging.getLogger("claims.extractions")
 def log_extraction(request_id: str, result: ExtractionResult, seconds: float) -> None:
     """Log an extraction's outcome, usage and cost at INFO."""
     usage, prompt = result.usage, result.provenance.prompt
+    fields = {  # as fields of their own in JSON lines (log_format: json); the article's words never
+        "event": "extraction", "article_id": result.article_id, "status": result.status,
+        "claims": len(result.claims), "warnings": len(result.warnings), "chunk_errors": len(result.errors),
+        "model": result.provenance.requested_model, "prompt": f"{prompt.name}@{prompt.version}",
+        "chunks": usage.chunks, "model_calls": usage.model_calls, "cache_hits": usage.cache_hits,
+        "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+        "cost_usd": usage.cost_usd, "ms": round(seconds * 1000, 1),
+    }  # fmt: skip
     logger.info(
         "extraction request_id=%s article_id=%s status=%s claims=%d warnings=%d chunk_errors=%d model=%s "
         "answered_by=%s prompt=%s@%d chunks=%d model_calls=%d cache_hits=%d repairs=%d retries=%d fallbacks=%d "
@@ -43,4 +52,5 @@ def log_extraction(request_id: str, result: ExtractionResult, seconds: float) ->
         usage.completion_tokens,
         "unknown" if usage.cost_usd is None else f"{usage.cost_usd:.6f}",
         seconds * 1000,
+        extra=fields,
     )

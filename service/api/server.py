@@ -19,6 +19,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from service.errors import PROBLEM_CONTENT_TYPE, RequestTimeout
+from service.observability.logs import log_config
 from service.settings import Settings
 
 
@@ -90,4 +91,5 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": partial(HeaderTimeoutProtocol, header_timeout=settings.request_header_timeout_s),
         "timeout_graceful_shutdown": settings.shutdown_grace_s,
         "log_level": settings.log_level.lower(),
+        "log_config": log_config(settings.log_level, settings.log_format),  # uvicorn's lines like ours
     }

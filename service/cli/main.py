@@ -112,9 +112,8 @@ def worker(
     ] = None,
 ) -> None:
     """Run job workers only, no API: they take articles from the queue shared on Redis (redis_url)."""
-    import logging
-
     from service.jobs.worker import run_worker
+    from service.observability.logs import configure_logging
     from service.settings import get_settings
 
     try:
@@ -133,7 +132,7 @@ def worker(
     if settings.job_workers == 0:
         typer.echo("error: job_workers is 0, so this worker would run nothing; pass --concurrency N", err=True)
         raise typer.Exit(code=2)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(run_worker(settings))
     except ClaimServiceError as error:

@@ -1,0 +1,1 @@
+"""What operators watch: log lines (text or JSON), Prometheus metrics, OpenTelemetry traces."""
