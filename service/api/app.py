@@ -17,6 +17,7 @@ from service.api.middleware import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
     InFlight,
+    MetricsMiddleware,
     RateLimitHeadersMiddleware,
     RequestIdMiddleware,
     ShutdownMiddleware,
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout_s)
     app.add_middleware(ShutdownMiddleware, in_flight=in_flight)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware)
     if settings.cors_origins:  # off by default: browsers elsewhere may call only from these origins
         app.add_middleware(
             CORSMiddleware,

@@ -17,6 +17,7 @@ from service.errors import JobLost, NotFound, ResourceConflict
 from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
 from service.jobs.webhooks import check_callback
+from service.observability import metrics
 from service.stores.job_store import IdempotencyConflict, JobBackend, JobStore, Order
 
 router = APIRouter(tags=["jobs"])
@@ -127,6 +128,8 @@ async def submit_job(
         job, created = await jobs.create(new_job)
     except IdempotencyConflict as exc:
         raise ResourceConflict(f"Idempotency-Key {exc} was used with another body; use a new key") from exc
+    if created:
+        metrics.JOBS_SUBMITTED.inc()
     runner.wake()
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     if not created:

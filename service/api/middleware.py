@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PROBLEM_CONTENT_TYPE, BodyTooLarge, ClaimServiceError, ShuttingDown
+from service.observability import metrics
 from service.observability.logs import REQUEST_ID
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -40,6 +41,35 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class MetricsMiddleware:
+    """Count each HTTP request by route template, method and status, and time it (Prometheus)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; record it once its answer has started."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees when nothing else was sent
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"  # a template: bounded, never an id
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            metrics.HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
 
 
 class RateLimitHeadersMiddleware:

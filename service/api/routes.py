@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 
 from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
@@ -13,10 +15,19 @@ from service.api.auth import AUTH_RESPONSES, charge, require
 from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
 from service.api.request_log import log_extraction
-from service.errors import ExtractionFailed, NotFound, NotReady, UnknownPromptVersion, problem_catalogue
+from service.errors import (
+    ExtractionFailed,
+    NotFound,
+    NotReady,
+    StoreUnavailable,
+    UnknownPromptVersion,
+    problem_catalogue,
+)
+from service.observability import metrics
 from service.prompts.spec import PromptVersion
 
 router = APIRouter()
+logger = logging.getLogger("claims.api")
 
 EXAMPLE_REQUEST: dict[str, Any] = {
     "article": {
@@ -173,6 +184,25 @@ async def show_problem_type(slug: str) -> ProblemType:
         status=error_class.status,
         description=(error_class.__doc__ or "").strip(),
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"description": "Prometheus' text format."}, **AUTH_RESPONSES},
+    dependencies=[Depends(require("admin"))],
+    tags=["health"],
+    summary="Prometheus metrics",
+)
+async def prometheus_metrics(request: Request) -> Response:
+    """Serve requests, extractions, chunks, model calls, tokens, cost, cache, jobs and webhooks to Prometheus."""
+    try:
+        for state, count in (await request.app.state.jobs.depth()).items():
+            metrics.JOB_ARTICLES_WAITING.labels(state).set(count)
+    except StoreUnavailable:
+        logger.warning("the job store cannot be reached: claims_job_articles_waiting keeps its last value")
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/healthz", response_model=HealthStatus, tags=["health"], summary="Liveness")

@@ -24,6 +24,7 @@ from schemas import ExtractionRequest, ExtractionResult, Usage
 from schemas.jobs import ArticleError
 from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable
 from service.jobs import webhooks
+from service.observability import metrics
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings
 from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
@@ -203,6 +204,7 @@ class JobRunner:
             renewal.cancel()
         await self._quotas.charge(key, outcome.prompt_tokens + outcome.completion_tokens, outcome.cost_usd)
         if await self._record(item, outcome):
+            metrics.JOB_ARTICLES.labels("succeeded" if outcome.succeeded else "failed").inc()
             self.wake()  # a finished job may have a webhook to send
 
     async def _record(self, item: WorkItem, outcome: ArticleOutcome) -> bool:
@@ -242,6 +244,8 @@ class JobRunner:
                 ok = status is not None and 200 <= status < 300
                 wait = None if ok else webhooks.retry_in(delivery.attempts + 1, self._settings)
                 await self._queue.delivered(delivery, status, error, wait)
+                outcome = "delivered" if ok else "retrying" if wait is not None else "failed"
+                metrics.WEBHOOKS.labels(delivery.event, outcome).inc()
 
     async def _recover_once(self) -> None:
         """Hand out again what dead workers held (on Redis; embedded, claims do it), every third of a lease."""

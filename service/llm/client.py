@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from service.errors import StructuredOutputRejected, UpstreamError
 from service.llm.retry_policy import WaitRetryAfter, is_transient
 from service.llm.secrets import resolve_secrets
 from service.llm.structured_output import STEP_DOWN, auto_mode, reply_text, request_arguments
 from service.llm.upstream_errors import our_own_bug, translate_error, upstream_error_types
+from service.observability import metrics
 from service.offline import OFFLINE_MODEL
 from service.prompts.sentence_lines import sentence_line
 from service.settings import ModelEntry, Settings, StructuredOutput
@@ -125,13 +127,18 @@ class ModelClient:
             self._modes[entry.model_name] = auto_mode(configure_litellm, entry)
         return self._modes[entry.model_name]
 
-    def _retrying(self, on_retry: Callable[[], None]) -> AsyncRetrying:
+    def _retrying(self, entry: ModelEntry, on_retry: Callable[[], None]) -> AsyncRetrying:
         """Return the transport-retry policy from settings, calling ``on_retry`` before each retry."""
+
+        def before_retry(_state: RetryCallState) -> None:
+            metrics.record_model_event(entry.model_name, entry.model, "retried")
+            on_retry()
+
         return AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self._settings.retry_attempts) | stop_after_delay(self._settings.retry_total_s),
             wait=WaitRetryAfter(self._settings.retry_max_wait_s),
-            before_sleep=lambda _state: on_retry(),
+            before_sleep=before_retry,
             reraise=True,
         )
 
@@ -148,13 +155,17 @@ class ModelClient:
         async with self._slots[entry.model_name]:
             reserved = token_estimate(arguments["messages"], arguments)
             await self._rates.acquire(entry, reserved)
+            started = time.perf_counter()
             try:
                 response = await litellm.acompletion(**arguments)
             except upstream_error_types() as exc:  # litellm's and httpx's errors, never our own
                 bug = our_own_bug(exc)
                 if bug is not None:
                     raise bug from None
-                raise translate_error(exc, entry, mode) from exc
+                error = translate_error(exc, entry, mode)
+                metrics.observe_call_duration(entry.model, time.perf_counter() - started, type(error).__name__)
+                raise error from exc
+            metrics.observe_call_duration(entry.model, time.perf_counter() - started)
             await self._rates.charge(entry, reserved, sum(_usage_of(response)))
             return response
 
@@ -162,7 +173,7 @@ class ModelClient:
         self, entry: ModelEntry, arguments: dict[str, Any], mode: StructuredOutput, on_retry: Callable[[], None]
     ) -> Any:
         """Call with transport retries on transient errors; return the response."""
-        async for attempt in self._retrying(on_retry):
+        async for attempt in self._retrying(entry, on_retry):
             with attempt:
                 response = await self._call_once(entry, arguments, mode)
         return response
@@ -193,17 +204,22 @@ class ModelClient:
                 break
             except StructuredOutputRejected as exc:
                 mode = self._step_down(entry, mode, exc)
+            except UpstreamError:
+                metrics.record_model_event(entry.model_name, entry.model, "failed")
+                raise
         if not getattr(response, "choices", None):  # a 200 with nothing in it: fail over like any provider error
             raise UpstreamError(f"model {entry.model_name!r} replied with no choices", model_alias=entry.model_name)
         choice = response.choices[0]
         prompt_tokens, completion_tokens = _usage_of(response)
+        cost = _cost_of(configure_litellm(), response, entry)
+        metrics.record_model_call(entry.model_name, entry.model, prompt_tokens, completion_tokens, cost)
         return ModelAnswer(
             content=reply_text(choice.message, mode),
             finish_reason=choice.finish_reason,
             model=entry.model,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=_cost_of(configure_litellm(), response, entry),
+            cost_usd=cost,
             structured_output=mode,
             stepped_down_from=first_mode if mode != first_mode else None,
         )

@@ -24,6 +24,7 @@ from schemas import Notice
 from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
 from service.llm.client import ModelAnswer, ModelClient
 from service.llm.secrets import public_params
+from service.observability import metrics
 from service.pipeline.repair import CallTally, ValidReply, ask_with_repair
 from service.pipeline.replies import parse_model_reply
 from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
@@ -162,6 +163,8 @@ async def _ask_entry(
     """Answer with one model of the chain: from the cache, else by asking it (and caching what it says)."""
     key = _key_for(job, entry, messages, client.mode_for(entry))
     stored = await cache.get(key) if job.read_cache else None
+    if job.read_cache:
+        metrics.CACHE_LOOKUPS.labels("hit" if stored is not None else "miss").inc()
     if stored is not None and (can_halve or not stored.too_big):
         return _remembered(stored, entry)
     try:
@@ -187,11 +190,14 @@ async def _answer(
     messages = chunk_messages(job, chunk)
     can_halve = len(chunk.sentences) >= 2
     answer: ChunkAnswer | None = None
+    previous: ModelEntry | None = None
     for entry in job.models:
-        if isinstance(answer, Failed):
+        if isinstance(answer, Failed) and previous is not None:
             outcome.fallbacks += 1
             outcome.warn("fallback_used", f"{answer.error.detail}; trying {entry.model_name!r}")
+            metrics.record_model_event(previous.model_name, previous.model, "fell_back")
         answer = await _ask_entry(job, client, cache, entry, messages, can_halve, outcome.tally)
+        previous = entry
         if not isinstance(answer, Failed):
             return answer
     assert answer is not None  # noqa: S101 -- the chain has at least one model

@@ -24,6 +24,7 @@ from schemas import (
 from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ModelClient
+from service.observability import metrics
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.prompts.registry import PromptRegistry
 from service.prompts.spec import PromptVersion
@@ -95,10 +96,13 @@ class Pipeline:
         outcomes = await _bounded_gather(
             (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency
         )
+        _count(outcomes)
         _raise_if_all_failed(outcomes)
         size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
         finish = partial(self._finish, request, prompt, models, outcomes, sentences)
-        return await off_the_loop(finish, size=size)
+        result = await off_the_loop(finish, size=size)
+        metrics.EXTRACTIONS.labels(result.status).inc()
+        return result
 
     def _read(self, article: Article) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
         """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it)."""
@@ -168,6 +172,14 @@ async def _bounded_gather(jobs: Iterable[Awaitable[ChunkOutcome]], limit: int) -
             return await job
 
     return list(await asyncio.gather(*(bounded(job) for job in jobs)))
+
+
+def _count(outcomes: list[ChunkOutcome]) -> None:
+    """Count the chunks by outcome and, when every chunk failed, the extraction as failed (metrics)."""
+    for outcome in outcomes:
+        metrics.CHUNKS.labels("failed" if outcome.failed else "cached" if outcome.cache_hit else "answered").inc()
+    if all(outcome.failed for outcome in outcomes):
+        metrics.EXTRACTIONS.labels("failed").inc()
 
 
 def _raise_if_all_failed(outcomes: list[ChunkOutcome]) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from schemas import ModelReply
 from service.errors import InvalidModelOutput, ReplyCutOff
 from service.llm.client import ModelAnswer, ModelClient
+from service.observability import metrics
 from service.pipeline.replies import ReplyRejected, parse_model_reply
 from service.prompts.rendering import render_repair
 from service.prompts.spec import PromptVersion
@@ -74,6 +75,7 @@ async def ask_with_repair(
             error = str(exc)
         if attempt < repair_attempts:
             tally.repairs += 1
+            metrics.record_model_event(entry.model_name, entry.model, "repaired")
             conversation += [
                 {"role": "assistant", "content": answer.content},
                 {"role": "user", "content": render_repair(prompt, error)},

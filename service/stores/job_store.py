@@ -118,6 +118,9 @@ class WorkQueue(Protocol):
 
     claim_waits: bool  # True when ``claim`` itself waits a moment for work (the caller need not poll)
 
+    async def depth(self) -> dict[str, int]:
+        """Return how many articles are queued and running now (for the metrics)."""
+
     async def recover(self) -> None:
         """Hand out again what dead workers held, once their leases ran out (the embedded claim does it inline)."""
 

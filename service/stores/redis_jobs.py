@@ -394,6 +394,11 @@ class RedisJobs:
         return handed_back
 
     @reached
+    async def depth(self) -> dict[str, int]:
+        """Return the tickets queued and running on saq (an article each, and spent ones until taken)."""
+        return {"queued": await self._queue.count("queued"), "running": await self._queue.count("active")}
+
+    @reached
     async def recover(self) -> None:
         """Notice a Redis that restarted empty; re-queue the tickets of dead workers; queue any a crash left out."""
         await self._check_epoch()

@@ -106,6 +106,17 @@ class SqliteJobs:
 
     claim_waits = False
 
+    async def depth(self) -> dict[str, int]:
+        """Return how many articles are queued and running now."""
+
+        def depth(connection: sqlite3.Connection) -> dict[str, int]:
+            rows = connection.execute(
+                "SELECT state, COUNT(*) FROM articles WHERE state IN ('queued', 'running') GROUP BY state"
+            ).fetchall()
+            return {"queued": 0, "running": 0} | {row[0]: int(row[1]) for row in rows}
+
+        return await self._run(depth)
+
     async def recover(self) -> None:
         """Do nothing: ``claim`` hands out an article whose lease ran out like a waiting one."""
 
