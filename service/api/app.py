@@ -29,6 +29,7 @@ from service.errors import problem_catalogue
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
 from service.observability.logs import configure_logging
+from service.observability.tracing import configure_tracing
 from service.pipeline.build import build_pipeline, open_job_store, open_quotas
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings, get_settings
@@ -121,4 +122,5 @@ def create_app_from_env() -> FastAPI:
     """Build the app from ``CLAIMS_CONFIG`` and ``CLAIMS_*`` (the factory uvicorn workers import)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     return create_app(settings, freeze_startup_objects=True)

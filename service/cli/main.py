@@ -114,6 +114,7 @@ def worker(
     """Run job workers only, no API: they take articles from the queue shared on Redis (redis_url)."""
     from service.jobs.worker import run_worker
     from service.observability.logs import configure_logging
+    from service.observability.tracing import configure_tracing
     from service.settings import get_settings
 
     try:
@@ -133,6 +134,7 @@ def worker(
         typer.echo("error: job_workers is 0, so this worker would run nothing; pass --concurrency N", err=True)
         raise typer.Exit(code=2)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing("claim-extractor-worker")
     try:
         asyncio.run(run_worker(settings))
     except ClaimServiceError as error:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from opentelemetry.trace import Span
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from service.errors import StructuredOutputRejected, UpstreamError
@@ -25,7 +26,7 @@ from service.llm.retry_policy import WaitRetryAfter, is_transient
 from service.llm.secrets import resolve_secrets
 from service.llm.structured_output import STEP_DOWN, auto_mode, reply_text, request_arguments
 from service.llm.upstream_errors import our_own_bug, translate_error, upstream_error_types
-from service.observability import metrics
+from service.observability import metrics, tracing
 from service.offline import OFFLINE_MODEL
 from service.prompts.sentence_lines import sentence_line
 from service.settings import ModelEntry, Settings, StructuredOutput
@@ -155,19 +156,31 @@ class ModelClient:
         async with self._slots[entry.model_name]:
             reserved = token_estimate(arguments["messages"], arguments)
             await self._rates.acquire(entry, reserved)
-            started = time.perf_counter()
-            try:
-                response = await litellm.acompletion(**arguments)
-            except upstream_error_types() as exc:  # litellm's and httpx's errors, never our own
-                bug = our_own_bug(exc)
-                if bug is not None:
-                    raise bug from None
-                error = translate_error(exc, entry, mode)
-                metrics.observe_call_duration(entry.model, time.perf_counter() - started, type(error).__name__)
-                raise error from exc
-            metrics.observe_call_duration(entry.model, time.perf_counter() - started)
+            with tracing.model_call_span(entry.model, entry.model_name, arguments["messages"]) as span:
+                response = await self._timed_call(litellm, entry, arguments, mode, span)
             await self._rates.charge(entry, reserved, sum(_usage_of(response)))
             return response
+
+    async def _timed_call(
+        self, litellm: Any, entry: ModelEntry, arguments: dict[str, Any], mode: StructuredOutput, span: Span
+    ) -> Any:
+        """Make the call, timing it for the metrics and describing it on its span."""
+        started = time.perf_counter()
+        try:
+            response = await litellm.acompletion(**arguments)
+        except upstream_error_types() as exc:  # litellm's and httpx's errors, never our own
+            bug = our_own_bug(exc)
+            if bug is not None:
+                raise bug from None
+            error = translate_error(exc, entry, mode)
+            metrics.observe_call_duration(entry.model, time.perf_counter() - started, type(error).__name__)
+            tracing.record_error(span, error)
+            raise error from exc
+        metrics.observe_call_duration(entry.model, time.perf_counter() - started)
+        choices = getattr(response, "choices", None) or []
+        finish = getattr(choices[0], "finish_reason", None) if choices else None
+        tracing.record_reply(span, getattr(response, "model", None), *_usage_of(response), finish)
+        return response
 
     async def _call_retried(
         self, entry: ModelEntry, arguments: dict[str, Any], mode: StructuredOutput, on_retry: Callable[[], None]

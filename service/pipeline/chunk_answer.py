@@ -24,7 +24,7 @@ from schemas import Notice
 from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
 from service.llm.client import ModelAnswer, ModelClient
 from service.llm.secrets import public_params
-from service.observability import metrics
+from service.observability import metrics, tracing
 from service.pipeline.repair import CallTally, ValidReply, ask_with_repair
 from service.pipeline.replies import parse_model_reply
 from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
@@ -265,5 +265,9 @@ def _part_name(part: Chunk) -> str:
 async def extract_chunk(job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache) -> ChunkOutcome:
     """Extract and ground the claims of one chunk."""
     outcome = ChunkOutcome(chunk=chunk.index)
-    await _extract_into(job, chunk, client, cache, outcome)
+    with tracing.chunk_span(chunk.index, len(chunk.sentences)) as span:
+        await _extract_into(job, chunk, client, cache, outcome)
+        span.set_attributes({"claims.chunk.claims": len(outcome.claims), "claims.chunk.cached": outcome.cache_hit})
+        if outcome.failed:
+            span.set_attribute("error.type", type(outcome.failures[0]).__name__ if outcome.failures else "failed")
     return outcome
