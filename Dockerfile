@@ -1,4 +1,6 @@
 # claim-extractor: the HTTP service on its offline default; mount a claims.yaml and pass keys as env to use hosted models.
+# It binds 0.0.0.0, so it starts only with API keys configured (CLAIMS_API_KEYS, or api_keys in claims.yaml: the
+# sha256 hashes `claims keys new` prints) or, on a private network, with CLAIMS_ALLOW_ANONYMOUS=true.
 FROM python:3.11-slim
 
 # litellm must not reach the network at import or first call; Python writes no .pyc and buffers no logs.
