@@ -122,12 +122,12 @@ async def submit_job(
     settings = pipeline.settings
     new_job = build_job(
         submission, pipeline.check, max_articles=settings.job_max_articles, skip_invalid=skip_invalid,
-        idempotency_key=idempotency_key, key_name=caller.name,
+        idempotency_key=_scoped(idempotency_key, caller), key_name=caller.name,
     )  # fmt: skip
     try:
         job, created = await jobs.create(new_job)
     except IdempotencyConflict as exc:
-        raise ResourceConflict(f"Idempotency-Key {exc} was used with another body; use a new key") from exc
+        raise ResourceConflict(f"Idempotency-Key {idempotency_key} was used with another body; use a new key") from exc
     if created:
         metrics.JOBS_SUBMITTED.inc()
     runner.wake()
@@ -228,6 +228,13 @@ def _well_formed(job_id: str) -> str:
     if not JOB_ID.fullmatch(job_id):
         raise NotFound(f"no job {job_id!r}")
     return job_id
+
+
+def _scoped(idempotency_key: str | None, caller: Caller) -> str | None:
+    """Return the Idempotency-Key as stored: within the caller's key, so one key never meets another's jobs."""
+    if idempotency_key is None or caller.name is None:
+        return idempotency_key
+    return f"{caller.name}/{idempotency_key}"
 
 
 def _sees_all(caller: Caller) -> bool:

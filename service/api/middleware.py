@@ -43,6 +43,9 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Count each HTTP request by route template, method and status, and time it (Prometheus)."""
 
@@ -67,7 +70,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_noting_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"  # a template: bounded, never an id
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "_OTHER"  # any token parses
             metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
             metrics.HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
 

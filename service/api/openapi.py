@@ -56,9 +56,10 @@ def without_security(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document["paths"].values():
         for operation in operations.values():
             if isinstance(operation, dict) and operation.pop("security", None) is not None:
-                for status in ("401", "429"):
-                    operation.get("responses", {}).pop(status, None)
                 responses = operation.get("responses", {})
+                responses.pop("401", None)
+                if "upstream" not in responses.get("429", {}).get("description", "upstream"):
+                    responses.pop("429")  # a quota's only: no key, no quota
                 if "403" in responses and "lacks this operation's scope" in responses["403"].get("description", ""):
                     responses.pop("403")
     return document

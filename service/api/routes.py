@@ -65,7 +65,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/v1/extractions",
     response_model=ExtractionResult,
-    responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES},
+    responses={
+        **PROBLEM_RESPONSES,
+        **AUTH_RESPONSES,
+        429: {
+            "description": "Every chunk was rate limited upstream (`Retry-After` passed on); or, with API keys, the "
+            "key is over its quota (`Retry-After` and the `RateLimit` headers say when it resets).",
+            "content": {"application/problem+json": {}},
+        },
+    },
     dependencies=[Depends(require("extract", spends=True))],
     summary="Extract checkable claims from an article",
     tags=["extraction"],

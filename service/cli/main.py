@@ -65,6 +65,16 @@ def serve(
     except ClaimServiceError as error:
         raise fail(error) from error
     _refuse_an_open_door(host, settings)
+    if (
+        workers > 1
+        and settings.redis_url is None
+        and any(k.rpm or k.tokens_per_day or k.cost_usd_per_day for k in settings.api_keys)
+    ):
+        typer.echo(
+            f"warning: without redis_url each of the {workers} processes keeps its own key quotas (each key gets "
+            f"{workers} times its limits); set redis_url to share them",
+            err=True,
+        )
     uvicorn.run(
         "service.api.app:create_app_from_env",
         factory=True,

@@ -22,11 +22,11 @@ import httpx
 
 from schemas import ExtractionRequest, ExtractionResult, Usage
 from schemas.jobs import ArticleError
-from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable
+from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable, Unauthorized
 from service.jobs import webhooks
 from service.observability import metrics
 from service.pipeline.extraction import Pipeline
-from service.settings import Settings
+from service.settings import ApiKey, Settings
 from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
 from service.stores.quotas import KeyQuotas
 
@@ -186,10 +186,9 @@ class JobRunner:
         cost for the day are used up it fails with that problem instead of running, and what it uses is
         charged to the key.
         """
-        key = self._keys.get(item.key_name) if item.key_name else None
-        spent = await self._quotas.day_spent(key)
+        key, refusal = await self._admit(item)
         extraction = asyncio.create_task(
-            extract_article(self._pipeline, item) if spent is None else refused_article(item, spent)
+            extract_article(self._pipeline, item) if refusal is None else refused_article(item, refusal)
         )
         lease_lost = asyncio.Event()
         renewal = asyncio.create_task(self._keep_lease(item, extraction, lease_lost))
@@ -202,10 +201,29 @@ class JobRunner:
             raise  # the runner is stopping: stop() hands the article back
         finally:
             renewal.cancel()
-        await self._quotas.charge(key, outcome.prompt_tokens + outcome.completion_tokens, outcome.cost_usd)
         if await self._record(item, outcome):
             metrics.JOB_ARTICLES.labels("succeeded" if outcome.succeeded else "failed").inc()
             self.wake()  # a finished job may have a webhook to send
+        await self._quotas.charge(key, outcome.prompt_tokens + outcome.completion_tokens, outcome.cost_usd)
+
+    async def _admit(self, item: WorkItem) -> tuple[ApiKey | None, ClaimServiceError | None]:
+        """Return the key that submitted the article's job, and why the article may not run (None: it may).
+
+        A key this process does not know (a worker started without the API's ``api_keys``, or a key since
+        removed) or one revoked since runs nothing; a key whose day is spent runs nothing more today. A quota
+        store that cannot be reached lets the article run (it is logged).
+        """
+        if item.key_name is None:
+            return None, None
+        key = self._keys.get(item.key_name)
+        if key is None or key.revoked:
+            why = "was revoked" if key is not None else "is not among this process's api_keys"
+            return None, Unauthorized(f"the API key {item.key_name!r} that submitted this job {why}")
+        try:
+            return key, await self._quotas.day_spent(key)
+        except StoreUnavailable as exc:
+            logger.warning("key %r: the quotas cannot be read (%s); the article runs", key.name, exc.detail)
+            return key, None
 
     async def _record(self, item: WorkItem, outcome: ArticleOutcome) -> bool:
         """Record an outcome, retrying a store that cannot be reached for up to a lease (the work is paid for)."""

@@ -21,7 +21,7 @@ from typing import Any
 from opentelemetry.trace import Span
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from service.errors import StructuredOutputRejected, UpstreamError
+from service.errors import ContextTooLong, StructuredOutputRejected, UpstreamError
 from service.llm.retry_policy import WaitRetryAfter, is_transient
 from service.llm.secrets import resolve_secrets
 from service.llm.structured_output import STEP_DOWN, auto_mode, reply_text, request_arguments
@@ -217,10 +217,13 @@ class ModelClient:
                 break
             except StructuredOutputRejected as exc:
                 mode = self._step_down(entry, mode, exc)
+            except ContextTooLong:
+                raise  # not a failure: the chunk is asked again in halves
             except UpstreamError:
                 metrics.record_model_event(entry.model_name, entry.model, "failed")
                 raise
         if not getattr(response, "choices", None):  # a 200 with nothing in it: fail over like any provider error
+            metrics.record_model_event(entry.model_name, entry.model, "failed")
             raise UpstreamError(f"model {entry.model_name!r} replied with no choices", model_alias=entry.model_name)
         choice = response.choices[0]
         prompt_tokens, completion_tokens = _usage_of(response)

@@ -269,5 +269,5 @@ async def extract_chunk(job: ChunkJob, chunk: Chunk, client: ModelClient, cache:
         await _extract_into(job, chunk, client, cache, outcome)
         span.set_attributes({"claims.chunk.claims": len(outcome.claims), "claims.chunk.cached": outcome.cache_hit})
         if outcome.failed:
-            span.set_attribute("error.type", type(outcome.failures[0]).__name__ if outcome.failures else "failed")
+            tracing.record_error(span, outcome.failures[0].error)
     return outcome

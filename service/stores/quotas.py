@@ -13,6 +13,7 @@ Every answer to a key with quotas carries ``RateLimit-Policy`` and ``RateLimit``
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Awaitable
@@ -29,6 +30,7 @@ from service.stores.rate_limits import limits_storage
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+logger = logging.getLogger("claims.quotas")
 MICRO_USD = 1_000_000
 T = TypeVar("T")
 KEY_PREFIX_QUOTAS = "claims:quotas"
@@ -106,13 +108,20 @@ class KeyQuotas:
         return None
 
     async def charge(self, key: ApiKey | None, tokens: int, cost_usd: float | None) -> None:
-        """Charge what an extraction used to ``key``'s day (tokens, and cost when known)."""
+        """Charge what an extraction used to ``key``'s day (tokens, and cost when known), as best it can.
+
+        The work is done and paid for: a quota store that cannot be reached costs the charge (logged), never
+        the result. An unpriced model's cost is unknown and charges nothing to ``cost_usd_per_day``.
+        """
         if key is None:
             return
-        for policy in self.policies(key):
-            amount = tokens if policy.name == "tokens" else math.ceil((cost_usd or 0.0) * MICRO_USD)
-            if policy.name != "requests" and amount > 0:
-                await self._guarded(policy.limiter.hit(policy.item, key.name, cost=amount))
+        try:
+            for policy in self.policies(key):
+                amount = tokens if policy.name == "tokens" else math.ceil((cost_usd or 0.0) * MICRO_USD)
+                if policy.name != "requests" and amount > 0:
+                    await self._guarded(policy.limiter.hit(policy.item, key.name, cost=amount))
+        except StoreUnavailable as exc:
+            logger.warning("could not charge key %r %d tokens: %s", key.name, tokens, exc.detail)
 
     async def standing(self, key: ApiKey | None) -> list[Standing]:
         """Return what is left of each of ``key``'s quotas."""
@@ -152,6 +161,10 @@ def rate_limit_headers(standing: list[Standing]) -> dict[str, str]:
     """Return ``RateLimit-Policy`` and ``RateLimit`` for a key's quotas (nothing for a key without any)."""
     if not standing:
         return {}
-    policy = ", ".join(f'"{s.policy.name}";q={s.policy.item.amount};w={s.policy.window_s}' for s in standing)
+    policy = ", ".join(
+        f'"{s.policy.name}";q={s.policy.item.amount};w={s.policy.window_s}'
+        + ("" if s.policy.name == "requests" else f';qu="{s.policy.name}"')  # the draft's default unit is requests
+        for s in standing
+    )
     left = ", ".join(f'"{s.policy.name}";r={s.remaining};t={s.reset_s}' for s in standing)
     return {"RateLimit-Policy": policy, "RateLimit": left}

@@ -4,6 +4,7 @@ Keys, all under ``claims:``::
 
     claims:epoch                      when this Redis's jobs began (missing: it restarted empty)
     claims:jobs                       zset of job ids by creation time (the listing)
+    claims:jobs:key:<name>            the same, of one API key's jobs
     claims:idem:<key>                 the job made under an Idempotency-Key
     claims:fair                       zset of jobs with articles waiting, by the turn they were last served
     claims:turn                       the turn counter
@@ -39,6 +40,11 @@ JOB_PARTS = (
 def job_key(job_id: str, part: str | None = None) -> str:
     """Return the key of a job's hash, or of one of its parts."""
     return f"{PREFIX}job:{job_id}" + (f":{part}" if part else "")
+
+
+def jobs_of(key_name: str) -> str:
+    """Return the key of the listing of one API key's jobs (a zset by creation time)."""
+    return f"{PREFIX}jobs:key:{key_name}"
 
 
 def idempotency_key(key: str) -> str:

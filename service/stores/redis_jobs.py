@@ -193,6 +193,8 @@ class RedisJobs:
                 pipe.rpush(keys.job_key(job.id, "pending"), *(a.index for a in batch))
             pipe.zadd(keys.FAIR, {job.id: 0})
             pipe.zadd(keys.JOBS, {job.id: wall_clock()})
+            if job.key_name is not None:
+                pipe.zadd(keys.jobs_of(job.key_name), {job.id: wall_clock()})
             pipe.zadd(keys.UNTICKETED, {job.id: wall_clock()})  # until every ticket is queued (a crash may stop it)
             if job.idempotency_key is not None:
                 pipe.persist(keys.idempotency_key(job.idempotency_key))  # the job exists: the key holds until it ends
@@ -226,22 +228,25 @@ class RedisJobs:
     @reached
     async def recent(self, limit: int, before: str | None, key_name: str | None = None) -> list[Job]:
         """Return jobs newest first (only ``key_name``'s when given), those created before job ``before``."""
+        listing = keys.JOBS if key_name is None else keys.jobs_of(key_name)  # a key's own listing: no scan of all
         start = 0
         if before is not None:
-            rank = await self._redis.zrevrank(keys.JOBS, before)
+            rank = await self._redis.zrevrank(listing, before)
             if rank is None:
                 return []
             start = rank + 1
         found: list[Job] = []
         while len(found) < limit:
-            ids = await self._redis.zrevrange(keys.JOBS, start, start + limit - 1)
+            ids = await self._redis.zrevrange(listing, start, start + limit - 1)
             if not ids:
                 break
             start += len(ids)
             for job_id in ids:
                 job = await job_view(self._redis, job_id.decode())
-                if job is not None and (key_name is None or job.submitted_by == key_name):  # expired: purged later
+                if job is not None:
                     found.append(job)
+                elif key_name is not None:  # expired with its retention: leaves its key's listing now
+                    await self._redis.zrem(listing, job_id)
         return found[:limit]
 
     @reached

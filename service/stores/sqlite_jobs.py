@@ -83,7 +83,11 @@ class SqliteJobs:
         connection.executescript(SCHEMA)
         columns = {row["name"] for row in connection.execute("PRAGMA table_info(jobs)")}
         if "key_name" not in columns:  # a database made before API keys
-            connection.execute("ALTER TABLE jobs ADD COLUMN key_name TEXT")
+            try:
+                connection.execute("ALTER TABLE jobs ADD COLUMN key_name TEXT")
+            except sqlite3.OperationalError as exc:  # another process starting on it added it first
+                if "duplicate column" not in str(exc):
+                    raise
         self._connection = connection
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:

@@ -181,3 +181,39 @@ def test_the_contract_documents_keys_only_when_they_are_required(client: TestCli
     assert "security" not in open_document["paths"]["/v1/extractions"]["post"]
     assert "securitySchemes" not in open_document["components"]
     assert "401" not in open_document["paths"]["/v1/extractions"]["post"]["responses"]
+
+
+def test_an_idempotency_key_belongs_to_the_api_key_that_sent_it(tmp_path: Path) -> None:
+    """Two keys sending the same Idempotency-Key and body get two jobs, each its own; a replay stays within a key."""
+    keys = [
+        ApiKey(name="a", hash=key_hash("ce_a"), scopes=["jobs"]),
+        ApiKey(name="b", hash=key_hash("ce_b"), scopes=["jobs"]),
+    ]
+    settings = Settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", api_keys=keys, job_workers=0)
+    with TestClient(create_app(settings)) as client:
+        first = client.post("/v1/jobs", json=ARTICLE, headers=bearer("ce_a") | {"Idempotency-Key": "k1"})
+        other = client.post("/v1/jobs", json=ARTICLE, headers=bearer("ce_b") | {"Idempotency-Key": "k1"})
+        again = client.post("/v1/jobs", json=ARTICLE, headers=bearer("ce_a") | {"Idempotency-Key": "k1"})
+    assert (first.status_code, other.status_code, again.status_code) == (202, 202, 202)
+    assert other.json()["id"] != first.json()["id"]
+    assert other.json()["submitted_by"] == "b"
+    assert "idempotent-replayed" not in other.headers
+    assert (again.json()["id"], again.headers["idempotent-replayed"]) == (first.json()["id"], "true")
+
+
+def test_a_worker_that_does_not_know_a_job_s_key_runs_none_of_its_articles(tmp_path: Path) -> None:
+    """A job submitted under key a, run by a process whose api_keys lack it: its article fails unauthorized."""
+    data = {"cache_dir": tmp_path / "cache", "data_dir": tmp_path / "data"}
+    submitter = Settings(**data, api_keys=[ApiKey(name="a", hash=key_hash("ce_a"), scopes=["jobs"])], job_workers=0)
+    runner = Settings(**data, api_keys=[ApiKey(name="ops", hash=key_hash(OPS), scopes=["admin"])], job_workers=1)
+    with TestClient(create_app(submitter)) as client:
+        job = client.post("/v1/jobs", json=ARTICLE, headers=bearer("ce_a")).json()
+    with TestClient(create_app(runner)) as client:
+        for _ in range(100):
+            finished = client.get(f"/v1/jobs/{job['id']}", headers=bearer(OPS)).json()
+            if finished["state"] == "failed":
+                break
+            time.sleep(0.05)
+    assert finished["state"] == "failed"
+    assert finished["errors"][0]["type"] == "/problems/unauthorized"
+    assert "is not among this process's api_keys" in finished["errors"][0]["detail"]

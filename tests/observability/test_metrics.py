@@ -87,3 +87,13 @@ def test_metrics_need_the_admin_scope_only_when_keys_are_configured(tmp_path: Pa
     with TestClient(create_app(hosted_settings(tmp_path, api_keys=keys))) as client:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"X-API-Key": ADMIN}).status_code == 200
+
+
+def test_an_unknown_method_is_counted_as_other_not_as_a_new_label(tmp_path: Path) -> None:
+    """Any token parses as a method: it is counted as `_OTHER`, so no client can grow the label set."""
+    with TestClient(create_app(hosted_settings(tmp_path))) as client:
+        answer = client.request("FOO123", "/healthz")
+        scraped = client.get("/metrics").text
+    assert answer.status_code == 405
+    assert 'method="_OTHER"' in scraped
+    assert "FOO123" not in scraped

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,14 @@ async def test_a_store_that_cannot_be_reached_says_so_without_its_password() -> 
         await store.close()
     assert "hunter2" not in unavailable.value.detail
     assert "redis://:***@127.0.0.1:1/0" in unavailable.value.detail
+
+
+async def test_a_key_s_listing_holds_its_own_jobs_only(store: RedisJobs) -> None:
+    """Jobs are listed per API key from that key's own listing (no scan of every job), newest first."""
+    for job_id, key in (("job_a1", "a"), ("job_b1", "b"), ("job_a2", "a")):
+        job = new_job(job_id, 1)
+        await store.create(replace(job, key_name=key))
+    assert [job.id for job in await store.recent(10, None, key_name="a")] == ["job_a2", "job_a1"]
+    assert [job.id for job in await store.recent(10, None, key_name="b")] == ["job_b1"]
+    assert [job.id for job in await store.recent(1, "job_a2", key_name="a")] == ["job_a1"]
+    assert len(await store.recent(10, None)) == 3
