@@ -43,11 +43,13 @@ class Article(BaseModel):
         default="en", description="BCP 47 language tag; drives sentence segmentation."
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Echoed nowhere; yours to keep.")
-    format: Literal["auto", "prose", "transcript"] = Field(
+    format: Literal["auto", "prose", "transcript", "html"] = Field(
         default="auto",
         description=(
             "`transcript`: lines read `SPEAKER: words` and each speaker becomes the claimant of what they say; "
-            "`auto` detects that from upper-case labels; `prose` never does."
+            "`html`: a web page, whose main text is read out (navigation, ads, comments left behind) and returned "
+            "as the reply's `article.text`, which the offsets then index into; `auto` detects an HTML document "
+            "and upper-case speaker labels; `prose` is plain text, always."
         ),
     )
 
@@ -157,10 +159,21 @@ class Notice(BaseModel):
     detail: str
 
 
+class ReadArticle(BaseModel):
+    """The article as the service read it from an HTML page: the offsets of the claims index into ``text``."""
+
+    text: str
+    title: str | None = Field(default=None, description="The request's title, else the page's headline.")
+    published_at: datetime | None = Field(default=None, description="The request's date, else the page's.")
+
+
 class ExtractionResult(BaseModel):
     """The 200 reply of ``POST /v1/extractions``."""
 
     article_id: str
+    article: ReadArticle | None = Field(
+        default=None, description="For an HTML article: the text read from the page, which the offsets index into."
+    )
     status: Literal["complete", "partial"]
     claims: list[Claim]
     provenance: Provenance

@@ -151,6 +151,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Path.home() / ".cache" / "claim-extractor"
     cache_size_limit_mb: Annotated[int, Field(ge=1)] = 1024
     max_article_chars: Annotated[int, Field(ge=1)] = 200_000
+    max_html_chars: Annotated[int, Field(ge=1)] = 1_000_000
     chunk_tokens: Annotated[int, Field(ge=50)] = 1500
     context_sentences: Annotated[int, Field(ge=0, le=20)] = 3
     max_concurrency: Annotated[int, Field(ge=1, le=256)] = 8

@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.include_router(router)
     app.include_router(jobs_router)
     install_problem_handlers(app)
-    extraction_limit = settings.max_article_chars * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
+    extraction_limit = max(settings.max_article_chars, settings.max_html_chars) * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=extraction_limit,

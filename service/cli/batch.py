@@ -1,11 +1,11 @@
 """``claims extract`` over many articles: files, folders and NDJSON in, NDJSON out, with a progress bar.
 
-Each source is a text file (one article), a folder (its ``*.txt`` files, sorted), an NDJSON file (``*.ndjson``
-or ``*.jsonl``: one extraction request a line, as ``POST /v1/jobs`` takes), or ``-`` for standard input. The
-articles run through the same pipeline as the service, several at once, and each writes one line, in the
-order given: ``{"index", "source", "article_id", "state", "result" | "error"}``, the shape of a job's
-results. A bad line or a failed article is its own line and never stops the others; the exit code is 1 when
-any article failed, 2 when nothing could be read.
+Each source is a text or HTML file (one article), a folder (its ``*.txt``, ``*.md`` and ``*.html`` files,
+sorted), an NDJSON file (``*.ndjson`` or ``*.jsonl``: one extraction request a line, as ``POST /v1/jobs``
+takes), or ``-`` for standard input. The articles run through the same pipeline as the service, several
+at once, and each writes one line, in the order given: ``{"index", "source", "article_id", "state",
+"result" | "error"}``, the shape of a job's results. A bad line or a failed article is its own line and
+never stops the others; the exit code is 1 when any article failed, 2 when nothing could be read.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from service.errors import ClaimServiceError, ExtractionFailed, validation_summa
 from service.pipeline.extraction import Pipeline, article_fingerprint
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-TEXT_SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +60,24 @@ def _file_item(path: Path, options: ExtractionOptions, language: str) -> BatchIt
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return BatchItem(str(path), None, f"cannot read {path}: {exc}")
-    return _text_item(str(path), text, options, language, article_id=path.stem)
+    article_format = "html" if path.suffix.lower() in HTML_SUFFIXES else "auto"
+    return _text_item(str(path), text, options, language, article_id=path.stem, article_format=article_format)
 
 
 def _text_item(
-    source: str, text: str, options: ExtractionOptions, language: str, article_id: str | None = None
+    source: str,
+    text: str,
+    options: ExtractionOptions,
+    language: str,
+    article_id: str | None = None,
+    article_format: str = "auto",
 ) -> BatchItem:
-    """Make an extraction request of a text."""
+    """Make an extraction request of a text (an HTML page's, for ``article_format: html``)."""
     try:
-        request = ExtractionRequest(article=Article(id=article_id, text=text, language=language), options=options)
+        article = Article.model_validate(
+            {"id": article_id, "text": text, "language": language, "format": article_format}
+        )
+        request = ExtractionRequest(article=article, options=options)
     except ValidationError as exc:
         return BatchItem(source, None, validation_summary(exc.errors(), root="article"))
     return BatchItem(source, request)

@@ -216,7 +216,13 @@ def _extract_one(
 
     try:
         request = ExtractionRequest(
-            article=Article(text=_read_article(source), title=title, language=language), options=options
+            article=Article(
+                text=_read_article(source),
+                title=title,
+                language=language,
+                format="html" if source.lower().endswith((".html", ".htm")) else "auto",
+            ),
+            options=options,
         )
     except (OSError, ValidationError) as exc:
         typer.echo(f"error: cannot use {source}: {exc}", err=True)

@@ -21,6 +21,7 @@ from schemas import (
     Provenance,
     Usage,
 )
+from schemas.extraction import ReadArticle
 from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ModelClient
@@ -33,6 +34,7 @@ from service.steps.chunking import Chunk, chunk_sentences
 from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
 from service.steps.dedupe import claim_id, dedupe_claims
 from service.steps.grounding import GroundedClaim, Producer
+from service.steps.html import is_html, read_html
 from service.steps.reading import read_sentences
 from service.steps.text import NormalizedText, Sentence, normalize_text
 from service.steps.transcript import attribute_to_speakers
@@ -68,18 +70,22 @@ class Pipeline:
     def check(self, request: ExtractionRequest) -> str:
         """Refuse (4xx) what ``extract`` would refuse before calling a model; return the article's id."""
         article = request.article
-        if len(article.text) > self.settings.max_article_chars:
-            raise ArticleTooLarge(
-                f"article has {len(article.text):,} characters; the limit is {self.settings.max_article_chars:,}"
-            )
+        limit, what = (
+            (self.settings.max_html_chars, "HTML article")
+            if is_html(article)
+            else (self.settings.max_article_chars, "article")
+        )
+        if len(article.text) > limit:
+            raise ArticleTooLarge(f"{what} has {len(article.text):,} characters; the limit is {limit:,}")
         self.model_chain(request.options.model)
         self.prompts.get(request.options.prompt or self.settings.prompt)
         return article.id or article_fingerprint(article.text)
 
     async def extract(self, request: ExtractionRequest) -> ExtractionResult:
-        """Extract grounded, de-duplicated claims from an article."""
-        article, options = request.article, request.options
+        """Extract grounded, de-duplicated claims from an article (an HTML page's main text, for a page)."""
+        options = request.options
         self.check(request)
+        article, read = await self._text_of(request.article)
         models = self.model_chain(options.model)
         prompt = self.prompts.get(options.prompt or self.settings.prompt)
         normalized, sentences, chunks = await off_the_loop(partial(self._read, article), size=len(article.text))
@@ -102,7 +108,23 @@ class Pipeline:
         finish = partial(self._finish, request, prompt, models, outcomes, sentences)
         result = await off_the_loop(finish, size=size)
         metrics.EXTRACTIONS.labels(result.status).inc()
-        return result
+        return result if read is None else result.model_copy(update={"article": read})
+
+    async def _text_of(self, article: Article) -> tuple[Article, ReadArticle | None]:
+        """Return the article to extract from: itself, or an HTML page's main text (with what was read)."""
+        if not is_html(article):
+            return article, None
+        page = await off_the_loop(partial(read_html, article.text), size=len(article.text))
+        if len(page.text) > self.settings.max_article_chars:
+            raise ArticleTooLarge(
+                f"the article read from the HTML has {len(page.text):,} characters; "
+                f"the limit is {self.settings.max_article_chars:,}"
+            )
+        read = ReadArticle(
+            text=page.text, title=article.title or page.title, published_at=article.published_at or page.published_at
+        )
+        update = {"text": page.text, "title": read.title, "published_at": read.published_at, "format": "auto"}
+        return article.model_copy(update=update), read
 
     def _read(self, article: Article) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
         """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it)."""

@@ -22,7 +22,7 @@ from service.steps.grounding import GroundedClaim
 from service.steps.speakers import ANY_LABEL, UPPER_LABEL
 from service.steps.text import Paragraph, Sentence, line_spans
 
-ArticleFormat = Literal["auto", "prose", "transcript"]
+ArticleFormat = Literal["auto", "prose", "transcript", "html"]  # html is read as prose once its text is out
 
 _STAGE_DIRECTION = re.compile(r"^[(\[][^()\[\]]*[)\]][.!]?$")
 MIN_LABELLED_SHARE = 0.5

@@ -1,0 +1,88 @@
+"""Articles sent as HTML pages: the main text read out with trafilatura, the page's boilerplate left behind.
+
+Navigation, related links, advertisements, comments, scripts and footers are not the article: trafilatura
+(a maintained main-content extractor, with its precision setting) keeps the body's paragraphs, one a line,
+and reads the headline and the publication date from the page's metadata. The text it returns is what the
+claims' offsets index into; the reply carries it (``article.text``).
+
+Hostile or broken pages (unclosed tags, entities, deep nesting, scripts) are parsed leniently by lxml; a
+page that cannot be read, or has no article text in it, is a 422 saying so. The work is CPU only and runs
+on the CPU thread, so a large page never holds the event loop.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from schemas import Article
+from service.errors import InvalidRequest
+
+HTML_DOCUMENT = re.compile(r"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.I | re.S)
+MAX_TREE_NODES = 500_000  # a page with more elements than this is refused by trafilatura, not walked
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """What an HTML page holds for us: its article text, and the headline and date its metadata give."""
+
+    text: str
+    title: str | None
+    published_at: datetime | None
+
+
+def looks_like_html(text: str) -> bool:
+    """Say whether ``text`` is an HTML document (a doctype, or an html, head or body tag, first)."""
+    return bool(HTML_DOCUMENT.match(text[:4096]))
+
+
+def is_html(article: Article) -> bool:
+    """Say whether an article is to be read as an HTML page: declared so, or detected by ``format: auto``."""
+    return article.format == "html" or (article.format == "auto" and looks_like_html(article.text))
+
+
+def read_html(page: str) -> PageText:
+    """Return the article text of an HTML page with its headline and date; 422 when there is none to read."""
+    try:
+        document = _trafilatura().bare_extraction(
+            page, with_metadata=True, include_comments=False, include_tables=False, include_images=False,
+            favor_precision=True, config=_config(),
+        )  # fmt: skip
+    except (ValueError, RecursionError, MemoryError, UnicodeError) as exc:
+        raise InvalidRequest(f"article.text could not be read as HTML ({type(exc).__name__})") from exc
+    text = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    if not text:
+        raise InvalidRequest("article.text is HTML with no article text in it (only navigation, scripts or markup)")
+    return PageText(text=text, title=getattr(document, "title", None) or None, published_at=_date(document))
+
+
+@cache
+def _trafilatura() -> Any:
+    """Import trafilatura on the first HTML article only (it brings lxml and friends)."""
+    import trafilatura
+
+    return trafilatura
+
+
+@cache
+def _config() -> Any:
+    """Return trafilatura's settings with a cap on a page's elements (a bigger tree is refused, not walked)."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_NODES))
+    return config
+
+
+def _date(document: object) -> datetime | None:
+    """Return the page's publication date, as midnight UTC of the day its metadata gives, if any."""
+    value = getattr(document, "date", None)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError:
+        return None

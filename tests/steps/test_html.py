@@ -1,0 +1,97 @@
+"""Tests of ``service/steps/html.py``: a news page's main text read out, its boilerplate left behind."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from schemas import Article
+from service.api.app import create_app
+from service.errors import InvalidRequest
+from service.settings import Settings
+from service.steps.html import is_html, read_html
+from tests.conftest import DATA_DIR
+
+PAGE = (DATA_DIR / "article-trump-musk-x-stream.html").read_text(encoding="utf-8")
+BOILERPLATE_FIGURES = ("Stocks fell 3%", "4.3%", "62%", "12 cents", "90%", "20 million", "2.5 million", "40%", "50%")
+
+
+def words(text: str) -> str:
+    """Return ``text`` with its whitespace collapsed (a page's no-break spaces read as spaces)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    """The service on its defaults."""
+    return TestClient(create_app(Settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")))
+
+
+def test_the_sample_as_a_news_page_gives_the_claims_of_its_plain_text(client: TestClient, sample_article: str) -> None:
+    """Navigation, an ad, related links, comments and a footer (all with figures) add no claim; none is lost."""
+    with client:
+        from_page = client.post("/v1/extractions", json={"article": {"text": PAGE}}).json()
+        from_text = client.post("/v1/extractions", json={"article": {"text": sample_article}}).json()
+    texts = [words(claim["text"]) for claim in from_page["claims"]]
+    assert texts == [words(claim["text"]) for claim in from_text["claims"]]
+    assert len(texts) == 27
+    assert not [text for text in texts for figure in BOILERPLATE_FIGURES if figure in text]
+
+
+def test_offsets_index_into_the_text_read_from_the_page_which_the_reply_returns(client: TestClient) -> None:
+    """`article.text[start:end] == quote` for every claim; the headline and date come from the page."""
+    with client:
+        reply = client.post("/v1/extractions", json={"article": {"text": PAGE, "format": "html"}}).json()
+    text = reply["article"]["text"]
+    assert all(text[c["source"]["start"] : c["source"]["end"]] == c["source"]["quote"] for c in reply["claims"])
+    assert reply["article"]["title"] == "Trump and Musk hold live-streamed conversation on X"
+    assert reply["article"]["published_at"].startswith("2024-08-12")
+    assert "<p>" not in text
+    assert "Terms of Use" not in text
+
+
+def test_plain_text_is_never_taken_for_html() -> None:
+    """Only a document (doctype, html, head or body first) is detected; prose about tags is prose."""
+    assert is_html(Article(text="<!DOCTYPE html><html><body><p>Hi.</p></body></html>"))
+    assert is_html(Article(text="<p>A fragment, declared.</p>", format="html"))
+    assert not is_html(Article(text="Use the <p> tag for paragraphs, the guide says."))
+    assert not is_html(Article(text="<!DOCTYPE html><p>Declared prose.</p>", format="prose"))
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body>" + "<div>" * 100_000 + "Deep." + "</body></html>",  # 100,000 unclosed divs
+        "<html><body><script>document.write('Prices rose 3%');</script></body></html>",
+        "<!doctype html><html><head><title>Empty</title></head><body>   </body></html>",
+    ],
+)
+def test_a_hostile_or_empty_page_is_a_clear_422_and_quick(page: str) -> None:
+    """Deep nesting, scripts only or an empty body: an InvalidRequest saying so, in well under two seconds."""
+    started = time.monotonic()
+    with pytest.raises(InvalidRequest, match="HTML"):
+        read_html(page)
+    assert time.monotonic() - started < 2
+
+
+def test_broken_markup_and_entities_still_read(client: TestClient) -> None:
+    """Unclosed tags and odd entities are read leniently: the claim comes back with its figure."""
+    page = "<!doctype html><body><article><p>Rents rose 7% &amp; more in July, the office said &#9731; <b>unclosed"
+    with client:
+        reply = client.post("/v1/extractions", json={"article": {"text": page}})
+    assert reply.status_code == 200
+    assert "7%" in reply.json()["claims"][0]["text"]
+
+
+def test_pages_have_their_own_size_limit(tmp_path: Path) -> None:
+    """An HTML article may be longer than a text one (markup), up to max_html_chars; past it, a 413."""
+    settings = Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d", max_article_chars=2000, max_html_chars=5000)
+    body = "<html><body><p>Prices rose 3% in June, the office said.</p>" + " " * 3000 + "</body></html>"
+    with TestClient(create_app(settings)) as client:
+        within = client.post("/v1/extractions", json={"article": {"text": body}})
+        over = client.post("/v1/extractions", json={"article": {"text": body + " " * 3000}})
+    assert within.status_code == 200
+    assert (over.status_code, over.json()["type"]) == (413, "/problems/article-too-large")
