@@ -160,11 +160,17 @@ class Notice(BaseModel):
 
 
 class ReadArticle(BaseModel):
-    """The article as the service read it from an HTML page: the offsets of the claims index into ``text``."""
+    """The article the claims come from: where it was published, and for an HTML page the text read from it."""
 
-    text: str
-    title: str | None = Field(default=None, description="The request's title, else the page's headline.")
-    published_at: datetime | None = Field(default=None, description="The request's date, else the page's.")
+    text: str | None = Field(
+        default=None,
+        description="For an HTML article, the text read from the page: the claims' offsets index into it. Null for "
+        "text articles, whose offsets index into the text sent.",
+    )
+    title: str | None = Field(default=None, description="The request's title, else an HTML page's headline.")
+    url: str | None = None
+    published_at: datetime | None = Field(default=None, description="The request's date, else an HTML page's.")
+    language: str = "en"
 
 
 class ExtractionResult(BaseModel):
@@ -172,7 +178,8 @@ class ExtractionResult(BaseModel):
 
     article_id: str
     article: ReadArticle | None = Field(
-        default=None, description="For an HTML article: the text read from the page, which the offsets index into."
+        default=None,
+        description="The article's title, URL, date and language (for ClaimReview), and an HTML page's text.",
     )
     status: Literal["complete", "partial"]
     claims: list[Claim]

@@ -108,10 +108,17 @@ class Pipeline:
         finish = partial(self._finish, request, prompt, models, outcomes, sentences)
         result = await off_the_loop(finish, size=size)
         metrics.EXTRACTIONS.labels(result.status).inc()
-        return result if read is None else result.model_copy(update={"article": read})
+        echo = ReadArticle(
+            text=read,
+            title=article.title,
+            url=article.url,
+            published_at=article.published_at,
+            language=article.language,
+        )
+        return result.model_copy(update={"article": echo})
 
-    async def _text_of(self, article: Article) -> tuple[Article, ReadArticle | None]:
-        """Return the article to extract from: itself, or an HTML page's main text (with what was read)."""
+    async def _text_of(self, article: Article) -> tuple[Article, str | None]:
+        """Return the article to extract from: itself, or an HTML page's main text (and that text)."""
         if not is_html(article):
             return article, None
         page = await off_the_loop(partial(read_html, article.text), size=len(article.text))
@@ -120,11 +127,11 @@ class Pipeline:
                 f"the article read from the HTML has {len(page.text):,} characters; "
                 f"the limit is {self.settings.max_article_chars:,}"
             )
-        read = ReadArticle(
-            text=page.text, title=article.title or page.title, published_at=article.published_at or page.published_at
-        )
-        update = {"text": page.text, "title": read.title, "published_at": read.published_at, "format": "auto"}
-        return article.model_copy(update=update), read
+        update = {
+            "text": page.text, "title": article.title or page.title,
+            "published_at": article.published_at or page.published_at, "format": "auto",
+        }  # fmt: skip
+        return article.model_copy(update=update), page.text
 
     def _read(self, article: Article) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
         """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it)."""

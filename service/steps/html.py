@@ -22,6 +22,7 @@ from schemas import Article
 from service.errors import InvalidRequest
 
 HTML_DOCUMENT = re.compile(r"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.I | re.S)
+TAG = re.compile(r"<[A-Za-z!/]")
 MAX_TREE_NODES = 500_000  # a page with more elements than this is refused by trafilatura, not walked
 
 
@@ -45,7 +46,13 @@ def is_html(article: Article) -> bool:
 
 
 def read_html(page: str) -> PageText:
-    """Return the article text of an HTML page with its headline and date; 422 when there is none to read."""
+    """Return the article text of an HTML page with its headline and date; 422 when there is none to read.
+
+    Text declared HTML that holds no tag is read as it is. When trafilatura finds no main text (a bare page,
+    a fragment), the page's visible text is taken instead: scripts, styles and the head never are.
+    """
+    if not TAG.search(page):
+        return PageText(text=page.strip(), title=None, published_at=None)
     try:
         document = _trafilatura().bare_extraction(
             page, with_metadata=True, include_comments=False, include_tables=False, include_images=False,
@@ -54,9 +61,24 @@ def read_html(page: str) -> PageText:
     except (ValueError, RecursionError, MemoryError, UnicodeError) as exc:
         raise InvalidRequest(f"article.text could not be read as HTML ({type(exc).__name__})") from exc
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    text = text or _visible_text(page)
     if not text:
-        raise InvalidRequest("article.text is HTML with no article text in it (only navigation, scripts or markup)")
+        raise InvalidRequest("article.text is HTML with no article text in it (only scripts, styles or markup)")
     return PageText(text=text, title=getattr(document, "title", None) or None, published_at=_date(document))
+
+
+def _visible_text(page: str) -> str:
+    """Return what a browser would show of a page, a line per block: no script, style, template or head."""
+    import lxml.html  # trafilatura's parser
+
+    try:
+        root = lxml.html.fromstring(page)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    for element in root.xpath("//script | //style | //noscript | //template | //head"):
+        element.drop_tree()
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 @cache

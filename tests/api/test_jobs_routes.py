@@ -159,7 +159,11 @@ def test_an_unknown_job_is_a_404_problem(jobs_client: TestClient) -> None:
 def test_a_job_body_over_its_own_limit_is_a_413(tmp_path: Path) -> None:
     """Jobs have their own body cap (``job_max_body_mb``), larger than one extraction's."""
     settings = Settings(
-        cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", max_article_chars=100, job_max_body_mb=1
+        cache_dir=tmp_path / "cache",
+        data_dir=tmp_path / "data",
+        max_article_chars=100,
+        max_html_chars=100,
+        job_max_body_mb=1,
     )
     with TestClient(create_app(settings)) as client:
         small_enough = ndjson([article(n) for n in range(1000)])  # 74 KB: over an extraction's 66 KB, within 1 MB

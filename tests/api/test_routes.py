@@ -223,7 +223,7 @@ def test_an_article_within_the_limit_fits_the_body_cap_even_fully_escaped(tmp_pa
 
 def test_oversized_body_is_refused_before_parsing(tmp_path: Any) -> None:
     """A body whose Content-Length exceeds the cap is refused with 413 without being read."""
-    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10, max_html_chars=10))
     with TestClient(app) as small_client:
         response = small_client.post(
             "/v1/extractions", content=b"x" * 70_000, headers={"content-type": "application/json"}
@@ -233,7 +233,7 @@ def test_oversized_body_is_refused_before_parsing(tmp_path: Any) -> None:
 
 async def test_oversized_chunked_body_is_refused_as_it_streams_in(tmp_path: Any) -> None:
     """A body sent chunked, with no Content-Length, is cut off with 413 once it passes the cap, not read whole."""
-    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10))  # cap: 65,656 bytes
+    app = create_app(Settings(cache_dir=tmp_path / "cache", max_article_chars=10, max_html_chars=10))  # cap: 65,656 B
     pulled: list[int] = []
     sent: list[Message] = []
 
