@@ -26,6 +26,7 @@ ROOMS = (
     "stores",
     "evaluation",
     "observability",
+    "exports",
 )
 BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
@@ -118,6 +119,12 @@ def test_observability_sits_under_every_room() -> None:
     """Logs, metrics and traces are used from the API down to the model client, so they import none of those."""
     rooms = tuple(f"service.{room}" for room in ROOMS if room != "observability")
     assert offenders(modules_under("observability"), rooms) == []
+
+
+def test_exports_read_the_contract_only() -> None:
+    """ClaimReview and CSV are renderings of the reply: they import the schemas and no room of the service."""
+    rooms = tuple(f"service.{room}" for room in ROOMS if room != "exports")
+    assert offenders(modules_under("exports"), rooms) == []
 
 
 def test_schemas_depend_on_nothing_of_ours() -> None:

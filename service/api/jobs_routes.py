@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
 from service.api.auth import AUTH_RESPONSES, Caller, require
 from service.api.dependencies import PipelineDep
+from service.api.representations import ALTERNATIVES, claims_as, wanted
 from service.errors import JobLost, NotFound, ResourceConflict
 from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
@@ -177,8 +178,9 @@ async def cancel_job(jobs: JobsDep, caller: JobsCaller, job_id: str) -> Job:
         **JOB_PROBLEMS,
         200: {
             "description": "A page of results (JSON; `Link: rel=next` for the next page), or with "
-            "`Accept: application/x-ndjson` every result, one a line, streamed as articles finish.",
-            "content": {NDJSON: {"schema": {"type": "string"}}},
+            "`Accept: application/x-ndjson` every result, one a line, streamed as articles finish; the page's "
+            "claims as ClaimReview JSON-LD or CSV with `Accept: application/ld+json` or `text/csv`.",
+            "content": {NDJSON: {"schema": {"type": "string"}}, **ALTERNATIVES},
         },
     },
     summary="Read a job's results",
@@ -201,6 +203,9 @@ async def job_results(
     if len(page) == limit:
         following = f"/v1/jobs/{job.id}/results?order={order}&offset={offset + limit}&limit={limit}"
         headers["Link"] = f'<{following}>; rel="next"'
+    alternative = wanted(request)
+    if alternative is not None:  # the page's claims, each article's in turn
+        return claims_as(alternative, [result.result for result in page if result.result is not None], headers)
     return JSONResponse([result.model_dump(mode="json") for result in page], headers=headers)
 
 

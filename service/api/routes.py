@@ -14,6 +14,7 @@ from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetai
 from service.api.auth import AUTH_RESPONSES, charge, require
 from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
+from service.api.representations import ALTERNATIVES, claims_as, wanted
 from service.api.request_log import log_extraction
 from service.errors import (
     ExtractionFailed,
@@ -66,6 +67,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/v1/extractions",
     response_model=ExtractionResult,
     responses={
+        200: {
+            "description": "The claims, as JSON; or as ClaimReview JSON-LD or CSV (`Accept`).",
+            "content": ALTERNATIVES,
+        },
         **PROBLEM_RESPONSES,
         **AUTH_RESPONSES,
         429: {
@@ -84,7 +89,7 @@ async def create_extraction(
     body: Annotated[
         ExtractionRequest, Body(openapi_examples={"news": {"summary": "A news article", "value": EXAMPLE_REQUEST}})
     ],
-) -> ExtractionResult:
+) -> ExtractionResult | Response:
     """Split the article into chunks, ask the model for claims, ground each in a verbatim span, de-duplicate.
 
     Every claim's `source.quote == article.text[source.start:source.end]`. Claims the model could not ground
@@ -100,7 +105,8 @@ async def create_extraction(
         raise
     await charge(request, result.usage.prompt_tokens + result.usage.completion_tokens, result.usage.cost_usd)
     log_extraction(request_id_of(request), result, time.perf_counter() - started)
-    return result
+    alternative = wanted(request)
+    return result if alternative is None else claims_as(alternative, [result])
 
 
 def _summary(version: PromptVersion) -> PromptSummary:

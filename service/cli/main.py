@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json as json_module
 import os
 import sys
 from collections.abc import Awaitable
@@ -41,6 +42,8 @@ class OutputFormat(StrEnum):
 
     json = "json"
     table = "table"
+    csv = "csv"
+    claimreview = "claimreview"
 
 
 @app.command()
@@ -185,7 +188,9 @@ def extract(
     prompt: Annotated[str | None, typer.Option(help="Prompt as name@version.")] = None,
     title: Annotated[str | None, typer.Option(help="The article's headline (one article).")] = None,
     language: Annotated[str, typer.Option(help="BCP 47 language tag.")] = "en",
-    output: Annotated[OutputFormat, typer.Option("--format", help="json or table (one article).")] = OutputFormat.json,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="json, table, csv or claimreview (JSON-LD), for one article.")
+    ] = OutputFormat.json,
     out: Annotated[Path | None, typer.Option("--out", help="Write a batch's NDJSON here (default: stdout).")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="A batch's articles extracted at once.")] = 4,
 ) -> None:
@@ -235,6 +240,14 @@ def _extract_one(
         raise fail(error) from error
     if output is OutputFormat.table:
         print_table(result)
+    elif output is OutputFormat.csv:
+        from service.exports.csv_rows import claims_csv
+
+        typer.echo(claims_csv([result]), nl=False)
+    elif output is OutputFormat.claimreview:
+        from service.exports.claim_review import claim_reviews
+
+        typer.echo(json_module.dumps(claim_reviews([result]), indent=2, ensure_ascii=False))
     else:
         typer.echo(result.model_dump_json(indent=2))
 

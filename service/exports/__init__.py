@@ -1,0 +1,1 @@
+"""What a desk takes the claims in besides JSON: schema.org ClaimReview (JSON-LD) and CSV."""

@@ -1,0 +1,71 @@
+"""Claims as schema.org JSON-LD: a ``Claim`` each, and an unrated ``ClaimReview`` skeleton for a fact-checker.
+
+The shape follows schema.org and Google's ClaimReview documentation: each ``ClaimReview`` names the claim it
+reviews (``claimReviewed``) and the ``Claim`` itself (``itemReviewed``): its text, its ``author`` (the
+claimant, as a ``Person`` or an ``Organization``), ``datePublished``, ``appearance`` (the article, with its
+URL and the verbatim quote), ``inLanguage``. Google requires a ``reviewRating``, ``url`` and ``author`` of
+the review too: they are the fact-checker's to add once the claim is rated, so the skeleton leaves them out
+rather than invent them. ``firstAppearance`` is given only when the claim is known to appear there first,
+which an article alone never tells, so it is left out too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from schemas import Claim, ExtractionResult
+
+CONTEXT = "https://schema.org"
+MEDIA_TYPE = "application/ld+json"
+ORGANIZATION = re.compile(
+    r"\b(agency|association|bank|board|bureau|campaign|center|centre|commission|committee|company|corp|council|"
+    r"court|department|FBI|foundation|government|group|inc|institute|ltd|ministry|news|office|organi[sz]ation|"
+    r"party|police|report|service|survey|union|university)\b",
+    re.IGNORECASE,
+)
+ACRONYM = re.compile(r"^[A-Z]{2,6}$")  # FBI, NATO, ONS: an organisation's letters
+
+
+def claimant(name: str | None) -> dict[str, Any] | None:
+    """Return the claim's author: an ``Organization`` when the name reads as one (FBI, a bureau), else a ``Person``."""
+    if not name:
+        return None
+    organization = ORGANIZATION.search(name) or ACRONYM.match(name)
+    return {"@type": "Organization" if organization else "Person", "name": name}
+
+
+def claim_node(claim: Claim, result: ExtractionResult) -> dict[str, Any]:
+    """Return the schema.org ``Claim`` of one extracted claim, with where it appears."""
+    article = result.article
+    appearance: dict[str, Any] = {"@type": "NewsArticle", "text": claim.source.quote}
+    node: dict[str, Any] = {"@type": "Claim", "@id": f"#{claim.id}", "identifier": claim.id, "text": claim.text}
+    if article is not None:
+        appearance |= {key: value for key, value in (("url", article.url), ("headline", article.title)) if value}
+        if article.published_at is not None:
+            appearance["datePublished"] = node["datePublished"] = article.published_at.date().isoformat()
+        node["inLanguage"] = article.language
+    author = claimant(claim.claimant)
+    if author is not None:
+        node["author"] = author
+    node["appearance"] = appearance
+    return node
+
+
+def claim_review(claim: Claim, result: ExtractionResult) -> dict[str, Any]:
+    """Return the unrated ``ClaimReview`` of one claim: what is reviewed, ready for a rating."""
+    return {
+        "@type": "ClaimReview",
+        "@id": f"#review-{claim.id}",
+        "claimReviewed": claim.text,
+        "itemReviewed": claim_node(claim, result),
+    }
+
+
+def claim_reviews(results: Iterable[ExtractionResult]) -> dict[str, Any]:
+    """Return one JSON-LD document holding a ``ClaimReview`` for every claim of the results."""
+    return {
+        "@context": CONTEXT,
+        "@graph": [claim_review(claim, result) for result in results for claim in result.claims],
+    }

@@ -1,0 +1,92 @@
+"""Tests of ``service/exports/claim_review.py``: the sample's claims as schema.org ClaimReview JSON-LD."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.exports.claim_review import claimant
+from service.settings import Settings
+
+ROOT = Path(__file__).parents[2]
+SAMPLE = json.loads((ROOT / "examples" / "sample-request.json").read_text(encoding="utf-8"))
+# schema.org's properties of each type used, and Google's ClaimReview documentation's required (R) and
+# recommended (r) ones: ClaimReview claimReviewed (r), itemReviewed (r); Claim author (r), datePublished (r),
+# appearance (r), firstAppearance (r); reviewRating, url and author of the review (R) are the rater's to add
+VOCABULARY = {
+    "ClaimReview": {"@type", "@id", "claimReviewed", "itemReviewed", "reviewRating", "url", "author", "datePublished"},
+    "Claim": {"@type", "@id", "identifier", "text", "author", "datePublished", "appearance", "firstAppearance",
+              "inLanguage"},
+    "NewsArticle": {"@type", "url", "headline", "datePublished", "text"},
+    "Person": {"@type", "name"},
+    "Organization": {"@type", "name"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def document(tmp_path: Path) -> dict[str, Any]:
+    """The JSON-LD reply to the README's sample request."""
+    with TestClient(create_app(Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d"))) as client:
+        reply = client.post("/v1/extractions", json=SAMPLE, headers={"Accept": "application/ld+json"})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("application/ld+json")
+    found: dict[str, Any] = reply.json()
+    return found
+
+
+def test_every_claim_is_an_unrated_claim_review_of_a_claim_where_it_appears(document: dict[str, Any]) -> None:
+    """27 ClaimReviews; each reviews its Claim: text, language, date, and the article's URL with the quote."""
+    article = SAMPLE["article"]
+    reviews = document["@graph"]
+    assert document["@context"] == "https://schema.org"
+    assert len(reviews) == 27
+    for review in reviews:
+        claim = review["itemReviewed"]
+        assert (review["@type"], claim["@type"]) == ("ClaimReview", "Claim")
+        assert review["claimReviewed"] == claim["text"]
+        assert "reviewRating" not in review  # unrated: a fact-checker rates it
+        assert (claim["datePublished"], claim["inLanguage"]) == ("2024-08-13", "en")
+        appearance = claim["appearance"]
+        assert (appearance["url"], appearance["headline"]) == (article["url"], article["title"])
+        assert appearance["text"] in article["text"]  # the verbatim quote
+
+
+def test_the_shape_uses_schema_org_s_properties_only(document: dict[str, Any]) -> None:
+    """Every property of every node is one schema.org gives its type (a typo would be dropped by consumers)."""
+
+    def check(node: dict[str, Any]) -> None:
+        assert set(node) <= VOCABULARY[node["@type"]], node["@type"]
+        for value in node.values():
+            if isinstance(value, dict):
+                check(value)
+
+    for review in document["@graph"]:
+        check(review)
+
+
+def test_claimants_are_people_or_organizations(document: dict[str, Any]) -> None:
+    """The FBI's report is an Organization's claim; Trump's, a Person's."""
+    authors = {review["itemReviewed"].get("author", {}).get("name"): review["itemReviewed"].get("author", {})
+               for review in document["@graph"]}  # fmt: skip
+    assert claimant("FBI") == {"@type": "Organization", "name": "FBI"}
+    assert claimant("Trump") == {"@type": "Person", "name": "Trump"}
+    assert claimant(None) is None
+    assert {author["@type"] for author in authors.values() if author} <= {"Person", "Organization"}
+
+
+def test_a_job_s_results_come_as_claim_reviews_too(tmp_path: Path) -> None:
+    """`Accept: application/ld+json` on a job's results: every finished article's claims, one graph."""
+    settings = Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d")
+    with TestClient(create_app(settings)) as client:
+        job = client.post("/v1/jobs", json={"requests": [SAMPLE, SAMPLE]}).json()
+        for _ in range(200):
+            if client.get(f"/v1/jobs/{job['id']}").json()["state"] == "succeeded":
+                break
+        reply = client.get(f"/v1/jobs/{job['id']}/results", headers={"Accept": "application/ld+json"})
+    assert reply.headers["content-type"].startswith("application/ld+json")
+    assert len(reply.json()["@graph"]) == 54
