@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from service import __version__
@@ -24,7 +25,7 @@ from service.api.middleware import (
 )
 from service.api.openapi import Choices, problem_openapi
 from service.api.problems import install_problem_handlers
-from service.api.routes import router
+from service.api.routes import DESK, router
 from service.errors import problem_catalogue
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(jobs_router)
+    app.mount("/desk", StaticFiles(directory=DESK), name="desk")
     install_problem_handlers(app)
     extraction_limit = max(settings.max_article_chars, settings.max_html_chars) * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
     app.add_middleware(

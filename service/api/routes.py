@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 
 from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
@@ -29,6 +30,7 @@ from service.prompts.spec import PromptVersion
 
 router = APIRouter()
 logger = logging.getLogger("claims.api")
+DESK = Path(__file__).parent / "desk"  # the page and its assets, shipped in the package (no CDN)
 
 EXAMPLE_REQUEST: dict[str, Any] = {
     "article": {
@@ -217,6 +219,12 @@ async def prometheus_metrics(request: Request) -> Response:
         logger.warning("the job store cannot be reached: claims_job_articles_waiting keeps its last value")
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)
+
+
+@router.get("/", include_in_schema=False)
+async def desk_page() -> FileResponse:
+    """Serve the desk page: paste an article, see its claims highlighted (it uses the public API only)."""
+    return FileResponse(DESK / "index.html", media_type="text/html")
 
 
 @router.get("/healthz", response_model=HealthStatus, tags=["health"], summary="Liveness")

@@ -1,0 +1,289 @@
+// The desk page: paste an article, extract its claims through the public API, see them in the text.
+// Only the public API is used (the same calls a client makes), with the API key typed in when there is one.
+"use strict";
+
+const JOB_ABOVE_CHARS = 20000; // longer articles go through /v1/jobs, with a progress bar
+const TYPES = ["quantity", "causal", "rule", "prediction", "personal_experience", "other"];
+const $ = (id) => document.getElementById(id);
+const state = { request: null, result: null, jobId: null, shownText: "", selected: null };
+
+function headers(extra = {}) {
+  const key = $("key").value.trim();
+  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: headers(options.headers || {}) });
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try {
+      const problem = await response.json();
+      detail = `${problem.title || detail}: ${problem.detail || ""}`;
+    } catch (ignored) { /* not a problem document */ }
+    throw new Error(detail);
+  }
+  return response;
+}
+
+function say(text) {
+  $("message").textContent = text;
+  $("message").hidden = !text;
+}
+
+async function loadChoices() {
+  try {
+    const [models, prompts] = await Promise.all([
+      api("/v1/models").then((r) => r.json()),
+      api("/v1/prompts").then((r) => r.json()),
+    ]);
+    fill($("model"), models.map((m) => [m.name, `${m.name} (${m.model})${m.default ? ", the default" : ""}`]));
+    fill($("prompt"), prompts.map((p) => [`${p.name}@${p.version}`, `${p.name}@${p.version} (${p.status})`]));
+    say("");
+  } catch (error) {
+    say(`Models and prompts could not be listed (${error.message}). Enter the API key, if the service needs one.`);
+  }
+}
+
+function fill(select, pairs) {
+  const first = select.options[0];
+  select.replaceChildren(first, ...pairs.map(([value, label]) => new Option(label, value)));
+}
+
+function buildRequest() {
+  const options = {};
+  if ($("model").value) options.model = $("model").value;
+  if ($("prompt").value) options.prompt = $("prompt").value;
+  return { article: { text: $("text").value, format: $("format").value }, options };
+}
+
+async function extract() {
+  const request = buildRequest();
+  if (!request.article.text.trim()) {
+    say("Paste an article first.");
+    return;
+  }
+  say("");
+  $("extract").disabled = true;
+  showProgress(true, "Extracting…", null);
+  try {
+    state.request = request;
+    state.jobId = null;
+    state.result = request.article.text.length > JOB_ABOVE_CHARS ? await viaJob(request) : await direct(request);
+    render();
+  } catch (error) {
+    say(error.message);
+  } finally {
+    $("extract").disabled = false;
+    showProgress(false);
+  }
+}
+
+async function direct(request) {
+  const response = await api("/v1/extractions", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
+  });
+  return response.json();
+}
+
+async function viaJob(request) {
+  const job = await (await api("/v1/jobs", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
+  })).json();
+  state.jobId = job.id;
+  for (;;) {
+    const current = await (await api(`/v1/jobs/${job.id}`)).json();
+    const done = current.counts.total - current.counts.queued - current.counts.running;
+    showProgress(true, `Job ${current.state}: ${done} of ${current.counts.total} article(s)`, done / current.counts.total);
+    if (!["queued", "running"].includes(current.state)) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const [first] = await (await api(`/v1/jobs/${job.id}/results`)).json();
+  if (!first || !first.result) throw new Error(first && first.error ? `${first.error.title}: ${first.error.detail}` : "the job gave no result");
+  return first.result;
+}
+
+function showProgress(visible, text = "", fraction = null) {
+  $("progress").hidden = !visible;
+  $("progress-text").textContent = text;
+  const bar = $("progress-bar");
+  if (fraction === null) bar.removeAttribute("value"); else bar.value = fraction;
+}
+
+function colour(type) {
+  return getComputedStyle(document.documentElement).getPropertyValue(`--${type}`).trim() || "100, 110, 120";
+}
+
+function visibleClaims() {
+  const minimum = Number($("score").value);
+  const types = new Set([...document.querySelectorAll("#types input:checked")].map((box) => box.value));
+  return state.result.claims.filter((claim) => claim.checkworthiness >= minimum && types.has(claim.type));
+}
+
+function render() {
+  const result = state.result;
+  $("result").hidden = false;
+  state.shownText = (result.article && result.article.text) || state.request.article.text;
+  const read = result.article && result.article.text ? " (the text read from the HTML page)" : "";
+  $("summary").textContent = `${result.claims.length} claims · ${result.status} · ${result.usage.chunks} chunk(s), ` +
+    `${result.usage.model_calls} model call(s), ${result.usage.cache_hits} from the cache · ` +
+    `${result.provenance.models.map((m) => m.model).join(", ") || result.provenance.requested_model}${read}`;
+  const present = TYPES.filter((type) => result.claims.some((claim) => claim.type === type));
+  $("types").replaceChildren(...present.map((type) => {
+    const label = document.createElement("label");
+    label.innerHTML = `<input type="checkbox" value="${type}" checked> <span class="type-swatch" style="background: rgb(${colour(type)})"></span>${type.replace("_", " ")}`;
+    label.querySelector("input").addEventListener("change", draw);
+    return label;
+  }));
+  $("notices").replaceChildren(
+    ...result.warnings.map((notice) => item(`${notice.code}: ${notice.detail}`, "warning")),
+    ...result.errors.map((notice) => item(`error in chunk ${notice.chunk}: ${notice.detail}`, "error")),
+  );
+  draw();
+}
+
+function item(text, kind) {
+  const li = document.createElement("li");
+  li.className = kind;
+  li.textContent = text;
+  return li;
+}
+
+function draw() {
+  $("score-value").textContent = Number($("score").value).toFixed(2);
+  const claims = visibleClaims();
+  drawArticle(claims);
+  $("claims").replaceChildren(...claims.map((claim) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = claim.text;
+    button.addEventListener("click", () => select(claim.id, true));
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = `${claim.type.replace("_", " ")} · ${claim.claimant || "no claimant"} · ${claim.checkworthiness.toFixed(2)}`;
+    li.append(button, meta);
+    return li;
+  }));
+  if (state.selected && !claims.some((claim) => claim.id === state.selected)) select(null);
+}
+
+function drawArticle(claims) {
+  const text = state.shownText;
+  const cuts = new Set([0, text.length]);
+  claims.forEach((claim) => { cuts.add(claim.source.start); cuts.add(claim.source.end); });
+  const points = [...cuts].sort((a, b) => a - b);
+  const nodes = [];
+  for (let i = 0; i < points.length - 1; i += 1) {
+    const [start, end] = [points[i], points[i + 1]];
+    const covering = claims.filter((claim) => claim.source.start <= start && claim.source.end >= end);
+    const piece = text.slice(start, end);
+    if (!covering.length) { nodes.push(document.createTextNode(piece)); continue; }
+    const top = covering.reduce((best, claim) => (claim.checkworthiness > best.checkworthiness ? claim : best));
+    const mark = document.createElement("mark");
+    mark.textContent = piece;
+    mark.tabIndex = 0;
+    mark.setAttribute("role", "button");
+    mark.dataset.claim = top.id;
+    mark.dataset.type = top.type;
+    mark.setAttribute("aria-label", `${top.type.replace("_", " ")} claim, check-worthiness ${top.checkworthiness.toFixed(2)}: ${top.text}`);
+    mark.style.setProperty("--c", colour(top.type));
+    mark.style.setProperty("--a", (0.12 + 0.5 * top.checkworthiness).toFixed(2));
+    mark.addEventListener("click", () => select(top.id));
+    mark.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(top.id); }
+    });
+    nodes.push(mark);
+  }
+  $("article").replaceChildren(...nodes);
+  if (state.selected) highlight(state.selected);
+}
+
+function select(id, scroll = false) {
+  state.selected = id;
+  const detail = $("detail");
+  const claim = id && state.result.claims.find((candidate) => candidate.id === id);
+  if (!claim) { detail.hidden = true; highlight(null); return; }
+  detail.style.setProperty("--c", colour(claim.type));
+  detail.replaceChildren();
+  const title = document.createElement("strong");
+  title.textContent = claim.text;
+  const list = document.createElement("dl");
+  for (const [name, value] of [
+    ["type", claim.type.replace("_", " ")], ["claimant", claim.claimant || "—"], ["attribution", claim.attribution],
+    ["check-worthiness", claim.checkworthiness.toFixed(2)], ["quote", `“${claim.source.quote}”`],
+    ["where", `characters ${claim.source.start}–${claim.source.end}`], ["model", `${claim.model_alias} (${claim.model})`],
+  ]) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    list.append(dt, dd);
+  }
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "close";
+  close.setAttribute("aria-label", "Close the claim's details");
+  close.textContent = "×";
+  close.addEventListener("click", () => select(null));
+  detail.append(close, title, list);
+  detail.hidden = false;
+  highlight(id, scroll);
+}
+
+function highlight(id, scroll = false) {
+  document.querySelectorAll("mark.selected").forEach((mark) => mark.classList.remove("selected"));
+  if (!id) return;
+  const marks = document.querySelectorAll(`mark[data-claim="${id}"]`);
+  marks.forEach((mark) => mark.classList.add("selected"));
+  if (scroll && marks[0]) marks[0].scrollIntoView({ block: "center", behavior: "smooth" });
+}
+
+async function exportAs(kind) {
+  try {
+    let blob;
+    let name;
+    if (kind === "json") {
+      blob = new Blob([JSON.stringify(state.result, null, 2)], { type: "application/json" });
+      name = "claims.json";
+    } else {
+      const accept = kind === "csv" ? "text/csv" : "application/ld+json";
+      const response = state.jobId
+        ? await api(`/v1/jobs/${state.jobId}/results`, { headers: { Accept: accept } })
+        : await api("/v1/extractions", {
+          method: "POST", headers: { "Content-Type": "application/json", Accept: accept }, body: JSON.stringify(state.request),
+        }); // the same request again: the reply cache answers it, with no model call
+      blob = await response.blob();
+      name = kind === "csv" ? "claims.csv" : "claimreview.jsonld";
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    say(`Export failed: ${error.message}`);
+  }
+}
+
+function readDropped(file) {
+  const reader = new FileReader();
+  reader.onload = () => {
+    $("text").value = reader.result;
+    if (/\.html?$/i.test(file.name)) $("format").value = "html";
+  };
+  reader.readAsText(file);
+}
+
+$("extract").addEventListener("click", extract);
+$("score").addEventListener("input", () => state.result && draw());
+$("key").addEventListener("change", loadChoices);
+$("file").addEventListener("change", (event) => event.target.files[0] && readDropped(event.target.files[0]));
+$("text").addEventListener("dragover", (event) => event.preventDefault());
+$("text").addEventListener("drop", (event) => {
+  event.preventDefault();
+  if (event.dataTransfer.files[0]) readDropped(event.dataTransfer.files[0]);
+});
+document.querySelectorAll("[data-export]").forEach((button) => button.addEventListener("click", () => exportAs(button.dataset.export)));
+document.addEventListener("keydown", (event) => { if (event.key === "Escape") select(null); });
+loadChoices();

@@ -1,0 +1,158 @@
+"""The desk page at ``/``, driven in a real browser: Debian's Chromium under Playwright, against ``claims serve``.
+
+Where no Chromium is installed the tests skip, saying so; ``.ci/run`` installs it and sets
+``CLAIMS_REQUIRE_SERVICES=1``, which turns that skip into a failure. Screenshots of the page at a desktop
+and a phone width are saved under ``CLAIMS_SCREENSHOTS_DIR`` (default: the test's temporary directory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.processes import Process, start_service, wait_ready
+from service.api.auth import key_hash
+from tests.conftest import DATA_DIR, REQUIRE_SERVICES
+
+KEY = "ce_desk-browser-key"
+SCREENSHOTS_DIR = os.environ.get("CLAIMS_SCREENSHOTS_DIR")  # read before the tests clear CLAIMS_*
+CHROMIUM = os.environ.get("CLAIMS_CHROMIUM")
+SAMPLE = (DATA_DIR / "article-trump-musk-x-stream.txt").read_text(encoding="utf-8")
+PAGE_HTML = (DATA_DIR / "article-trump-musk-x-stream.html").read_text(encoding="utf-8")
+
+
+def chromium_path() -> str:
+    """Return Chromium's executable, or skip (fail under CLAIMS_REQUIRE_SERVICES) saying how to install it."""
+    found = CHROMIUM or shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and Path("/usr/bin/chromium").exists():
+        found = "/usr/bin/chromium"
+    if found is None:
+        reason = "no Chromium here: apt-get install -y chromium (or set CLAIMS_CHROMIUM)"
+        if REQUIRE_SERVICES:
+            pytest.fail(reason + " (CLAIMS_REQUIRE_SERVICES=1: these tests must run here)")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def real_sockets(http_mock: Any) -> None:
+    """The browser speaks to the served process over loopback, outside respx (which patches httpx only here)."""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Process]:
+    """``claims serve`` on the offline model, with one API key (the page has a field for it)."""
+    keys = [{"name": "desk", "hash": key_hash(KEY), "scopes": ["extract", "jobs", "read"]}]
+    service = start_service("desk", {"cache_dir": str(tmp_path / "cache"), "api_keys": keys}, tmp_path)
+    asyncio.run(wait_ready(service))
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def browser(served: Process) -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser), once the service is up."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the screenshots go."""
+    folder = Path(SCREENSHOTS_DIR or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_desk(browser: Any, served: Process, width: int = 1280, height: int = 900) -> Any:
+    """Open the desk page with the API key typed in; return the page."""
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    page.goto(f"http://127.0.0.1:{served.port}/")
+    page.fill("#key", KEY)
+    page.dispatch_event("#key", "change")
+    page.wait_for_function("document.querySelectorAll('#model option').length > 1")
+    return page
+
+
+def extract(page: Any, text: str) -> None:
+    """Paste ``text`` and extract; wait for the highlights."""
+    page.fill("#text", text)
+    page.click("#extract")
+    page.wait_for_selector("#article mark", timeout=30_000)
+
+
+def test_the_sample_is_extracted_highlighted_filtered_and_exported_as_csv(
+    browser: Any, served: Process, screenshots: Path
+) -> None:
+    """Paste, extract: 27 claims, the FBI's 15.2% one highlighted; click it, filter, export CSV."""
+    page = open_desk(browser, served)
+    extract(page, SAMPLE)
+    fbi = page.locator("#article mark", has_text="15.2%").first
+    assert fbi.get_attribute("data-type") == "quantity"
+    assert "27 claims" in page.inner_text("#summary")
+    fbi.click()
+    detail = page.inner_text("#detail")
+    assert "FBI" in detail
+    assert "reported" in detail
+    page.screenshot(path=str(screenshots / "desk-desktop.png"))
+    all_marks = page.locator("#article mark").count()
+    page.uncheck("#types input[value=quantity]")
+    assert page.locator("#article mark", has_text="15.2%").count() == 0
+    assert page.locator("#detail").is_hidden()  # the selected claim is filtered out
+    page.check("#types input[value=quantity]")
+    page.fill("#score", "0.8")
+    page.dispatch_event("#score", "input")
+    assert 0 < page.locator("#article mark").count() < all_marks
+    with page.expect_download() as download:
+        page.click("[data-export=csv]")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert len(rows) == 27
+    assert any("15.2%" in row["text"] and row["claimant"] == "FBI" for row in rows)
+    assert page.errors == []
+
+
+def test_the_page_works_by_keyboard_and_at_a_phone_width(browser: Any, served: Process, screenshots: Path) -> None:
+    """At 390 px wide: the layout stacks, a highlight opens with Enter, Escape closes it."""
+    page = open_desk(browser, served, width=390, height=844)
+    extract(page, SAMPLE)
+    mark = page.locator("#article mark", has_text="15.2%").first
+    mark.focus()
+    page.keyboard.press("Enter")
+    assert "FBI" in page.inner_text("#detail")
+    mark.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "desk-phone.png"))
+    page.keyboard.press("Escape")
+    assert page.locator("#detail").is_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scroll
+    assert (screenshots / "desk-phone.png").stat().st_size > 10_000
+
+
+def test_an_html_page_and_a_long_article_as_a_job(browser: Any, served: Process) -> None:
+    """A pasted news page shows the text read from it; an article over 20,000 characters runs as a job."""
+    page = open_desk(browser, served)
+    extract(page, PAGE_HTML)
+    assert "read from the HTML page" in page.inner_text("#summary")
+    assert "Related articles" not in page.inner_text("#article")
+    long_article = "\n".join(SAMPLE.replace("15.2%", f"{n}.5%") for n in range(6))
+    with page.expect_response(lambda response: response.url.endswith("/v1/jobs")) as submitted:
+        page.fill("#text", long_article)
+        page.click("#extract")
+    assert submitted.value.status == 202
+    page.locator("#article mark", has_text="5.5%").first.wait_for(timeout=30_000)
+    assert "read from the HTML page" not in page.inner_text("#summary")
