@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(jobs_router)
-    app.mount("/desk", StaticFiles(directory=DESK), name="desk")
+    app.mount("/desk", StaticFiles(directory=DESK, html=True), name="desk")
     install_problem_handlers(app)
     extraction_limit = max(settings.max_article_chars, settings.max_html_chars) * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
     app.add_middleware(

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
 from service.api.auth import AUTH_RESPONSES, Caller, require
 from service.api.dependencies import PipelineDep
-from service.api.representations import ALTERNATIVES, claims_as, wanted
+from service.api.representations import ALTERNATIVES, JSON, VARY, claims_as, preferred
 from service.errors import JobLost, NotFound, ResourceConflict
 from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
@@ -196,17 +196,18 @@ async def job_results(
 ) -> Response:
     """Return the finished articles' results, in submission or completion order; NDJSON streams them all."""
     job = await _owned(jobs, caller, job_id)
-    if NDJSON in request.headers.get("accept", ""):
-        return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON)
+    choice = preferred(request, (JSON, NDJSON, *ALTERNATIVES))
+    if choice == NDJSON:
+        return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON, headers=VARY)
     page = await jobs.results(job.id, order, offset, limit)
     headers = {}
     if len(page) == limit:
         following = f"/v1/jobs/{job.id}/results?order={order}&offset={offset + limit}&limit={limit}"
         headers["Link"] = f'<{following}>; rel="next"'
-    alternative = wanted(request)
-    if alternative is not None:  # the page's claims, each article's in turn
-        return claims_as(alternative, [result.result for result in page if result.result is not None], headers)
-    return JSONResponse([result.model_dump(mode="json") for result in page], headers=headers)
+    if choice in ALTERNATIVES:  # the page's claims, each article's in turn; failed ones counted in a header
+        headers["Articles-Failed"] = str(sum(1 for result in page if result.result is None))
+        return claims_as(choice, [result.result for result in page if result.result is not None], headers)
+    return JSONResponse([result.model_dump(mode="json") for result in page], headers=headers | VARY)
 
 
 async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[bytes]:

@@ -87,6 +87,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def create_extraction(
     request: Request,
+    response: Response,
     pipeline: PipelineDep,
     body: Annotated[
         ExtractionRequest, Body(openapi_examples={"news": {"summary": "A news article", "value": EXAMPLE_REQUEST}})
@@ -108,6 +109,7 @@ async def create_extraction(
     await charge(request, result.usage.prompt_tokens + result.usage.completion_tokens, result.usage.cost_usd)
     log_extraction(request_id_of(request), result, time.perf_counter() - started)
     alternative = wanted(request)
+    response.headers["Vary"] = "Accept"
     return result if alternative is None else claims_as(alternative, [result])
 
 

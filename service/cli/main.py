@@ -229,7 +229,7 @@ def _extract_one(
             ),
             options=options,
         )
-    except (OSError, ValidationError) as exc:
+    except (OSError, UnicodeDecodeError, ValidationError) as exc:
         typer.echo(f"error: cannot use {source}: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     try:

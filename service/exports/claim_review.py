@@ -25,14 +25,15 @@ ORGANIZATION = re.compile(
     r"party|police|report|service|survey|union|university)\b",
     re.IGNORECASE,
 )
-ACRONYM = re.compile(r"^[A-Z]{2,6}$")  # FBI, NATO, ONS: an organisation's letters
+ACRONYM = re.compile(r"^[A-Z]{2,4}$")  # FBI, NATO, ONS; a transcript's TRUMP or HARRIS is a person
 
 
 def claimant(name: str | None) -> dict[str, Any] | None:
     """Return the claim's author: an ``Organization`` when the name reads as one (FBI, a bureau), else a ``Person``."""
     if not name:
         return None
-    organization = ORGANIZATION.search(name) or ACRONYM.match(name)
+    named = name.split(",", 1)[0].strip()  # "Elon Musk, who runs the company": the name, not the description
+    organization = ORGANIZATION.search(named) or ACRONYM.match(named)
     return {"@type": "Organization" if organization else "Person", "name": name}
 
 

@@ -2,6 +2,9 @@
 
 The columns: article id, claim id, text, type, claimant, attribution, check-worthiness, quote, start, end,
 model and prompt (``name@version``). Python's ``csv`` module writes the quoting (RFC 4180), and reads it back.
+A free-text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-`` or ``@``: a
+quote such as "-40% in May", a claimant "@handle", or a hostile page's ``=HYPERLINK(…)``) starts with a
+``'``, which spreadsheets hide and which keeps it text (OWASP's advice against CSV injection).
 """
 
 from __future__ import annotations
@@ -13,18 +16,25 @@ from collections.abc import Iterable
 from schemas import Claim, ExtractionResult
 
 MEDIA_TYPE = "text/csv"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula (OWASP's list)
 COLUMNS = (
     "article_id", "claim_id", "text", "type", "claimant", "attribution", "checkworthiness", "quote", "start",
     "end", "model", "prompt",
 )  # fmt: skip
 
 
+def inert(cell: str) -> str:
+    """Return a free-text cell a spreadsheet will not run: one starting ``= + - @`` (or a tab or CR) gets a ``'``."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def row(result: ExtractionResult, claim: Claim, prompt: str) -> list[str]:
-    """Return one claim's CSV row."""
+    """Return one claim's CSV row (its free-text cells made inert)."""
     source = claim.source
     return [
-        result.article_id, claim.id, claim.text, claim.type, claim.claimant or "", claim.attribution,
-        f"{claim.checkworthiness:.2f}", source.quote, str(source.start), str(source.end), claim.model, prompt,
+        inert(result.article_id), claim.id, inert(claim.text), claim.type, inert(claim.claimant or ""),
+        claim.attribution, f"{claim.checkworthiness:.2f}", inert(source.quote), str(source.start), str(source.end),
+        claim.model, prompt,
     ]  # fmt: skip
 
 

@@ -105,7 +105,8 @@ class Pipeline:
         _count(outcomes)
         _raise_if_all_failed(outcomes)
         size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
-        finish = partial(self._finish, request, prompt, models, outcomes, sentences)
+        as_read = request.model_copy(update={"article": article})  # an HTML page's id: its text's, not its markup's
+        finish = partial(self._finish, as_read, prompt, models, outcomes, sentences)
         result = await off_the_loop(finish, size=size)
         metrics.EXTRACTIONS.labels(result.status).inc()
         echo = ReadArticle(

@@ -21,9 +21,11 @@ from typing import Any
 from schemas import Article
 from service.errors import InvalidRequest
 
-HTML_DOCUMENT = re.compile(r"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.I | re.S)
+DOCUMENT_START = re.compile(r"(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
+BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article", "tr", "blockquote", "pre")
+PROLOG = "\ufeff \t\r\n"  # a byte-order mark and whitespace before the first tag
 TAG = re.compile(r"<[A-Za-z!/]")
-MAX_TREE_NODES = 500_000  # a page with more elements than this is refused by trafilatura, not walked
+MAX_ELEMENTS = 200_000  # a page with more tags than this is refused before it is parsed (real pages: < 30,000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,21 @@ class PageText:
 
 
 def looks_like_html(text: str) -> bool:
-    """Say whether ``text`` is an HTML document (a doctype, or an html, head or body tag, first)."""
-    return bool(HTML_DOCUMENT.match(text[:4096]))
+    """Say whether ``text`` is an HTML document: a doctype, or an html, head or body tag, first.
+
+    A byte-order mark, an XML prolog and comments may come before it. Read in one pass, with no regex over
+    the comments (nested quantifiers there backtrack for ever on ``<!---->`` repeated).
+    """
+    head = text[:4096].lstrip(PROLOG)
+    if head.startswith("<?xml"):
+        end = head.find("?>")
+        head = head[end + 2 :].lstrip(PROLOG) if end >= 0 else ""
+    while head.startswith("<!--"):
+        end = head.find("-->", 4)
+        if end < 0:
+            return False
+        head = head[end + 3 :].lstrip(PROLOG)
+    return bool(DOCUMENT_START.match(head))
 
 
 def is_html(article: Article) -> bool:
@@ -53,6 +68,9 @@ def read_html(page: str) -> PageText:
     """
     if not TAG.search(page):
         return PageText(text=page.strip(), title=None, published_at=None)
+    elements = page.count("<")
+    if elements > MAX_ELEMENTS:
+        raise InvalidRequest(f"article.text is HTML with about {elements:,} tags; at most {MAX_ELEMENTS:,} are read")
     try:
         document = _trafilatura().bare_extraction(
             page, with_metadata=True, include_comments=False, include_tables=False, include_images=False,
@@ -77,6 +95,8 @@ def _visible_text(page: str) -> str:
         return ""
     for element in root.xpath("//script | //style | //noscript | //template | //head"):
         element.drop_tree()
+    for element in root.iter(*BLOCKS):  # a block ends its line, as a browser shows it
+        element.tail = "\n" + (element.tail or "")
     lines = (" ".join(line.split()) for line in root.text_content().splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -91,12 +111,10 @@ def _trafilatura() -> Any:
 
 @cache
 def _config() -> Any:
-    """Return trafilatura's settings with a cap on a page's elements (a bigger tree is refused, not walked)."""
+    """Return trafilatura's settings (its own defaults: the element cap is ours, counted before it runs)."""
     from trafilatura.settings import use_config
 
-    config = use_config()
-    config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_NODES))
-    return config
+    return use_config()
 
 
 def _date(document: object) -> datetime | None:

@@ -144,15 +144,25 @@ def test_the_page_works_by_keyboard_and_at_a_phone_width(browser: Any, served: P
 
 
 def test_an_html_page_and_a_long_article_as_a_job(browser: Any, served: Process) -> None:
-    """A pasted news page shows the text read from it; an article over 20,000 characters runs as a job."""
+    """A pasted news page shows the text read from it; an article over 100,000 characters runs as a job."""
     page = open_desk(browser, served)
     extract(page, PAGE_HTML)
     assert "read from the HTML page" in page.inner_text("#summary")
     assert "Related articles" not in page.inner_text("#article")
-    long_article = "\n".join(SAMPLE.replace("15.2%", f"{n}.5%") for n in range(6))
+    long_article = "\n".join(SAMPLE.replace("15.2%", f"{n}.5%") for n in range(22))  # 107,000 characters
     with page.expect_response(lambda response: response.url.endswith("/v1/jobs")) as submitted:
         page.fill("#text", long_article)
         page.click("#extract")
     assert submitted.value.status == 202
     page.locator("#article mark", has_text="5.5%").first.wait_for(timeout=30_000)
     assert "read from the HTML page" not in page.inner_text("#summary")
+
+
+def test_highlights_stay_on_their_quotes_after_emoji(browser: Any, served: Process) -> None:
+    """Offsets count code points, JavaScript strings UTF-16 units: after "𝕏" and a flag the marks still fit."""
+    page = open_desk(browser, served)
+    extract(page, "🇺🇸 On 𝕏, the office said rents rose 7% in July.\nPrices rose 3% in June, the ONS said. 😀")
+    marks = page.locator("#article mark")
+    texts = [marks.nth(n).inner_text() for n in range(marks.count())]
+    assert "Prices rose 3% in June, the ONS said." in texts
+    assert all(not text.startswith(("️", "\udc00")) for text in texts)

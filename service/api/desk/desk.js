@@ -2,7 +2,8 @@
 // Only the public API is used (the same calls a client makes), with the API key typed in when there is one.
 "use strict";
 
-const JOB_ABOVE_CHARS = 20000; // longer articles go through /v1/jobs, with a progress bar
+const JOB_ABOVE_CHARS = 100000; // longer articles go through /v1/jobs, with a progress bar
+const POLL_LIMIT_MS = 30 * 60 * 1000; // a job followed this long without an end is left to run, and said so
 const TYPES = ["quantity", "causal", "rule", "prediction", "personal_experience", "other"];
 const $ = (id) => document.getElementById(id);
 const state = { request: null, result: null, jobId: null, shownText: "", selected: null };
@@ -10,6 +11,14 @@ const state = { request: null, result: null, jobId: null, shownText: "", selecte
 function headers(extra = {}) {
   const key = $("key").value.trim();
   return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+class ApiError extends Error {
+  constructor(message, status, retryAfter) {
+    super(message);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
 }
 
 async function api(path, options = {}) {
@@ -20,10 +29,12 @@ async function api(path, options = {}) {
       const problem = await response.json();
       detail = `${problem.title || detail}: ${problem.detail || ""}`;
     } catch (ignored) { /* not a problem document */ }
-    throw new Error(detail);
+    throw new ApiError(detail, response.status, Number(response.headers.get("Retry-After")) || 0);
   }
   return response;
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function say(text) {
   $("message").textContent = text;
@@ -68,7 +79,7 @@ async function extract() {
   try {
     state.request = request;
     state.jobId = null;
-    state.result = request.article.text.length > JOB_ABOVE_CHARS ? await viaJob(request) : await direct(request);
+    state.result = request.article.text.length > JOB_ABOVE_CHARS ? await viaJobOrDirect(request) : await direct(request);
     render();
   } catch (error) {
     say(error.message);
@@ -85,17 +96,37 @@ async function direct(request) {
   return response.json();
 }
 
+async function viaJobOrDirect(request) {
+  try {
+    return await viaJob(request);
+  } catch (error) {
+    if (error.status === 403 && !state.jobId) return direct(request); // a key without the jobs scope
+    throw error;
+  }
+}
+
 async function viaJob(request) {
   const job = await (await api("/v1/jobs", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
   })).json();
   state.jobId = job.id;
+  const started = Date.now();
+  let wait = 1000;
   for (;;) {
-    const current = await (await api(`/v1/jobs/${job.id}`)).json();
+    let current;
+    try {
+      current = await (await api(`/v1/jobs/${job.id}`)).json();
+    } catch (error) {
+      if (error.status !== 429) throw error;
+      await sleep(Math.max(error.retryAfter * 1000, wait)); // the key's requests a minute: wait as told
+      continue;
+    }
     const done = current.counts.total - current.counts.queued - current.counts.running;
     showProgress(true, `Job ${current.state}: ${done} of ${current.counts.total} article(s)`, done / current.counts.total);
     if (!["queued", "running"].includes(current.state)) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (Date.now() - started > POLL_LIMIT_MS) throw new Error(`job ${job.id} is still ${current.state}; follow it at /v1/jobs/${job.id}`);
+    await sleep(wait);
+    wait = Math.min(wait * 1.5, 5000); // polls every 1 s at first, every 5 s at most
   }
   const [first] = await (await api(`/v1/jobs/${job.id}/results`)).json();
   if (!first || !first.result) throw new Error(first && first.error ? `${first.error.title}: ${first.error.detail}` : "the job gave no result");
@@ -167,16 +198,30 @@ function draw() {
   if (state.selected && !claims.some((claim) => claim.id === state.selected)) select(null);
 }
 
+// The API's offsets count code points (Python's str); JavaScript strings count UTF-16 units, in which an
+// emoji or "𝕏" is two. Map one to the other once per text.
+function unitsOf(text) {
+  const units = [];
+  let unit = 0;
+  for (const character of text) {
+    units.push(unit);
+    unit += character.length;
+  }
+  units.push(unit);
+  return units;
+}
+
 function drawArticle(claims) {
   const text = state.shownText;
-  const cuts = new Set([0, text.length]);
+  const units = unitsOf(text);
+  const cuts = new Set([0, units.length - 1]);
   claims.forEach((claim) => { cuts.add(claim.source.start); cuts.add(claim.source.end); });
   const points = [...cuts].sort((a, b) => a - b);
   const nodes = [];
   for (let i = 0; i < points.length - 1; i += 1) {
     const [start, end] = [points[i], points[i + 1]];
     const covering = claims.filter((claim) => claim.source.start <= start && claim.source.end >= end);
-    const piece = text.slice(start, end);
+    const piece = text.slice(units[start], units[end]);
     if (!covering.length) { nodes.push(document.createTextNode(piece)); continue; }
     const top = covering.reduce((best, claim) => (claim.checkworthiness > best.checkworthiness ? claim : best));
     const mark = document.createElement("mark");
