@@ -19,7 +19,7 @@ from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
 from service.jobs.webhooks import check_callback
 from service.observability import metrics
-from service.stores.job_store import IdempotencyConflict, JobBackend, JobStore, Order
+from service.stores.job_store import RESULTS_PAGE_BYTES, IdempotencyConflict, JobBackend, JobStore, Order
 
 router = APIRouter(tags=["jobs"])
 STREAM_POLL_S = 0.25
@@ -177,7 +177,8 @@ async def cancel_job(jobs: JobsDep, caller: JobsCaller, job_id: str) -> Job:
     responses={
         **JOB_PROBLEMS,
         200: {
-            "description": "A page of results (JSON; `Link: rel=next` for the next page), or with "
+            "description": "A page of results (JSON; `Link: rel=next` for the next page; a page holds `limit` "
+            f"results, or fewer once they pass {RESULTS_PAGE_BYTES // 2**20} MB), or with "
             "`Accept: application/x-ndjson` every result, one a line, streamed as articles finish; the page's "
             "claims as ClaimReview JSON-LD or CSV with `Accept: application/ld+json` or `text/csv`.",
             "content": {NDJSON: {"schema": {"type": "string"}}, **ALTERNATIVES},
@@ -199,10 +200,11 @@ async def job_results(
     choice = preferred(request, (JSON, NDJSON, *ALTERNATIVES))
     if choice == NDJSON:
         return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON, headers=VARY)
-    page = await jobs.results(job.id, order, offset, limit)
+    page = await jobs.results(job.id, order, offset, limit, RESULTS_PAGE_BYTES)
+    finished = job.counts.succeeded + job.counts.failed + job.counts.cancelled
     headers = {}
-    if len(page) == limit:
-        following = f"/v1/jobs/{job.id}/results?order={order}&offset={offset + limit}&limit={limit}"
+    if page and (len(page) == limit or offset + len(page) < finished):  # full, or cut short by its size
+        following = f"/v1/jobs/{job.id}/results?order={order}&offset={offset + len(page)}&limit={limit}"
         headers["Link"] = f'<{following}>; rel="next"'
     if choice in ALTERNATIVES:  # the page's claims, each article's in turn; failed ones counted in a header
         headers["Articles-Failed"] = str(sum(1 for result in page if result.result is None))
@@ -217,7 +219,7 @@ async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[by
         job = await jobs.get(job_id)
         if job is None:  # purged while streaming
             return
-        page = await jobs.results(job_id, order, sent, PAGE * 10)
+        page = await jobs.results(job_id, order, sent, PAGE * 10, RESULTS_PAGE_BYTES)
         if order == "submission":  # only what follows on without a gap: results stay in submission order
             page = [result for n, result in enumerate(page) if result.index == sent + n]
         for result in page:

@@ -21,6 +21,19 @@ from schemas.jobs import ArticleError, Job, JobResult
 
 Order = Literal["submission", "completion"]
 
+RESULTS_PAGE_BYTES = 8 * 1024 * 1024
+"""A page of results stops once its stored JSON passes this many bytes (one article's result is always sent)."""
+
+
+def within_budget(sizes: list[int], budget_bytes: int) -> int:
+    """Return how many of the leading ``sizes`` fit in ``budget_bytes``: always at least one of them."""
+    total = 0
+    for count, size in enumerate(sizes):
+        total += size
+        if count and total > budget_bytes:
+            return count
+    return len(sizes)
+
 
 @dataclass(frozen=True, slots=True)
 class NewArticle:
@@ -103,8 +116,14 @@ class JobStore(Protocol):
     async def cancel(self, job_id: str) -> Job | None:
         """Cancel a job's articles not yet finished; return the job (None when there is none)."""
 
-    async def results(self, job_id: str, order: Order, offset: int, limit: int) -> list[JobResult]:
-        """Return the finished articles' results, in submission or completion order, a page at a time."""
+    async def results(
+        self, job_id: str, order: Order, offset: int, limit: int, budget_bytes: int = RESULTS_PAGE_BYTES
+    ) -> list[JobResult]:
+        """Return a page of finished articles' results, in submission or completion order.
+
+        ``limit`` results at most, and no more than ``budget_bytes`` of stored JSON once the first is in
+        (a page of huge results stays small).
+        """
 
     async def purge(self) -> int:
         """Delete the jobs whose retention has run out; return how many."""

@@ -90,6 +90,18 @@ async def _delivery(redis: Redis, delivery_id: str) -> WebhookDelivery | None:
     return WebhookDelivery(id=delivery_id, event=text(fields, "event"), state=text(fields, "state"), attempts=attempts)
 
 
+async def result_sizes(redis: Redis, job_id: str, indexes: list[int]) -> list[int]:
+    """Return the stored length of each finished article's result and error at ``indexes``, in that order."""
+    if not indexes:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for index in indexes:
+            pipe.hstrlen(job_key(job_id, "results"), str(index))
+            pipe.hstrlen(job_key(job_id, "errors"), str(index))
+        lengths = await pipe.execute()
+    return [lengths[n] + lengths[n + 1] for n in range(0, len(lengths), 2)]
+
+
 async def results_at(redis: Redis, job_id: str, indexes: list[int]) -> list[JobResult]:
     """Read the results of a job's articles at ``indexes`` (finished ones), in that order."""
     if not indexes:

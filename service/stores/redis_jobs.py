@@ -38,6 +38,7 @@ from schemas.jobs import ArticleError, Job, JobResult
 from service.errors import ClaimServiceError, StoreUnavailable
 from service.stores import redis_job_scripts as keys
 from service.stores.job_store import (
+    RESULTS_PAGE_BYTES,
     ArticleOutcome,
     Delivery,
     IdempotencyConflict,
@@ -47,9 +48,10 @@ from service.stores.job_store import (
     job_id_time,
     wall_clock,
     webhook_payload,
+    within_budget,
 )
 from service.stores.redis_connection import JOBS_TIMEOUT_S, open_redis, redacted
-from service.stores.redis_job_view import job_view, results_at, text
+from service.stores.redis_job_view import job_view, result_sizes, results_at, text
 
 logger = logging.getLogger("claims.jobs")
 logging.getLogger("saq").setLevel(logging.WARNING)  # a line per ticket at INFO; our own logs say what matters
@@ -260,11 +262,18 @@ class RedisJobs:
         return await job_view(self._redis, job_id)
 
     @reached
-    async def results(self, job_id: str, order: Order, offset: int, limit: int) -> list[JobResult]:
-        """Return the finished articles' results, in submission or completion order, a page at a time."""
+    async def results(
+        self, job_id: str, order: Order, offset: int, limit: int, budget_bytes: int = RESULTS_PAGE_BYTES
+    ) -> list[JobResult]:
+        """Return a page of finished articles' results, in submission or completion order.
+
+        ``limit`` results at most, and no more than ``budget_bytes`` of stored JSON once the first is in
+        (their lengths are asked first).
+        """
         ordered = keys.job_key(job_id, "by_index" if order == "submission" else "by_completion")
         indexes = [int(index) for index in await self._redis.zrange(ordered, offset, offset + limit - 1)]
-        return await results_at(self._redis, job_id, indexes)
+        sizes = await result_sizes(self._redis, job_id, indexes)
+        return await results_at(self._redis, job_id, indexes[: within_budget(sizes, budget_bytes)])
 
     @reached
     async def purge(self) -> int:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from schemas.jobs import Job, JobResult
 from service.errors import ConfigError
 from service.stores.job_store import (
+    RESULTS_PAGE_BYTES,
     ArticleOutcome,
     Delivery,
     IdempotencyConflict,
@@ -213,12 +214,25 @@ class SqliteJobs:
 
         return await self._run(cancel)
 
-    async def results(self, job_id: str, order: Order, offset: int, limit: int) -> list[JobResult]:
-        """Return the finished articles' results, in submission or completion order, a page at a time."""
+    async def results(
+        self, job_id: str, order: Order, offset: int, limit: int, budget_bytes: int = RESULTS_PAGE_BYTES
+    ) -> list[JobResult]:
+        """Return a page of finished articles' results, in submission or completion order.
+
+        ``limit`` results at most, and no more than ``budget_bytes`` of stored JSON once the first is in
+        (rows are read one at a time).
+        """
         query = RESULTS_IN_ORDER[order]
 
         def results(connection: sqlite3.Connection) -> list[JobResult]:
-            return [job_result(row) for row in connection.execute(query, (job_id, limit, offset)).fetchall()]
+            page: list[JobResult] = []
+            spent = 0
+            for row in connection.execute(query, (job_id, limit, offset)):
+                spent += len(row["result"] or "") + len(row["error"] or "")
+                if page and spent > budget_bytes:
+                    break
+                page.append(job_result(row))
+            return page
 
         return await self._run(results)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.api import jobs_routes
 from service.api.app import create_app
 from service.settings import Settings
 
@@ -181,3 +182,26 @@ def test_more_requests_than_the_limit_are_refused(tmp_path: Path) -> None:
         response = client.post("/v1/jobs", json={"requests": [article(n) for n in range(4)]})
     assert response.status_code == 422
     assert response.json()["detail"] == "the job has 4 requests; the limit is 3"
+
+
+def test_a_page_cut_short_by_its_size_still_links_to_the_rest(
+    jobs_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the page's byte budget the page stops early, and ``Link: rel=next`` picks up where it stopped."""
+    job = jobs_client.post("/v1/jobs", json={"requests": [article(n) for n in range(5)]}).json()
+    wait_for(jobs_client, job["id"], "succeeded")
+    one_result = len(json.dumps(jobs_client.get(f"/v1/jobs/{job['id']}/results?limit=1").json()[0]["result"]))
+    monkeypatch.setattr(jobs_routes, "RESULTS_PAGE_BYTES", one_result * 2)
+    seen: list[int] = []
+    url: str | None = f"/v1/jobs/{job['id']}/results?limit=100"
+    while url is not None:
+        page = jobs_client.get(url)
+        assert 1 <= len(page.json()) <= 2
+        seen += [result["index"] for result in page.json()]
+        link = page.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    assert seen == [0, 1, 2, 3, 4]
+    with jobs_client.stream(
+        "GET", f"/v1/jobs/{job['id']}/results", headers={"accept": "application/x-ndjson"}
+    ) as streamed:
+        assert [json.loads(line)["index"] for line in streamed.iter_lines() if line] == [0, 1, 2, 3, 4]

@@ -190,3 +190,23 @@ async def test_the_job_shows_usage_and_errors(store: JobBackend) -> None:
     assert (job.counts.succeeded, job.counts.failed, job.counts.claims) == (1, 1, 2)
     assert (job.usage.prompt_tokens, job.usage.cost_usd) == (10, None)
     assert json.loads(job.errors[0].model_dump_json())["status"] == 504
+
+
+async def test_a_page_of_results_stops_at_its_byte_budget_but_always_holds_one(store: JobBackend) -> None:
+    """Results of 10 KB each: a 25 KB budget gives two a page; a budget smaller than one still gives one."""
+    from schemas.jobs import ArticleError
+
+    await store.create(new_job("job_a", 5))
+    for _ in range(5):
+        item = await store.claim("w")
+        assert item is not None
+        error = ArticleError(
+            index=item.index, article_id=f"job_a-{item.index}", type="/problems/upstream-timeout", title="t",
+            status=504, detail="x" * 10_000,
+        )  # fmt: skip
+        await store.finish(item, ArticleOutcome(False, None, error, 0, 0, 0, 0, 0, None))
+    pages = [await store.results("job_a", "submission", offset, 100, budget_bytes=25_000) for offset in (0, 2, 4)]
+    assert [[result.index for result in page] for page in pages] == [[0, 1], [2, 3], [4]]
+    one = await store.results("job_a", "completion", 0, 100, budget_bytes=10)
+    assert len(one) == 1
+    assert len(await store.results("job_a", "submission", 0, 100)) == 5
