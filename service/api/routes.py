@@ -16,7 +16,6 @@ from service.api.auth import AUTH_RESPONSES, charge, require
 from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
 from service.api.representations import ALTERNATIVES, claims_as, wanted
-from service.api.request_log import log_extraction
 from service.errors import (
     ExtractionFailed,
     NotFound,
@@ -26,6 +25,7 @@ from service.errors import (
     problem_catalogue,
 )
 from service.observability import metrics
+from service.observability.extraction_log import log_extraction
 from service.prompts.spec import PromptVersion
 
 router = APIRouter()
@@ -107,7 +107,7 @@ async def create_extraction(
             await charge(request, failed.usage.prompt_tokens + failed.usage.completion_tokens, failed.usage.cost_usd)
         raise
     await charge(request, result.usage.prompt_tokens + result.usage.completion_tokens, result.usage.cost_usd)
-    log_extraction(request_id_of(request), result, time.perf_counter() - started)
+    log_extraction(result, time.perf_counter() - started, request_id=request_id_of(request))
     alternative = wanted(request)
     response.headers["Vary"] = "Accept"
     return result if alternative is None else claims_as(alternative, [result])

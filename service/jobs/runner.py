@@ -25,6 +25,7 @@ from schemas.jobs import ArticleError
 from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable, Unauthorized
 from service.jobs import webhooks
 from service.observability import metrics
+from service.observability.extraction_log import log_extraction, log_failed_article
 from service.pipeline.extraction import Pipeline
 from service.settings import ApiKey, Settings
 from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
@@ -63,25 +64,37 @@ def failed(index: int, article_id: str, error: ClaimServiceError, usage: Usage |
 
 
 async def extract_article(pipeline: Pipeline, item: WorkItem) -> ArticleOutcome:
-    """Run one article through the pipeline; any failure becomes the article's error, never the worker's."""
+    """Run one article through the pipeline and log it; any failure becomes the article's error, not the worker's."""
     request = ExtractionRequest.model_validate_json(item.request_json)
     article_id = request.article.id or "-"
+    started = time.perf_counter()
     try:
-        return succeeded(await pipeline.extract(request))
+        result = await pipeline.extract(request)
     except ExtractionFailed as failure:
-        return failed(item.index, article_id, failure.cause, failure.usage)
+        return failed_and_logged(item, article_id, failure.cause, failure.usage, started)
     except ClaimServiceError as error:
-        return failed(item.index, article_id, error, None)
+        return failed_and_logged(item, article_id, error, None, started)
     except Exception:  # a bug of ours must cost one article, not the worker that runs them all
         logger.exception("job %s article %d failed unexpectedly", item.job_id, item.index)
         bug = ClaimServiceError(f"an unexpected error occurred; quote job {item.job_id} article {item.index}")
-        return failed(item.index, article_id, bug, None)
+        return failed_and_logged(item, article_id, bug, None, started)
+    log_extraction(result, time.perf_counter() - started, job=(item.job_id, item.index))
+    return succeeded(result)
+
+
+def failed_and_logged(
+    item: WorkItem, article_id: str, error: ClaimServiceError, usage: Usage | None, started: float
+) -> ArticleOutcome:
+    """Describe a failed article of a job, and log it as the extraction log's line for a failure."""
+    elapsed = time.perf_counter() - started
+    log_failed_article((item.job_id, item.index), article_id, error.problem_type, error.status, elapsed)
+    return failed(item.index, article_id, error, usage)
 
 
 async def refused_article(item: WorkItem, refusal: ClaimServiceError) -> ArticleOutcome:
     """Describe an article not run because its key's quota for the day is used up."""
     request = ExtractionRequest.model_validate_json(item.request_json)
-    return failed(item.index, request.article.id or "-", refusal, None)
+    return failed_and_logged(item, request.article.id or "-", refusal, None, time.perf_counter())
 
 
 class JobRunner:
