@@ -161,3 +161,15 @@ def test_the_rules_see_every_kind_of_import(
     probe.parent.mkdir(parents=True)
     probe.write_text(source, encoding="utf-8")
     assert offenders([probe], forbidden) == expected
+
+
+def test_each_module_of_the_pipeline_llm_and_steps_has_its_test_file() -> None:
+    """``service/<room>/<module>.py`` is tested in ``tests/<room>/test_<module>.py`` for these three rooms."""
+    tests = ROOT / "tests"
+    untested = [
+        f"{room}/{path.name}"
+        for room in ("pipeline", "llm", "steps")
+        for path in sorted((SERVICE / room).glob("*.py"))
+        if path.name != "__init__.py" and not (tests / room / f"test_{path.name}").is_file()
+    ]
+    assert untested == []

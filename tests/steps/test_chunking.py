@@ -155,3 +155,19 @@ def test_chunk_start_and_end_span_its_sentences(article_sentences: list[Sentence
 def test_estimate_tokens_counts_about_four_characters_a_token(text: str, tokens: int) -> None:
     """Token estimates round four characters a token up, and are at least one."""
     assert estimate_tokens(text) == tokens
+
+
+def test_chunking_estimates_each_sentence_once_however_the_article_is_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear work, counted not timed: 20,000 one-character lines cost one estimate of each sentence's text."""
+    text = normalize_text("\n".join("x" for _ in range(20_000))).text
+    sentences = segment_sentences(text)
+    estimated: list[int] = []
+
+    def counting_estimate(sentence_text: str) -> int:
+        estimated.append(len(sentence_text))
+        return estimate_tokens(sentence_text)
+
+    monkeypatch.setattr("service.steps.chunking.estimate_tokens", counting_estimate)
+    chunks = chunk_sentences(sentences, budget_tokens=1500, context_sentences=3)
+    assert sum(len(chunk.sentences) for chunk in chunks) == len(sentences) == 20_000
+    assert sum(estimated) == sum(len(sentence.text) for sentence in sentences)
