@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
 
 from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
 from service.api.auth import AUTH_RESPONSES, Caller, require
@@ -19,6 +21,7 @@ from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
 from service.jobs.webhooks import check_callback
 from service.observability import metrics
+from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
 from service.stores.job_store import RESULTS_PAGE_BYTES, IdempotencyConflict, JobBackend, JobStore, Order
 
 router = APIRouter(tags=["jobs"])
@@ -26,6 +29,7 @@ STREAM_POLL_S = 0.25
 JOB_ID = re.compile(r"job_[0-9a-f]{20,28}")  # new_job_id(): 28 hex digits; 20 before ids carried their time
 PAGE = 100
 MAX_OFFSET = 1_000_000_000
+RESULT_PAGE = TypeAdapter(list[JobResult])  # a page rendered straight to JSON bytes by pydantic-core
 EXAMPLE_BATCH = {
     "requests": [
         {"article": {"id": "a1", "text": "Violent crime is down 15.2%, the FBI said."}},
@@ -192,24 +196,40 @@ async def job_results(
     caller: JobsCaller,
     job_id: str,
     order: Annotated[Literal["submission", "completion"], Query()] = "submission",
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description="In submission order, the index of the page's first article; in completion order, how "
+            "many finished articles to pass over. Follow `Link: rel=next` rather than computing it.",
+        ),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = PAGE,
 ) -> Response:
-    """Return the finished articles' results, in submission or completion order; NDJSON streams them all."""
+    """Return the finished articles' results, in submission or completion order; NDJSON streams them all.
+
+    In submission order a page stops before the first article not finished yet, so paging a running job
+    never skips or repeats an article: a short or empty page means the next one has not finished. `Link:
+    rel=next` is sent while articles remain beyond the page.
+    """
     job = await _owned(jobs, caller, job_id)
     choice = preferred(request, (JSON, NDJSON, *ALTERNATIVES))
     if choice == NDJSON:
         return StreamingResponse(_stream(jobs, job.id, order), media_type=NDJSON, headers=VARY)
     page = await jobs.results(job.id, order, offset, limit, RESULTS_PAGE_BYTES)
-    finished = job.counts.succeeded + job.counts.failed + job.counts.cancelled
     headers = {}
-    if page and (len(page) == limit or offset + len(page) < finished):  # full, or cut short by its size
-        following = f"/v1/jobs/{job.id}/results?order={order}&offset={offset + len(page)}&limit={limit}"
-        headers["Link"] = f'<{following}>; rel="next"'
+    following = offset + len(page)  # in submission order the next index: a page never skips an article
+    if page and following < job.counts.total:
+        link = f"/v1/jobs/{job.id}/results?order={order}&offset={following}&limit={limit}"
+        headers["Link"] = f'<{link}>; rel="next"'
+    results = [result.result for result in page if result.result is not None]
+    size = sum(len(result.claims) for result in results) * CHARS_A_CLAIM
     if choice in ALTERNATIVES:  # the page's claims, each article's in turn; failed ones counted in a header
-        headers["Articles-Failed"] = str(sum(1 for result in page if result.result is None))
-        return claims_as(choice, [result.result for result in page if result.result is not None], headers)
-    return JSONResponse([result.model_dump(mode="json") for result in page], headers=headers | VARY)
+        headers["Articles-Failed"] = str(len(page) - len(results))
+        return await off_the_loop(partial(claims_as, choice, results, headers), size=size)
+    body = await off_the_loop(partial(RESULT_PAGE.dump_json, page), size=size)
+    return Response(body, media_type=JSON, headers=headers | VARY)
 
 
 async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[bytes]:
@@ -219,9 +239,7 @@ async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[by
         job = await jobs.get(job_id)
         if job is None:  # purged while streaming
             return
-        page = await jobs.results(job_id, order, sent, PAGE * 10, RESULTS_PAGE_BYTES)
-        if order == "submission":  # only what follows on without a gap: results stay in submission order
-            page = [result for n, result in enumerate(page) if result.index == sent + n]
+        page = await jobs.results(job_id, order, sent, PAGE * 10, RESULTS_PAGE_BYTES)  # never past a gap
         for result in page:
             yield (result.model_dump_json() + "\n").encode()
         sent += len(page)

@@ -45,7 +45,7 @@ def succeeded(result: ExtractionResult) -> ArticleOutcome:
     return ArticleOutcome(
         succeeded=True, result_json=result.model_dump_json(), error=None, claims=len(result.claims),
         model_calls=usage.model_calls, cache_hits=usage.cache_hits, prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd,
+        completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd, article_id=result.article_id,
     )  # fmt: skip
 
 

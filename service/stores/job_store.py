@@ -83,6 +83,7 @@ class ArticleOutcome:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float | None
+    article_id: str | None = None  # the result's article id, which the job then lists (a page's: its text's)
 
 
 @dataclass(frozen=True, slots=True)

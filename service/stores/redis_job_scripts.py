@@ -160,7 +160,8 @@ return 1
 
 # ARGV: job, index, owner, state, outcome JSON, claims, model_calls, cache_hits, prompt_tokens,
 # completion_tokens, cost_usd, cost_unknown, now, retention, ticket, article delivery id, job delivery id,
-# delivery ttl. Returns 1 (recorded), 2 (recorded, and the job is done), 0 (no longer running), -1 (not ours).
+# delivery ttl, the result's article id ('' to keep the one listed). Returns 1 (recorded), 2 (recorded, and the
+# job is done), 0 (no longer running), -1 (not ours).
 FINISH = (
     _COMMON
     + """
@@ -178,6 +179,9 @@ redis.call('HDEL', jk .. ':owners', idx)
 if state == 'succeeded' then
   redis.call('HSET', jk .. ':results', idx, ARGV[5])
   redis.call('HINCRBY', jk, 'claims', ARGV[6])
+  if ARGV[19] ~= '' then
+    redis.call('HSET', jk .. ':ids', idx, ARGV[19])
+  end
 else
   redis.call('HSET', jk .. ':errors', idx, ARGV[5])
   redis.call('ZADD', jk .. ':failed', idx, idx)

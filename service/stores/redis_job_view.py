@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
+from service.steps.cpu import off_the_loop
 from service.stores.job_store import moment
 from service.stores.redis_job_scripts import delivery_key, job_key
 
@@ -110,13 +111,18 @@ async def results_at(redis: Redis, job_id: str, indexes: list[int]) -> list[JobR
     ids = await redis.hmget(job_key(job_id, "ids"), indexes)
     results = await redis.hmget(job_key(job_id, "results"), indexes)
     errors = await redis.hmget(job_key(job_id, "errors"), indexes)
-    return [
-        JobResult(
-            index=index,
-            article_id=(article_id or b"-").decode(),
-            state=(state or b"cancelled").decode(),
-            result=ExtractionResult.model_validate_json(result) if result else None,
-            error=ArticleError.model_validate_json(error) if error else None,
-        )
-        for index, state, article_id, result, error in zip(indexes, states, ids, results, errors, strict=True)
-    ]
+
+    def parsed() -> list[JobResult]:
+        return [
+            JobResult(
+                index=index,
+                article_id=(article_id or b"-").decode(),
+                state=(state or b"cancelled").decode(),
+                result=ExtractionResult.model_validate_json(result) if result else None,
+                error=ArticleError.model_validate_json(error) if error else None,
+            )
+            for index, state, article_id, result, error in zip(indexes, states, ids, results, errors, strict=True)
+        ]
+
+    stored = sum(len(result or b"") + len(error or b"") for result, error in zip(results, errors, strict=True))
+    return await off_the_loop(parsed, size=stored)  # a page of many results parses for a while

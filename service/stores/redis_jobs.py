@@ -267,11 +267,17 @@ class RedisJobs:
     ) -> list[JobResult]:
         """Return a page of finished articles' results, in submission or completion order.
 
-        ``limit`` results at most, and no more than ``budget_bytes`` of stored JSON once the first is in
-        (their lengths are asked first).
+        In submission order ``offset`` is the first article's index and the page stops before the first
+        article not finished yet; in completion order it counts finished articles. ``limit`` results at
+        most, and no more than ``budget_bytes`` of stored JSON once the first is in (lengths asked first).
         """
-        ordered = keys.job_key(job_id, "by_index" if order == "submission" else "by_completion")
-        indexes = [int(index) for index in await self._redis.zrange(ordered, offset, offset + limit - 1)]
+        if order == "submission":
+            by_index = keys.job_key(job_id, "by_index")
+            found = [int(index) for index in await self._redis.zrangebyscore(by_index, offset, offset + limit - 1)]
+            indexes = [index for n, index in enumerate(found) if index == offset + n]
+        else:
+            by_completion = keys.job_key(job_id, "by_completion")
+            indexes = [int(index) for index in await self._redis.zrange(by_completion, offset, offset + limit - 1)]
         sizes = await result_sizes(self._redis, job_id, indexes)
         return await results_at(self._redis, job_id, indexes[: within_budget(sizes, budget_bytes)])
 
@@ -381,6 +387,7 @@ class RedisJobs:
             outcome.claims, outcome.model_calls, outcome.cache_hits, outcome.prompt_tokens, outcome.completion_tokens,
             repr(outcome.cost_usd or 0.0), "1" if outcome.cost_usd is None else "0", repr(wall_clock()),
             self._retention_s, item.ticket or "", _delivery_id(), _delivery_id(), self._delivery_ttl(),
+            outcome.article_id or "",
         ]  # fmt: skip
         recorded = int(await self._finish(keys=[], args=args))
         held = self._held.get(item.ticket or "")

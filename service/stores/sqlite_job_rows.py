@@ -40,12 +40,19 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, due_at);
 """
 
 RESULT_COLUMNS = "SELECT idx, article_id, state, result, error FROM articles"
-RESULTS_IN_ORDER = {
-    "submission": RESULT_COLUMNS + " WHERE job_id = ? AND state IN ('succeeded', 'failed', 'cancelled') "
-    "ORDER BY idx LIMIT ? OFFSET ?",
-    "completion": RESULT_COLUMNS + " WHERE job_id = ? AND state IN ('succeeded', 'failed', 'cancelled') "
-    "ORDER BY finished_seq LIMIT ? OFFSET ?",
+PAGE_IN_ORDER = {  # which articles a page may hold, with their stored bytes; their JSON is read once admitted
+    "submission": "SELECT idx, state IN ('succeeded', 'failed', 'cancelled') AS finished, "
+    "COALESCE(length(CAST(result AS BLOB)), 0) + COALESCE(length(CAST(error AS BLOB)), 0) AS bytes "
+    "FROM articles WHERE job_id = :job AND idx >= :offset ORDER BY idx LIMIT :limit",
+    "completion": "SELECT idx, 1 AS finished, "
+    "COALESCE(length(CAST(result AS BLOB)), 0) + COALESCE(length(CAST(error AS BLOB)), 0) AS bytes "
+    "FROM articles WHERE job_id = :job AND state IN ('succeeded', 'failed', 'cancelled') "
+    "ORDER BY finished_seq LIMIT :limit OFFSET :offset",
 }
+RESULTS_AT = (
+    "SELECT idx, article_id, state, result, error FROM articles "
+    "WHERE job_id = ? AND idx IN (SELECT value FROM json_each(?))"
+)
 ONE_RESULT = RESULT_COLUMNS + " WHERE job_id = ? AND idx = ?"
 ALL_RESULTS = RESULT_COLUMNS + " WHERE job_id = ? ORDER BY idx"
 UNFINISHED = "SELECT idx FROM articles WHERE job_id = ? AND state IN ('queued', 'running') ORDER BY idx"
@@ -62,6 +69,7 @@ FINISH_ARTICLE = (
     "UPDATE articles SET state = :state, result = :result, error = :error, claims = :claims, "
     "model_calls = :calls, cache_hits = :hits, prompt_tokens = :prompt, completion_tokens = :completion, "
     "cost_usd = :cost, cost_unknown = :unknown, owner = NULL, lease_until = NULL, "
+    "article_id = COALESCE(:article_id, article_id), "
     "finished_seq = (SELECT seq + 1 FROM jobs WHERE id = :job) "
     "WHERE job_id = :job AND idx = :idx AND owner = :owner AND state = 'running'"
 )
@@ -125,6 +133,7 @@ def finish_arguments(item: WorkItem, outcome: ArticleOutcome) -> dict[str, Any]:
         "job": item.job_id,
         "idx": item.index,
         "owner": item.owner,
+        "article_id": outcome.article_id,
     }
 
 

@@ -36,6 +36,7 @@ from service.stores.job_store import (
     WorkItem,
     wall_clock,
     webhook_payload,
+    within_budget,
 )
 from service.stores.sqlite_job_rows import (
     ALL_RESULTS,
@@ -43,8 +44,9 @@ from service.stores.sqlite_job_rows import (
     NEXT_ARTICLE,
     NEXT_JOB,
     ONE_RESULT,
+    PAGE_IN_ORDER,
     PURGE,
-    RESULTS_IN_ORDER,
+    RESULTS_AT,
     SCHEMA,
     UNFINISHED,
     delivery_to_send,
@@ -219,20 +221,22 @@ class SqliteJobs:
     ) -> list[JobResult]:
         """Return a page of finished articles' results, in submission or completion order.
 
-        ``limit`` results at most, and no more than ``budget_bytes`` of stored JSON once the first is in
-        (rows are read one at a time).
+        In submission order ``offset`` is the first article's index and the page stops before the first
+        article not finished yet; in completion order it counts finished articles. ``limit`` results at
+        most, and no more than ``budget_bytes`` of stored JSON (UTF-8) once the first is in: sizes are
+        read first, and only the admitted results' JSON.
         """
-        query = RESULTS_IN_ORDER[order]
+        query = PAGE_IN_ORDER[order]
 
         def results(connection: sqlite3.Connection) -> list[JobResult]:
-            page: list[JobResult] = []
-            spent = 0
-            for row in connection.execute(query, (job_id, limit, offset)):
-                spent += len(row["result"] or "") + len(row["error"] or "")
-                if page and spent > budget_bytes:
-                    break
-                page.append(job_result(row))
-            return page
+            rows = connection.execute(query, {"job": job_id, "offset": offset, "limit": limit}).fetchall()
+            finished = [row for row in rows if row["finished"]]
+            if order == "submission":
+                finished = [row for n, row in enumerate(finished) if row["idx"] == offset + n]
+            kept = within_budget([row["bytes"] for row in finished], budget_bytes)
+            admitted = [row["idx"] for row in finished[:kept]]
+            found = {row["idx"]: row for row in connection.execute(RESULTS_AT, (job_id, json.dumps(admitted)))}
+            return [job_result(found[index]) for index in admitted]
 
         return await self._run(results)
 

@@ -205,3 +205,13 @@ def test_a_page_cut_short_by_its_size_still_links_to_the_rest(
         "GET", f"/v1/jobs/{job['id']}/results", headers={"accept": "application/x-ndjson"}
     ) as streamed:
         assert [json.loads(line)["index"] for line in streamed.iter_lines() if line] == [0, 1, 2, 3, 4]
+
+
+def test_an_html_page_without_an_id_is_listed_under_its_result_s_id(jobs_client: TestClient) -> None:
+    """A page's id comes from the text read from it: the job's listing and the result agree on it."""
+    page = "<!doctype html><html><body><nav>Home 2%</nav><article><p>Prices rose 3% in May.</p></article></body></html>"
+    job = jobs_client.post("/v1/jobs", json={"article": {"text": page}}).json()
+    wait_for(jobs_client, job["id"], "succeeded")
+    [listed] = jobs_client.get(f"/v1/jobs/{job['id']}/results").json()
+    direct = jobs_client.post("/v1/extractions", json={"article": {"text": page}}).json()
+    assert listed["article_id"] == listed["result"]["article_id"] == direct["article_id"]

@@ -6,6 +6,7 @@ Fair turns, leases that run out, results recorded once, cancellation, hand-backs
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -193,7 +194,7 @@ async def test_the_job_shows_usage_and_errors(store: JobBackend) -> None:
 
 
 async def test_a_page_of_results_stops_at_its_byte_budget_but_always_holds_one(store: JobBackend) -> None:
-    """Results of 10 KB each: a 25 KB budget gives two a page; a budget smaller than one still gives one."""
+    """Results of 10 KB (5,000 characters) each: a 25 KB budget, counted in bytes, gives two a page; less, one."""
     from schemas.jobs import ArticleError
 
     await store.create(new_job("job_a", 5))
@@ -202,7 +203,7 @@ async def test_a_page_of_results_stops_at_its_byte_budget_but_always_holds_one(s
         assert item is not None
         error = ArticleError(
             index=item.index, article_id=f"job_a-{item.index}", type="/problems/upstream-timeout", title="t",
-            status=504, detail="x" * 10_000,
+            status=504, detail="é" * 5_000,
         )  # fmt: skip
         await store.finish(item, ArticleOutcome(False, None, error, 0, 0, 0, 0, 0, None))
     pages = [await store.results("job_a", "submission", offset, 100, budget_bytes=25_000) for offset in (0, 2, 4)]
@@ -210,3 +211,38 @@ async def test_a_page_of_results_stops_at_its_byte_budget_but_always_holds_one(s
     one = await store.results("job_a", "completion", 0, 100, budget_bytes=10)
     assert len(one) == 1
     assert len(await store.results("job_a", "submission", 0, 100)) == 5
+
+
+async def test_paging_a_running_job_in_submission_order_never_skips_or_repeats(store: JobBackend) -> None:
+    """Articles 1 and 2 done, 0 running: the page at 0 waits for 0; once it finishes, pages go 0, 1, 2."""
+    await store.create(new_job("job_a", 3))
+    first, second, third = [await store.claim("w") for _ in range(3)]
+    assert first is not None
+    assert second is not None
+    assert third is not None
+    await store.finish(second, DONE)
+    await store.finish(third, DONE)
+    assert await store.results("job_a", "submission", 0, 10) == []
+    assert [result.index for result in await store.results("job_a", "submission", 1, 10)] == [1, 2]
+    assert [result.index for result in await store.results("job_a", "completion", 0, 10)] == [1, 2]
+    await store.finish(first, DONE)
+    pages = [await store.results("job_a", "submission", offset, 1) for offset in range(3)]
+    assert [[result.index for result in page] for page in pages] == [[0], [1], [2]]
+    assert [result.index for result in await store.results("job_a", "completion", 0, 10)] == [1, 2, 0]
+
+
+async def test_a_result_s_article_id_is_the_one_the_job_lists(store: JobBackend) -> None:
+    """An article submitted without an id lists, once done, the id its result carries (an HTML page's: its text's)."""
+    from schemas.jobs import ArticleError
+
+    await store.create(new_job("job_a", 2))
+    done, failing = await store.claim("w"), await store.claim("w")
+    assert done is not None
+    assert failing is not None
+    await store.finish(done, dataclasses.replace(DONE, article_id="art_from_the_text"))
+    error = ArticleError(
+        index=1, article_id="job_a-1", type="/problems/upstream-timeout", title="t", status=504, detail="d"
+    )
+    await store.finish(failing, ArticleOutcome(False, None, error, 0, 0, 0, 0, 0, None))
+    listed = await store.results("job_a", "submission", 0, 10)
+    assert [result.article_id for result in listed] == ["art_from_the_text", "job_a-1"]
