@@ -26,6 +26,7 @@ from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable
 from service.jobs import webhooks
 from service.observability import metrics
 from service.observability.extraction_log import log_extraction, log_failed_article
+from service.observability.logs import KEY_NAME
 from service.pipeline.extraction import Pipeline
 from service.settings import ApiKey, Settings
 from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
@@ -199,6 +200,7 @@ class JobRunner:
         cost for the day are used up it fails with that problem instead of running, and what it uses is
         charged to the key.
         """
+        KEY_NAME.set(item.key_name)  # this article's log lines name the key that submitted its job
         key, refusal = await self._admit(item)
         extraction = asyncio.create_task(
             extract_article(self._pipeline, item) if refusal is None else refused_article(item, refusal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,23 @@ def real_sockets(http_mock: Any) -> None:
     """This test speaks plain HTTP over loopback (http.client), outside respx, which patches httpx only."""
 
 
+def wait_until_finished(port: int, job_id: str, headers: dict[str, str]) -> None:
+    """Poll a job until it is no longer queued or running (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/v1/jobs/{job_id}", headers=headers)
+        state = json.loads(connection.getresponse().read())["state"]
+        connection.close()
+        if state not in ("queued", "running"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {state} after 30 s")
+
+
 def test_json_lines_carry_the_request_id_the_key_name_and_the_extraction_fields(tmp_path: Path) -> None:
-    """With log_format json every line is JSON; the extraction's has its fields, request id and key name."""
-    keys = [{"name": "desk", "hash": key_hash(KEY), "scopes": ["extract"]}]
+    """With log_format json every line is JSON; an extraction's has its fields, request id (or job) and key name."""
+    keys = [{"name": "desk", "hash": key_hash(KEY), "scopes": ["extract", "jobs"]}]
     config = {"cache_dir": str(tmp_path / "cache"), "log_format": "json", "api_keys": keys}
     service = start_service("service", config, tmp_path)
     try:
@@ -33,8 +48,13 @@ def test_json_lines_carry_the_request_id_the_key_name_and_the_extraction_fields(
         headers = {"content-type": "application/json", "authorization": f"Bearer {KEY}", "x-request-id": "req-123"}
         connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
         connection.request("POST", "/v1/extractions", body, headers)
-        assert connection.getresponse().status == 200
+        extracted = connection.getresponse()
+        extracted.read()
+        assert extracted.status == 200
+        connection.request("POST", "/v1/jobs", body, headers)
+        job = json.loads(connection.getresponse().read())
         connection.close()
+        wait_until_finished(service.port, job["id"], headers)
         request(service.port, "GET", "/healthz")
     finally:
         service.stop()
@@ -47,5 +67,12 @@ def test_json_lines_carry_the_request_id_the_key_name_and_the_extraction_fields(
     assert extraction["claims"] >= 1
     assert {"timestamp", "level", "logger", "model_calls", "prompt_tokens", "cost_usd", "ms"} <= set(extraction)
     assert (access["request_id"], access["key"]) == ("req-123", "desk")
+    article = next(record for record in records if record.get("event") == "extraction" and "job_id" in record)
+    assert (article["job_id"], article["index"], article["key"], article["status"]) == (
+        job["id"],
+        0,
+        "desk",
+        "complete",
+    )
     assert KEY not in service.log_path.read_text(encoding="utf-8")
     assert "Prices rose" not in service.log_path.read_text(encoding="utf-8")
