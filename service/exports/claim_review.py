@@ -25,7 +25,13 @@ ORGANIZATION = re.compile(
     r"party|police|report|service|survey|union|university)\b",
     re.IGNORECASE,
 )
-ACRONYM = re.compile(r"^[A-Z]{2,4}$")  # FBI, NATO, ONS; a transcript's TRUMP or HARRIS is a person
+ACRONYM = re.compile(r"^[A-Z]{2,3}$")  # FBI, ONS, GOP; a transcript's WALZ, TRUMP or HARRIS is a person
+LONGER_ACRONYMS = frozenset(  # organisations news names by a longer acronym, which a speaker label could be taken for
+    (
+        "AARP", "AFL-CIO", "ASEAN", "CERN", "FEMA", "FIFA", "INTERPOL", "NAACP", "NASA", "NATO", "NHTSA", "NOAA",
+        "OPEC", "OECD", "OSHA", "UNESCO", "UNHCR", "UNICEF", "USAID", "USDA",
+    )
+)  # fmt: skip
 
 
 def claimant(name: str | None) -> dict[str, Any] | None:
@@ -33,7 +39,7 @@ def claimant(name: str | None) -> dict[str, Any] | None:
     if not name:
         return None
     named = name.split(",", 1)[0].strip()  # "Elon Musk, who runs the company": the name, not the description
-    organization = ORGANIZATION.search(named) or ACRONYM.match(named)
+    organization = ORGANIZATION.search(named) or ACRONYM.match(named) or named in LONGER_ACRONYMS
     return {"@type": "Organization" if organization else "Person", "name": name}
 
 

@@ -93,9 +93,10 @@ def test_a_job_s_results_come_as_claim_reviews_too(tmp_path: Path) -> None:
 
 
 def test_a_transcript_s_speakers_are_people_and_a_description_is_not_an_organization() -> None:
-    """TRUMP and HARRIS (transcript labels) are Persons; "Elon Musk, who runs the company" too; NATO is not."""
+    """TRUMP, HARRIS, WALZ (transcript labels) are Persons; "Elon Musk, who runs the company" too; NATO, FBI are not."""
     assert claimant("TRUMP") == {"@type": "Person", "name": "TRUMP"}
-    assert claimant("HARRIS")["@type"] == "Person"  # type: ignore[index]
+    assert [claimant(name)["@type"] for name in ("HARRIS", "WALZ", "BUSH", "CRUZ")] == ["Person"] * 4  # type: ignore[index]
+    assert [claimant(name)["@type"] for name in ("FBI", "ONS", "NASA")] == ["Organization"] * 3  # type: ignore[index]
     assert claimant("Elon Musk, who runs the company")["@type"] == "Person"  # type: ignore[index]
     assert claimant("NATO")["@type"] == "Organization"  # type: ignore[index]
     assert claimant("the Census Bureau")["@type"] == "Organization"  # type: ignore[index]
