@@ -113,14 +113,7 @@ async function viaJob(request) {
   const started = Date.now();
   let wait = 1000;
   for (;;) {
-    let current;
-    try {
-      current = await (await api(`/v1/jobs/${job.id}`)).json();
-    } catch (error) {
-      if (error.status !== 429) throw error;
-      await sleep(Math.max(error.retryAfter * 1000, wait)); // the key's requests a minute: wait as told
-      continue;
-    }
+    const current = await patiently(() => api(`/v1/jobs/${job.id}`), started, job.id);
     const done = current.counts.total - current.counts.queued - current.counts.running;
     showProgress(true, `Job ${current.state}: ${done} of ${current.counts.total} article(s)`, done / current.counts.total);
     if (!["queued", "running"].includes(current.state)) break;
@@ -128,9 +121,23 @@ async function viaJob(request) {
     await sleep(wait);
     wait = Math.min(wait * 1.5, 5000); // polls every 1 s at first, every 5 s at most
   }
-  const [first] = await (await api(`/v1/jobs/${job.id}/results`)).json();
+  const [first] = await patiently(() => api(`/v1/jobs/${job.id}/results`), started, job.id);
   if (!first || !first.result) throw new Error(first && first.error ? `${first.error.title}: ${first.error.detail}` : "the job gave no result");
   return first.result;
+}
+
+// One call's JSON, waiting out the key's requests a minute (429 with Retry-After) within the job's time limit.
+async function patiently(call, started, jobId) {
+  for (;;) {
+    try {
+      return await (await call()).json();
+    } catch (error) {
+      if (error.status !== 429) throw error;
+      const retryMs = Math.max((error.retryAfter || 1) * 1000, 1000);
+      if (Date.now() + retryMs - started > POLL_LIMIT_MS) throw new Error(`the key's quota is spent; follow the job at /v1/jobs/${jobId}`);
+      await sleep(retryMs);
+    }
+  }
 }
 
 function showProgress(visible, text = "", fraction = null) {
