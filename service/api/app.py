@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from service import __version__
-from service.api.auth import Keyring
+from service.api.auth import AuthenticateBeforeBodyMiddleware, Keyring
 from service.api.jobs_routes import router as jobs_router
 from service.api.middleware import (
     BodySizeLimitMiddleware,
@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         max_bytes=extraction_limit,
         max_bytes_under={"/v1/jobs": settings.job_max_body_mb * 1024 * 1024},
     )
+    app.add_middleware(AuthenticateBeforeBodyMiddleware)  # outside the body cap: a keyless POST is read no further
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout_s)
     app.add_middleware(ShutdownMiddleware, in_flight=in_flight)

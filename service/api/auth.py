@@ -18,13 +18,17 @@ from typing import Annotated, Any
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette import types as asgi
+from starlette.datastructures import Headers
 
+from service.api.middleware import send_problem
 from service.errors import Forbidden, Unauthorized
 from service.observability.logs import KEY_NAME
 from service.settings import ApiKey, Scope
 from service.stores.quotas import KeyQuotas, rate_limit_headers
 
 ALL_SCOPES: frozenset[str] = frozenset({"extract", "jobs", "read", "admin"})
+ROUTES_WITH_BODIES = frozenset({"/v1/extractions", "/v1/jobs"})  # keys checked before their bodies are read
 KEY_PREFIX = "ce_"
 
 
@@ -136,3 +140,33 @@ async def charge(request: Request, tokens: int, cost_usd: float | None) -> None:
     quotas: KeyQuotas = request.app.state.quotas
     await quotas.charge(caller.key, tokens, cost_usd)
     request.state.rate_headers = rate_limit_headers(await quotas.standing(caller.key))
+
+
+def key_in_headers(headers: Headers) -> str | None:
+    """Return the key raw headers carry, read as ``HTTPBearer`` and ``APIKeyHeader`` read them."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    bearer = credentials.strip() if scheme.lower() == "bearer" else ""
+    return bearer or headers.get("x-api-key") or None
+
+
+class AuthenticateBeforeBodyMiddleware:
+    """Answer 401 to a POST without a valid key before its body is read, when keys are configured.
+
+    FastAPI reads and parses a route's declared body before any dependency runs, so ``require`` alone would
+    let a client without a key make the service parse megabytes of JSON first. Scopes and quotas are still
+    ``require``'s to check.
+    """
+
+    def __init__(self, app: asgi.ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        """Refuse a keyless POST to a route with a body, or pass the request on."""
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in ROUTES_WITH_BODIES:
+            keyring: Keyring = scope["app"].state.keyring
+            try:
+                keyring.identify(key_in_headers(Headers(scope=scope)))
+            except Unauthorized as refusal:
+                await send_problem(scope, send, refusal)
+                return
+        await self.app(scope, receive, send)

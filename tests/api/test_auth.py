@@ -63,6 +63,22 @@ def test_no_key_a_wrong_key_and_a_revoked_key_are_401(client: TestClient) -> Non
     assert "ce_guess" not in wrong.text
 
 
+def test_a_post_without_a_valid_key_is_refused_before_its_body_is_read(client: TestClient) -> None:
+    """No parsing for strangers: a body too large or not JSON at all still gets the 401, not a 413 or a 422."""
+    oversize = {"content-type": "application/json", "content-length": str(50 * 1024 * 1024)}
+    for path in ("/v1/extractions", "/v1/jobs"):
+        assert problem(client.post(path, content=b"{", headers=oversize)) == (401, "/problems/unauthorized")
+        assert problem(client.post(path, content=b"not json", headers=bearer("ce_guess"))) == (
+            401, "/problems/unauthorized",
+        )  # fmt: skip
+    with_key = client.post(
+        "/v1/extractions", content=b"not json", headers={"content-type": "application/json", **bearer(DESK)}
+    )
+    assert problem(with_key) == (422, "/problems/invalid-request")
+    lowercase_scheme = client.post("/v1/extractions", json=ARTICLE, headers={"authorization": f"bearer {DESK}"})
+    assert lowercase_scheme.status_code == 200
+
+
 def test_a_key_without_the_scope_is_403(client: TestClient) -> None:
     """The desk key may extract but not submit jobs; the batch key may submit jobs but not extract."""
     assert problem(client.post("/v1/jobs", json=ARTICLE, headers=bearer(DESK))) == (403, "/problems/forbidden")
