@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from schemas.claim_types import Attribution, ClaimType
 
 SCHEMA_VERSION = "1"
+METADATA_BYTES = 16 * 1024  # an article's metadata, as UTF-8 JSON
 
 NonBlankText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
 PromptRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(@[1-9][0-9]*)?$")]
@@ -42,7 +44,11 @@ class Article(BaseModel):
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = Field(
         default="en", description="BCP 47 language tag; drives sentence segmentation."
     )
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Echoed nowhere; yours to keep.")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"Up to {METADATA_BYTES // 1024} KB of JSON of yours (UTF-8), kept with a job's request; "
+        "echoed nowhere.",
+    )
     format: Literal["auto", "prose", "transcript", "html"] = Field(
         default="auto",
         description=(
@@ -52,6 +58,18 @@ class Article(BaseModel):
             "and upper-case speaker labels; `prose` is plain text, always."
         ),
     )
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_fits(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Refuse metadata that could not be stored as UTF-8 JSON (a lone surrogate) or is over its size."""
+        try:
+            size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise ValueError("metadata holds a lone surrogate (\\ud800-\\udfff), which UTF-8 cannot store") from exc
+        if size > METADATA_BYTES:
+            raise ValueError(f"metadata is {size:,} bytes of JSON; at most {METADATA_BYTES:,}")
+        return metadata
 
 
 class ExtractionOptions(BaseModel):

@@ -38,6 +38,11 @@ def read_submission(body: bytes, content_type: str, query_callback: JobCallback)
     """Parse a JSON (one request, or ``{"requests": [...]}``) or NDJSON body into numbered entries."""
     if content_type == NDJSON:
         return Submission(_ndjson_entries(body), query_callback, body)
+    if query_callback != JobCallback():
+        raise InvalidRequest(
+            "callback_url and callback_per_article go in the query string with an NDJSON body only; "
+            "a JSON body carries them as fields of its own"
+        )
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -72,7 +77,8 @@ def _ndjson_entries(body: bytes) -> list[tuple[int, Any]]:
     except UnicodeDecodeError as exc:
         raise InvalidRequest("the NDJSON body is not UTF-8 text") from exc
     entries: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.removeprefix("\ufeff").split("\n")  # JSON strings may hold U+2028 or U+0085: lines end at LF only
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

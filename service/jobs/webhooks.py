@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from service.errors import InputError
+from service.errors import InputError, InvalidRequest
 from service.settings import Settings, read_secret_reference
 from service.stores.job_store import Delivery
 
@@ -37,6 +37,10 @@ def check_callback(url: str | None, settings: Settings) -> None:
         return
     if settings.webhook_secret is None:
         raise CallbackNotAllowed("this service sends no webhooks: the operator has not set webhook_secret")
+    try:
+        urlsplit(url).port  # noqa: B018 -- read for its ValueError: a port out of range or not a number
+    except ValueError as exc:
+        raise InvalidRequest(f"callback_url {url!r} is not a valid URL ({exc})") from exc
     if not host_allowed(url, settings.webhook_allowed_hosts):
         allowed = ", ".join(settings.webhook_allowed_hosts) or "none"
         raise CallbackNotAllowed(f"callback host of {url!r} is not allowed; allowed hosts: {allowed}")

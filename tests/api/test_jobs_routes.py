@@ -215,3 +215,27 @@ def test_an_html_page_without_an_id_is_listed_under_its_result_s_id(jobs_client:
     [listed] = jobs_client.get(f"/v1/jobs/{job['id']}/results").json()
     direct = jobs_client.post("/v1/extractions", json={"article": {"text": page}}).json()
     assert listed["article_id"] == listed["result"]["article_id"] == direct["article_id"]
+
+
+def test_ndjson_lines_end_at_line_feeds_only_and_a_bom_is_no_line(jobs_client: TestClient) -> None:
+    """U+2028 and U+0085 inside a JSON string are text, not line ends; a BOM before the first line is skipped."""
+    requests = [article(1), {"article": {"id": "sep", "text": "Prices rose 4%\u2028in May\u0085and June."}}, article(3)]
+    body = "\ufeff" + "\r\n".join(json.dumps(request, ensure_ascii=False) for request in requests) + "\r\n"
+    submitted = jobs_client.post("/v1/jobs", content=body.encode(), headers=NDJSON)
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["counts"]["total"] == 3
+
+
+def test_metadata_that_utf8_cannot_hold_or_too_large_is_a_422(jobs_client: TestClient) -> None:
+    """A lone surrogate in metadata (valid JSON, but no UTF-8) or over 16 KB is refused, never a 500."""
+    lone = '{"article": {"text": "Crime fell 5% in 2023.", "metadata": {"k": "\\udc00"}}}'
+    large = {"article": {"text": "Crime fell 5% in 2023.", "metadata": {"k": "x" * 20_000}}}
+    for path in ("/v1/jobs", "/v1/extractions"):
+        answers = [
+            jobs_client.post(path, content=lone, headers={"content-type": "application/json"}),
+            jobs_client.post(path, content=lone, headers=NDJSON) if path == "/v1/jobs" else None,
+            jobs_client.post(path, json=large),
+        ]
+        for answer in filter(None, answers):
+            assert answer.status_code == 422, answer.text
+            assert "metadata" in answer.json()["detail"]

@@ -21,6 +21,7 @@ from service.settings import Settings
 
 SECRET = "whsec_" + base64.b64encode(b"a test secret of thirty-two bytes").decode()
 HOOK = "https://hooks.example.com/claims"
+NDJSON_TYPE = "application/x-ndjson"
 ARTICLES = [{"article": {"id": f"a{n}", "text": f"Prices rose {n}% in May."}} for n in range(1, 4)]
 
 
@@ -170,6 +171,28 @@ def test_a_callback_to_a_host_not_allowed_is_refused(hooked_client: TestClient, 
     assert response.status_code == 403
     assert response.json()["type"] == "/problems/callback-not-allowed"
     assert hooked_client.get("/v1/jobs").json()["jobs"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://hooks.example.com:99999/", "http://hooks.example.com:-1/", "http://hooks.example.com: 80/", "http://[/"],
+)
+def test_a_callback_url_that_is_no_url_is_a_422_in_the_body_or_the_query(hooked_client: TestClient, url: str) -> None:
+    """A port out of range or a broken IPv6 host is a clear 422, never a 500, in a JSON body or NDJSON's query."""
+    in_body = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": url})
+    in_query = hooked_client.post(
+        "/v1/jobs", params={"callback_url": url}, content=json.dumps(ARTICLES[0]), headers={"content-type": NDJSON_TYPE}
+    )
+    for response in (in_body, in_query):
+        assert (response.status_code, response.json()["type"]) == (422, "/problems/invalid-request")
+        assert "not a valid URL" in response.json()["detail"]
+
+
+def test_callback_query_parameters_with_a_json_body_are_refused_not_ignored(hooked_client: TestClient) -> None:
+    """The query form is NDJSON's: with a JSON body it would be dropped without a word, so it is a 422."""
+    response = hooked_client.post("/v1/jobs", params={"callback_url": HOOK}, json=ARTICLES[0])
+    assert (response.status_code, response.json()["type"]) == (422, "/problems/invalid-request")
+    assert "NDJSON body only" in response.json()["detail"]
 
 
 def test_a_callback_without_a_configured_secret_is_refused(client: TestClient) -> None:
