@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from schemas.claim_types import Attribution, ClaimType
 
 SCHEMA_VERSION = "1"
+TITLE_CHARS = 1000  # a headline, given to the model with every chunk
 METADATA_BYTES = 16 * 1024  # an article's metadata, as UTF-8 JSON
 
 NonBlankText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
@@ -35,7 +36,7 @@ class Article(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
         default=None, description="Your id for the article; when absent the service derives one from the text."
     )
-    title: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+    title: Annotated[str, StringConstraints(max_length=TITLE_CHARS)] | None = Field(
         default=None, description="Headline, given to the model as read-only context."
     )
     text: NonBlankText = Field(description="The article body. Offsets in the reply index into this string.")

@@ -106,7 +106,10 @@ class Job(BaseModel):
     expires_at: datetime | None = Field(description="When the finished job and its results are purged.")
     counts: JobCounts
     usage: JobUsage
-    errors: list[ArticleError] = Field(description="The articles that failed, and why.")
+    errors: list[ArticleError] = Field(
+        description="The articles that failed, and why: the first 1,000 by position (`counts.failed` counts them "
+        "all, and the results hold every one)."
+    )
     rejected: list[RejectedLine] = Field(default_factory=list)
     callback_url: str | None = None
     callback_per_article: bool = False

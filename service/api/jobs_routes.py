@@ -108,10 +108,18 @@ async def submit_job(
     caller: SubmittingCaller,
     skip_invalid: Annotated[bool, Query(description="Run the valid requests and list the others as rejected.")] = False,
     callback_url: Annotated[
-        str | None, Query(pattern=r"^https?://", max_length=2048, description="For an NDJSON body: the callback URL.")
+        str | None,
+        Query(
+            pattern=r"^https?://",
+            max_length=2048,
+            description="The callback URL, for an NDJSON body; with a JSON body, unless the body names its own "
+            "(the job's `callback_url` says which was taken).",
+        ),
     ] = None,
-    callback_per_article: Annotated[bool, Query(description="For an NDJSON body: a webhook per article.")] = False,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    callback_per_article: Annotated[
+        bool, Query(description="A webhook per article too; with a JSON body, unless the body says otherwise.")
+    ] = False,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> Job:
     """Queue one request, a batch (`{"requests": [...]}`) or NDJSON (one request a line); 202 with the job.
 

@@ -38,18 +38,13 @@ def read_submission(body: bytes, content_type: str, query_callback: JobCallback)
     """Parse a JSON (one request, or ``{"requests": [...]}``) or NDJSON body into numbered entries."""
     if content_type == NDJSON:
         return Submission(_ndjson_entries(body), query_callback, body)
-    if query_callback != JobCallback():
-        raise InvalidRequest(
-            "callback_url and callback_per_article go in the query string with an NDJSON body only; "
-            "a JSON body carries them as fields of its own"
-        )
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise InvalidRequest('the body must be a JSON object: one extraction request, or {"requests": [...]}')
-    callback = _callback_of(document)
+    callback = _one_callback(_callback_of(document), query_callback)
     if "requests" in document:
         unknown = sorted(set(document) - {"requests"})
         if unknown:
@@ -59,6 +54,12 @@ def read_submission(body: bytes, content_type: str, query_callback: JobCallback)
             raise InvalidRequest("requests: a batch holds a non-empty list of extraction requests")
         return Submission(list(enumerate(requests, start=1)), callback, body)
     return Submission([(1, document)], callback, body)
+
+
+def _one_callback(in_body: JobCallback, in_query: JobCallback) -> JobCallback:
+    """Return the job's callback: what the JSON body says, and the query string's where the body says nothing."""
+    given = in_query.model_dump(exclude_defaults=True) | in_body.model_dump(exclude_unset=True)
+    return JobCallback.model_validate(given)
 
 
 def _callback_of(document: dict[str, Any]) -> JobCallback:

@@ -21,7 +21,7 @@ from schemas import (
     Provenance,
     Usage,
 )
-from schemas.extraction import ReadArticle
+from schemas.extraction import TITLE_CHARS, ReadArticle
 from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ModelClient
@@ -129,7 +129,7 @@ class Pipeline:
                 f"the limit is {self.settings.max_article_chars:,}"
             )
         update = {
-            "text": page.text, "title": article.title or page.title,
+            "text": page.text, "title": article.title or (page.title or "")[:TITLE_CHARS] or None,
             "published_at": article.published_at or page.published_at, "format": "auto",
         }  # fmt: skip
         return article.model_copy(update=update), page.text

@@ -21,6 +21,7 @@ from schemas.jobs import ArticleError, Job, JobResult
 
 Order = Literal["submission", "completion"]
 
+ERRORS_SHOWN = 1000  # a job lists at most this many failed articles (as its schema says); the results hold them all
 RESULTS_PAGE_BYTES = 8 * 1024 * 1024
 """A page of results stops once its stored JSON passes this many bytes (one article's result is always sent)."""
 

@@ -10,10 +10,9 @@ from redis.asyncio import Redis
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
 from service.steps.cpu import off_the_loop
-from service.stores.job_store import moment
+from service.stores.job_store import ERRORS_SHOWN, moment
 from service.stores.redis_job_scripts import delivery_key, job_key
 
-ERRORS_SHOWN = 1000  # a job lists at most this many failed articles; the results hold them all
 DELIVERIES_SHOWN = 50
 Fields = Mapping[bytes, bytes]
 

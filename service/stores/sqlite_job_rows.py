@@ -8,10 +8,9 @@ from typing import Any
 
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
-from service.stores.job_store import ArticleOutcome, Delivery, WorkItem, moment
+from service.stores.job_store import ERRORS_SHOWN, ArticleOutcome, Delivery, WorkItem, moment
 
 TERMINAL = ("succeeded", "failed", "cancelled")
-ERRORS_SHOWN = 1000  # a job lists at most this many failed articles; the results hold them all
 DELIVERIES_SHOWN = 50
 
 SCHEMA = """

@@ -239,3 +239,9 @@ def test_metadata_that_utf8_cannot_hold_or_too_large_is_a_422(jobs_client: TestC
         for answer in filter(None, answers):
             assert answer.status_code == 422, answer.text
             assert "metadata" in answer.json()["detail"]
+
+
+def test_an_empty_idempotency_key_is_a_422_not_a_key_every_client_shares(jobs_client: TestClient) -> None:
+    """``Idempotency-Key:`` with no value would bind every later keyless-looking submission to the first body."""
+    answer = jobs_client.post("/v1/jobs", json=article(1), headers={"Idempotency-Key": ""})
+    assert (answer.status_code, answer.json()["type"]) == (422, "/problems/invalid-request")

@@ -188,11 +188,18 @@ def test_a_callback_url_that_is_no_url_is_a_422_in_the_body_or_the_query(hooked_
         assert "not a valid URL" in response.json()["detail"]
 
 
-def test_callback_query_parameters_with_a_json_body_are_refused_not_ignored(hooked_client: TestClient) -> None:
-    """The query form is NDJSON's: with a JSON body it would be dropped without a word, so it is a 422."""
-    response = hooked_client.post("/v1/jobs", params={"callback_url": HOOK}, json=ARTICLES[0])
-    assert (response.status_code, response.json()["type"]) == (422, "/problems/invalid-request")
-    assert "NDJSON body only" in response.json()["detail"]
+def test_callback_query_parameters_serve_a_json_body_where_the_body_names_none(hooked_client: TestClient) -> None:
+    """The query form works with a JSON body as with NDJSON; a body's own callback comes first, and the job says so."""
+    taken = hooked_client.post(
+        "/v1/jobs", params={"callback_url": HOOK, "callback_per_article": "true"}, json=ARTICLES[0]
+    )
+    assert taken.status_code == 202
+    assert (taken.json()["callback_url"], taken.json()["callback_per_article"]) == (HOOK, True)
+    elsewhere = "https://hooks.example.com/other"
+    both = hooked_client.post(
+        "/v1/jobs", params={"callback_url": HOOK}, json={**ARTICLES[1], "callback_url": elsewhere}
+    )
+    assert (both.status_code, both.json()["callback_url"]) == (202, elsewhere)
 
 
 def test_a_callback_without_a_configured_secret_is_refused(client: TestClient) -> None:

@@ -157,3 +157,11 @@ def test_a_tag_with_thousands_of_attributes_is_refused_at_once() -> None:
         read_html(f"<html><body><div {attributes}><p>Crime rose 5% in 2023, police said.</p></div></body></html>")
     ordinary = " ".join(f"data-a{n}=1" for n in range(50))
     assert read_html(f"<html><body><div {ordinary}><p>Crime rose 5% in 2023.</p></div></body></html>").text
+
+
+def test_a_page_s_headline_is_held_to_the_title_s_limit(client: TestClient) -> None:
+    """A <title> of 10,000 characters would ride along with every chunk: it is cut to the 1,000 a title may have."""
+    page = f"<html><head><title>{'Headline ' * 1_100}</title></head><body><p>Rents rose 7% in July.</p></body></html>"
+    with client:
+        reply = client.post("/v1/extractions", json={"article": {"text": page}}).json()
+    assert len(reply["article"]["title"]) <= 1000
