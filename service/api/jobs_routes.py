@@ -130,13 +130,16 @@ async def submit_job(
     """
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     query_callback = JobCallback(callback_url=callback_url, callback_per_article=callback_per_article)
-    submission = read_submission(await request.body(), content_type, query_callback)
-    check_callback(submission.callback.callback_url, pipeline.settings)
     settings = pipeline.settings
-    new_job = build_job(
-        submission, pipeline.check, max_articles=settings.job_max_articles, skip_invalid=skip_invalid,
+    body = await request.body()
+    reading = partial(read_submission, body, content_type, query_callback, settings.job_max_articles)
+    submission = await off_the_loop(reading, size=len(body))  # a batch of 256 MB parses for seconds
+    check_callback(submission.callback.callback_url, pipeline.settings)
+    checking = partial(
+        build_job, submission, pipeline.check, max_articles=settings.job_max_articles, skip_invalid=skip_invalid,
         idempotency_key=_scoped(idempotency_key, caller), key_name=caller.name,
     )  # fmt: skip
+    new_job = await off_the_loop(checking, size=len(body))
     try:
         job, created = await jobs.create(new_job)
     except IdempotencyConflict as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from service.errors import ClaimServiceError, InvalidRequest, validation_summary
 from service.stores.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
+CONTAINERS_A_REQUEST = 64  # JSON objects and arrays a request may hold on average (a request itself has 2 to 4)
+STRING_OR_CONTAINER = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[{]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +37,9 @@ class Submission:
     body: bytes
 
 
-def read_submission(body: bytes, content_type: str, query_callback: JobCallback) -> Submission:
+def read_submission(body: bytes, content_type: str, query_callback: JobCallback, max_articles: int) -> Submission:
     """Parse a JSON (one request, or ``{"requests": [...]}``) or NDJSON body into numbered entries."""
+    check_structure(body, CONTAINERS_A_REQUEST * max_articles + 1_000)
     if content_type == NDJSON:
         return Submission(_ndjson_entries(body), query_callback, body)
     try:
@@ -54,6 +58,23 @@ def read_submission(body: bytes, content_type: str, query_callback: JobCallback)
             raise InvalidRequest("requests: a batch holds a non-empty list of extraction requests")
         return Submission(list(enumerate(requests, start=1)), callback, body)
     return Submission([(1, document)], callback, body)
+
+
+def check_structure(body: bytes, max_containers: int) -> None:
+    """Refuse a body of more JSON objects and arrays than its requests can need, before parsing it (422).
+
+    Parsed, ``[]`` costs 64 bytes for its 3: 40 MB of nested empty lists would take 1.4 GB. Strings are passed
+    over (an article's brackets are text), and the count stops at the limit.
+    """
+    containers = 0
+    for token in STRING_OR_CONTAINER.finditer(body):
+        if token.group() in (b"[", b"{"):
+            containers += 1
+            if containers > max_containers:
+                raise InvalidRequest(
+                    f"the body holds more than {max_containers:,} JSON objects and arrays; "
+                    f"a job's requests may hold {CONTAINERS_A_REQUEST} each on average"
+                )
 
 
 def _one_callback(in_body: JobCallback, in_query: JobCallback) -> JobCallback:

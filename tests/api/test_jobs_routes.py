@@ -245,3 +245,16 @@ def test_an_empty_idempotency_key_is_a_422_not_a_key_every_client_shares(jobs_cl
     """``Idempotency-Key:`` with no value would bind every later keyless-looking submission to the first body."""
     answer = jobs_client.post("/v1/jobs", json=article(1), headers={"Idempotency-Key": ""})
     assert (answer.status_code, answer.json()["type"]) == (422, "/problems/invalid-request")
+
+
+def test_a_body_of_more_json_arrays_than_its_requests_can_need_is_refused_before_parsing(tmp_path: Path) -> None:
+    """Nested empty lists cost 20 times their bytes once parsed: past 64 a request on average, a 422 at once."""
+    settings = Settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data", job_workers=0, job_max_articles=10)
+    bomb = '{"article": {"text": "Crime fell 5%.", "metadata": {"a": [' + ",".join(["[]"] * 2_000) + "]}}}"
+    brackets = {"article": {"text": "[" * 5_000 + " Crime fell 5% {in 2023}."}}  # text: not structure
+    with TestClient(create_app(settings)) as client:
+        refused = client.post("/v1/jobs", content=bomb, headers=NDJSON)
+        accepted = client.post("/v1/jobs", json=brackets)
+    assert (refused.status_code, refused.json()["type"]) == (422, "/problems/invalid-request")
+    assert "JSON objects and arrays" in refused.json()["detail"]
+    assert accepted.status_code == 202
