@@ -28,6 +28,10 @@ TAG = re.compile(r"<[A-Za-z!/]")
 MAX_ELEMENTS = 60_000  # a page with more tags is refused before it is parsed (real pages: < 30,000; ~35 µs a tag)
 MAX_WORDS_IN_A_TAG = 2_000  # libxml2 checks each attribute against the tag's others: 20,000 took 5 s, 90,000 4 min
 OPEN_TAG = re.compile(r"<[A-Za-z][^<>]*")
+UNSEEN = (  # never shown to a reader: templates, frames' fallbacks, hidden and display:none elements
+    "//template | //noframes | //*[@hidden] | "
+    "//*[contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz'), 'display:none')]"
+)
 MAX_DEPTH = 255  # libxml2 stops reading a page nested deeper: the rest would be lost without a word
 
 
@@ -101,6 +105,9 @@ def _parsed(page: str) -> Any:
     tree = load_html(page)
     if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in HTML_PARSER.error_log):
         raise InvalidRequest(f"article.text is HTML nested deeper than {MAX_DEPTH} elements; it cannot be read whole")
+    if tree is not None:
+        for element in tree.xpath(UNSEEN):  # what a reader never sees is no part of the article
+            element.drop_tree()
     return tree
 
 
@@ -112,7 +119,7 @@ def _visible_text(page: str) -> str:
         root = lxml.html.fromstring(page)
     except (ValueError, lxml.etree.ParserError):
         return ""
-    for element in root.xpath("//script | //style | //noscript | //template | //head"):
+    for element in root.xpath(f"//script | //style | //noscript | //head | {UNSEEN}"):
         element.drop_tree()
     for element in root.iter(*BLOCKS):  # a block ends its line, as a browser shows it
         element.tail = "\n" + (element.tail or "")

@@ -165,3 +165,15 @@ def test_a_page_s_headline_is_held_to_the_title_s_limit(client: TestClient) -> N
     with client:
         reply = client.post("/v1/extractions", json={"article": {"text": page}}).json()
     assert len(reply["article"]["title"]) <= 1000
+
+
+def test_what_a_reader_never_sees_is_no_part_of_the_article() -> None:
+    """Templates, hidden and display:none elements and a <noframes> fallback give no text (and so no claim)."""
+    page = (
+        "<html><body><article><p>Visible: rents rose 7% in July.</p>"
+        "<template><p>Template: prices fell 9%.</p></template><p hidden>Hidden: wages rose 4%.</p>"
+        '<p style="DISPLAY: none">Styled: taxes fell 2%.</p><noframes><p>Noframes: 8%.</p></noframes>'
+        "<p>Also visible: sales rose 3% in June.</p></article></body></html>"
+    )
+    text = read_html(page).text
+    assert text == "Visible: rents rose 7% in July.\nAlso visible: sales rose 3% in June."
