@@ -13,6 +13,22 @@ from schemas.claim_types import Attribution, ClaimType
 SCHEMA_VERSION = "1"
 TITLE_CHARS = 1000  # a headline, given to the model with every chunk
 METADATA_BYTES = 16 * 1024  # an article's metadata, as UTF-8 JSON
+METADATA_DEPTH = 32  # objects and arrays within each other in it
+
+
+def _depth(value: Any) -> int:
+    """Return how many objects and arrays nest within each other in a JSON value (without recursion)."""
+    deepest, waiting = 0, [(value, 0)]
+    while waiting:
+        node, depth = waiting.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= METADATA_DEPTH:  # deeper than the limit is refused: no need to look further
+                waiting.extend((child, depth) for child in children)
+    return deepest
+
 
 NonBlankText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
 PromptRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(@[1-9][0-9]*)?$")]
@@ -47,8 +63,8 @@ class Article(BaseModel):
     )
     metadata: dict[str, Any] = Field(
         default_factory=dict,
-        description=f"Up to {METADATA_BYTES // 1024} KB of JSON of yours (UTF-8), kept with a job's request; "
-        "echoed nowhere.",
+        description=f"Up to {METADATA_BYTES // 1024} KB of JSON of yours (UTF-8, nested at most {METADATA_DEPTH} "
+        "deep), kept with a job's request; echoed nowhere.",
     )
     format: Literal["auto", "prose", "transcript", "html"] = Field(
         default="auto",
@@ -63,7 +79,9 @@ class Article(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _metadata_fits(cls, metadata: dict[str, Any]) -> dict[str, Any]:
-        """Refuse metadata that could not be stored as UTF-8 JSON (a lone surrogate) or is over its size."""
+        """Refuse metadata that could not be stored as UTF-8 JSON (a lone surrogate), too deep or too large."""
+        if _depth(metadata) > METADATA_DEPTH:
+            raise ValueError(f"metadata nests more than {METADATA_DEPTH} levels deep")
         try:
             size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
         except UnicodeEncodeError as exc:

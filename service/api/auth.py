@@ -21,7 +21,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette import types as asgi
 from starlette.datastructures import Headers
 
-from service.api.middleware import send_problem
+from service.api.middleware import route_path, send_problem
 from service.errors import Forbidden, Unauthorized
 from service.observability.logs import KEY_NAME
 from service.settings import ApiKey, Scope
@@ -162,7 +162,7 @@ class AuthenticateBeforeBodyMiddleware:
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         """Refuse a keyless POST to a route with a body, or pass the request on."""
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in ROUTES_WITH_BODIES:
+        if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) in ROUTES_WITH_BODIES:
             keyring: Keyring = scope["app"].state.keyring
             try:
                 keyring.identify(key_in_headers(Headers(scope=scope)))

@@ -119,7 +119,7 @@ class BodySizeLimitMiddleware:
 
     def _limit(self, scope: Scope) -> int:
         """Return the body limit of the request's path."""
-        path = str(scope.get("path", ""))
+        path = route_path(scope)
         return next(
             (limit for prefix, limit in self.max_bytes_under.items() if path.startswith(prefix)), self.max_bytes
         )
@@ -156,6 +156,12 @@ class BodySizeLimitMiddleware:
     async def _refuse(scope: Scope, send: Send, detail: str) -> None:
         """Answer 413 problem+json before the app sees the request."""
         await send_problem(scope, send, BodyTooLarge(detail))
+
+
+def route_path(scope: Scope) -> str:
+    """Return the request's path within the app: a ``root_path`` a proxy set (uvicorn puts it in front) taken off."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 async def send_problem(scope: Scope, send: Send, problem: ClaimServiceError) -> None:

@@ -194,13 +194,20 @@ class JobRunner:
         await self._run(item)
 
     async def _run(self, item: WorkItem) -> None:
+        """Run one article with its log lines naming the key that submitted its job (and only its lines)."""
+        named = KEY_NAME.set(item.key_name)
+        try:
+            await self._run_article(item)
+        finally:
+            KEY_NAME.reset(named)
+
+    async def _run_article(self, item: WorkItem) -> None:
         """Extract one article while renewing its lease; record the outcome unless the lease was lost.
 
         The article counts against the quotas of the key that submitted its job: when that key's tokens or
         cost for the day are used up it fails with that problem instead of running, and what it uses is
         charged to the key.
         """
-        KEY_NAME.set(item.key_name)  # this article's log lines name the key that submitted its job
         key, refusal = await self._admit(item)
         extraction = asyncio.create_task(
             extract_article(self._pipeline, item) if refusal is None else refused_article(item, refusal)

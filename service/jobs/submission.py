@@ -25,7 +25,7 @@ from service.stores.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
 CONTAINERS_A_REQUEST = 64  # JSON objects and arrays a request may hold on average (a request itself has 2 to 4)
-STRING_OR_CONTAINER = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[{]')
+STRING_OR_CONTAINER = re.compile(rb'"(?:[^"\\\n]++|\\.)*+(?:"|(?=\n)|\Z)|[\[{]')  # a string always matches: linear
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,17 @@ BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section",
 PROLOG = "\ufeff \t\r\n"  # a byte-order mark and whitespace before the first tag
 TAG = re.compile(r"<[A-Za-z!/]")
 MAX_ELEMENTS = 60_000  # a page with more tags is refused before it is parsed (real pages: < 30,000; ~35 µs a tag)
-MAX_WORDS_IN_A_TAG = 2_000  # libxml2 checks each attribute against the tag's others: 20,000 took 5 s, 90,000 4 min
-OPEN_TAG = re.compile(r"<[A-Za-z][^<>]*")
-UNSEEN = (  # never shown to a reader: templates, frames' fallbacks, hidden and display:none elements
-    "//template | //noframes | //*[@hidden] | "
-    "//*[contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz'), 'display:none')]"
-)
+MAX_ATTRIBUTES = 2_000  # libxml2 checks each attribute against the tag's others: 20,000 took 5 s, 90,000 4 min
+OPEN_TAG = re.compile(r"""<[A-Za-z](?:[^<>"']++|"[^"]*+"|'[^']*+')*+""")  # a quoted ">" stays inside the tag
+QUOTED = re.compile(r""""[^"]*+"|'[^']*+'""")
+ATTRIBUTE = re.compile(r"""[^\s=/"']++(?:\s*+=\s*+[^\s"'>]*+)?+""")  # a name, with its unquoted value if any
 MAX_DEPTH = 255  # libxml2 stops reading a page nested deeper: the rest would be lost without a word
+UNSEEN = (  # never shown to a reader: templates, frames' fallbacks, hidden and display:none elements
+    "(//template | //noframes | //*[@hidden] | "  # html and body aside: a script may show a page hidden at first
+    "//*[contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz'), 'display:none')])"
+    "[not(self::html or self::body)]"
+)
+TOO_DEEP = "boolean(/" + "/".join(["*"] * MAX_DEPTH) + ")"  # an element 255 levels down: libxml2 stops at 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +82,9 @@ def read_html(page: str) -> PageText:
     elements = page.count("<")
     if elements > MAX_ELEMENTS:
         raise InvalidRequest(f"article.text is HTML with about {elements:,} tags; at most {MAX_ELEMENTS:,} are read")
-    widest = max((len(tag.group().split()) for tag in OPEN_TAG.finditer(page)), default=0)
-    if widest > MAX_WORDS_IN_A_TAG:
-        raise InvalidRequest(
-            f"article.text is HTML with a tag of {widest:,} attributes or words; at most {MAX_WORDS_IN_A_TAG:,}"
-        )
+    widest = max((_attributes(tag.group()) for tag in OPEN_TAG.finditer(page)), default=0)
+    if widest > MAX_ATTRIBUTES:
+        raise InvalidRequest(f"article.text is HTML with a tag of {widest:,} attributes; at most {MAX_ATTRIBUTES:,}")
     try:
         tree = _parsed(page)
         document = None if tree is None else _trafilatura().bare_extraction(
@@ -98,12 +100,17 @@ def read_html(page: str) -> PageText:
     return PageText(text=text, title=getattr(document, "title", None) or None, published_at=_date(document))
 
 
+def _attributes(tag: str) -> int:
+    """Count the attributes of an opening tag (its name aside), quoted values left out."""
+    return max(0, len(ATTRIBUTE.findall(QUOTED.sub(" ", tag[1:]))) - 1)
+
+
 def _parsed(page: str) -> Any:
     """Parse the page as trafilatura does; 422 when it is nested deeper than libxml2 reads (text would be lost)."""
-    from trafilatura.utils import HTML_PARSER, load_html
+    from trafilatura.utils import load_html
 
     tree = load_html(page)
-    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in HTML_PARSER.error_log):
+    if tree is not None and tree.getroottree().xpath(TOO_DEEP):
         raise InvalidRequest(f"article.text is HTML nested deeper than {MAX_DEPTH} elements; it cannot be read whole")
     if tree is not None:
         for element in tree.xpath(UNSEEN):  # what a reader never sees is no part of the article

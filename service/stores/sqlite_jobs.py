@@ -36,7 +36,6 @@ from service.stores.job_store import (
     WorkItem,
     wall_clock,
     webhook_payload,
-    within_budget,
 )
 from service.stores.sqlite_job_rows import (
     ALL_RESULTS,
@@ -229,12 +228,13 @@ class SqliteJobs:
         query = PAGE_IN_ORDER[order]
 
         def results(connection: sqlite3.Connection) -> list[JobResult]:
-            rows = connection.execute(query, {"job": job_id, "offset": offset, "limit": limit}).fetchall()
-            finished = [row for row in rows if row["finished"]]
-            if order == "submission":
-                finished = [row for n, row in enumerate(finished) if row["idx"] == offset + n]
-            kept = within_budget([row["bytes"] for row in finished], budget_bytes)
-            admitted = [row["idx"] for row in finished[:kept]]
+            admitted: list[int] = []
+            spent = 0
+            for row in connection.execute(query, {"job": job_id, "offset": offset, "limit": limit}):
+                spent += row["bytes"]
+                if not row["finished"] or (admitted and spent > budget_bytes):
+                    break  # in submission order rows run by index from offset: the first unfinished one ends the page
+                admitted.append(row["idx"])
             found = {row["idx"]: row for row in connection.execute(RESULTS_AT, (job_id, json.dumps(admitted)))}
             return [job_result(found[index]) for index in admitted]
 

@@ -233,3 +233,16 @@ def test_a_worker_that_does_not_know_a_job_s_key_runs_none_of_its_articles(tmp_p
     assert finished["state"] == "failed"
     assert finished["errors"][0]["type"] == "/problems/unauthorized"
     assert "is not among this process's api_keys" in finished["errors"][0]["detail"]
+
+
+def test_behind_a_proxy_s_root_path_a_keyless_post_is_still_refused_before_its_body(tmp_path: Path) -> None:
+    """With ``--root-path /api`` the path arrives as /api/v1/extractions: still a 401 before the body is read."""
+    settings = Settings(
+        cache_dir=tmp_path / "cache",
+        data_dir=tmp_path / "data",
+        api_keys=[ApiKey(name="desk", hash=key_hash(DESK), scopes=["extract"])],
+    )
+    oversize = {"content-type": "application/json", "content-length": str(50 * 1024 * 1024)}
+    with TestClient(create_app(settings), root_path="/api") as client:
+        refused = client.post("/api/v1/extractions", content=b"{", headers=oversize)
+    assert problem(refused) == (401, "/problems/unauthorized")

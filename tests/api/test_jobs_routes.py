@@ -227,14 +227,16 @@ def test_ndjson_lines_end_at_line_feeds_only_and_a_bom_is_no_line(jobs_client: T
 
 
 def test_metadata_that_utf8_cannot_hold_or_too_large_is_a_422(jobs_client: TestClient) -> None:
-    """A lone surrogate in metadata (valid JSON, but no UTF-8) or over 16 KB is refused, never a 500."""
+    """A lone surrogate in metadata (valid JSON, but no UTF-8), over 16 KB or nested 900 deep: a 422, never a 500."""
     lone = '{"article": {"text": "Crime fell 5% in 2023.", "metadata": {"k": "\\udc00"}}}'
     large = {"article": {"text": "Crime fell 5% in 2023.", "metadata": {"k": "x" * 20_000}}}
+    deep = '{"article": {"text": "Crime fell 5% in 2023.", "metadata": {"k": ' + "[" * 900 + "]" * 900 + "}}}"
     for path in ("/v1/jobs", "/v1/extractions"):
         answers = [
             jobs_client.post(path, content=lone, headers={"content-type": "application/json"}),
             jobs_client.post(path, content=lone, headers=NDJSON) if path == "/v1/jobs" else None,
             jobs_client.post(path, json=large),
+            jobs_client.post(path, content=deep, headers={"content-type": "application/json"}),
         ]
         for answer in filter(None, answers):
             assert answer.status_code == 422, answer.text
