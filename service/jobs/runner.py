@@ -33,7 +33,19 @@ from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQue
 from service.stores.quotas import KeyQuotas
 
 logger = logging.getLogger("claims.jobs")
-IDLE_POLL_S = 0.5
+IDLE_POLL_S = 0.5  # the poll interval right after work was queued here
+IDLE_POLL_MAX_S = 4.0  # and after a long quiet: an idle service polls its store a few times a minute, not 10 a second
+
+
+def idle_poll_s(quiet_s: float) -> float:
+    """Return how long an idle loop waits between polls, ``quiet_s`` after work was last queued in this process.
+
+    Work queued here wakes the loops at once; polling finds what only time brings (another process's work, a
+    lease run out, a webhook retry due), so it may slow down while nothing happens.
+    """
+    return min(IDLE_POLL_MAX_S, max(IDLE_POLL_S, quiet_s / 4))
+
+
 PURGE_EVERY_S = 3600.0
 DELIVERIES_AT_ONCE = 8
 STORE_RETRY_S = 1.0
@@ -112,6 +124,7 @@ class JobRunner:
         self._keys = {key.name: key for key in settings.api_keys}
         self.owner = f"worker_{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
+        self._woken_at = time.monotonic()
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
         self._helpers: list[asyncio.Task[None]] = []
@@ -132,6 +145,7 @@ class JobRunner:
         """Tell this process's idle loops that work was queued (other processes find it within a poll)."""
         self._wake.set()
         self._wake = asyncio.Event()  # every loop waiting on the old one wakes; later waits start afresh
+        self._woken_at = time.monotonic()
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Take no more articles, let running ones finish for up to ``grace_s``, then stop and hand back the rest."""
@@ -181,7 +195,7 @@ class JobRunner:
     async def _idle(self) -> None:
         """Wait for a wake-up, or a poll interval."""
         with contextlib.suppress(TimeoutError):  # asyncio.timeout: 3.11's wait_for can swallow a cancellation
-            async with asyncio.timeout(IDLE_POLL_S):
+            async with asyncio.timeout(idle_poll_s(time.monotonic() - self._woken_at)):
                 await self._wake.wait()
 
     async def _work_once(self) -> None:

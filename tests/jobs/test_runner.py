@@ -14,6 +14,7 @@ import respx
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.jobs.runner import idle_poll_s
 from service.offline import provider
 from tests.conftest import OPENAI_URL, hosted_settings
 from tests.providers import scripted_openai_reply
@@ -110,3 +111,8 @@ def test_a_bug_while_extracting_fails_the_article_not_the_worker(
     [error] = final["errors"]
     assert (error["index"], error["status"], error["type"]) == (0, 500, "/problems/internal-error")
     assert final["counts"]["succeeded"] == 1
+
+
+def test_idle_loops_poll_less_the_longer_nothing_is_queued() -> None:
+    """Half a second right after work was queued, slowing to every 4 s after 16 s of quiet."""
+    assert [idle_poll_s(quiet) for quiet in (0.0, 1.0, 4.0, 8.0, 16.0, 3600.0)] == [0.5, 0.5, 1.0, 2.0, 4.0, 4.0]
