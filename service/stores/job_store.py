@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from schemas.jobs import ArticleError, Job, JobResult
 
@@ -26,14 +27,22 @@ RESULTS_PAGE_BYTES = 8 * 1024 * 1024
 """A page of results stops once its stored JSON passes this many bytes (one article's result is always sent)."""
 
 
-def within_budget(sizes: list[int], budget_bytes: int) -> int:
-    """Return how many of the leading ``sizes`` fit in ``budget_bytes``: always at least one of them."""
+T = TypeVar("T")
+
+
+def within_budget(sized: Iterable[tuple[T, int]], budget_bytes: int) -> list[T]:
+    """Return the leading items of ``(item, size)`` pairs that fit in ``budget_bytes``: always the first one.
+
+    The pairs are read lazily and no further than the first that does not fit.
+    """
+    kept: list[T] = []
     total = 0
-    for count, size in enumerate(sizes):
+    for item, size in sized:
         total += size
-        if count and total > budget_bytes:
-            return count
-    return len(sizes)
+        if kept and total > budget_bytes:
+            break
+        kept.append(item)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -279,7 +279,7 @@ class RedisJobs:
             by_completion = keys.job_key(job_id, "by_completion")
             indexes = [int(index) for index in await self._redis.zrange(by_completion, offset, offset + limit - 1)]
         sizes = await result_sizes(self._redis, job_id, indexes)
-        return await results_at(self._redis, job_id, indexes[: within_budget(sizes, budget_bytes)])
+        return await results_at(self._redis, job_id, within_budget(zip(indexes, sizes, strict=True), budget_bytes))
 
     @reached
     async def purge(self) -> int:

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ from service.stores.job_store import (
     WorkItem,
     wall_clock,
     webhook_payload,
+    within_budget,
 )
 from service.stores.sqlite_job_rows import (
     ALL_RESULTS,
@@ -228,13 +230,9 @@ class SqliteJobs:
         query = PAGE_IN_ORDER[order]
 
         def results(connection: sqlite3.Connection) -> list[JobResult]:
-            admitted: list[int] = []
-            spent = 0
-            for row in connection.execute(query, {"job": job_id, "offset": offset, "limit": limit}):
-                spent += row["bytes"]
-                if not row["finished"] or (admitted and spent > budget_bytes):
-                    break  # in submission order rows run by index from offset: the first unfinished one ends the page
-                admitted.append(row["idx"])
+            rows = connection.execute(query, {"job": job_id, "offset": offset, "limit": limit})
+            finished = takewhile(lambda row: bool(row["finished"]), rows)  # submission order: by index from offset
+            admitted = within_budget(((row["idx"], row["bytes"]) for row in finished), budget_bytes)
             found = {row["idx"]: row for row in connection.execute(RESULTS_AT, (job_id, json.dumps(admitted)))}
             return [job_result(found[index]) for index in admitted]
 
