@@ -146,17 +146,26 @@ end
 return nil
 """
 
-# ARGV: job, index, owner. Returns 1 (held by owner), 0 (finished, cancelled or gone), -1 (another worker has it).
-HOLDS = """
-local jk = 'claims:job:' .. ARGV[1]
-if redis.call('HGET', jk .. ':states', ARGV[2]) ~= 'running' then
-  return 0
+_HOLDING = """
+-- 1: the article runs, held by owner; 0: finished, cancelled or gone; -1: another hand-out holds it
+local function holding(jk, idx, owner)
+  if redis.call('HGET', jk .. ':states', idx) ~= 'running' then
+    return 0
+  end
+  if redis.call('HGET', jk .. ':owners', idx) ~= owner then
+    return -1
+  end
+  return 1
 end
-if redis.call('HGET', jk .. ':owners', ARGV[2]) ~= ARGV[3] then
-  return -1
-end
-return 1
 """
+
+# ARGV: job, index, owner. Returns 1 (held by owner), 0 (finished, cancelled or gone), -1 (another worker has it).
+HOLDS = (
+    _HOLDING
+    + """
+return holding('claims:job:' .. ARGV[1], ARGV[2], ARGV[3])
+"""
+)
 
 # ARGV: job, index, owner, state, outcome JSON, claims, model_calls, cache_hits, prompt_tokens,
 # completion_tokens, cost_usd, cost_unknown, now, retention, ticket, article delivery id, job delivery id,
@@ -164,14 +173,13 @@ return 1
 # job is done), 0 (no longer running), -1 (not ours).
 FINISH = (
     _COMMON
+    + _HOLDING
     + """
 local job, idx, owner, state = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = prefix .. job
-if redis.call('HGET', jk .. ':states', idx) ~= 'running' then
-  return 0
-end
-if redis.call('HGET', jk .. ':owners', idx) ~= owner then
-  return -1
+local held = holding(jk, idx, owner)
+if held ~= 1 then
+  return held
 end
 local now, retention, ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[18])
 redis.call('HSET', jk .. ':states', idx, state)
@@ -259,12 +267,11 @@ return 1
 
 # ARGV: job, index, owner. Puts a running article back to queued (its ticket is re-queued by the caller); the
 # hand-out does not count towards the attempts after which an article whose workers keep dying fails.
-RELEASE = """
+RELEASE = (
+    _HOLDING
+    + """
 local jk = 'claims:job:' .. ARGV[1]
-if redis.call('HGET', jk .. ':states', ARGV[2]) ~= 'running' then
-  return 0
-end
-if redis.call('HGET', jk .. ':owners', ARGV[2]) ~= ARGV[3] then
+if holding(jk, ARGV[2], ARGV[3]) ~= 1 then
   return 0
 end
 redis.call('HSET', jk .. ':states', ARGV[2], 'queued')
@@ -274,6 +281,7 @@ redis.call('HINCRBY', jk, 'queued', 1)
 redis.call('HINCRBY', jk .. ':attempts', ARGV[2], -1)  -- handed back, not died: it does not count
 return 1
 """
+)
 
 # KEYS: deliveries. ARGV: now, lease until, limit. Leases and returns the ids of the deliveries due now.
 DUE_DELIVERIES = """
