@@ -30,6 +30,7 @@ ROOMS = (
 )
 BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
+UNTYPED_STATE = ("app.state", '["app"].state')
 
 
 def module_name(path: Path) -> str:
@@ -101,6 +102,32 @@ def test_the_jobs_runner_sits_above_the_pipeline() -> None:
     """The jobs runner drives the pipeline; neither the pipeline nor anything below it imports the runner."""
     assert offenders(modules_under(*BELOW_THE_PIPELINE, "pipeline"), ("service.jobs",)) == []
     assert offenders(modules_under("jobs"), ("service.api", "service.cli")) == []
+
+
+def test_each_store_has_its_room_with_its_factory_beside_it() -> None:
+    """The reply cache, the job stores and the limits each have a room under ``stores/``, its ``open_*`` inside."""
+    rooms = sorted(path.name for path in (SERVICE / "stores").iterdir() if path.is_dir() and path.name != "__pycache__")
+    assert rooms == ["cache", "jobs", "limits"]
+    for path in modules_under():
+        opens = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("def open_")]
+        room = path.parent.relative_to(SERVICE).as_posix()
+        assert not opens or (room.startswith("stores/") or path.name == "redis_connection.py"), (path, opens)
+
+
+def test_the_pipeline_builder_builds_only_the_pipeline() -> None:
+    """Job stores and quotas are opened by the API and the worker, never by the pipeline."""
+    forbidden = ("service.stores.jobs", "service.stores.limits.quotas")
+    assert offenders(modules_under("pipeline"), forbidden) == []
+
+
+def test_routes_reach_the_app_parts_through_the_typed_state_only() -> None:
+    """Nothing but ``api/state.py`` reads or writes the untyped ``app.state``."""
+    untyped = [
+        module_name(path)
+        for path in modules_under("api")
+        if path.name != "state.py" and any(form in path.read_text(encoding="utf-8") for form in UNTYPED_STATE)
+    ]
+    assert untyped == []
 
 
 def test_only_llm_and_offline_import_litellm() -> None:

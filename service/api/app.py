@@ -26,14 +26,17 @@ from service.api.middleware import (
 from service.api.openapi import Choices, problem_openapi
 from service.api.problems import install_problem_handlers
 from service.api.routes import DESK, router
+from service.api.state import ServiceState, attach
 from service.errors import problem_catalogue
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
 from service.observability.logs import configure_logging
 from service.observability.tracing import configure_tracing
-from service.pipeline.build import build_pipeline, open_job_store, open_quotas
+from service.pipeline.build import build_pipeline
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings, get_settings
+from service.stores.jobs.factory import open_job_store
+from service.stores.limits.factory import open_quotas
 
 BODY_OVERHEAD_BYTES = 64 * 1024
 ANSWERS_AFTER_GRACE_S = 2.0  # how long shutdown waits, after the grace period, for cut-off requests' 503s
@@ -79,8 +82,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
 
     # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
     app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.pipeline, app.state.jobs, app.state.runner = pipeline, jobs, runner
-    app.state.keyring, app.state.quotas = Keyring(settings.api_keys), quotas
+    attach(app, ServiceState(pipeline, jobs, runner, Keyring(settings.api_keys), quotas))
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(jobs_router)

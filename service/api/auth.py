@@ -22,10 +22,11 @@ from starlette import types as asgi
 from starlette.datastructures import Headers
 
 from service.api.middleware import route_path, send_problem
+from service.api.state import service_state
 from service.errors import Forbidden, Unauthorized
 from service.observability.logs import KEY_NAME
 from service.settings import ApiKey, Scope
-from service.stores.quotas import KeyQuotas, rate_limit_headers
+from service.stores.limits.quotas import rate_limit_headers
 
 ALL_SCOPES: frozenset[str] = frozenset({"extract", "jobs", "read", "admin"})
 ROUTES_WITH_BODIES = frozenset({"/v1/extractions", "/v1/jobs"})  # keys checked before their bodies are read
@@ -119,13 +120,13 @@ def require(scope: Scope, *, spends: bool = False) -> Callable[..., Awaitable[Ca
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
         header_key: Annotated[str | None, Security(X_API_KEY)],
     ) -> Caller:
-        keyring: Keyring = request.app.state.keyring
+        keyring = service_state(request.app).keyring
         caller = keyring.identify(presented_key(bearer, header_key))
         if not caller.may(scope):
             raise Forbidden(f"the API key {caller.name!r} lacks the {scope!r} scope this operation needs")
         request.state.caller = caller
         KEY_NAME.set(caller.name)
-        quotas: KeyQuotas = request.app.state.quotas
+        quotas = service_state(request.app).quotas
         request.state.rate_headers = rate_limit_headers(await quotas.admit(caller.key, spends=spends))
         return caller
 
@@ -137,7 +138,7 @@ async def charge(request: Request, tokens: int, cost_usd: float | None) -> None:
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None or caller.key is None:
         return
-    quotas: KeyQuotas = request.app.state.quotas
+    quotas = service_state(request.app).quotas
     await quotas.charge(caller.key, tokens, cost_usd)
     request.state.rate_headers = rate_limit_headers(await quotas.standing(caller.key))
 
@@ -163,7 +164,7 @@ class AuthenticateBeforeBodyMiddleware:
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         """Refuse a keyless POST to a route with a body, or pass the request on."""
         if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) in ROUTES_WITH_BODIES:
-            keyring: Keyring = scope["app"].state.keyring
+            keyring = service_state(scope["app"]).keyring
             try:
                 keyring.identify(key_in_headers(Headers(scope=scope)))
             except Unauthorized as refusal:

@@ -14,15 +14,14 @@ from pydantic import TypeAdapter
 
 from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
 from service.api.auth import AUTH_RESPONSES, Caller, require
-from service.api.dependencies import PipelineDep
+from service.api.dependencies import JobsDep, PipelineDep, RunnerDep
 from service.api.representations import ALTERNATIVES, JSON, VARY, claims_as, preferred
 from service.errors import JobLost, NotFound, ResourceConflict
-from service.jobs.runner import JobRunner
 from service.jobs.submission import NDJSON, build_job, read_submission
 from service.jobs.webhooks import check_callback
 from service.observability import metrics
 from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
-from service.stores.job_store import RESULTS_PAGE_BYTES, IdempotencyConflict, JobBackend, JobStore, Order
+from service.stores.jobs.job_store import RESULTS_PAGE_BYTES, IdempotencyConflict, JobStore, Order
 
 router = APIRouter(tags=["jobs"])
 STREAM_POLL_S = 0.25
@@ -45,22 +44,6 @@ JOB_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 JobsCaller = Annotated[Caller, Depends(require("jobs"))]
 SubmittingCaller = Annotated[Caller, Depends(require("jobs", spends=True))]
-
-
-def get_jobs(request: Request) -> JobBackend:
-    """Return the app's job store and queue."""
-    jobs: JobBackend = request.app.state.jobs
-    return jobs
-
-
-def get_runner(request: Request) -> JobRunner:
-    """Return the app's jobs runner."""
-    runner: JobRunner = request.app.state.runner
-    return runner
-
-
-JobsDep = Annotated[JobBackend, Depends(get_jobs)]
-RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
 @router.post(

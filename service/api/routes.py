@@ -16,6 +16,7 @@ from service.api.auth import AUTH_RESPONSES, charge, require
 from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
 from service.api.representations import ALTERNATIVES, claims_as, wanted
+from service.api.state import service_state
 from service.errors import (
     ExtractionFailed,
     NotFound,
@@ -215,7 +216,7 @@ async def show_problem_type(slug: str) -> ProblemType:
 async def prometheus_metrics(request: Request) -> Response:
     """Serve requests, extractions, chunks, model calls, tokens, cost, cache, jobs and webhooks to Prometheus."""
     try:
-        for state, count in (await request.app.state.jobs.depth()).items():
+        for state, count in (await service_state(request.app).jobs.depth()).items():
             metrics.JOB_ARTICLES_WAITING.labels(state).set(count)
     except StoreUnavailable:
         logger.warning("the job store cannot be reached: claims_job_articles_waiting keeps its last value")

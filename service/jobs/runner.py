@@ -29,8 +29,8 @@ from service.observability.extraction_log import log_extraction, log_failed_arti
 from service.observability.logs import KEY_NAME
 from service.pipeline.extraction import Pipeline
 from service.settings import ApiKey, Settings
-from service.stores.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
-from service.stores.quotas import KeyQuotas
+from service.stores.jobs.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
+from service.stores.limits.quotas import KeyQuotas
 
 logger = logging.getLogger("claims.jobs")
 IDLE_POLL_S = 0.5  # the poll interval right after work was queued here

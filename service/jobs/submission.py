@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from schemas import ExtractionRequest
 from schemas.jobs import JobCallback, RejectedLine
 from service.errors import ClaimServiceError, InvalidRequest, validation_summary
-from service.stores.job_store import NewArticle, NewJob, new_job_id
+from service.stores.jobs.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
 CONTAINERS_A_REQUEST = 64  # JSON objects and arrays a request may hold on average (a request itself has 2 to 4)

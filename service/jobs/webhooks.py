@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from service.errors import InputError, InvalidRequest
 from service.settings import Settings, read_secret_reference
-from service.stores.job_store import Delivery
+from service.stores.jobs.job_store import Delivery
 
 MAX_RETRY_S = 3600.0
 

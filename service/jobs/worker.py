@@ -15,8 +15,10 @@ import signal
 
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
-from service.pipeline.build import build_pipeline, open_job_store, open_quotas
+from service.pipeline.build import build_pipeline
 from service.settings import Settings
+from service.stores.jobs.factory import open_job_store
+from service.stores.limits.factory import open_quotas
 from service.stores.redis_connection import redacted
 
 logger = logging.getLogger("claims.worker")

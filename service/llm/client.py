@@ -5,7 +5,7 @@ httpx, and respx in tests, see every request; no debug banners; the offline prov
 called with its own retries off: tenacity is the one transport-retry loop, on transient errors only,
 with exponential backoff and jitter, ``Retry-After`` honoured, bounded by attempts and by total time.
 Every litellm exception is translated into ``service.errors`` here and nowhere else. Per model, calls
-are bounded in flight (``max_concurrency``) and in rate (``rpm``, ``tpm``: ``service.stores.rate_limits``).
+are bounded in flight (``max_concurrency``) and in rate (``rpm``, ``tpm``: ``service.stores.limits.rate_limits``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from service.observability import metrics, tracing
 from service.offline import OFFLINE_MODEL
 from service.prompts.sentence_lines import sentence_line
 from service.settings import ModelEntry, Settings, StructuredOutput
-from service.stores.rate_limits import RateLimits, token_estimate
+from service.stores.limits.rate_limits import RateLimits, token_estimate
 
 logger = logging.getLogger("claims.llm")
 OUR_PARAMS = frozenset({"rpm", "tpm"})  # LiteLLM-proxy keys we enforce ourselves, never sent to a provider

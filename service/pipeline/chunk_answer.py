@@ -35,7 +35,7 @@ from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
 from service.steps.faithfulness import FaithfulnessMode, Support, check_faithfulness
 from service.steps.grounding import GroundedClaim, Producer, ground_claims
 from service.steps.text import NormalizedText
-from service.stores.reply_cache import CachedReply, ReplyCache, cache_key
+from service.stores.cache.reply_cache import CachedReply, ReplyCache, cache_key
 
 REMEMBERED = " (remembered from an earlier request)"
 

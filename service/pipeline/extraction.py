@@ -38,7 +38,7 @@ from service.steps.html import is_html, read_html
 from service.steps.reading import read_sentences
 from service.steps.text import NormalizedText, Sentence, normalize_text
 from service.steps.transcript import attribute_to_speakers
-from service.stores.reply_cache import ReplyCache
+from service.stores.cache.reply_cache import ReplyCache
 
 COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
 

@@ -1,1 +1,1 @@
-"""What persists between requests: the reply cache."""
+"""What persists between requests, one room per concern: the reply cache, the job stores, the limits and quotas."""

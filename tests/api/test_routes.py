@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Message
 
 from service.api.app import create_app
+from service.api.state import attach, service_state
 from service.settings import Settings
 
 BOILERPLATE = ("This is a developing story", "Please check back for updates", "Read the full article here")
@@ -280,7 +282,8 @@ def test_unexpected_failure_is_a_500_problem_without_details(settings: Settings)
     async def explode(request: Any) -> Any:
         raise RuntimeError("internal detail sk-secret")
 
-    app.state.pipeline = type("Broken", (), {"extract": staticmethod(explode)})()
+    broken_pipeline = type("Broken", (), {"extract": staticmethod(explode)})()
+    attach(app, dataclasses.replace(service_state(app), pipeline=broken_pipeline))
     with TestClient(app, raise_server_exceptions=False) as broken:
         response = broken.post(
             "/v1/extractions", json={"article": {"text": "Prices rose 3%."}}, headers={"x-request-id": "abc-123"}

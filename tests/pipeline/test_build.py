@@ -11,8 +11,8 @@ import pytest
 from service.errors import ConfigError, UnknownPromptVersion
 from service.pipeline.build import build_pipeline
 from service.settings import Settings
-from service.stores.disk_cache import DiskReplyCache
-from service.stores.reply_cache import NoReplyCache
+from service.stores.cache.disk_cache import DiskReplyCache
+from service.stores.cache.reply_cache import NoReplyCache
 
 
 async def test_the_pipeline_has_the_shipped_prompts_and_a_disk_cache(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimite
 
 from service.errors import QuotaExceeded, StoreUnavailable
 from service.settings import ApiKey
-from service.stores.rate_limits import limits_storage
+from service.stores.limits.rate_limits import limits_storage
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

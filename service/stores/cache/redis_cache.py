@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service.stores.reply_cache import CachedReply
+from service.stores.cache.reply_cache import CachedReply
 
 logger = logging.getLogger("claims.cache")
 KEY_PREFIX = "claims:reply:"

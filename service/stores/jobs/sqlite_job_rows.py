@@ -8,7 +8,7 @@ from typing import Any
 
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
-from service.stores.job_store import ERRORS_SHOWN, ArticleOutcome, Delivery, WorkItem, moment
+from service.stores.jobs.job_store import ERRORS_SHOWN, ArticleOutcome, Delivery, WorkItem, moment
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 DELIVERIES_SHOWN = 50

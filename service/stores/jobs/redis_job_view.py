@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
 from service.steps.cpu import off_the_loop
-from service.stores.job_store import ERRORS_SHOWN, moment
-from service.stores.redis_job_scripts import delivery_key, job_key
+from service.stores.jobs.job_store import ERRORS_SHOWN, moment
+from service.stores.jobs.redis_job_scripts import delivery_key, job_key
 
 DELIVERIES_SHOWN = 50
 Fields = Mapping[bytes, bytes]

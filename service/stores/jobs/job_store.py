@@ -1,6 +1,6 @@
 """What the jobs API and its workers need from a backend: a job store and a work queue, two small interfaces.
 
-The embedded backend (``service.stores.sqlite_jobs``) keeps both in one SQLite file in ``data_dir``; a
+The embedded backend (``service.stores.jobs.sqlite_jobs``) keeps both in one SQLite file in ``data_dir``; a
 networked backend slots in beside it without touching the routes, the runner or the pipeline.
 
 Delivery is at least once: a worker holds an article under a lease it renews while it works; an article

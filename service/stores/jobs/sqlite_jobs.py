@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from schemas.jobs import Job, JobResult
 from service.errors import ConfigError
-from service.stores.job_store import (
+from service.stores.jobs.job_store import (
     RESULTS_PAGE_BYTES,
     ArticleOutcome,
     Delivery,
@@ -39,7 +39,7 @@ from service.stores.job_store import (
     webhook_payload,
     within_budget,
 )
-from service.stores.sqlite_job_rows import (
+from service.stores.jobs.sqlite_job_rows import (
     ALL_RESULTS,
     FINISH_ARTICLE,
     NEXT_ARTICLE,

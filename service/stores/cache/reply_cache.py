@@ -3,7 +3,7 @@
 A key hashes everything that shapes a model's reply: the cache format version, the model alias's litellm
 params without secrets, the rendered messages, the structured-output mode and the prompt's sha256. Only
 replies that validated are stored, and marks for chunks too big to answer whole. The disk backend is
-``service.stores.disk_cache``; a networked one slots in behind the same methods.
+``service.stores.cache.disk_cache``; a networked one slots in behind the same methods.
 """
 
 from __future__ import annotations

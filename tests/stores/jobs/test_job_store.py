@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from schemas import ExtractionRequest
-from service.stores.job_store import ArticleOutcome, IdempotencyConflict, JobBackend, NewArticle, NewJob
-from service.stores.redis_jobs import RedisJobs
-from service.stores.sqlite_jobs import SqliteJobs
+from service.stores.jobs.job_store import ArticleOutcome, IdempotencyConflict, JobBackend, NewArticle, NewJob
+from service.stores.jobs.redis_jobs import RedisJobs
+from service.stores.jobs.sqlite_jobs import SqliteJobs
 
 BACKENDS = ["sqlite", "redis"]
 

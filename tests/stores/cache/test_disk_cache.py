@@ -1,4 +1,4 @@
-"""Tests of ``service/stores/disk_cache.py``: a real diskcache damaged on disk in every way heals, never fails."""
+"""Tests of ``service/stores/cache/disk_cache.py``: a real diskcache damaged on disk in every way heals, never fails."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import diskcache
 import httpx
 import pytest
 import respx
@@ -15,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.settings import Settings
-from service.stores.disk_cache import DiskReplyCache
-from service.stores.reply_cache import CachedReply
+from service.stores.cache.disk_cache import DiskReplyCache
+from service.stores.cache.reply_cache import CachedReply
 from tests.conftest import OPENAI_URL, hosted_settings
 from tests.providers import openai_chat_completion, scripted_openai_reply
 
@@ -86,6 +87,40 @@ async def test_garbage_in_a_value_file_is_a_miss(tmp_path: Path) -> None:
     await cache.set("k", big)
     assert await cache.get("k") == big
     await cache.close()
+
+
+class PlantedPickle:
+    """An object whose unpickling creates a file: what an attacker with write access to the cache would plant."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return open, (str(self.marker), "w")
+
+
+@pytest.mark.parametrize("size", [10, 200_000], ids=["in-the-row", "in-a-value-file"])
+async def test_a_planted_pickle_is_never_loaded(tmp_path: Path, size: int) -> None:
+    """A pickle written into the cache by plain diskcache (as a hand with file access could) reads as a miss."""
+    cache_dir, marker = tmp_path / "cache", tmp_path / "pwned"
+    planter = diskcache.Cache(str(cache_dir))
+    planter.set("k", [PlantedPickle(marker), "x" * size])
+    planter.close()
+    cache = DiskReplyCache(cache_dir, size_limit_mb=16)
+    assert await cache.get("k") is None
+    assert not marker.exists()
+    assert (await cache.stats())["unreadable"] == 1
+    await cache.close()
+
+
+async def test_only_text_is_stored_through_the_cache_disk(tmp_path: Path) -> None:
+    """What this cache writes is text: a reply's row in SQLite is JSON, never a pickle."""
+    cache = DiskReplyCache(tmp_path / "cache", size_limit_mb=16)
+    await cache.set("k", CachedReply(content='{"claims": []}', model="m", prompt_tokens=1, completion_tokens=1))
+    await cache.close()
+    with sqlite3.connect(tmp_path / "cache" / "cache.db") as connection:
+        modes = {mode for (mode,) in connection.execute("SELECT mode FROM Cache")}
+    assert modes == {diskcache.core.MODE_RAW}
 
 
 async def test_a_second_process_opening_a_damaged_database_sets_it_aside_and_the_first_goes_on(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests of ``service/stores/redis_jobs.py`` beyond the shared contract: what only a networked store can meet.
+"""Tests of ``service/stores/jobs/redis_jobs.py`` beyond the shared contract: what only a networked store can meet.
 
 A Redis restarted empty, a Redis that cannot be reached, an article whose workers keep dying, a creator that
 died before queueing its tickets, and webhooks kept on Redis.
@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.errors import StoreUnavailable
 from service.settings import Settings
-from service.stores.job_store import NewJob, new_job_id, wall_clock
-from service.stores.redis_jobs import MAX_ATTEMPTS, RedisJobs
-from tests.stores.test_job_store import DONE, new_job
+from service.stores.jobs.job_store import NewJob, new_job_id, wall_clock
+from service.stores.jobs.redis_jobs import MAX_ATTEMPTS, RedisJobs
+from tests.stores.jobs.test_job_store import DONE, new_job
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of ``service/stores/reply_cache.py``: the diskcache reply store and what its keys depend on."""
+"""Tests of ``service/stores/cache/reply_cache.py``: the diskcache reply store and what its keys depend on."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 from service.llm.secrets import public_params
 from service.settings import ModelEntry
-from service.stores.disk_cache import DiskReplyCache
-from service.stores.reply_cache import CachedReply, NoReplyCache, cache_key
+from service.stores.cache.disk_cache import DiskReplyCache
+from service.stores.cache.reply_cache import CachedReply, NoReplyCache, cache_key
 
 MESSAGES = [
     {"role": "system", "content": "Extract claims."},
@@ -106,7 +106,7 @@ async def test_another_process_sees_the_entry(
         "import sys\n"
         "from dataclasses import asdict\n"
         "from pathlib import Path\n"
-        "from service.stores.disk_cache import DiskReplyCache\n"
+        "from service.stores.cache.disk_cache import DiskReplyCache\n"
         "cache = DiskReplyCache(Path(sys.argv[1]), size_limit_mb=16)\n"
         "print(asdict(asyncio.run(cache.get(sys.argv[2]))))\n"
         "asyncio.run(cache.close())\n"

@@ -1,4 +1,4 @@
-"""Tests of ``service/stores/redis_cache.py``: the reply cache on a real Redis, shared, expiring, never fatal."""
+"""Tests of ``service/stores/cache/redis_cache.py``: the reply cache on a real Redis, shared, expiring, never fatal."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from benchmarks.client import get_json
 from benchmarks.processes import service_config, start_provider, start_service, wait_ready
-from service.stores.redis_cache import KEY_PREFIX, RedisReplyCache
-from service.stores.reply_cache import CachedReply
+from service.stores.cache.redis_cache import KEY_PREFIX, RedisReplyCache
+from service.stores.cache.reply_cache import CachedReply
 from tests.jobs.test_crash import request
 
 REPLY = CachedReply(content='{"claims": []}', model="openai/gpt-4o-mini", prompt_tokens=412, completion_tokens=9)

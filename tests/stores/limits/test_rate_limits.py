@@ -1,4 +1,4 @@
-"""Tests of ``service/stores/rate_limits.py``: rpm and tpm windows, in memory and shared on a real Redis."""
+"""Tests of ``service/stores/limits/rate_limits.py``: rpm and tpm windows, in memory and shared on a real Redis."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from service.api.app import create_app
 from service.errors import ModelBudgetExhausted, StoreUnavailable
 from service.llm.client import ModelClient
 from service.settings import ModelEntry
-from service.stores.rate_limits import RateLimits, token_estimate
+from service.stores.limits.rate_limits import RateLimits, token_estimate
 from tests.conftest import OPENAI_URL, hosted_settings
 from tests.providers import scripted_openai_reply
 

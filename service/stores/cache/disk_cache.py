@@ -1,7 +1,9 @@
 """The reply cache on disk (diskcache, SQLite-backed, safe across worker processes), and how it heals.
 
-A cache must never fail an extraction. Each reply is stored as JSON text (never a pickle, so no stored
-value can run code when read) and validated when read back. What can go wrong, and what happens:
+A cache must never fail an extraction. Each reply is stored as JSON text and validated when read back.
+diskcache pickles what is not text and unpickles what its rows say is a pickle: this cache reads through
+``TextOnlyDisk``, which stores text alone and refuses to unpickle anything, so a pickle planted in the
+cache's files is never loaded (it is an unreadable entry, below). What can go wrong, and what happens:
 
 - an entry that cannot be read (garbage in its stored value or its ``.val`` file, a shape we do not know):
   a miss; the entry is deleted, the first such case is logged, each is counted (``unreadable``);
@@ -27,12 +29,45 @@ import diskcache
 from pydantic import TypeAdapter, ValidationError
 
 from service.errors import ConfigError
-from service.stores.reply_cache import CachedReply
+from service.stores.cache.reply_cache import CachedReply
 
 logger = logging.getLogger("claims.cache")
+PICKLED = diskcache.core.MODE_PICKLE
 DATABASE = "cache.db"
 _READ = TypeAdapter(CachedReply)
 T = TypeVar("T")
+
+
+class PickleRefused(ValueError):
+    """A cache row says its value or key is a pickle: this cache never unpickles, so the row cannot be read."""
+
+
+class TextOnlyDisk(diskcache.Disk):  # type: ignore[misc]  # diskcache is untyped
+    """diskcache's ``Disk`` that stores text keys and values only and never unpickles what it reads."""
+
+    def put(self, key: object) -> tuple[object, bool]:
+        """Store a key: text only (the cache's keys are hex digests)."""
+        if not isinstance(key, str):
+            raise TypeError(f"reply cache keys are text, not {type(key).__name__}")
+        return super().put(key)  # type: ignore[no-any-return]
+
+    def store(self, value: object, read: bool, key: object = diskcache.core.UNKNOWN) -> tuple[object, ...]:
+        """Store a value: text only (a reply's JSON)."""
+        if not isinstance(value, str) or read:
+            raise TypeError(f"reply cache values are JSON text, not {type(value).__name__}")
+        return super().store(value, read, key)  # type: ignore[no-any-return]
+
+    def fetch(self, mode: int, filename: str | None, value: object, read: bool) -> object:
+        """Read a stored value; a pickled one is refused, never loaded."""
+        if mode == PICKLED:
+            raise PickleRefused("the entry is a pickle, which this cache never loads")
+        return super().fetch(mode, filename, value, read)
+
+    def get(self, key: object, raw: bool) -> object:
+        """Read a stored key; a pickled one is refused, never loaded."""
+        if not raw:
+            raise PickleRefused("the key is a pickle, which this cache never loads")
+        return super().get(key, raw)
 
 
 class DiskReplyCache:
@@ -53,11 +88,11 @@ class DiskReplyCache:
     def _open(self) -> diskcache.Cache:
         """Open the cache, setting a damaged database file aside first when it is one."""
         try:
-            cache = diskcache.Cache(str(self._directory), size_limit=self._size_limit)
+            cache = diskcache.Cache(str(self._directory), size_limit=self._size_limit, disk=TextOnlyDisk)
         except sqlite3.DatabaseError as exc:
             if not self._set_aside_if_damaged(exc):
                 raise
-            cache = diskcache.Cache(str(self._directory), size_limit=self._size_limit)
+            cache = diskcache.Cache(str(self._directory), size_limit=self._size_limit, disk=TextOnlyDisk)
         self._opened_file = _identity(self._directory / DATABASE)
         return cache
 
@@ -83,7 +118,7 @@ class DiskReplyCache:
             stored = cache.get(key)
         except (sqlite3.Error, OSError):
             raise
-        except Exception as exc:  # unpickling garbage can raise nearly anything; it is one bad entry
+        except Exception as exc:  # a refused pickle, an unreadable file: whatever it raises, it is one bad entry
             self._unreadable(cache, key, f"{type(exc).__name__}: {exc}")
             return None
         if stored is None:

@@ -36,8 +36,8 @@ from saq.queue.redis import RedisQueue
 
 from schemas.jobs import ArticleError, Job, JobResult
 from service.errors import ClaimServiceError, StoreUnavailable
-from service.stores import redis_job_scripts as keys
-from service.stores.job_store import (
+from service.stores.jobs import redis_job_scripts as keys
+from service.stores.jobs.job_store import (
     RESULTS_PAGE_BYTES,
     ArticleOutcome,
     Delivery,
@@ -50,8 +50,8 @@ from service.stores.job_store import (
     webhook_payload,
     within_budget,
 )
+from service.stores.jobs.redis_job_view import job_view, result_sizes, results_at, text
 from service.stores.redis_connection import JOBS_TIMEOUT_S, open_redis, redacted
-from service.stores.redis_job_view import job_view, result_sizes, results_at, text
 
 logger = logging.getLogger("claims.jobs")
 logging.getLogger("saq").setLevel(logging.WARNING)  # a line per ticket at INFO; our own logs say what matters
