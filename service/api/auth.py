@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,14 +24,16 @@ from starlette.datastructures import Headers
 
 from service.api.middleware import route_path, send_problem
 from service.api.state import service_state
-from service.errors import Forbidden, Unauthorized
+from service.errors import Forbidden, StoreUnavailable, Unauthorized
 from service.observability.logs import KEY_NAME
 from service.settings import ApiKey, Scope
+from service.stores.limits.key_budget import KeyBudget, budget_for
 from service.stores.limits.quotas import rate_limit_headers
 
 ALL_SCOPES: frozenset[str] = frozenset({"extract", "jobs", "read", "admin"})
 ROUTES_WITH_BODIES = frozenset({"/v1/extractions", "/v1/jobs"})  # keys checked before their bodies are read
 KEY_PREFIX = "ce_"
+logger = logging.getLogger("claims.quotas")
 
 
 def key_hash(key: str) -> str:
@@ -133,14 +136,22 @@ def require(scope: Scope, *, spends: bool = False) -> Callable[..., Awaitable[Ca
     return caller_with_scope
 
 
-async def charge(request: Request, tokens: int, cost_usd: float | None) -> None:
-    """Charge what an operation used to the caller's day, and refresh the ``RateLimit`` headers."""
+def budget_of(request: Request) -> KeyBudget | None:
+    """Return the budget the caller's key holds an extraction's estimate on (None: its key counts no day quota)."""
+    caller: Caller | None = getattr(request.state, "caller", None)
+    return None if caller is None else budget_for(service_state(request.app).quotas, caller.key)
+
+
+async def refresh_rate_headers(request: Request) -> None:
+    """Refresh the ``RateLimit`` headers after an operation settled (kept as they were when the store is down)."""
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None or caller.key is None:
         return
     quotas = service_state(request.app).quotas
-    await quotas.charge(caller.key, tokens, cost_usd)
-    request.state.rate_headers = rate_limit_headers(await quotas.standing(caller.key))
+    try:
+        request.state.rate_headers = rate_limit_headers(await quotas.standing(caller.key))
+    except StoreUnavailable as exc:
+        logger.warning("key %r: the RateLimit headers were not refreshed (%s)", caller.name, exc.detail)
 
 
 def key_in_headers(headers: Headers) -> str | None:

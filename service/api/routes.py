@@ -12,13 +12,12 @@ from fastapi.responses import FileResponse, PlainTextResponse
 
 from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
-from service.api.auth import AUTH_RESPONSES, charge, require
+from service.api.auth import AUTH_RESPONSES, budget_of, refresh_rate_headers, require
 from service.api.dependencies import PipelineDep
 from service.api.problems import request_id_of
 from service.api.representations import ALTERNATIVES, claims_as, wanted
 from service.api.state import service_state
 from service.errors import (
-    ExtractionFailed,
     NotFound,
     NotReady,
     StoreUnavailable,
@@ -102,12 +101,9 @@ async def create_extraction(
     """
     started = time.perf_counter()
     try:
-        result = await pipeline.extract(body)
-    except ExtractionFailed as failed:
-        if failed.usage is not None:
-            await charge(request, failed.usage.prompt_tokens + failed.usage.completion_tokens, failed.usage.cost_usd)
-        raise
-    await charge(request, result.usage.prompt_tokens + result.usage.completion_tokens, result.usage.cost_usd)
+        result = await pipeline.extract(body, budget_of(request))  # reserved before the models, settled after
+    finally:
+        await refresh_rate_headers(request)
     log_extraction(result, time.perf_counter() - started, request_id=request_id_of(request))
     alternative = wanted(request)
     response.headers["Vary"] = "Accept"

@@ -28,8 +28,10 @@ from service.observability import metrics
 from service.observability.extraction_log import log_extraction, log_failed_article
 from service.observability.logs import KEY_NAME
 from service.pipeline.extraction import Pipeline
+from service.pipeline.spending import Budget
 from service.settings import ApiKey, Settings
 from service.stores.jobs.job_store import ArticleOutcome, JobStore, WorkItem, WorkQueue
+from service.stores.limits.key_budget import budget_for
 from service.stores.limits.quotas import KeyQuotas
 
 logger = logging.getLogger("claims.jobs")
@@ -76,13 +78,17 @@ def failed(index: int, article_id: str, error: ClaimServiceError, usage: Usage |
     )  # fmt: skip
 
 
-async def extract_article(pipeline: Pipeline, item: WorkItem) -> ArticleOutcome:
-    """Run one article through the pipeline and log it; any failure becomes the article's error, not the worker's."""
+async def extract_article(pipeline: Pipeline, item: WorkItem, budget: Budget | None = None) -> ArticleOutcome:
+    """Run one article through the pipeline and log it; any failure becomes the article's error, not the worker's.
+
+    With a ``budget`` (its job's key counts a day quota), the article's estimate is reserved on it before any
+    model call, and what it used settled after; a refused reservation fails the article with that 429.
+    """
     request = ExtractionRequest.model_validate_json(item.request_json)
     article_id = request.article.id or "-"
     started = time.perf_counter()
     try:
-        result = await pipeline.extract(request)
+        result = await pipeline.extract(request, budget)
     except ExtractionFailed as failure:
         return failed_and_logged(item, article_id, failure.cause, failure.usage, started)
     except ClaimServiceError as error:
@@ -105,7 +111,7 @@ def failed_and_logged(
 
 
 async def refused_article(item: WorkItem, refusal: ClaimServiceError) -> ArticleOutcome:
-    """Describe an article not run because its key's quota for the day is used up."""
+    """Describe an article not run because the key that submitted its job is no longer one to run for."""
     request = ExtractionRequest.model_validate_json(item.request_json)
     return failed_and_logged(item, request.article.id or "-", refusal, None, time.perf_counter())
 
@@ -218,13 +224,14 @@ class JobRunner:
     async def _run_article(self, item: WorkItem) -> None:
         """Extract one article while renewing its lease; record the outcome unless the lease was lost.
 
-        The article counts against the quotas of the key that submitted its job: when that key's tokens or
-        cost for the day are used up it fails with that problem instead of running, and what it uses is
-        charged to the key.
+        The article counts against the quotas of the key that submitted its job: it reserves its estimate
+        of that key's day before any model call (refused: it fails with that problem instead of running) and
+        settles what it used after, even when its lease is lost or the runner stops meanwhile.
         """
-        key, refusal = await self._admit(item)
+        key, refusal = self._admit(item)
+        budget = budget_for(self._quotas, key)
         extraction = asyncio.create_task(
-            extract_article(self._pipeline, item) if refusal is None else refused_article(item, refusal)
+            extract_article(self._pipeline, item, budget) if refusal is None else refused_article(item, refusal)
         )
         lease_lost = asyncio.Event()
         renewal = asyncio.create_task(self._keep_lease(item, extraction, lease_lost))
@@ -240,14 +247,12 @@ class JobRunner:
         if await self._record(item, outcome):
             metrics.JOB_ARTICLES.labels("succeeded" if outcome.succeeded else "failed").inc()
             self.wake()  # a finished job may have a webhook to send
-        await self._quotas.charge(key, outcome.prompt_tokens + outcome.completion_tokens, outcome.cost_usd)
 
-    async def _admit(self, item: WorkItem) -> tuple[ApiKey | None, ClaimServiceError | None]:
+    def _admit(self, item: WorkItem) -> tuple[ApiKey | None, ClaimServiceError | None]:
         """Return the key that submitted the article's job, and why the article may not run (None: it may).
 
         A key this process does not know (a worker started without the API's ``api_keys``, or a key since
-        removed) or one revoked since runs nothing; a key whose day is spent runs nothing more today. A quota
-        store that cannot be reached lets the article run (it is logged).
+        removed) or one revoked since runs nothing. Its day quotas are the reservation's to check.
         """
         if item.key_name is None:
             return None, None
@@ -255,11 +260,7 @@ class JobRunner:
         if key is None or key.revoked:
             why = "was revoked" if key is not None else "is not among this process's api_keys"
             return None, Unauthorized(f"the API key {item.key_name!r} that submitted this job {why}")
-        try:
-            return key, await self._quotas.day_spent(key)
-        except StoreUnavailable as exc:
-            logger.warning("key %r: the quotas cannot be read (%s); the article runs", key.name, exc.detail)
-            return key, None
+        return key, None
 
     async def _record(self, item: WorkItem, outcome: ArticleOutcome) -> bool:
         """Record an outcome, retrying a store that cannot be reached for up to a lease (the work is paid for)."""

@@ -100,6 +100,21 @@ def _cost_of(litellm: Any, response: Any, entry: ModelEntry) -> float | None:
         return None
 
 
+def prices_per_token(entry: ModelEntry) -> tuple[float, float] | None:
+    """Return what a prompt token and a completion token of ``entry`` cost in litellm's price map (None: unpriced)."""
+    return _prices_per_token(entry.model)
+
+
+@cache
+def _prices_per_token(model: str) -> tuple[float, float] | None:
+    """Look a model's prices up once (litellm's bundled map does not change while the process runs)."""
+    try:
+        prompt, completion = configure_litellm().cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+    except Exception:  # litellm raises for models missing from its price map
+        return None
+    return float(prompt), float(completion)
+
+
 async def warm_up() -> None:
     """Import litellm and make one offline call, so that the first request pays no start-up cost."""
     litellm = configure_litellm()

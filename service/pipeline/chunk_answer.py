@@ -262,9 +262,11 @@ def _part_name(part: Chunk) -> str:
     return f"sentence S{first}: " if first == last else f"sentences S{first}–S{last}: "
 
 
-async def extract_chunk(job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache) -> ChunkOutcome:
-    """Extract and ground the claims of one chunk."""
-    outcome = ChunkOutcome(chunk=chunk.index)
+async def extract_chunk(
+    job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache, outcome: ChunkOutcome | None = None
+) -> ChunkOutcome:
+    """Extract and ground the claims of one chunk into ``outcome`` (new when none is given), counting as it goes."""
+    outcome = ChunkOutcome(chunk=chunk.index) if outcome is None else outcome
     with tracing.chunk_span(chunk.index, len(chunk.sentences)) as span:
         await _extract_into(job, chunk, client, cache, outcome)
         span.set_attributes({"claims.chunk.claims": len(outcome.claims), "claims.chunk.cached": outcome.cache_hit})

@@ -27,6 +27,7 @@ from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ModelClient
 from service.observability import metrics
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
+from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
 from service.prompts.registry import PromptRegistry
 from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, Settings
@@ -81,8 +82,12 @@ class Pipeline:
         self.prompts.get(request.options.prompt or self.settings.prompt)
         return article.id or article_fingerprint(article.text)
 
-    async def extract(self, request: ExtractionRequest) -> ExtractionResult:
-        """Extract grounded, de-duplicated claims from an article (an HTML page's main text, for a page)."""
+    async def extract(self, request: ExtractionRequest, budget: Budget | None = None) -> ExtractionResult:
+        """Extract grounded, de-duplicated claims from an article (an HTML page's main text, for a page).
+
+        Before any model is called, the extraction's estimate is reserved on ``budget`` (which may refuse it);
+        when the calls are over, however they ended, what they used is settled on it.
+        """
         options = request.options
         self.check(request)
         article, read = await self._text_of(request.article)
@@ -99,9 +104,7 @@ class Pipeline:
             repair_attempts=self.settings.repair_attempts,
             faithfulness=self.settings.faithfulness,
         )
-        outcomes = await _bounded_gather(
-            (extract_chunk(job, chunk, self.client, self.cache) for chunk in chunks), self.settings.max_concurrency
-        )
+        outcomes = await self._ask(job, chunks, budget)
         _count(outcomes)
         _raise_if_all_failed(outcomes)
         size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
@@ -117,6 +120,25 @@ class Pipeline:
             language=article.language,
         )
         return result.model_copy(update={"article": echo})
+
+    async def _ask(self, job: ChunkJob, chunks: list[Chunk], budget: Budget | None) -> list[ChunkOutcome]:
+        """Ask for the chunks' claims; with a ``budget``, reserve their estimate first and settle what was used after.
+
+        The settlement happens however the calls end (answered, failed, cancelled), counting the calls that
+        answered: the outcomes fill as the chunks go.
+        """
+        outcomes = [ChunkOutcome(chunk=chunk.index) for chunk in chunks]
+        calls = (
+            extract_chunk(job, chunk, self.client, self.cache, outcome)
+            for chunk, outcome in zip(chunks, outcomes, strict=True)
+        )
+        if budget is None:
+            return await _bounded_gather(calls, self.settings.max_concurrency)
+        await budget.reserve(await off_the_loop(partial(estimate_spend, job, chunks), size=len(job.original)))
+        try:
+            return await _bounded_gather(calls, self.settings.max_concurrency)
+        finally:
+            await settle_whatever_happens(budget, _usage(outcomes))
 
     async def _text_of(self, article: Article) -> tuple[Article, str | None]:
         """Return the article to extract from: itself, or an HTML page's main text (and that text)."""

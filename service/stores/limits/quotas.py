@@ -2,9 +2,16 @@
 
 In this process's memory, or on Redis with ``redis_url`` (one quota across every replica and worker). A
 request is admitted when the key has a request left this minute and has not used up its day's tokens or
-cost; what an extraction used is charged after it (a job's articles are charged to the key that submitted
-the job, as each finishes). Requests a minute are a moving window; a day is 24 hours from the key's first
-use in it (a fixed window), cost counted in micro-dollars.
+cost. Before its models are called, an extraction (or a job's article, for the key that submitted the job)
+reserves its estimate of the day: its prompts' tokens plus the completion they allow, and their price. The
+reservation is one atomic increment of the day's counter (INCRBY on Redis), so concurrent requests are
+ordered by the store and none sees room another has taken; a request whose prompt no longer fits in what
+is left gives its increment back and is refused. Afterwards it settles: the reservation is given back and
+what was really used charged, in one increment of their difference. The day's last request may reserve
+more than is left (its prompt fits, its completion budget may not): the day is overspent by at most that
+request's completion budget, and by nothing when the replies are shorter than what was left. Requests a
+minute are a moving window; a day is 24 hours from the key's first use in it (a fixed window), cost
+counted in micro-dollars.
 
 Every answer to a key with quotas carries ``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi draft):
 ``RateLimit-Policy: "requests";q=60;w=60, "tokens";q=100000;w=86400`` and
@@ -13,11 +20,12 @@ Every answer to a key with quotas carries ``RateLimit-Policy`` and ``RateLimit``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
@@ -34,6 +42,47 @@ logger = logging.getLogger("claims.quotas")
 MICRO_USD = 1_000_000
 T = TypeVar("T")
 KEY_PREFIX_QUOTAS = "claims:quotas"
+DAY_QUOTAS = ("tokens", "cost-microusd")
+CLOCK_SLACK_S = 1.0  # Redis gives a window's time to live in whole seconds
+
+
+def micro_usd(cost_usd: float | None) -> int:
+    """Return a cost in whole micro-dollars, rounded up (unknown: nothing)."""
+    return math.ceil((cost_usd or 0.0) * MICRO_USD)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What an extraction may spend, reckoned before any model is called: its prompts and the replies they allow.
+
+    The costs are None when no model the request may reach is in litellm's price map.
+    """
+
+    prompt_tokens: int
+    completion_tokens: int
+    prompt_cost_usd: float | None = None
+    completion_cost_usd: float | None = None
+
+    def needs(self, quota: str) -> tuple[int, int]:
+        """Return what a day quota must hold for this estimate, and the least that must be left to admit it.
+
+        The least is the prompt (certain to be sent once a model is called); the whole is prompt and completion.
+        """
+        if quota == "tokens":
+            return self.prompt_tokens + self.completion_tokens, max(1, self.prompt_tokens)
+        if self.prompt_cost_usd is None or self.completion_cost_usd is None:
+            return 0, 0
+        whole = micro_usd(self.prompt_cost_usd + self.completion_cost_usd)
+        return whole, max(1, micro_usd(self.prompt_cost_usd)) if whole else 0
+
+
+@dataclass(slots=True)
+class Reservation:
+    """What one request holds of its key's day quotas (by quota name), and when it took it."""
+
+    key: ApiKey | None
+    held: dict[str, int] = field(default_factory=dict)
+    taken_at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +109,12 @@ class Standing:
 
 
 class KeyQuotas:
-    """Every key's quotas, admitted before a request and charged after it."""
+    """Every key's quotas: a request admitted, its estimate reserved before its models are called, settled after."""
 
     def __init__(self, redis: Redis | None = None) -> None:
         storage = limits_storage(redis, prefix=KEY_PREFIX_QUOTAS)
         self._redis = redis
+        self._counters = storage  # the day counters, reserved and settled with its atomic increments
         self._moving = MovingWindowRateLimiter(storage)
         self._fixed = FixedWindowRateLimiter(storage)
 
@@ -97,31 +147,76 @@ class KeyQuotas:
                 raise await self._exceeded(key, policy, policies, why)
         return await self.standing(key)
 
-    async def day_spent(self, key: ApiKey | None) -> QuotaExceeded | None:
-        """Return the error to fail an article with when ``key``'s tokens or cost for the day are used up."""
-        if key is None:
-            return None
-        policies = self.policies(key)
-        for policy in policies:
-            if policy.name != "requests" and not await self._guarded(policy.limiter.test(policy.item, key.name)):
-                return await self._exceeded(key, policy, policies, f"its {policy.name} for the day are used up")
-        return None
+    async def reserve(self, key: ApiKey | None, estimate: Estimate) -> Reservation:
+        """Hold ``estimate`` of ``key``'s day quotas before its models are called; 429 when its prompt does not fit.
 
-    async def charge(self, key: ApiKey | None, tokens: int, cost_usd: float | None) -> None:
-        """Charge what an extraction used to ``key``'s day (tokens, and cost when known), as best it can.
-
-        The work is done and paid for: a quota store that cannot be reached costs the charge (logged), never
-        the result. An unpriced model's cost is unknown and charges nothing to ``cost_usd_per_day``.
+        Each quota is taken with one atomic increment; when what the requests before it left cannot hold the
+        prompt, the increments are given back and the request is refused (``QuotaExceeded``).
         """
+        reservation = Reservation(key)
+        if key is None:
+            return reservation
+        policies = self.policies(key)
+        try:
+            for policy in policies:
+                held, least = estimate.needs(policy.name) if policy.name in DAY_QUOTAS else (0, 0)
+                if held <= 0:
+                    continue
+                counter = policy.item.key_for(key.name)
+                total = await self._guarded(self._counters.incr(counter, policy.window_s, amount=held))
+                reservation.held[policy.name] = held
+                if policy.item.amount - (total - held) < least:
+                    await self._give_back(reservation)
+                    raise await self._exceeded(key, policy, policies, _why_refused(policy, least))
+        except BaseException:
+            await asyncio.shield(self._give_back(reservation))  # a cancelled or failed reservation leaves nothing
+            raise
+        return reservation
+
+    async def settle(self, reservation: Reservation, tokens: int, cost_usd: float | None) -> None:
+        """Give back what ``reservation`` held and charge what was used: one increment of the difference a quota.
+
+        An unpriced model's cost is unknown and charges nothing to ``cost_usd_per_day``. When the day ended
+        since the reservation, the new day is charged only what was used beyond what was held. StoreUnavailable
+        when the quota store cannot be reached.
+        """
+        key = reservation.key
         if key is None:
             return
-        try:
-            for policy in self.policies(key):
-                amount = tokens if policy.name == "tokens" else math.ceil((cost_usd or 0.0) * MICRO_USD)
-                if policy.name != "requests" and amount > 0:
-                    await self._guarded(policy.limiter.hit(policy.item, key.name, cost=amount))
-        except StoreUnavailable as exc:
-            logger.warning("could not charge key %r %d tokens: %s", key.name, tokens, exc.detail)
+        used = {"tokens": tokens, "cost-microusd": micro_usd(cost_usd)}
+        held, reservation.held = reservation.held, {}  # settled once, whatever happens next
+        for policy in self.policies(key):
+            if policy.name not in DAY_QUOTAS:
+                continue
+            change = used[policy.name] - held.get(policy.name, 0)
+            if change < 0 and await self._day_ended(policy, key, reservation.taken_at):
+                continue  # what was held went with the day it was held in
+            if change:
+                await self._add(policy, key, change)
+
+    async def _add(self, policy: Policy, key: ApiKey, change: int) -> None:
+        """Add ``change`` (maybe negative) to a day counter, never leaving it below zero."""
+        counter = policy.item.key_for(key.name)
+        total = await self._guarded(self._counters.incr(counter, policy.window_s, amount=change))
+        if total < 0:  # a day that began between the check and the increment: it owes nothing
+            await self._guarded(self._counters.incr(counter, policy.window_s, amount=-total))
+
+    async def _day_ended(self, policy: Policy, key: ApiKey, since: float) -> bool:
+        """Say whether the day counted by ``policy`` ended (and another maybe began) after ``since``."""
+        reset = await self._guarded(self._counters.get_expiry(policy.item.key_for(key.name)))
+        return reset <= time.time() or reset - policy.window_s > since + CLOCK_SLACK_S
+
+    async def _give_back(self, reservation: Reservation) -> None:
+        """Give back everything ``reservation`` holds, as best it can (a counter left high expires with its day)."""
+        held, reservation.held = reservation.held, {}
+        if reservation.key is None:
+            return
+        for policy in self.policies(reservation.key):
+            if held.get(policy.name):
+                try:
+                    await self._add(policy, reservation.key, -held[policy.name])
+                except StoreUnavailable as exc:
+                    logger.warning("key %r: could not give back a reservation: %s", reservation.key.name, exc.detail)
 
     async def standing(self, key: ApiKey | None) -> list[Standing]:
         """Return what is left of each of ``key``'s quotas."""
@@ -155,6 +250,15 @@ class KeyQuotas:
         """Close the Redis connections, if the quotas live there."""
         if self._redis is not None:
             await self._redis.aclose()
+
+
+def _why_refused(policy: Policy, least: int) -> str:
+    """Say why a reservation was refused: the day is spent or held, or this request's prompt alone exceeds it."""
+    if least > policy.item.amount:
+        return (
+            f"this request's prompts alone need about {least} {policy.name}, more than its {policy.item.amount} a day"
+        )
+    return f"its {policy.name} for the day are used up or held by requests in flight"
 
 
 def rate_limit_headers(standing: list[Standing]) -> dict[str, str]:

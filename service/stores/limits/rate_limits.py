@@ -57,16 +57,24 @@ class ModelLimits:
     tokens_a_unit: int
 
 
-def token_estimate(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> int:
-    """Return the tokens a call may use, as providers reserve them: its prompt's, plus the completion it allows.
+def prompt_token_estimate(messages: Sequence[Mapping[str, str]]) -> int:
+    """Return the tokens a call's prompt may take: an ASCII token per three characters, any other character one.
 
-    ASCII text counts a token per three characters (English runs about four); any other character counts a
-    token of its own (Chinese, Japanese and Korean run about one to two characters a token).
+    English runs about four characters a token; Chinese, Japanese and Korean about one to two characters.
     """
     text = "".join(message.get("content", "") for message in messages)
     ascii_chars = sum(1 for char in text if char.isascii())
-    allowance = params.get("max_completion_tokens") or params.get("max_tokens") or DEFAULT_COMPLETION_ALLOWANCE
-    return math.ceil(ascii_chars / CHARS_A_TOKEN) + (len(text) - ascii_chars) + int(allowance)
+    return math.ceil(ascii_chars / CHARS_A_TOKEN) + (len(text) - ascii_chars)
+
+
+def completion_allowance(params: Mapping[str, Any]) -> int:
+    """Return the completion tokens a call allows (``max_tokens``, or a default when it sets none)."""
+    return int(params.get("max_completion_tokens") or params.get("max_tokens") or DEFAULT_COMPLETION_ALLOWANCE)
+
+
+def token_estimate(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> int:
+    """Return the tokens a call may use, as providers reserve them: its prompt's, plus the completion it allows."""
+    return prompt_token_estimate(messages) + completion_allowance(params)
 
 
 def limits_storage(redis: Redis | None, prefix: str = KEY_PREFIX) -> Storage:
