@@ -13,7 +13,7 @@ import respx
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.llm.client import ModelClient
+from service.llm.client import ModelClient, prices_per_token
 from service.settings import ModelEntry
 from tests.conftest import OPENAI_URL, hosted_settings
 from tests.faults import (
@@ -257,3 +257,13 @@ def test_per_model_timeout_reaches_the_http_request(
     with TestClient(create_app(settings.model_copy(update={"models": timed}))) as client:
         client.post("/v1/extractions", json={"article": {"text": "Rents rose 7% in July."}})
     assert route.calls[0].request.extensions["timeout"]["read"] == 7
+
+
+def test_prices_per_token_come_from_litellm_s_map_and_an_unpriced_model_has_none() -> None:
+    """gpt-4o-mini is priced in litellm's bundled map, the offline model is free, a local model is unpriced."""
+    settings = hosted_settings(Path("."))
+    gpt, offline = settings.models[0], settings.models[2]
+    local = ModelEntry(model_name="local", litellm_params={"model": "openai/qwen2.5-7b-instruct", "api_key": "none"})
+    assert prices_per_token(gpt) == pytest.approx((0.15e-6, 0.6e-6))
+    assert prices_per_token(offline) == (0.0, 0.0)
+    assert prices_per_token(local) is None
