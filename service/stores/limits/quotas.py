@@ -140,7 +140,7 @@ class KeyQuotas:
         policies = self.policies(key)
         for policy in policies if spends else []:
             if policy.name != "requests" and not await self._guarded(policy.limiter.test(policy.item, key.name)):
-                raise await self._exceeded(key, policy, policies, f"its {policy.name} for the day are used up")
+                raise await self._exceeded(key, policy, policies, _why_refused(policy, 0))
         for policy in policies:
             if policy.name == "requests" and not await self._guarded(policy.limiter.hit(policy.item, key.name)):
                 why = f"it has used its {policy.item.amount} requests a minute"
