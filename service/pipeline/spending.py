@@ -17,7 +17,7 @@ from schemas import Usage
 from service.llm.client import prices_per_token
 from service.pipeline.chunk_answer import ChunkJob, chunk_messages
 from service.steps.chunking import Chunk
-from service.stores.limits.quotas import Estimate
+from service.stores.limits.estimate import Estimate
 from service.stores.limits.rate_limits import completion_allowance, prompt_token_estimate
 
 _SETTLING: set[asyncio.Task[None]] = set()  # settlements under way, kept from the garbage collector

@@ -18,8 +18,8 @@ from service.settings import ModelEntry, Settings
 from service.steps.chunking import Chunk, chunk_sentences
 from service.steps.reading import read_sentences
 from service.steps.text import normalize_text
-from service.stores.quotas import Estimate
-from service.stores.rate_limits import prompt_token_estimate
+from service.stores.limits.estimate import Estimate
+from service.stores.limits.rate_limits import prompt_token_estimate
 from tests.conftest import OPENAI_URL, hosted_settings
 
 GPT_PRICE_IN, GPT_PRICE_OUT = 0.15e-6, 0.6e-6  # gpt-4o-mini per token, from litellm's bundled map

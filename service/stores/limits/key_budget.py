@@ -13,7 +13,8 @@ import logging
 from schemas import Usage
 from service.errors import StoreUnavailable
 from service.settings import ApiKey
-from service.stores.limits.quotas import Estimate, KeyQuotas, Reservation
+from service.stores.limits.estimate import Estimate
+from service.stores.limits.quotas import KeyQuotas, Reservation
 
 logger = logging.getLogger("claims.quotas")
 

@@ -1,4 +1,4 @@
-"""Tests of ``service/stores/quotas.py`` and ``key_budget.py``: reservations of a key's day, settled after.
+"""Tests of ``service/stores/limits/quotas.py`` and ``key_budget.py``: reservations of a key's day, settled after.
 
 Embedded (the limits library's memory storage) and on a real Redis (the tests' own database).
 """
@@ -15,8 +15,9 @@ import pytest
 from schemas import Usage
 from service.errors import QuotaExceeded
 from service.settings import ApiKey
-from service.stores.key_budget import KeyBudget, budget_for
-from service.stores.quotas import Estimate, KeyQuotas, Reservation
+from service.stores.limits.estimate import Estimate
+from service.stores.limits.key_budget import KeyBudget, budget_for
+from service.stores.limits.quotas import KeyQuotas, Reservation
 from service.stores.redis_connection import LIMITS_TIMEOUT_S, open_redis
 
 KEY = ApiKey(name="racer", hash="sha256:" + "0" * 64, scopes=["extract"], tokens_per_day=1000)
