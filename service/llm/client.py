@@ -26,6 +26,7 @@ from service.llm.retry_policy import WaitRetryAfter, is_transient
 from service.llm.secrets import resolve_secrets
 from service.llm.structured_output import STEP_DOWN, auto_mode, reply_text, request_arguments
 from service.llm.upstream_errors import our_own_bug, translate_error, upstream_error_types
+from service.llm.usage import CallUsage, tokens_of, with_cost
 from service.observability import metrics, tracing
 from service.offline import OFFLINE_MODEL
 from service.prompts.sentence_lines import sentence_line
@@ -48,6 +49,7 @@ class ModelAnswer:
     cost_usd: float | None
     structured_output: StructuredOutput = "prompt"
     stepped_down_from: StructuredOutput | None = None
+    usage_faults: tuple[str, ...] = ()  # what the provider reported that cannot be true (taken as unknown)
 
     @classmethod
     def remembered(cls, content: str, model: str) -> ModelAnswer:
@@ -75,12 +77,6 @@ def configure_litellm() -> Any:
         logging.getLogger(name).setLevel(logging.WARNING)  # not a line per call at the service's INFO level
     register_offline_provider()
     return litellm
-
-
-def _usage_of(response: Any) -> tuple[int, int]:
-    """Return (prompt, completion) tokens of a litellm response, zero where missing."""
-    usage = getattr(response, "usage", None)
-    return int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0)
 
 
 def _cost_of(litellm: Any, response: Any, entry: ModelEntry) -> float | None:
@@ -173,7 +169,8 @@ class ModelClient:
             await self._rates.acquire(entry, reserved)
             with tracing.model_call_span(entry.model, entry.model_name, arguments["messages"]) as span:
                 response = await self._timed_call(litellm, entry, arguments, mode, span)
-            await self._rates.charge(entry, reserved, sum(_usage_of(response)))
+            tokens = tokens_of(response)
+            await self._rates.charge(entry, reserved, tokens.prompt_tokens + tokens.completion_tokens)
             return response
 
     async def _timed_call(
@@ -194,7 +191,8 @@ class ModelClient:
         metrics.observe_call_duration(entry.model, time.perf_counter() - started)
         choices = getattr(response, "choices", None) or []
         finish = getattr(choices[0], "finish_reason", None) if choices else None
-        tracing.record_reply(span, getattr(response, "model", None), *_usage_of(response), finish)
+        used = tokens_of(response)
+        tracing.record_reply(span, getattr(response, "model", None), used.prompt_tokens, used.completion_tokens, finish)
         return response
 
     async def _call_retried(
@@ -241,16 +239,27 @@ class ModelClient:
             metrics.record_model_event(entry.model_name, entry.model, "failed")
             raise UpstreamError(f"model {entry.model_name!r} replied with no choices", model_alias=entry.model_name)
         choice = response.choices[0]
-        prompt_tokens, completion_tokens = _usage_of(response)
-        cost = _cost_of(configure_litellm(), response, entry)
-        metrics.record_model_call(entry.model_name, entry.model, prompt_tokens, completion_tokens, cost)
+        usage = self._usage(entry, response)
         return ModelAnswer(
             content=reply_text(choice.message, mode),
             finish_reason=choice.finish_reason,
             model=entry.model,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost_usd=cost,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=usage.cost_usd,
             structured_output=mode,
             stepped_down_from=first_mode if mode != first_mode else None,
+            usage_faults=usage.faults,
         )
+
+    @staticmethod
+    def _usage(entry: ModelEntry, response: Any) -> CallUsage:
+        """Read and count a reply's usage; impossible figures are unknown, counted as a provider fault."""
+        usage = with_cost(tokens_of(response), _cost_of(configure_litellm(), response, entry))
+        if usage.faults:
+            logger.warning("model %r reported impossible usage (%s)", entry.model_name, ", ".join(usage.faults))
+            metrics.record_model_event(entry.model_name, entry.model, "usage_unknown")
+        metrics.record_model_call(
+            entry.model_name, entry.model, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd
+        )
+        return usage

@@ -34,7 +34,8 @@ MODEL_CALLS = Counter(
     "claims_model_calls",
     "Model call events by alias, model and outcome: ok (a reply came back), retried (a transient failure, asked "
     "again), failed (no reply after the retries), repaired (a reply that did not validate, re-asked with the "
-    "error), fell_back (the model could not answer a chunk; the next alias was asked).",
+    "error), fell_back (the model could not answer a chunk; the next alias was asked), usage_unknown (a reply "
+    "reported usage that cannot be true: negative, absurd; counted as 0 tokens and unknown cost, a provider fault).",
     ["alias", "model", "outcome"],
 )
 MODEL_TOKENS = Counter(
@@ -84,7 +85,7 @@ def record_model_call(alias: str, model: str, input_tokens: int, output_tokens: 
 
 
 def record_model_event(alias: str, model: str, outcome: str) -> None:
-    """Count a ``retried``, ``failed``, ``repaired`` or ``fell_back`` event of a model."""
+    """Count a ``retried``, ``failed``, ``repaired``, ``fell_back`` or ``usage_unknown`` event of a model."""
     MODEL_CALLS.labels(alias, model, outcome).inc()
 
 

@@ -269,6 +269,8 @@ async def extract_chunk(
     outcome = ChunkOutcome(chunk=chunk.index) if outcome is None else outcome
     with tracing.chunk_span(chunk.index, len(chunk.sentences)) as span:
         await _extract_into(job, chunk, client, cache, outcome)
+        for fault in outcome.tally.usage_faults:
+            outcome.warn("usage_unknown", fault)
         span.set_attributes({"claims.chunk.claims": len(outcome.claims), "claims.chunk.cached": outcome.cache_hit})
         if outcome.failed:
             tracing.record_error(span, outcome.failures[0].error)

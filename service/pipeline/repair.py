@@ -6,7 +6,7 @@ This is the repair loop, with its own budget (``repair_attempts``); transport re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemas import ModelReply
 from service.errors import InvalidModelOutput, ReplyCutOff
@@ -28,10 +28,14 @@ class CallTally:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
+    usage_faults: list[str] = field(default_factory=list)  # one line per call whose usage could not be true
 
-    def add(self, answer: ModelAnswer) -> None:
-        """Count one answered call."""
+    def add(self, answer: ModelAnswer, alias: str) -> None:
+        """Count one answered call of ``alias``, noting usage its provider reported that could not be true."""
         self.model_calls += 1
+        if answer.usage_faults:
+            faults = ", ".join(answer.usage_faults)
+            self.usage_faults.append(f"model {alias!r} reported impossible usage ({faults}); counted as unknown")
         self.prompt_tokens += answer.prompt_tokens
         self.completion_tokens += answer.completion_tokens
         self.cost_usd = None if self.cost_usd is None or answer.cost_usd is None else self.cost_usd + answer.cost_usd
@@ -61,7 +65,7 @@ async def ask_with_repair(
     conversation = list(messages)
     for attempt in range(repair_attempts + 1):
         answer = await client.complete(entry, conversation, prompt.spec.params, on_retry=tally.count_retry)
-        tally.add(answer)
+        tally.add(answer, entry.model_name)
         if answer.finish_reason == "length":
             raise ReplyCutOff(
                 f"model {entry.model_name!r} stopped at its token limit (max_tokens)",
