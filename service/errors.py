@@ -18,7 +18,7 @@
     │   └── JobLost                     410  the job's Redis restarted empty after it was submitted
     ├── ShuttingDown                    503  the service stopped before the request finished
     ├── NotReady                        503  /readyz: a part the service needs cannot be used now
-    ├── StoreUnavailable                503  a shared store (Redis) cannot be reached
+    ├── StoreUnavailable                503  a store cannot be used now (Redis out of reach, jobs.db failing)
     ├── UpstreamError                   502  the model provider failed us (with its retry_after, if any)
     │   ├── UpstreamRateLimited         429  Retry-After passed on
     │   ├── UpstreamTimeout             504
@@ -195,7 +195,7 @@ class ShuttingDown(ClaimServiceError):
 
 
 class NotReady(ClaimServiceError):
-    """The service cannot take work now: a part it needs (the reply cache) cannot be used; the detail says why."""
+    """The service cannot take work now: a part it needs (reply cache, job store, Redis) cannot be used; see detail."""
 
     status = 503
     slug = "not-ready"
@@ -203,11 +203,11 @@ class NotReady(ClaimServiceError):
 
 
 class StoreUnavailable(ClaimServiceError):
-    """A shared store the request needs (Redis: jobs, rate limits) cannot be reached; the detail says which."""
+    """A store the request needs (the job store on SQLite or Redis, the rate limits) cannot be used; detail names it."""
 
     status = 503
     slug = "store-unavailable"
-    title = "Shared store unavailable"
+    title = "Store unavailable"
 
     def headers(self) -> dict[str, str]:
         """Ask the client to come back shortly."""

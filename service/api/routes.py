@@ -13,8 +13,9 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
 from service.api.auth import AUTH_RESPONSES, budget_of, refresh_rate_headers, require
-from service.api.dependencies import PipelineDep
+from service.api.dependencies import JobsDep, PipelineDep
 from service.api.problems import request_id_of
+from service.api.readiness import readiness
 from service.api.representations import ALTERNATIVES, claims_as, wanted
 from service.api.state import service_state
 from service.errors import (
@@ -235,16 +236,22 @@ async def healthz() -> HealthStatus:
 @router.get(
     "/readyz",
     response_model=HealthStatus,
-    responses={503: {"description": "The reply cache cannot be used; the detail says why."}},
+    responses={
+        503: {
+            "description": "The reply cache, the job store or the shared Redis cannot be used; the detail says "
+            "why, and `checks` gives each part's status.",
+            "content": {"application/problem+json": {}},
+        }
+    },
     tags=["health"],
     summary="Readiness",
 )
-async def readyz(pipeline: PipelineDep) -> HealthStatus:
-    """Say the service can take work: prompts verified and loaded, the reply cache usable (healed if damaged)."""
-    problem = await pipeline.cache.health()
-    if problem is not None:
-        raise NotReady(problem, extensions={"checks": {"cache": await pipeline.cache.stats()}})
-    return HealthStatus(
-        status="ready",
-        checks={"prompts": len(pipeline.prompts.versions()), "cache": await pipeline.cache.stats()},
-    )
+async def readyz(pipeline: PipelineDep, jobs: JobsDep) -> HealthStatus:
+    """Say the service can take work: prompts loaded, the reply cache, the job store and Redis (if used) usable.
+
+    Each check carries its own ``status`` (``ok`` or ``failing``, with a ``detail``).
+    """
+    problems, checks = await readiness(pipeline, jobs)
+    if problems:
+        raise NotReady("; ".join(problems), extensions={"checks": checks})
+    return HealthStatus(status="ready", checks=checks)

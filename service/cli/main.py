@@ -59,12 +59,14 @@ def serve(
     from service.api.server import uvicorn_options
     from service.pipeline.build import build_pipeline
     from service.settings import get_settings
+    from service.stores.jobs.factory import open_job_store
 
     if config is not None:
         os.environ["CLAIMS_CONFIG"] = str(config.resolve())
     try:
         settings = get_settings()
         asyncio.run(build_pipeline(settings).close())  # fail here, with a clear message, not inside a worker
+        asyncio.run(open_job_store(settings).close())  # a damaged jobs.db too: one line, no traceback
     except ClaimServiceError as error:
         raise fail(error) from error
     _refuse_an_open_door(host, settings)

@@ -324,15 +324,16 @@ def test_models_are_listed_without_secrets(openai_settings: Settings) -> None:
 
 
 def test_health_and_readiness(client: TestClient) -> None:
-    """Liveness is plain; readiness reports prompts loaded and the cache."""
+    """Liveness is plain; readiness reports prompts, the cache and the job store (more in test_readiness.py)."""
     assert client.get("/healthz").json() == {"status": "ok", "checks": {}}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready"
-    assert ready["checks"]["prompts"] == 2
+    assert ready["checks"]["prompts"] == {"status": "ok", "versions": 2}
     assert set(ready["checks"]["cache"]) == {
-        *("entries", "bytes", "hits", "misses", "writes"),
+        *("status", "entries", "bytes", "hits", "misses", "writes"),
         *("unreadable", "healed", "failures"),
     }
+    assert ready["checks"]["jobs"] == {"status": "ok", "store": "sqlite"}
 
 
 def test_openapi_documents_the_contract(client: TestClient) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from service.cli.main import app
 from tests.conftest import DATA_DIR
+from tests.damage import filled_job_store, scribble
 
 SAMPLE = DATA_DIR / "article-trump-musk-x-stream.txt"
 
@@ -85,6 +86,28 @@ def test_serve_refuses_a_broken_config(runner: CliRunner, tmp_path: Path) -> Non
     result = runner.invoke(app, ["serve", "--config", str(config)])
     assert result.exit_code == 1
     assert "default_model 'nowhere' is not in models" in result.stderr
+
+
+@pytest.mark.parametrize("damaged", ["scribbled", "empty"])
+def test_serve_refuses_a_damaged_job_store_with_one_line_and_no_traceback(tmp_path: Path, damaged: str) -> None:
+    """A real ``claims serve`` on a scribbled or 0-byte jobs.db exits 1 with one line naming it; the file stays."""
+    data_dir = tmp_path / "data"
+    database = filled_job_store(data_dir)
+    if damaged == "scribbled":
+        scribble(database)
+    else:
+        database.write_bytes(b"")
+    environment = {**os.environ, "CLAIMS_DATA_DIR": str(data_dir), "CLAIMS_CACHE_DIR": str(tmp_path / "cache")}
+    served = subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--port", "1"],  # refused before it would bind anything
+        capture_output=True, text=True, env=environment, timeout=60,
+    )  # fmt: skip
+    assert served.returncode == 1
+    assert served.stderr.count("\n") == 1
+    assert served.stderr.startswith(f"error: Invalid configuration: the job store {database} is damaged (")
+    assert f"move it aside (mv {database} {database}.damaged)" in served.stderr
+    assert "Traceback" not in served.stderr
+    assert database.exists()
 
 
 def test_python_dash_m_service_is_the_same_command() -> None:

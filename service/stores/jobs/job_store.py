@@ -178,6 +178,9 @@ class WorkQueue(Protocol):
 class JobBackend(JobStore, WorkQueue, Protocol):
     """A job store and its work queue kept together (SQLite embedded, Redis at scale), closed together."""
 
+    async def health(self) -> str | None:
+        """Return why the store cannot be used now (damaged, or its Redis out of reach), or None when it can."""
+
     async def close(self) -> None:
         """Release the backend's connections and threads."""
 

@@ -517,6 +517,14 @@ class RedisJobs:
         else:
             await self._redis.zrem(keys.DELIVERIES, delivery.id)
 
+    async def health(self) -> str | None:
+        """Return why the Redis holding the jobs cannot be used now (it does not answer a PING), or None."""
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as exc:
+            return f"the job store on Redis {self.where} cannot be reached ({type(exc).__name__})"
+        return None
+
     async def close(self) -> None:
         """Close the queue's and the store's connections (a Redis that cannot be reached has none to close)."""
         try:

@@ -10,12 +10,19 @@ leases and fair turns across jobs; the Redis backend uses one.
 Fairness: each hand-out goes to the job served least recently (a turn counter), so a small job submitted
 behind a 10,000-article batch gets the next free worker, not the batch's ten-thousand-and-first.
 All SQL runs on one thread per store (its own connection), off the event loop.
+
+A damaged file is never used: at start-up ``sqlite_check.damage`` (empty, not SQLite, or failing
+``PRAGMA quick_check``) refuses the store with a one-line ``ConfigError`` naming the file, and it is left
+where it is: it holds clients' accepted jobs, which setting it aside would lose without anyone deciding
+to. At run time any SQLite error is ``StoreUnavailable`` (a 503 naming the store); damage met then stops
+the store (every call a 503, ``health`` and so ``/readyz`` failing) until the service is restarted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -26,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from schemas.jobs import Job, JobResult
-from service.errors import ConfigError
+from service.errors import ConfigError, StoreUnavailable
 from service.stores.jobs.job_store import (
     RESULTS_PAGE_BYTES,
     ArticleOutcome,
@@ -39,6 +46,7 @@ from service.stores.jobs.job_store import (
     webhook_payload,
     within_budget,
 )
+from service.stores.jobs.sqlite_check import create_whole, damage, described, is_damage
 from service.stores.jobs.sqlite_job_rows import (
     ALL_RESULTS,
     FINISH_ARTICLE,
@@ -57,6 +65,7 @@ from service.stores.jobs.sqlite_job_rows import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger("claims.jobs")
 DATABASE = "jobs.db"
 INLINE_RESULTS = 100  # a job.completed webhook carries the results themselves up to this many articles
 
@@ -70,16 +79,30 @@ class SqliteJobs:
         self._retention_s = retention_s
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims-jobs-db")
         self._connection: sqlite3.Connection | None = None
+        self._damaged: str | None = None  # what damage a query met at run time; the store stays failing
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
             self._thread.submit(self._connect).result()
+        except ConfigError:
+            self._thread.shutdown(wait=False)
+            raise
         except (OSError, sqlite3.Error) as exc:
+            self._thread.shutdown(wait=False)
             raise ConfigError(f"data_dir {data_dir} cannot hold the jobs database: {exc}") from exc
 
     # --- plumbing -----------------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        """Open the database on the store's thread and create its tables."""
+        """Check the database on the store's thread (refusing a damaged one), open it and create its tables."""
+        problem = damage(self._path)
+        if problem is not None:
+            aside = self._path.with_name(DATABASE + ".damaged")
+            raise ConfigError(
+                f"the job store {self._path} is damaged ({problem}); it holds the accepted jobs, so the service "
+                f"will not start on it: move it aside (mv {self._path} {aside}) to start with an empty job store, "
+                "and bring back what can still be read as the README says (Jobs: a damaged job store)"
+            )
+        create_whole(self._path, SCHEMA)
         connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA journal_mode=WAL")
@@ -95,10 +118,32 @@ class SqliteJobs:
         self._connection = connection
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` with the connection on the store's thread."""
+        """Run ``work`` with the connection on the store's thread; a SQLite failure is ``StoreUnavailable``.
+
+        Once damage is met, nothing more is read or written (writing into a damaged file spreads the damage):
+        every call is ``StoreUnavailable`` until the service is restarted, and the start-up check decides.
+        """
         connection = self._connection
         assert connection is not None  # noqa: S101 -- opened in __init__
-        return await asyncio.get_running_loop().run_in_executor(self._thread, work, connection)
+        if self._damaged is not None:
+            raise StoreUnavailable(self._damaged)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, work, connection)
+        except sqlite3.Error as exc:
+            if is_damage(exc) and self._damaged is None:
+                self._damaged = f"the job store {self._path} is damaged ({described(exc)}); restart to check it"
+                logger.error("%s", self._damaged)
+            raise StoreUnavailable(f"the job store {self._path} cannot be used ({described(exc)})") from exc
+
+    async def health(self) -> str | None:
+        """Return why the job store cannot be used (damage met earlier, or a query failing now), or None."""
+        if self._damaged is not None:
+            return self._damaged
+        try:
+            await self._run(lambda connection: connection.execute("SELECT id FROM jobs LIMIT 1").fetchall())
+        except StoreUnavailable as exc:
+            return self._damaged or exc.detail
+        return None
 
     @staticmethod
     @contextmanager
