@@ -42,6 +42,7 @@ from service.steps.transcript import attribute_to_speakers
 from service.stores.cache.reply_cache import ReplyCache
 
 COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
+COST_OF_IMPOSSIBLE_USAGE = "a model reported usage that cannot be true (usage_unknown), so cost_usd is null"
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ class Pipeline:
         usage = _usage(outcomes)
         warnings = [warning for outcome in outcomes for warning in outcome.warnings]
         if usage.cost_usd is None:
-            warnings.append(Notice(code="cost_unknown", detail=COST_UNKNOWN))
+            impossible = any(warning.code == "usage_unknown" for warning in warnings)
+            why = COST_OF_IMPOSSIBLE_USAGE if impossible else COST_UNKNOWN
+            warnings.append(Notice(code="cost_unknown", detail=why))
         return ExtractionResult(
             article_id=article_key,
             status="partial" if errors else "complete",

@@ -61,13 +61,17 @@ def test_impossible_usage_is_unknown_usage_with_a_warning_not_a_500(
     field = named.split()[0]
     assert result["usage"][field] == 0  # the impossible figure is not added to what the reply says was spent
     assert result["usage"]["cost_usd"] is None  # priced from tokens that cannot be right: unknown
-    notices = [warning for warning in result["warnings"] if warning["code"] == "usage_unknown"]
-    assert notices == [
+    assert result["warnings"] == [
         {
             "chunk": 1,
             "code": "usage_unknown",
             "detail": f"model 'gpt' reported impossible usage ({named}, cost unknown); counted as unknown",
-        }
+        },
+        {
+            "chunk": None,
+            "code": "cost_unknown",
+            "detail": "a model reported usage that cannot be true (usage_unknown), so cost_usd is null",
+        },
     ]
     assert _usage_unknown_count() == before + 1
 
