@@ -44,6 +44,8 @@ T = TypeVar("T")
 KEY_PREFIX_QUOTAS = "claims:quotas"
 DAY_QUOTAS = ("tokens", "cost-microusd")
 CLOCK_SLACK_S = 1.0  # Redis gives a window's time to live in whole seconds
+HOLDS_TTL_S = 3600  # what a crashed process held stops counting as in flight an hour after the holds began
+HELD_RETRY_S = 5  # a request refused only for what requests in flight hold may try again this soon
 
 
 @dataclass(slots=True)
@@ -135,9 +137,10 @@ class KeyQuotas:
                 counter = policy.item.key_for(key.name)
                 total = await self._guarded(self._counters.incr(counter, policy.window_s, amount=held))
                 reservation.held[policy.name] = held
+                in_flight = await self._hold(policy, key, held)
                 if policy.item.amount - (total - held) < least:
                     await self._give_back(reservation)
-                    raise await self._exceeded(key, policy, policies, _why_refused(policy, least))
+                    raise await self._refused(key, policy, policies, least, spent=total - in_flight)
         except BaseException:
             await asyncio.shield(self._give_back(reservation))  # a cancelled or failed reservation leaves nothing
             raise
@@ -158,6 +161,8 @@ class KeyQuotas:
         for policy in self.policies(key):
             if policy.name not in DAY_QUOTAS:
                 continue
+            if held.get(policy.name):
+                await self._hold(policy, key, -held[policy.name])
             change = used[policy.name] - held.get(policy.name, 0)
             if change < 0 and await self._day_ended(policy, key, reservation.taken_at):
                 continue  # what was held went with the day it was held in
@@ -166,10 +171,22 @@ class KeyQuotas:
 
     async def _add(self, policy: Policy, key: ApiKey, change: int) -> None:
         """Add ``change`` (maybe negative) to a day counter, never leaving it below zero."""
-        counter = policy.item.key_for(key.name)
-        total = await self._guarded(self._counters.incr(counter, policy.window_s, amount=change))
-        if total < 0:  # a day that began between the check and the increment: it owes nothing
-            await self._guarded(self._counters.incr(counter, policy.window_s, amount=-total))
+        await self._nudge(policy.item.key_for(key.name), policy.window_s, change)
+
+    async def _hold(self, policy: Policy, key: ApiKey, change: int) -> int:
+        """Add ``change`` to what requests in flight hold of a day quota; return the new total held.
+
+        Kept beside the day's counter (which counts holds and use together) only to tell a 429's client when
+        to try again: soon when the day is held by requests that are running, at the day's end when used up.
+        """
+        return await self._nudge(f"held/{policy.item.key_for(key.name)}", HOLDS_TTL_S, change)
+
+    async def _nudge(self, counter: str, expiry_s: int, change: int) -> int:
+        """Add ``change`` to a counter, never leaving it below zero; return its new value."""
+        total = await self._guarded(self._counters.incr(counter, expiry_s, amount=change))
+        if total < 0:  # a window that began between the check and the increment: it owes nothing
+            await self._guarded(self._counters.incr(counter, expiry_s, amount=-total))
+        return max(0, total)
 
     async def _day_ended(self, policy: Policy, key: ApiKey, since: float) -> bool:
         """Say whether the day counted by ``policy`` ended (and another maybe began) after ``since``."""
@@ -185,6 +202,7 @@ class KeyQuotas:
             if held.get(policy.name):
                 try:
                     await self._add(policy, reservation.key, -held[policy.name])
+                    await self._hold(policy, reservation.key, -held[policy.name])
                 except StoreUnavailable as exc:
                     logger.warning("key %r: could not give back a reservation: %s", reservation.key.name, exc.detail)
 
@@ -198,6 +216,20 @@ class KeyQuotas:
             reset = max(0, math.ceil(stats.reset_time - time.time())) if stats.remaining < policy.item.amount else 0
             found.append(Standing(policy, int(stats.remaining), reset or policy.window_s))
         return found
+
+    async def _refused(
+        self, key: ApiKey, policy: Policy, policies: list[Policy], least: int, *, spent: int
+    ) -> QuotaExceeded:
+        """Build the 429 of a reservation that did not fit: try again soon if only requests in flight hold the room."""
+        if least > policy.item.amount or policy.item.amount - spent < least:
+            return await self._exceeded(key, policy, policies, _why_refused(policy, least))
+        why = f"its {policy.name} left for the day are held by requests in flight"
+        standing = await self.standing(key)
+        return QuotaExceeded(
+            f"the API key {key.name!r} is over its quota for now: {why}; try again in {HELD_RETRY_S} s",
+            retry_after=HELD_RETRY_S,
+            rate_headers=rate_limit_headers(standing),
+        )
 
     async def _exceeded(self, key: ApiKey, policy: Policy, policies: list[Policy], why: str) -> QuotaExceeded:
         """Build the 429 for ``key``: why, when the exhausted policy resets, and every policy's headers."""
@@ -228,7 +260,7 @@ def _why_refused(policy: Policy, least: int) -> str:
         return (
             f"this request's prompts alone need about {least} {policy.name}, more than its {policy.item.amount} a day"
         )
-    return f"its {policy.name} for the day are used up or held by requests in flight"
+    return f"its {policy.name} for the day are used up"
 
 
 def rate_limit_headers(standing: list[Standing]) -> dict[str, str]:

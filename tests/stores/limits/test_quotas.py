@@ -17,7 +17,7 @@ from service.errors import QuotaExceeded
 from service.settings import ApiKey
 from service.stores.limits.estimate import Estimate
 from service.stores.limits.key_budget import KeyBudget, budget_for
-from service.stores.limits.quotas import KeyQuotas, Reservation
+from service.stores.limits.quotas import HELD_RETRY_S, KeyQuotas, Reservation
 from service.stores.redis_connection import LIMITS_TIMEOUT_S, open_redis
 
 KEY = ApiKey(name="racer", hash="sha256:" + "0" * 64, scopes=["extract"], tokens_per_day=1000)
@@ -61,6 +61,25 @@ async def test_the_day_s_last_request_may_hold_more_than_is_left_when_its_prompt
         await quotas.reserve(KEY, Estimate(prompt_tokens=1, completion_tokens=1))
     await quotas.settle(last, tokens=260, cost_usd=None)
     assert await left(quotas) == 40
+
+
+async def test_a_refusal_for_what_requests_in_flight_hold_says_try_again_soon(quotas: KeyQuotas) -> None:
+    """Room held by a running request: a 429 to retry in seconds; once it settles, the next request is admitted."""
+    running = await quotas.reserve(KEY, Estimate(prompt_tokens=300, completion_tokens=2048))
+    with pytest.raises(QuotaExceeded, match="held by requests in flight") as refused:
+        await quotas.reserve(KEY, Estimate(prompt_tokens=300, completion_tokens=2048))
+    assert refused.value.retry_after == HELD_RETRY_S
+    await quotas.settle(running, tokens=420, cost_usd=None)
+    await quotas.reserve(KEY, Estimate(prompt_tokens=300, completion_tokens=2048))
+
+
+async def test_a_refusal_for_a_day_used_up_says_when_the_day_resets(quotas: KeyQuotas) -> None:
+    """A day spent by settled requests (nothing in flight): a 429 whose Retry-After is the day's reset, not seconds."""
+    await quotas.settle(Reservation(KEY), tokens=950, cost_usd=None)
+    with pytest.raises(QuotaExceeded, match="used up") as refused:
+        await quotas.reserve(KEY, Estimate(prompt_tokens=100, completion_tokens=2048))
+    assert refused.value.retry_after is not None
+    assert refused.value.retry_after > 86_000
 
 
 async def test_a_prompt_larger_than_the_whole_day_is_refused_saying_so(quotas: KeyQuotas) -> None:
