@@ -120,13 +120,13 @@ def service_config(provider_port: int, cache_dir: Path, concurrency: int, model_
     }
 
 
-def start_service(name: str, config: Mapping[str, Any], workdir: Path) -> Process:
-    """Write the config, start ``python -m service serve`` and return at once (see ``wait_ready``)."""
+def start_service(name: str, config: Mapping[str, Any], workdir: Path, env: Mapping[str, str] | None = None) -> Process:
+    """Write the config, start ``python -m service serve`` (``env`` added) and return at once (see ``wait_ready``)."""
     config_path = workdir / f"{name}.claims.yaml"
     config_path.write_text(yaml.safe_dump(dict(config)), encoding="utf-8")
     port = free_port()
     command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return _spawn(name, command, port, workdir, {"CLAIMS_CONFIG": str(config_path)})
+    return _spawn(name, command, port, workdir, {**(env or {}), "CLAIMS_CONFIG": str(config_path)})
 
 
 def start_worker(name: str, config: Mapping[str, Any], workdir: Path) -> Process:

@@ -2,7 +2,11 @@
 
 Precedence, highest first: ``CLAIMS_*`` environment variables, the YAML file (``CLAIMS_CONFIG``, default
 ``./claims.yaml``), built-in defaults (the offline model). Models use LiteLLM proxy's ``model_list`` shape;
-secrets stay as ``os.environ/VAR`` references and are resolved only when a call is made.
+secrets stay as ``os.environ/VAR`` references and are resolved only when a call is made. A secret setting's
+own override (``CLAIMS_WEBHOOK_SECRET=whsec_...``) holds the secret itself, so it is read as a reference to
+that variable (``os.environ/CLAIMS_WEBHOOK_SECRET``): the value never enters the settings object.
+``Settings.unset_references`` lists the references naming no variable, for the commands that start the
+service to refuse at once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from service.errors import ConfigError, validation_summary
@@ -132,6 +137,38 @@ def read_secret_reference(reference: str) -> str | None:
     return None
 
 
+def environment_name(variable: str) -> str:
+    """Return how ``variable`` is spelled in the environment (pydantic reads ``CLAIMS_*`` in any case)."""
+    if variable in os.environ:
+        return variable
+    return next((name for name in os.environ if name.lower() == variable.lower()), variable)
+
+
+class _SecretOverridesAsReferences(PydanticBaseSettingsSource):
+    """The ``CLAIMS_*`` environment, with a secret setting's literal value read as a reference to its variable."""
+
+    SECRET_SETTINGS = ("webhook_secret",)
+
+    def __init__(self, settings_cls: type[BaseSettings], environment: PydanticBaseSettingsSource) -> None:
+        """Wrap the environment source of ``settings_cls``."""
+        super().__init__(settings_cls)
+        self._environment = environment
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Read one field as the wrapped environment does."""
+        return self._environment.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        """Return the environment's settings, each secret's own variable named instead of copied."""
+        values = self._environment()
+        prefix = str(self.settings_cls.model_config.get("env_prefix", ""))
+        for name in self.SECRET_SETTINGS:
+            value = values.get(name)
+            if isinstance(value, str) and not value.startswith(SECRET_REFERENCE):
+                values[name] = SECRET_REFERENCE + environment_name(f"{prefix}{name}".upper())
+        return values
+
+
 def _offline_default() -> list[ModelEntry]:
     """Return the built-in model list: the offline model as ``default``."""
     return [ModelEntry(model_name="default", litellm_params={"model": OFFLINE_MODEL})]
@@ -202,14 +239,17 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Let the environment override the config file, which arrives as init arguments."""
-        return env_settings, init_settings
+        return _SecretOverridesAsReferences(settings_cls, env_settings), init_settings
 
     @field_validator("webhook_secret")
     @classmethod
     def _secret_is_a_reference(cls, value: str | None) -> str | None:
         """Refuse a webhook secret written into the config: it must be an ``os.environ/VAR`` reference."""
         if value is not None and not value.startswith(SECRET_REFERENCE):
-            raise ValueError("webhook_secret must name where the secret is, e.g. os.environ/CLAIMS_WEBHOOK_SECRET")
+            raise ValueError(
+                "webhook_secret must name where the secret is, e.g. os.environ/CLAIMS_WEBHOOK_SECRET, with "
+                "CLAIMS_WEBHOOK_SECRET=whsec_... in the environment (claims webhooks secret makes one)"
+            )
         return value
 
     @field_validator("redis_url")
@@ -258,6 +298,27 @@ class Settings(BaseSettings):
         if not resolved or not resolved.startswith(REDIS_SCHEMES):
             raise ConfigError(f"redis_url names {value}, which holds no redis://, rediss:// or unix:// URL")
         return resolved
+
+    def references(self) -> list[tuple[str, str]]:
+        """Return every ``os.environ/VAR`` reference the settings hold, as (where it is written, the reference)."""
+        found = [(f"models[{e.model_name}].litellm_params.{key}", value) for e in self.models
+                 for key, value in e.litellm_params.items() if isinstance(value, str)]  # fmt: skip
+        found.append(("webhook_secret", self.webhook_secret or ""))
+        found.append(("redis_url", self.redis_url.get_secret_value() if self.redis_url else ""))
+        return [(where, value) for where, value in found if value.startswith(SECRET_REFERENCE)]
+
+    def unset_references(self) -> list[str]:
+        """Return ``where reads os.environ/VAR`` for each reference to an unset variable (nor ``VAR_FILE`` a file)."""
+        return [f"{where} reads {value}" for where, value in self.references() if read_secret_reference(value) is None]
+
+    def require_references(self) -> None:
+        """Raise ``ConfigError`` in one line when any ``os.environ/VAR`` reference names an unset variable."""
+        unset = self.unset_references()
+        if unset:
+            which = "which is not set; export it" if len(unset) == 1 else "which are not set; export them"
+            raise ConfigError(
+                f"{', '.join(unset)}, {which} (or VAR_FILE naming a file that holds its value) before starting"
+            )
 
     def model_entry(self, alias: str) -> ModelEntry | None:
         """Return the configured model called ``alias``, if any."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 import yaml
 
 from service.errors import ConfigError
-from service.settings import OFFLINE_MODEL, ModelEntry, Settings, get_settings
+from service.settings import OFFLINE_MODEL, ModelEntry, Settings, get_settings, read_secret_reference
 
 EXAMPLE_CONFIG = Path(__file__).parents[1] / "claims.example.yaml"
 TWO_MODELS_YAML = """\
@@ -263,3 +264,100 @@ def test_a_redis_url_of_another_scheme_is_refused_without_echoing_it(tmp_path: P
     assert "redis_url" in str(refused.value)
     assert "rediss://" in str(refused.value)
     assert "hunter2" not in str(refused.value)
+
+
+WHSEC = "whsec_" + base64.b64encode(b"thirty-two bytes of test secret!").decode()
+DOCUMENTED_WEBHOOK = "webhook_secret: os.environ/CLAIMS_WEBHOOK_SECRET\n"
+
+
+def test_the_documented_webhook_secret_starts_with_its_variable_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``webhook_secret: os.environ/CLAIMS_WEBHOOK_SECRET`` with that variable exported is the secret, not a trap."""
+    monkeypatch.setenv("CLAIMS_WEBHOOK_SECRET", WHSEC)
+
+    settings = get_settings(write_config(tmp_path, DOCUMENTED_WEBHOOK))
+
+    assert settings.webhook_secret == "os.environ/CLAIMS_WEBHOOK_SECRET"  # noqa: S105 -- a reference, not a secret
+    assert read_secret_reference(settings.webhook_secret) == WHSEC
+    assert settings.unset_references() == []
+    assert WHSEC not in repr(settings)
+    assert WHSEC not in settings.model_dump_json()
+
+
+@pytest.mark.parametrize("variable", ["CLAIMS_WEBHOOK_SECRET", "claims_webhook_secret"])
+def test_the_webhook_secret_override_alone_names_itself(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """``CLAIMS_WEBHOOK_SECRET=whsec_...`` with no config file is read as a reference to that same variable."""
+    monkeypatch.setenv(variable, WHSEC)
+
+    settings = Settings()
+
+    assert settings.webhook_secret == f"os.environ/{variable}"
+    assert settings.webhook_secret is not None
+    assert read_secret_reference(settings.webhook_secret) == WHSEC
+
+
+def test_the_webhook_secret_override_may_name_another_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CLAIMS_WEBHOOK_SECRET=os.environ/OTHER`` stays that reference."""
+    monkeypatch.setenv("CLAIMS_WEBHOOK_SECRET", "os.environ/HOOK_SECRET")
+
+    assert Settings().webhook_secret == "os.environ/HOOK_SECRET"  # noqa: S105 -- a reference, not a secret
+
+
+def test_a_literal_webhook_secret_in_the_config_file_is_still_refused(tmp_path: Path) -> None:
+    """Written into the file, the secret is refused, and the message says how to keep it in the environment."""
+    with pytest.raises(ConfigError, match="webhook_secret must name where the secret is") as refused:
+        get_settings(write_config(tmp_path, f"webhook_secret: {WHSEC}\n"))
+
+    assert "claims webhooks secret makes one" in str(refused.value)
+    assert WHSEC not in str(refused.value)
+
+
+REFERENCES_YAML = """\
+models:
+  - model_name: default
+    litellm_params: {model: offline/rules}
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY, api_base: os.environ/GPT_BASE}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-haiku-4-5, api_key: os.environ/ANTHROPIC_API_KEY}
+webhook_secret: os.environ/HOOK_SECRET
+redis_url: os.environ/SHARED_REDIS
+"""
+
+
+def test_references_to_unset_variables_are_listed_where_they_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ``os.environ/VAR`` naming no variable (nor a ``VAR_FILE`` file) is listed: models, webhooks, Redis."""
+    secret_file = tmp_path / "anthropic-key"
+    secret_file.write_text("sk-ant-from-a-file\n", encoding="utf-8")
+    monkeypatch.setenv("ANTHROPIC_API_KEY_FILE", str(secret_file))
+    monkeypatch.setenv("GPT_BASE", "")  # set, though empty
+    monkeypatch.setenv("SHARED_REDIS_FILE", str(tmp_path / "absent"))
+
+    settings = get_settings(write_config(tmp_path, REFERENCES_YAML))
+
+    assert settings.unset_references() == [
+        "models[gpt].litellm_params.api_key reads os.environ/OPENAI_API_KEY",
+        "webhook_secret reads os.environ/HOOK_SECRET",
+        "redis_url reads os.environ/SHARED_REDIS",
+    ]
+    with pytest.raises(ConfigError) as refused:
+        settings.require_references()
+    assert str(refused.value) == (
+        "models[gpt].litellm_params.api_key reads os.environ/OPENAI_API_KEY, webhook_secret reads "
+        "os.environ/HOOK_SECRET, redis_url reads os.environ/SHARED_REDIS, which are not set; export them "
+        "(or VAR_FILE naming a file that holds its value) before starting"
+    )
+
+
+def test_references_all_set_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every variable set, nothing is listed and nothing is refused."""
+    for variable in ("OPENAI_API_KEY", "GPT_BASE", "ANTHROPIC_API_KEY", "HOOK_SECRET", "SHARED_REDIS"):
+        monkeypatch.setenv(variable, "redis://127.0.0.1:6379/3" if variable == "SHARED_REDIS" else "set")
+
+    settings = get_settings(write_config(tmp_path, REFERENCES_YAML))
+
+    assert settings.unset_references() == []
+    settings.require_references()

@@ -21,8 +21,9 @@ import typer
 from service.cli.eval import eval_app
 from service.cli.jobs import jobs_app
 from service.cli.keys import keys_app
-from service.cli.options import ConfigOption, fail
+from service.cli.options import ConfigOption, fail, startable_settings
 from service.cli.prompts import prompts_app
+from service.cli.webhooks import webhooks_app
 from service.errors import ClaimServiceError, ExtractionFailed
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(eval_app, name="eval")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 class OutputFormat(StrEnum):
@@ -58,13 +60,12 @@ def serve(
 
     from service.api.server import uvicorn_options
     from service.pipeline.build import build_pipeline
-    from service.settings import get_settings
     from service.stores.jobs.factory import open_job_store
 
     if config is not None:
         os.environ["CLAIMS_CONFIG"] = str(config.resolve())
+    settings = startable_settings(None)
     try:
-        settings = get_settings()
         asyncio.run(build_pipeline(settings).close())  # fail here, with a clear message, not inside a worker
         asyncio.run(open_job_store(settings).close())  # a damaged jobs.db too: one line, no traceback
     except ClaimServiceError as error:
@@ -130,12 +131,8 @@ def worker(
     from service.jobs.worker import run_worker
     from service.observability.logs import configure_logging
     from service.observability.tracing import configure_tracing
-    from service.settings import get_settings
 
-    try:
-        settings = get_settings(config)
-    except ClaimServiceError as error:
-        raise fail(error) from error
+    settings = startable_settings(config)
     if settings.redis_url is None:
         typer.echo(
             "error: claims worker takes work from a queue shared on Redis; set redis_url (or CLAIMS_REDIS_URL). "

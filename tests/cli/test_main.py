@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -178,3 +179,65 @@ def test_keys_new_prints_a_key_once_and_the_hash_that_admits_it(runner: CliRunne
     assert len(key) > 40
     assert (entry.name, entry.scopes, entry.rpm, entry.hash) == ("desk", ["extract", "read"], 60, key_hash(key))
     assert result.output.count(key) == 1
+
+
+def test_serve_starts_with_the_webhook_secret_the_example_documents(tmp_path: Path) -> None:
+    """``webhook_secret: os.environ/CLAIMS_WEBHOOK_SECRET`` with that variable exported: ``claims serve`` starts."""
+    from benchmarks.processes import start_service, wait_ready
+    from service.jobs.webhook_secret import new_secret
+
+    config = {"webhook_secret": "os.environ/CLAIMS_WEBHOOK_SECRET", "webhook_allowed_hosts": ["127.0.0.1"]}
+    config |= {"cache_dir": str(tmp_path / "cache"), "data_dir": str(tmp_path / "data")}
+    service = start_service("hooked", config, tmp_path, env={"CLAIMS_WEBHOOK_SECRET": new_secret()})
+    try:
+        asyncio.run(wait_ready(service, timeout_s=60))
+    finally:
+        service.stop()
+    assert "Application startup complete" in service.log_path.read_text(encoding="utf-8")
+
+
+UNSET_REFERENCES_YAML = """\
+models:
+  - model_name: default
+    litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY}
+webhook_secret: os.environ/HOOK_SECRET
+redis_url: redis://127.0.0.1:9/0
+"""
+UNSET_REFERENCES_ERROR = (
+    "error: Invalid configuration: models[default].litellm_params.api_key reads os.environ/OPENAI_API_KEY, "
+    "webhook_secret reads os.environ/HOOK_SECRET, which are not set; export them (or VAR_FILE naming a file that "
+    "holds its value) before starting\n"
+)
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_an_unset_reference_in_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """An ``os.environ/VAR`` naming an unset variable stops ``serve`` and ``worker`` at once: one line, exit 1."""
+    started: list[str] = []
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: started.append("serve"))  # never bind in a test
+    monkeypatch.setattr("service.jobs.worker.run_worker", lambda settings: started.append("worker"))
+    config = tmp_path / "claims.yaml"
+    config.write_text(UNSET_REFERENCES_YAML, encoding="utf-8")
+
+    result = runner.invoke(app, [command, "--config", str(config)])
+
+    assert (result.exit_code, result.stderr, result.stdout) == (1, UNSET_REFERENCES_ERROR, "")
+    assert started == []
+
+
+def test_serve_refuses_a_webhook_secret_that_is_not_whsec(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passphrase where a ``whsec_`` secret belongs stops ``serve`` in one line naming the variable, not the value."""
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("served with an unusable secret"))
+    monkeypatch.setenv("CLAIMS_WEBHOOK_SECRET", "correct horse battery staple")
+
+    result = runner.invoke(app, ["serve"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: Invalid configuration: webhook_secret (CLAIMS_WEBHOOK_SECRET) is not a whsec_ secret: it does not "
+        "start with whsec_; claims webhooks secret makes one\n"
+    )
