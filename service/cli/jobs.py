@@ -1,8 +1,9 @@
 """``claims jobs``: submit articles to a running service as a job, follow it, read its results, cancel it.
 
-These commands speak the public HTTP API (``/v1/jobs``) of the service at ``--url`` (or ``$CLAIMS_URL``);
-they load no model and no pipeline. An error the service answers is printed as its problem's title and
-detail: exit 2 for a 4xx, 1 for a 5xx or a service that cannot be reached.
+These commands speak the public HTTP API (``/v1/jobs``) of the service at ``--url`` (or ``$CLAIMS_URL``),
+sending the key of ``--api-key`` (or ``$CLAIMS_API_KEY``) as ``Authorization: Bearer``; they load no model
+and no pipeline. An error the service answers is printed as its problem's title and detail (for a 401 or
+403, with what to do about the key): exit 2 for a 4xx, 1 for a 5xx or a service that cannot be reached.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,20 +24,57 @@ jobs_app = typer.Typer(help="Submit articles to a running service as a job; foll
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="CLAIMS_URL", help="The service (default: http://127.0.0.1:8000).")
 ]
+
+
+def _key_to_send(value: str | None) -> str | None:
+    """Return the key as it is sent (an empty one is none); refuse one no HTTP header can carry."""
+    key = (value or "").strip()
+    if key and not (key.isascii() and key.isprintable()):
+        typer.echo(
+            "error: --api-key (or CLAIMS_API_KEY) holds a character no HTTP header carries: an API key is "
+            "printable ASCII, as claims keys new prints it",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    return key or None
+
+
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="CLAIMS_API_KEY",
+        callback=_key_to_send,
+        help="The API key to send, for a service with api_keys (prefer the variable: it stays out of shell history).",
+        show_default=False,
+    ),
+]
 DEFAULT_URL = "http://127.0.0.1:8000"
 TERMINAL = ("succeeded", "partial", "failed", "cancelled")
 POLL_S = 0.5
+KEY_ADVICE = {
+    401: "pass the service's API key with --api-key KEY or CLAIMS_API_KEY",
+    403: "ask for a key with the scope (claims keys new NAME --scopes ...)",
+}
 
 
-def _client(url: str) -> httpx.Client:
-    """Return an HTTP client for the service."""
-    import httpx
+@dataclass(frozen=True)
+class Service:
+    """The running service these commands talk to: its URL and the API key sent to it, if any."""
 
-    return httpx.Client(base_url=url, timeout=httpx.Timeout(30, read=None))
+    url: str
+    api_key: str | None = None
+
+    def client(self) -> httpx.Client:
+        """Return an HTTP client for the service, sending the key as ``Authorization: Bearer``."""
+        import httpx
+
+        headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=httpx.Timeout(30, read=None))
 
 
 def _answer(response: httpx.Response) -> Any:
-    """Return a reply's JSON, or exit printing the problem the service answered."""
+    """Return a reply's JSON, or exit printing the problem the service answered (one line)."""
     if response.is_success:
         return response.json()
     try:
@@ -43,19 +82,21 @@ def _answer(response: httpx.Response) -> Any:
         message = f"{problem.get('title', response.reason_phrase)}: {problem.get('detail', '')}"
     except ValueError:
         message = f"HTTP {response.status_code}: {response.text[:300]}"
-    typer.echo(f"error: {message}", err=True)
+    if response.status_code in KEY_ADVICE:
+        message = f"{message.rstrip('. ')}; {KEY_ADVICE[response.status_code]}"
+    typer.echo("error: " + " ".join(message.split()), err=True)
     raise typer.Exit(code=2 if response.status_code < 500 else 1)
 
 
-def _call(url: str, method: str, path: str, **arguments: Any) -> Any:
+def _call(service: Service, method: str, path: str, **arguments: Any) -> Any:
     """Send one request to the service; exit 1 when it cannot be reached."""
     import httpx
 
     try:
-        with _client(url) as client:
+        with service.client() as client:
             return _answer(client.request(method, path, **arguments))
     except httpx.TransportError as exc:
-        typer.echo(f"error: cannot reach the service at {url}: {exc}", err=True)
+        typer.echo(f"error: cannot reach the service at {service.url}: {exc}", err=True)
         raise typer.Exit(code=1) from exc
 
 
@@ -77,6 +118,7 @@ def _ndjson_of(sources: list[str]) -> str:
 def submit(
     sources: Annotated[list[str], typer.Argument(help="Text files, folders of them, or NDJSON files of requests.")],
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
     callback_url: Annotated[str | None, typer.Option(help="POST the result there when done (signed).")] = None,
     per_article: Annotated[bool, typer.Option("--per-article", help="Also POST each article's result.")] = False,
     idempotency_key: Annotated[str | None, typer.Option(help="Submit at most once under this key.")] = None,
@@ -89,13 +131,14 @@ def submit(
     headers = {"content-type": "application/x-ndjson"}
     if idempotency_key:
         headers["idempotency-key"] = idempotency_key
-    job = _call(url, "POST", "/v1/jobs", content=_ndjson_of(sources), params=params, headers=headers)
+    service = Service(url, api_key)
+    job = _call(service, "POST", "/v1/jobs", content=_ndjson_of(sources), params=params, headers=headers)
     if wait:
-        job = _follow(url, job)
+        job = _follow(service, job)
     typer.echo(json.dumps(job, indent=2))
 
 
-def _follow(url: str, job: dict[str, Any]) -> dict[str, Any]:
+def _follow(service: Service, job: dict[str, Any]) -> dict[str, Any]:
     """Show the job's progress on stderr until it finishes; return it finished."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -105,22 +148,26 @@ def _follow(url: str, job: dict[str, Any]) -> dict[str, Any]:
         task = progress.add_task(job["id"], total=job["counts"]["total"])
         while job["state"] not in TERMINAL:
             time.sleep(POLL_S)
-            job = _call(url, "GET", f"/v1/jobs/{job['id']}")
+            job = _call(service, "GET", f"/v1/jobs/{job['id']}")
             counts = job["counts"]
             progress.update(task, completed=counts["succeeded"] + counts["failed"] + counts["cancelled"])
     return job
 
 
 @jobs_app.command("status")
-def status(job_id: Annotated[str, typer.Argument(help="The job's id.")], url: UrlOption = DEFAULT_URL) -> None:
+def status(
+    job_id: Annotated[str, typer.Argument(help="The job's id.")],
+    url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
+) -> None:
     """Print a job: its state, counts, usage, errors and webhooks."""
-    typer.echo(json.dumps(_call(url, "GET", f"/v1/jobs/{job_id}"), indent=2))
+    typer.echo(json.dumps(_call(Service(url, api_key), "GET", f"/v1/jobs/{job_id}"), indent=2))
 
 
 @jobs_app.command("list")
-def list_jobs(url: UrlOption = DEFAULT_URL) -> None:
+def list_jobs(url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """Print the most recent jobs, one line each: id, state, articles done of total."""
-    for job in _call(url, "GET", "/v1/jobs")["jobs"]:
+    for job in _call(Service(url, api_key), "GET", "/v1/jobs")["jobs"]:
         counts = job["counts"]
         done = counts["succeeded"] + counts["failed"] + counts["cancelled"]
         typer.echo(f"{job['id']}  {job['state']:<9}  {done}/{counts['total']}  {job['created_at']}")
@@ -130,6 +177,7 @@ def list_jobs(url: UrlOption = DEFAULT_URL) -> None:
 def results(
     job_id: Annotated[str, typer.Argument(help="The job's id.")],
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
     order: Annotated[str, typer.Option(help="submission or completion.")] = "submission",
     out: Annotated[Path | None, typer.Option("--out", help="Write the NDJSON here (default: stdout).")] = None,
 ) -> None:
@@ -139,7 +187,7 @@ def results(
     stream = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
         with (
-            _client(url) as client,
+            Service(url, api_key).client() as client,
             client.stream(
                 "GET", f"/v1/jobs/{job_id}/results", params={"order": order}, headers={"accept": "application/x-ndjson"}
             ) as response,
@@ -160,6 +208,10 @@ def results(
 
 
 @jobs_app.command("cancel")
-def cancel(job_id: Annotated[str, typer.Argument(help="The job's id.")], url: UrlOption = DEFAULT_URL) -> None:
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="The job's id.")],
+    url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
+) -> None:
     """Cancel a job's articles not yet finished; print the job."""
-    typer.echo(json.dumps(_call(url, "DELETE", f"/v1/jobs/{job_id}"), indent=2))
+    typer.echo(json.dumps(_call(Service(url, api_key), "DELETE", f"/v1/jobs/{job_id}"), indent=2))

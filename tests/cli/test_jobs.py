@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from benchmarks.processes import Process, start_service, wait_ready
+from service.api.auth import key_hash, new_key
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +29,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     service.stop()
 
 
-def claims(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``claims`` command in a process of its own."""
+def claims(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``claims`` command in a process of its own (with ``env`` added to the environment)."""
     return subprocess.run(  # noqa: S603 -- our own interpreter
-        [sys.executable, "-m", "service", *arguments], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "service", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -72,3 +79,79 @@ def test_a_service_that_cannot_be_reached_is_exit_1(tmp_path: Path) -> None:
     result = claims("jobs", "list", "--url", "http://127.0.0.1:9")
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot reach the service at http://127.0.0.1:9")
+
+
+DESK_KEY, READER_KEY = new_key(), new_key()
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """``claims serve`` with API keys: ``desk`` may submit and read jobs, ``reader`` may only read."""
+    workdir = tmp_path_factory.mktemp("keyed")
+    api_keys = [
+        {"name": "desk", "hash": key_hash(DESK_KEY), "scopes": ["jobs", "read"]},
+        {"name": "reader", "hash": key_hash(READER_KEY), "scopes": ["read"]},
+    ]
+    config = {"cache_dir": str(workdir / "cache"), "data_dir": str(workdir / "data"), "api_keys": api_keys}
+    service = start_service("keyed", config, workdir)
+    asyncio.run(wait_ready(service))
+    yield service
+    service.stop()
+
+
+def test_a_keyed_service_is_reached_with_api_key_or_claims_api_key(keyed: Process, articles: Path) -> None:
+    """``--api-key`` (or ``CLAIMS_API_KEY``) is sent as a bearer key: submit, follow, status, results, list, cancel."""
+    url = f"http://127.0.0.1:{keyed.port}"
+    submitted = claims("jobs", "submit", str(articles), "--wait", "--url", url, "--api-key", DESK_KEY)
+    assert submitted.returncode == 0, submitted.stderr
+    job: dict[str, Any] = json.loads(submitted.stdout)
+    assert (job["state"], job["counts"]["succeeded"]) == ("succeeded", 3)
+    as_desk = {"CLAIMS_API_KEY": DESK_KEY, "CLAIMS_URL": url}
+    assert json.loads(claims("jobs", "status", job["id"], env=as_desk).stdout)["id"] == job["id"]
+    results = [json.loads(line) for line in claims("jobs", "results", job["id"], env=as_desk).stdout.splitlines()]
+    assert [result["article_id"] for result in results] == ["a0", "a1", "a2"]
+    listed = claims("jobs", "list", env=as_desk)
+    assert (listed.returncode, listed.stdout.split()[:3]) == (0, [job["id"], "succeeded", "3/3"])
+    assert json.loads(claims("jobs", "cancel", job["id"], env=as_desk).stdout)["state"] == "succeeded"
+
+
+def test_no_key_or_an_unknown_one_is_one_line_saying_how_to_send_it(keyed: Process, articles: Path) -> None:
+    """A 401 from the service: its problem and how to pass the key, on one line, exit 2."""
+    url = f"http://127.0.0.1:{keyed.port}"
+    advice = "; pass the service's API key with --api-key KEY or CLAIMS_API_KEY\n"
+
+    missing = claims("jobs", "list", "--url", url)
+    unknown = claims("jobs", "results", "job_x", "--url", url, env={"CLAIMS_API_KEY": "ce_not-a-key"})
+    submitted = claims("jobs", "submit", str(articles), "--url", url)
+
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "error: Unauthorized: an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>" + advice,
+    )
+    assert (unknown.returncode, unknown.stderr) == (2, "error: Unauthorized: the API key is not valid" + advice)
+    assert (submitted.returncode, submitted.stderr.count("\n")) == (2, 1)
+    assert submitted.stderr.endswith(advice)
+
+
+def test_a_key_without_the_scope_is_one_line_and_exit_2(keyed: Process, articles: Path) -> None:
+    """A 403 (a read-only key submitting a job): the problem and what to do, on one line, exit 2."""
+    url = f"http://127.0.0.1:{keyed.port}"
+
+    refused = claims("jobs", "submit", str(articles), "--url", url, "--api-key", READER_KEY)
+
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "error: Forbidden: the API key 'reader' lacks the 'jobs' scope this operation needs; ask for a key with "
+        "the scope (claims keys new NAME --scopes ...)\n"
+    )
+
+
+def test_a_key_no_header_can_carry_is_refused_before_any_request() -> None:
+    """A key holding a line break (a bad paste) is a usage error naming the option, exit 2; nothing is sent."""
+    refused = claims("jobs", "list", "--url", "http://127.0.0.1:9", "--api-key", "ce_abc\ndef")
+
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        "error: --api-key (or CLAIMS_API_KEY) holds a character no HTTP header carries: an API key is printable "
+        "ASCII, as claims keys new prints it\n",
+    )
