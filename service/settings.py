@@ -164,7 +164,9 @@ class _SecretOverridesAsReferences(PydanticBaseSettingsSource):
         prefix = str(self.settings_cls.model_config.get("env_prefix", ""))
         for name in self.SECRET_SETTINGS:
             value = values.get(name)
-            if isinstance(value, str) and not value.startswith(SECRET_REFERENCE):
+            if isinstance(value, str) and not value.strip():  # CLAIMS_WEBHOOK_SECRET= (compose's ${VAR:-}): unset
+                del values[name]
+            elif isinstance(value, str) and not value.startswith(SECRET_REFERENCE):
                 values[name] = SECRET_REFERENCE + environment_name(f"{prefix}{name}".upper())
         return values
 
@@ -308,14 +310,20 @@ class Settings(BaseSettings):
         return [(where, value) for where, value in found if value.startswith(SECRET_REFERENCE)]
 
     def unset_references(self) -> list[str]:
-        """Return ``where reads os.environ/VAR`` for each reference to an unset variable (nor ``VAR_FILE`` a file)."""
-        return [f"{where} reads {value}" for where, value in self.references() if read_secret_reference(value) is None]
+        """Return ``where reads os.environ/VAR`` for each reference to an unset or empty variable (and no file)."""
+        return [
+            f"{where} reads {value}"
+            for where, value in self.references()
+            if not (read_secret_reference(value) or "").strip()
+        ]
 
     def require_references(self) -> None:
         """Raise ``ConfigError`` in one line when any ``os.environ/VAR`` reference names an unset variable."""
         unset = self.unset_references()
         if unset:
-            which = "which is not set; export it" if len(unset) == 1 else "which are not set; export them"
+            which = (
+                "which is not set or empty; export it" if len(unset) == 1 else "which are not set or empty; export them"
+            )
             raise ConfigError(
                 f"{', '.join(unset)}, {which} (or VAR_FILE naming a file that holds its value) before starting"
             )

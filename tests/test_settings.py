@@ -304,6 +304,15 @@ def test_the_webhook_secret_override_may_name_another_variable(monkeypatch: pyte
     assert Settings().webhook_secret == "os.environ/HOOK_SECRET"  # noqa: S105 -- a reference, not a secret
 
 
+def test_an_empty_webhook_secret_override_is_no_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CLAIMS_WEBHOOK_SECRET=`` (compose's ``${VAR:-}``) sets nothing: no webhooks, or the file's reference."""
+    monkeypatch.setenv("CLAIMS_WEBHOOK_SECRET", "")
+
+    assert Settings().webhook_secret is None
+    documented = get_settings(write_config(tmp_path, DOCUMENTED_WEBHOOK))
+    assert documented.unset_references() == ["webhook_secret reads os.environ/CLAIMS_WEBHOOK_SECRET"]
+
+
 def test_a_literal_webhook_secret_in_the_config_file_is_still_refused(tmp_path: Path) -> None:
     """Written into the file, the secret is refused, and the message says how to keep it in the environment."""
     with pytest.raises(ConfigError, match="webhook_secret must name where the secret is") as refused:
@@ -329,25 +338,27 @@ redis_url: os.environ/SHARED_REDIS
 def test_references_to_unset_variables_are_listed_where_they_are_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every ``os.environ/VAR`` naming no variable (nor a ``VAR_FILE`` file) is listed: models, webhooks, Redis."""
+    """Every ``os.environ/VAR`` naming an unset or empty variable (and no ``VAR_FILE``) is listed, wherever it is."""
     secret_file = tmp_path / "anthropic-key"
     secret_file.write_text("sk-ant-from-a-file\n", encoding="utf-8")
     monkeypatch.setenv("ANTHROPIC_API_KEY_FILE", str(secret_file))
-    monkeypatch.setenv("GPT_BASE", "")  # set, though empty
+    monkeypatch.setenv("GPT_BASE", "")  # as compose's ${GPT_BASE:-} sets it: as good as unset
     monkeypatch.setenv("SHARED_REDIS_FILE", str(tmp_path / "absent"))
 
     settings = get_settings(write_config(tmp_path, REFERENCES_YAML))
 
     assert settings.unset_references() == [
         "models[gpt].litellm_params.api_key reads os.environ/OPENAI_API_KEY",
+        "models[gpt].litellm_params.api_base reads os.environ/GPT_BASE",
         "webhook_secret reads os.environ/HOOK_SECRET",
         "redis_url reads os.environ/SHARED_REDIS",
     ]
     with pytest.raises(ConfigError) as refused:
         settings.require_references()
     assert str(refused.value) == (
-        "models[gpt].litellm_params.api_key reads os.environ/OPENAI_API_KEY, webhook_secret reads "
-        "os.environ/HOOK_SECRET, redis_url reads os.environ/SHARED_REDIS, which are not set; export them "
+        "models[gpt].litellm_params.api_key reads os.environ/OPENAI_API_KEY, models[gpt].litellm_params.api_base "
+        "reads os.environ/GPT_BASE, webhook_secret reads os.environ/HOOK_SECRET, redis_url reads "
+        "os.environ/SHARED_REDIS, which are not set or empty; export them "
         "(or VAR_FILE naming a file that holds its value) before starting"
     )
 

@@ -205,8 +205,8 @@ redis_url: redis://127.0.0.1:9/0
 """
 UNSET_REFERENCES_ERROR = (
     "error: Invalid configuration: models[default].litellm_params.api_key reads os.environ/OPENAI_API_KEY, "
-    "webhook_secret reads os.environ/HOOK_SECRET, which are not set; export them (or VAR_FILE naming a file that "
-    "holds its value) before starting\n"
+    "webhook_secret reads os.environ/HOOK_SECRET, which are not set or empty; export them (or VAR_FILE naming a file "
+    "that holds its value) before starting\n"
 )
 
 
