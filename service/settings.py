@@ -5,7 +5,7 @@ Precedence, highest first: ``CLAIMS_*`` environment variables, the YAML file (``
 secrets stay as ``os.environ/VAR`` references and are resolved only when a call is made. A secret setting's
 own override (``CLAIMS_WEBHOOK_SECRET=whsec_...``) holds the secret itself, so it is read as a reference to
 that variable (``os.environ/CLAIMS_WEBHOOK_SECRET``): the value never enters the settings object.
-``Settings.unset_references`` lists the references naming no variable, for the commands that start the
+``Settings.unset_references`` lists the references to unset or empty variables, for the commands that start the
 service to refuse at once.
 """
 

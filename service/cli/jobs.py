@@ -54,7 +54,7 @@ TERMINAL = ("succeeded", "partial", "failed", "cancelled")
 POLL_S = 0.5
 KEY_ADVICE = {
     401: "pass the service's API key with --api-key KEY or CLAIMS_API_KEY",
-    403: "ask for a key with the scope (claims keys new NAME --scopes ...)",
+    403: "use a key holding that scope (the operator makes one: claims keys new NAME --scopes ...)",
 }
 
 

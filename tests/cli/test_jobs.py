@@ -141,8 +141,8 @@ def test_a_key_without_the_scope_is_one_line_and_exit_2(keyed: Process, articles
 
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr == (
-        "error: Forbidden: the API key 'reader' lacks the 'jobs' scope this operation needs; ask for a key with "
-        "the scope (claims keys new NAME --scopes ...)\n"
+        "error: Forbidden: the API key 'reader' lacks the 'jobs' scope this operation needs; use a key holding that "
+        "scope (the operator makes one: claims keys new NAME --scopes ...)\n"
     )
 
 
