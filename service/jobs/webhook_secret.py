@@ -1,8 +1,9 @@
 """The webhook signing secret: made by ``claims webhooks secret``, checked before the service starts.
 
-Standard Webhooks serialises a symmetric secret as ``whsec_`` and the base64 of 24 to 64 random bytes. The
-``standardwebhooks`` package decodes it leniently (characters outside base64 are skipped), so a passphrase
-or a URL-safe secret would sign with a key the receiver does not hold; the service refuses those at start-up.
+Standard Webhooks serialises a symmetric secret as ``whsec_`` and the base64 of 24 to 64 random bytes (the
+``standardwebhooks`` package takes the bare base64 too, so a secret made before without the prefix still
+serves). The package decodes leniently (characters outside base64 are skipped), so a passphrase or a
+URL-safe secret would sign with a key the receiver does not hold; the service refuses those at start-up.
 """
 
 from __future__ import annotations
@@ -26,13 +27,11 @@ def new_secret() -> str:
 
 def secret_problem(secret: str) -> str | None:
     """Say what makes ``secret`` unusable as a Standard Webhooks secret (never repeating it), or None."""
-    if not secret.startswith(PREFIX):
-        return "it does not start with whsec_"
     body = secret.removeprefix(PREFIX)
     try:
         key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
     except binascii.Error:
-        return "what follows whsec_ is not base64"
+        return "it is not base64 (after an optional whsec_)"
     if not MIN_BYTES <= len(key) <= MAX_BYTES:
         return f"it holds {len(key)} bytes, where Standard Webhooks asks {MIN_BYTES} to {MAX_BYTES}"
     return None

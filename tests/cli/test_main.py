@@ -238,6 +238,6 @@ def test_serve_refuses_a_webhook_secret_that_is_not_whsec(
 
     assert result.exit_code == 1
     assert result.stderr == (
-        "error: Invalid configuration: webhook_secret (CLAIMS_WEBHOOK_SECRET) is not a whsec_ secret: it does not "
-        "start with whsec_; claims webhooks secret makes one\n"
+        "error: Invalid configuration: webhook_secret (CLAIMS_WEBHOOK_SECRET) is not a whsec_ secret: it is not "
+        "base64 (after an optional whsec_); claims webhooks secret makes one\n"
     )
