@@ -94,6 +94,7 @@ class JobRunner:
         for task in [*self._workers, *self._helpers]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._deliveries.close()
         try:
             handed_back = await self._queue.release(self.owner)
         except StoreUnavailable as exc:

@@ -3,8 +3,9 @@
 Every request of a submission is validated as a synchronous extraction would be (schema, configured model
 and prompt, article size), so a job never accepts what would fail for certain. Invalid lines (or batch
 entries) are reported by their 1-based number: the whole job is a 422 unless ``skip_invalid`` is asked,
-and then they are listed on the job as ``rejected``. The body's sha256 (with the callback settings) is what
-an ``Idempotency-Key`` is checked against.
+and then they are listed on the job as ``rejected``. A callback URL, in the body or the query string, is
+checked whole (no control character or whitespace anywhere in it, one reading of its host and port). The
+body's sha256 (with the callback settings) is what an ``Idempotency-Key`` is checked against.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from schemas import ExtractionRequest
 from schemas.jobs import JobCallback, RejectedLine
 from service.errors import ClaimServiceError, InvalidRequest, validation_summary
+from service.jobs.webhooks import check_callback_url
 from service.stores.jobs.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
@@ -41,7 +43,7 @@ def read_submission(body: bytes, content_type: str, query_callback: JobCallback,
     """Parse a JSON (one request, or ``{"requests": [...]}``) or NDJSON body into numbered entries."""
     check_structure(body, CONTAINERS_A_REQUEST * max_articles + 1_000)
     if content_type == NDJSON:
-        return Submission(_ndjson_entries(body), query_callback, body)
+        return Submission(_ndjson_entries(body), _one_callback(JobCallback(), query_callback), body)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -78,7 +80,13 @@ def check_structure(body: bytes, max_containers: int) -> None:
 
 
 def _one_callback(in_body: JobCallback, in_query: JobCallback) -> JobCallback:
-    """Return the job's callback: what the JSON body says, and the query string's where the body says nothing."""
+    """Return the job's callback: what the JSON body says, and the query string's where the body says nothing.
+
+    Both callback URLs are checked whole, the one not taken too: a broken URL is a 422 wherever it is given.
+    """
+    for url in (in_body.callback_url, in_query.callback_url):
+        if url is not None:
+            check_callback_url(url)
     given = in_query.model_dump(exclude_defaults=True) | in_body.model_dump(exclude_unset=True)
     return JobCallback.model_validate(given)
 

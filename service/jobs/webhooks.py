@@ -6,10 +6,18 @@ service reach an arbitrary address (SSRF). Each delivery is signed with the ``wh
 maintained ``standardwebhooks`` package: ``webhook-id`` (the same on every attempt, for the receiver to
 de-duplicate), ``webhook-timestamp`` and ``webhook-signature``. A delivery that fails is tried again after
 ``webhook_retry_s``, doubling each time, up to ``webhook_max_attempts``; each attempt is listed on the job.
+
+A callback URL is checked whole when the job is submitted: no control character (C0, DEL, C1), whitespace
+or invisible format character anywhere in it, and it must read the same to the allow-list check and to
+httpx, which sends it (what is accepted is what can be sent). An attempt has ``webhook_timeout_s`` as a
+whole (a receiver trickling its reply cannot stretch it), and at most ``REPLY_BYTES_READ`` of a reply are
+read: only its status counts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -21,6 +29,14 @@ from service.settings import Settings, read_secret_reference
 from service.stores.jobs.job_store import Delivery
 
 MAX_RETRY_S = 3600.0
+REPLY_BYTES_READ = 4096  # of a receiver's reply; the rest is never read (a 300 MB reply cost 660 MB)
+REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character",
+    "Zs": "whitespace",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
 
 
 class CallbackNotAllowed(InputError):
@@ -37,13 +53,38 @@ def check_callback(url: str | None, settings: Settings) -> None:
         return
     if settings.webhook_secret is None:
         raise CallbackNotAllowed("this service sends no webhooks: the operator has not set webhook_secret")
-    try:
-        urlsplit(url).port  # noqa: B018 -- read for its ValueError: a port out of range or not a number
-    except ValueError as exc:
-        raise InvalidRequest(f"callback_url {url!r} is not a valid URL ({exc})") from exc
+    check_callback_url(url)
     if not host_allowed(url, settings.webhook_allowed_hosts):
         allowed = ", ".join(settings.webhook_allowed_hosts) or "none"
         raise CallbackNotAllowed(f"callback host of {url!r} is not allowed; allowed hosts: {allowed}")
+
+
+def check_callback_url(url: str) -> None:
+    """Refuse (422) a callback URL that is not one URL the sender can send as written; None when it is."""
+    problem = callback_url_problem(url)
+    if problem is not None:
+        raise InvalidRequest(problem)
+
+
+def callback_url_problem(url: str) -> str | None:
+    """Say why a callback URL cannot be sent as written (a character it may not hold, a broken URL), or None."""
+    for position, character in enumerate(url, start=1):
+        kind = REFUSED_CATEGORIES.get(unicodedata.category(character))
+        if kind is not None:
+            return (
+                f"callback_url holds {kind}, U+{ord(character):04X} at position {position}: a URL may hold no "
+                "control character, whitespace or invisible character (percent-encode it)"
+            )
+    try:
+        parts, sent = urlsplit(url), httpx.URL(url)
+        port = parts.port  # read for its ValueError: a port out of range or not a number
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"callback_url {url!r} is not a valid URL ({exc})"
+    if (sent.scheme, sent.host, sent.port) != (parts.scheme, parts.hostname or "", port):
+        return f"callback_url {url!r} is not a valid URL (its host or port reads two ways)"
+    if port == 0:
+        return f"callback_url {url!r} is not a valid URL (port 0)"
+    return None
 
 
 def host_allowed(url: str, allowed_hosts: list[str]) -> bool:
@@ -73,16 +114,43 @@ def retry_in(attempts_made: int, settings: Settings) -> float | None:
     return float(min(settings.webhook_retry_s * 2.0 ** (attempts_made - 1), MAX_RETRY_S))
 
 
-async def send(client: httpx.AsyncClient, delivery: Delivery, settings: Settings) -> tuple[int | None, str | None]:
-    """POST one signed attempt; return the receiver's status, or None and why it could not be reached."""
+async def send(
+    client: httpx.AsyncClient, delivery: Delivery, settings: Settings, deadline_s: float
+) -> tuple[int | None, str | None]:
+    """POST one signed attempt within ``deadline_s`` as a whole; return the receiver's status, or None and why not.
+
+    The reply is streamed: once its status is in, at most ``REPLY_BYTES_READ`` of its body are read, within
+    the same deadline, and the connection is dropped.
+    """
     secret = read_secret_reference(settings.webhook_secret) if settings.webhook_secret else None
     if not secret:
         return None, "webhook_secret is not set in the environment"
+    problem = callback_url_problem(delivery.callback_url)
+    if problem is not None:
+        return None, problem
     if not host_allowed(delivery.callback_url, settings.webhook_allowed_hosts):
         return None, "the callback host is no longer allowed"
     headers = signed_headers(secret, delivery, datetime.now(UTC))
+    status: int | None = None
     try:
-        response = await client.post(delivery.callback_url, content=delivery.payload, headers=headers)
+        async with asyncio.timeout(deadline_s):
+            async with client.stream("POST", delivery.callback_url, content=delivery.payload, headers=headers) as reply:
+                status = reply.status_code
+                await read_some(reply, REPLY_BYTES_READ)
+    except TimeoutError:
+        if status is None:
+            return None, f"no reply within {deadline_s:g} s"
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:300]
-    return response.status_code, None if response.is_success else f"HTTP {response.status_code}"
+        if status is None:
+            return None, f"{type(exc).__name__}: {exc}"[:300]
+    return status, None if 200 <= status < 300 else f"HTTP {status}"
+
+
+async def read_some(reply: httpx.Response, limit: int) -> int:
+    """Read a reply's body as it comes (compressed or not) until ``limit`` bytes are in; return how many."""
+    read = 0
+    async for chunk in reply.aiter_raw():
+        read += len(chunk)
+        if read >= limit:
+            break
+    return read

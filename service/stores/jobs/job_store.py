@@ -98,7 +98,11 @@ class ArticleOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A webhook to send: its id (the same on every attempt), event, payload and how many tries so far."""
+    """A webhook to send: its id (the same on every attempt), event, payload and how many tries so far.
+
+    A claimed delivery also says who claimed it (``owner``, this claim's token) and until when (``lease_until``,
+    wall clock): only that owner records its attempt.
+    """
 
     id: str
     job_id: str
@@ -106,6 +110,8 @@ class Delivery:
     payload: str
     callback_url: str
     attempts: int
+    owner: str = ""
+    lease_until: float = 0.0
 
 
 class IdempotencyConflict(Exception):
@@ -167,12 +173,16 @@ class WorkQueue(Protocol):
         """Hand back every article ``owner`` holds (a worker shutting down); return how many."""
 
     async def due_deliveries(self, owner: str, limit: int, lease_s: float) -> list[Delivery]:
-        """Claim up to ``limit`` webhook deliveries due now, for ``lease_s`` (long enough to send them all)."""
+        """Claim up to ``limit`` webhook deliveries due now for ``owner``, each for ``lease_s`` (one attempt's time)."""
 
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
-    ) -> None:
-        """Record one attempt: delivered, to be retried in ``retry_in`` seconds, or failed for good (None)."""
+    ) -> bool:
+        """Record one attempt: delivered, to be retried in ``retry_in`` seconds, or failed for good (None).
+
+        Only while the claim that sent it still holds the delivery: False (nothing recorded) when its lease ran
+        out and another claim took it, or the delivery is gone.
+        """
 
 
 class JobBackend(JobStore, WorkQueue, Protocol):

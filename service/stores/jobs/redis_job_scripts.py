@@ -283,11 +283,39 @@ return 1
 """
 )
 
-# KEYS: deliveries. ARGV: now, lease until, limit. Leases and returns the ids of the deliveries due now.
+# KEYS: deliveries. ARGV: now, lease until, limit, owner. Leases the deliveries due now to the owner (the
+# claim's token, kept on each delivery's hash) and returns their ids.
 DUE_DELIVERIES = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(due) do
   redis.call('ZADD', KEYS[1], ARGV[2], id)
+  local key = 'claims:delivery:' .. id
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'owner', ARGV[4])
+  end
 end
 return due
+"""
+
+# KEYS: deliveries. ARGV: delivery id, owner, the attempt (JSON), state, due at (when pending). Appends the
+# attempt and sets the state only while the owner's claim still holds the delivery; 1 when recorded, else 0.
+RECORD_DELIVERY = """
+local key = 'claims:delivery:' .. ARGV[1]
+if redis.call('HGET', key, 'owner') ~= ARGV[2] then
+  return 0
+end
+local attempts = redis.call('HGET', key, 'attempts')
+if not attempts or attempts == '[]' then
+  attempts = '[' .. ARGV[3] .. ']'
+else
+  attempts = string.sub(attempts, 1, -2) .. ', ' .. ARGV[3] .. ']'
+end
+redis.call('HSET', key, 'state', ARGV[4], 'attempts', attempts)
+redis.call('HDEL', key, 'owner')
+if ARGV[4] == 'pending' then
+  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 1
 """

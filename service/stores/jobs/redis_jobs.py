@@ -24,7 +24,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -111,6 +111,7 @@ class RedisJobs:
         self._cancel = self._redis.register_script(keys.CANCEL)
         self._release = self._redis.register_script(keys.RELEASE)
         self._due = self._redis.register_script(keys.DUE_DELIVERIES)
+        self._record_delivery = self._redis.register_script(keys.RECORD_DELIVERY)
         self._held: dict[str, Held] = {}
         self._epoch: float | None = None
 
@@ -449,16 +450,16 @@ class RedisJobs:
 
     @reached
     async def due_deliveries(self, owner: str, limit: int, lease_s: float) -> list[Delivery]:
-        """Lease the webhook deliveries due now; their bodies are built at the first attempt and kept."""
+        """Lease the webhook deliveries due now to ``owner``; their bodies are built at the first attempt and kept."""
         now = wall_clock()
-        due = await self._due(keys=[keys.DELIVERIES], args=[repr(now), repr(now + lease_s), limit])
+        due = await self._due(keys=[keys.DELIVERIES], args=[repr(now), repr(now + lease_s), limit, owner])
         deliveries = []
         for raw in due:
             delivery = await self._delivery(raw.decode())
             if delivery is None:
                 await self._redis.zrem(keys.DELIVERIES, raw)
             else:
-                deliveries.append(delivery)
+                deliveries.append(replace(delivery, owner=owner, lease_until=now + lease_s))
         return deliveries
 
     async def _delivery(self, delivery_id: str) -> Delivery | None:
@@ -502,20 +503,14 @@ class RedisJobs:
     @reached
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
-    ) -> None:
-        """Record one attempt: delivered (2xx), due again in ``retry_in`` seconds, or failed for good."""
-        key = keys.delivery_key(delivery.id)
-        recorded = await self._redis.hget(key, "attempts")
-        if recorded is None:  # expired meanwhile
-            return
-        attempts = [*json.loads(recorded), {"at": wall_clock(), "status_code": status, "error": error}]
+    ) -> bool:
+        """Record one attempt if its claim still holds the delivery: delivered (2xx), due again, or failed for good."""
+        attempt = json.dumps({"at": wall_clock(), "status_code": status, "error": error})
         ok = status is not None and 200 <= status < 300
         state = "delivered" if ok else "pending" if retry_in is not None else "failed"
-        await self._redis.hset(key, mapping={"state": state, "attempts": json.dumps(attempts)})
-        if state == "pending":
-            await self._redis.zadd(keys.DELIVERIES, {delivery.id: wall_clock() + (retry_in or 0.0)})
-        else:
-            await self._redis.zrem(keys.DELIVERIES, delivery.id)
+        due_at = wall_clock() + (retry_in or 0.0)
+        args = [delivery.id, delivery.owner, attempt, state, repr(due_at)]
+        return bool(await self._record_delivery(keys=[keys.DELIVERIES], args=args))
 
     async def health(self) -> str | None:
         """Return why the Redis holding the jobs cannot be used now (it does not answer a PING), or None."""

@@ -167,7 +167,7 @@ def job_result(row: sqlite3.Row) -> JobResult:
 
 
 def delivery_to_send(row: sqlite3.Row) -> Delivery:
-    """Build a delivery to send from its claimed row."""
+    """Build a delivery to send from its claimed row (its owner and lease included)."""
     return Delivery(
         id=row["id"],
         job_id=row["job_id"],
@@ -175,6 +175,8 @@ def delivery_to_send(row: sqlite3.Row) -> Delivery:
         payload=row["payload"],
         callback_url=row["callback_url"] or "",
         attempts=len(json.loads(row["attempts"])),
+        owner=row["owner"],
+        lease_until=row["lease_until"],
     )
 
 

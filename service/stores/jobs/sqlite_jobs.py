@@ -433,7 +433,7 @@ class SqliteJobs:
                     "UPDATE deliveries SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM deliveries WHERE "
                     "state = 'pending' AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
                     "ORDER BY due_at, rowid LIMIT ?) "
-                    "RETURNING id, job_id, event, payload, attempts, "
+                    "RETURNING id, job_id, event, payload, attempts, owner, lease_until, "
                     "(SELECT callback_url FROM jobs WHERE jobs.id = deliveries.job_id) AS callback_url",
                     (owner, now + lease_s, now, now, limit),
                 ).fetchall()
@@ -443,14 +443,16 @@ class SqliteJobs:
 
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
-    ) -> None:
-        """Record one attempt: delivered (2xx), due again in ``retry_in`` seconds, or failed for good."""
+    ) -> bool:
+        """Record one attempt, if its claim still holds the delivery: delivered (2xx), due again, or failed."""
 
-        def record(connection: sqlite3.Connection) -> None:
+        def record(connection: sqlite3.Connection) -> bool:
             with self._transaction(connection):
-                row = connection.execute("SELECT attempts FROM deliveries WHERE id = ?", (delivery.id,)).fetchone()
-                if row is None:  # the job was purged meanwhile
-                    return
+                row = connection.execute(
+                    "SELECT attempts FROM deliveries WHERE id = ? AND owner = ?", (delivery.id, delivery.owner)
+                ).fetchone()
+                if row is None:  # the job was purged meanwhile, or another claim took the delivery
+                    return False
                 attempts = [*json.loads(row["attempts"]), {"at": wall_clock(), "status_code": status, "error": error}]
                 ok = status is not None and 200 <= status < 300
                 state = "delivered" if ok else "pending" if retry_in is not None else "failed"
@@ -459,7 +461,8 @@ class SqliteJobs:
                     "WHERE id = ?",
                     (state, json.dumps(attempts), wall_clock() + (retry_in or 0), delivery.id),
                 )
+            return True
 
-        await self._run(record)
+        return await self._run(record)
 
     # --- the job as the API shows it ---------------------------------------------------------------

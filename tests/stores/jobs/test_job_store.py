@@ -246,3 +246,25 @@ async def test_a_result_s_article_id_is_the_one_the_job_lists(store: JobBackend)
     await store.finish(failing, ArticleOutcome(False, None, error, 0, 0, 0, 0, 0, None))
     listed = await store.results("job_a", "submission", 0, 10)
     assert [result.article_id for result in listed] == ["art_from_the_text", "job_a-1"]
+
+
+async def test_only_the_claim_holding_a_delivery_records_its_attempt(store: JobBackend) -> None:
+    """A delivery whose lease ran out is another claim's: the first claim's late attempt is not recorded."""
+    job = dataclasses.replace(new_job("job_a", 1), callback_url="https://hooks.example.com/h")
+    await store.create(job)
+    item = await store.claim("w")
+    assert item is not None
+    assert await store.finish(item, DONE)
+    [first] = await store.due_deliveries("claim-1", 10, 0.0)  # a lease that has already run out
+    assert first.owner == "claim-1"
+    await asyncio.sleep(0.01)
+    [second] = await store.due_deliveries("claim-2", 10, 30.0)
+    assert (second.id, second.owner) == (first.id, "claim-2")
+    assert second.lease_until > first.lease_until
+    assert await store.delivered(first, 503, "HTTP 503", retry_in=0.0) is False  # handed to claim-2 meanwhile
+    assert await store.due_deliveries("claim-3", 10, 30.0) == []  # claim-2 still holds it
+    assert await store.delivered(second, 200, None, None) is True
+    view = await store.get("job_a")
+    assert view is not None
+    [hook] = view.webhooks
+    assert (hook.state, [attempt.status_code for attempt in hook.attempts]) == ("delivered", [200])
