@@ -9,8 +9,8 @@ import pytest
 from schemas import ExtractionRequest
 from service.jobs import purge
 from service.jobs.purge import Purge
-from service.stores.job_store import ArticleOutcome, NewArticle, NewJob
-from service.stores.sqlite_jobs import SqliteJobs
+from service.stores.jobs.job_store import ArticleOutcome, NewArticle, NewJob
+from service.stores.jobs.sqlite_jobs import SqliteJobs
 
 DONE = ArticleOutcome(
     succeeded=True, result_json=None, error=None, claims=0, model_calls=0, cache_hits=0, prompt_tokens=0,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from service.jobs.recovery import Recovery
 from service.settings import Settings
-from service.stores.job_store import NewArticle, NewJob
-from service.stores.redis_jobs import RedisJobs
+from service.stores.jobs.job_store import NewArticle, NewJob
+from service.stores.jobs.redis_jobs import RedisJobs
 
 
 async def test_a_step_hands_out_again_what_a_dead_worker_held(tmp_path: Path, redis_url: str) -> None:

@@ -11,7 +11,7 @@ from service.jobs import runner as runner_module
 from service.jobs.runner import JobRunner, idle_poll_s
 from service.pipeline.build import build_pipeline
 from service.settings import Settings
-from service.stores.sqlite_jobs import SqliteJobs
+from service.stores.jobs.sqlite_jobs import SqliteJobs
 
 
 def test_idle_loops_poll_less_the_longer_nothing_is_queued() -> None:
