@@ -86,7 +86,7 @@ class Deliveries:
             logger.warning("webhook %s: its attempt could not be recorded (%s); it is tried again", delivery.id, exc)
             return
         if not recorded:
-            logger.warning("webhook %s: its lease ran out during the attempt; another sender has it", delivery.id)
+            logger.warning("webhook %s: attempt not recorded: another claim holds it, or it expired", delivery.id)
             return
         outcome = "delivered" if ok else "retrying" if wait is not None else "failed"
         metrics.WEBHOOKS.labels(delivery.event, outcome).inc()
