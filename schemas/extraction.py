@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -43,6 +44,26 @@ def _date_time_text(value: object) -> object:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
 
+URL_CHARS = 2048
+# no control character (C0, DEL, C1) and no space of any kind (RFC 3986 has none), spelt out rather than \s, which
+# Python, Rust (pydantic) and ECMA-262 (JSON Schema's validators) each read differently
+NOT_IN_URL = r" \x00-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+HTTP_URL = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#{NOT_IN_URL}]+([/?#][^{NOT_IN_URL}]*)?$"  # http(s), any case, a host
+
+
+def _http_url(value: object) -> object:
+    """Take an article's URL only as http(s): it is copied into exports (ClaimReview's ``appearance.url``) as a link."""
+    if isinstance(value, str) and not re.fullmatch(HTTP_URL, value):
+        scheme = value.split(":", 1)[0][:20] if ":" in value else ""
+        refused = f" ({scheme}: is refused)" if scheme and scheme.lower() not in ("http", "https") else ""
+        raise ValueError(f"must be an http:// or https:// URL with a host and no spaces{refused}")
+    return value
+
+
+HttpUrlText = Annotated[
+    str, StringConstraints(max_length=URL_CHARS, pattern=HTTP_URL), BeforeValidator(_http_url)
+]  # the pattern is published in the JSON Schema; the validator says in words what it refuses
+
 
 class Article(BaseModel):
     """A news article (or any prose) to extract claims from."""
@@ -56,7 +77,9 @@ class Article(BaseModel):
         default=None, description="Headline, given to the model as read-only context."
     )
     text: NonBlankText = Field(description="The article body. Offsets in the reply index into this string.")
-    url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    url: HttpUrlText | None = Field(
+        default=None, description="Where the article is published: an http:// or https:// URL (any other is a 422)."
+    )
     published_at: IsoDateTime | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = Field(
         default="en", description="BCP 47 language tag; drives sentence segmentation."

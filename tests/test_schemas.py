@@ -152,3 +152,21 @@ def test_unknown_claim_type_is_refused() -> None:
 def test_bad_language_tag_is_refused(language: str) -> None:
     """``article.language`` must look like a BCP 47 tag."""
     assert error_locations(request_with({"language": language})) == [("article", "language")]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://example.com/a",
+     "//example.com/a", "https://", "https://www.example.com/a b", "https://www.example.com/\n", "example.com"],
+)  # fmt: skip
+def test_an_article_url_other_than_http_or_https_is_refused(url: str) -> None:
+    """``article.url`` is copied into exports as a link: anything but an http(s) URL with a host is refused."""
+    assert error_locations(request_with({"url": url})) == [("article", "url")]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://www.example.com/2024/08/13/story", "http://example.com", "HTTPS://Example.com/a?b=1#c"]
+)
+def test_http_and_https_article_urls_are_kept_as_sent(url: str) -> None:
+    """An http(s) URL is accepted and kept as sent, not normalised."""
+    assert ExtractionRequest.model_validate(request_with({"url": url})).article.url == url

@@ -6,7 +6,8 @@ claimant, as a ``Person`` or an ``Organization``), ``datePublished``, ``appearan
 URL and the verbatim quote), ``inLanguage``. Google requires a ``reviewRating``, ``url`` and ``author`` of
 the review too: they are the fact-checker's to add once the claim is rated, so the skeleton leaves them out
 rather than invent them. ``firstAppearance`` is given only when the claim is known to appear there first,
-which an article alone never tells, so it is left out too.
+which an article alone never tells, so it is left out too. The article's URL becomes a link only when it is
+http(s): requests refuse any other, and a result stored before they did (a ``javascript:`` URL) is left out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from schemas import Claim, ExtractionResult
+from schemas.extraction import HTTP_URL
 
 CONTEXT = "https://schema.org"
 MEDIA_TYPE = "application/ld+json"
@@ -43,13 +45,18 @@ def claimant(name: str | None) -> dict[str, Any] | None:
     return {"@type": "Organization" if organization else "Person", "name": name}
 
 
+def link(url: str | None) -> str | None:
+    """Return the URL when it is an http(s) one, a link a reader may follow; None for any other (``javascript:``)."""
+    return url if url is not None and re.fullmatch(HTTP_URL, url) else None
+
+
 def claim_node(claim: Claim, result: ExtractionResult) -> dict[str, Any]:
     """Return the schema.org ``Claim`` of one extracted claim, with where it appears."""
     article = result.article
     appearance: dict[str, Any] = {"@type": "NewsArticle", "text": claim.source.quote}
     node: dict[str, Any] = {"@type": "Claim", "@id": f"#{claim.id}", "identifier": claim.id, "text": claim.text}
     if article is not None:
-        appearance |= {key: value for key, value in (("url", article.url), ("headline", article.title)) if value}
+        appearance |= {key: value for key, value in (("url", link(article.url)), ("headline", article.title)) if value}
         if article.published_at is not None:
             appearance["datePublished"] = node["datePublished"] = article.published_at.date().isoformat()
         node["inLanguage"] = article.language

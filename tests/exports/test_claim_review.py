@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from schemas import ExtractionResult
 from service.api.app import create_app
-from service.exports.claim_review import claimant
+from service.exports.claim_review import claim_reviews, claimant
 from service.settings import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -100,3 +101,21 @@ def test_a_transcript_s_speakers_are_people_and_a_description_is_not_an_organiza
     assert claimant("Elon Musk, who runs the company")["@type"] == "Person"  # type: ignore[index]
     assert claimant("NATO")["@type"] == "Organization"  # type: ignore[index]
     assert claimant("the Census Bureau")["@type"] == "Organization"  # type: ignore[index]
+
+
+def test_an_article_url_that_is_no_web_link_is_a_422_and_never_exported(tmp_path: Path) -> None:
+    """A ``javascript:`` article URL is a 422 naming it; a result stored before that rule exports no such link."""
+    hostile = {"article": {**SAMPLE["article"], "url": "javascript:alert(1)"}}
+    with TestClient(create_app(Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d"))) as client:
+        refused = client.post("/v1/extractions", json=hostile, headers={"Accept": "application/ld+json"})
+        reply = client.post("/v1/extractions", json=SAMPLE)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "article.url" in refused.json()["detail"]
+    assert "javascript: is refused" in refused.json()["detail"]
+    stored = ExtractionResult.model_validate(reply.json())  # as a job store reads a result written before the rule
+    stored.article = stored.article.model_copy(update={"url": "javascript:alert(1)"})  # type: ignore[union-attr]
+    graph = claim_reviews([stored])["@graph"]
+    assert len(graph) == 27
+    assert all("url" not in review["itemReviewed"]["appearance"] for review in graph)
+    assert all(review["itemReviewed"]["appearance"]["headline"] == SAMPLE["article"]["title"] for review in graph)
