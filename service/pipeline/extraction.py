@@ -41,6 +41,8 @@ from service.steps.text import NormalizedText, Sentence, normalize_text
 from service.steps.transcript import attribute_to_speakers
 from service.stores.cache.reply_cache import ReplyCache
 
+DROPPED = "_claim_dropped"  # the code of every warning that drops a claim: ungrounded_claim_dropped, …
+DROP_REASONS = {"claim_outside_chunk_dropped": "citing sentences outside their chunk"}  # else the code's first word
 COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
 COST_OF_IMPOSSIBLE_USAGE = "a model reported usage that cannot be true (usage_unknown), so cost_usd is null"
 
@@ -198,6 +200,8 @@ class Pipeline:
         errors = [failure.notice(outcome.chunk) for outcome in outcomes for failure in outcome.failures]
         usage = _usage(outcomes)
         warnings = [warning for outcome in outcomes for warning in outcome.warnings]
+        if not grounded and (dropped := _all_dropped(warnings)) is not None:
+            warnings.append(dropped)
         if usage.cost_usd is None:
             impossible = any(warning.code == "usage_unknown" for warning in warnings)
             why = COST_OF_IMPOSSIBLE_USAGE if impossible else COST_UNKNOWN
@@ -211,6 +215,25 @@ class Pipeline:
             warnings=warnings,
             errors=errors,
         )
+
+
+def _all_dropped(warnings: list[Notice]) -> Notice | None:
+    """Say, with the reasons counted, that every claim the model returned was dropped; None when it returned none."""
+    reasons = Counter(
+        DROP_REASONS.get(notice.code, notice.code.removesuffix(DROPPED))
+        for notice in warnings
+        if notice.code.endswith(DROPPED)
+    )
+    total = sum(reasons.values())
+    if not total:
+        return None
+    counted = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    said = (
+        f"all {total} claims the model returned were dropped"
+        if total > 1
+        else "the one claim the model returned was dropped"
+    )
+    return Notice(code="all_claims_dropped", detail=f"{said}: {counted}")
 
 
 def article_fingerprint(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ from service.api.app import create_app
 from service.errors import ExtractionFailed, UpstreamUnavailable
 from service.pipeline.build import build_pipeline
 from tests.conftest import OPENAI_URL, hosted_settings
-from tests.providers import openai_error, scripted_openai_reply, sentence_lines
+from tests.providers import openai_chat_completion, openai_error, scripted_openai_reply, sentence_lines
 
 GPT_PRICE_IN, GPT_PRICE_OUT = 0.15e-6, 0.6e-6  # gpt-4o-mini per token, from litellm's bundled map
 
@@ -94,3 +95,49 @@ def test_each_claim_names_the_model_that_produced_it_when_chunks_fall_back(
         {"alias": "gpt", "model": "openai/gpt-4o-mini", "chunks": 1, "fallback": False},
         {"alias": "default", "model": "offline/rules", "chunks": 1, "fallback": True},
     ]
+
+
+def test_a_reply_whose_every_claim_was_dropped_says_so_once_with_the_reasons_counted(
+    tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None
+) -> None:
+    """Seven model claims, four quoting nothing of the text and three inventing figures: one summary warning."""
+    text = "Prices rose 3% in May, the office said. Rents rose 7% in July."
+
+    def claim(quote: str, said: str) -> dict[str, object]:
+        return {"sentence_ids": [1], "quote": quote, "text": said, "type": "quantity", "claimant": None,
+                "attribution": "reported", "checkworthiness": 0.8}  # fmt: skip
+
+    ungrounded = [claim(f"wages fell {n}%", f"Wages fell {n}% in May.") for n in range(4)]
+    unfaithful = [claim("Prices rose 3% in May", f"Prices rose {n}% in May.") for n in (30, 40, 50)]
+    reply = openai_chat_completion(json.dumps({"claims": [*ungrounded[:2], *unfaithful, *ungrounded[2:]]}))
+    route = http_mock.post(OPENAI_URL).mock(return_value=httpx.Response(200, json=reply))
+    with TestClient(create_app(hosted_settings(tmp_path))) as client:
+        result = client.post("/v1/extractions", json={"article": {"text": text}}).json()
+    assert route.call_count == 1
+    assert (result["status"], result["claims"]) == ("complete", [])
+    codes = [warning["code"] for warning in result["warnings"]]
+    assert codes == ["ungrounded_claim_dropped"] * 4 + ["unfaithful_claim_dropped"] * 3 + ["all_claims_dropped"]
+    assert result["warnings"][-1] == {
+        "chunk": None,
+        "code": "all_claims_dropped",
+        "detail": "all 7 claims the model returned were dropped: 4 ungrounded, 3 unfaithful",
+    }
+
+
+def test_no_summary_warning_when_a_claim_survives_or_the_model_found_none(
+    tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None
+) -> None:
+    """One grounded claim beside a dropped one, or an honest empty list: no all_claims_dropped warning."""
+    text = "Prices rose 3% in May, the office said."
+    kept = {"sentence_ids": [1], "quote": "Prices rose 3% in May", "text": "Prices rose 3% in May.",
+            "type": "quantity", "claimant": None, "attribution": "reported", "checkworthiness": 0.8}  # fmt: skip
+    replies = [{"claims": [kept, kept | {"quote": "wages fell 2%"}]}, {"claims": []}]
+    http_mock.post(OPENAI_URL).mock(
+        side_effect=[httpx.Response(200, json=openai_chat_completion(json.dumps(body))) for body in replies]
+    )
+    with TestClient(create_app(hosted_settings(tmp_path))) as client:
+        some = client.post("/v1/extractions", json={"article": {"text": text}}).json()
+        none = client.post("/v1/extractions", json={"article": {"text": text}, "options": {"cache": False}}).json()
+    assert [warning["code"] for warning in some["warnings"]] == ["ungrounded_claim_dropped"]
+    assert len(some["claims"]) == 1
+    assert (none["claims"], none["warnings"]) == ([], [])
