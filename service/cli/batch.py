@@ -1,27 +1,28 @@
-"""``claims extract`` over many articles: files, folders and NDJSON in, NDJSON out, with a progress bar.
+"""``claims extract`` over many articles: files, folders and NDJSON in, one output by ``--format``, a progress bar.
 
 Each source is a text or HTML file (one article), a folder (its ``*.txt``, ``*.md`` and ``*.html`` files,
 sorted), an NDJSON file (``*.ndjson`` or ``*.jsonl``: one extraction request a line, as ``POST /v1/jobs``
 takes), or ``-`` for standard input. The articles run through the same pipeline as the service, several
-at once, and each writes one line, in the order given: ``{"index", "source", "article_id", "state",
-"result" | "error"}``, the shape of a job's results. A bad line or a failed article is its own line and
+at once, and are written in the order given by the writer of the chosen format (``batch_output``): NDJSON
+by default, one line an article, ``{"index", "source", "article_id", "state", "result" | "error"}``, the
+shape of a job's results; or CSV, ClaimReview JSON-LD or tables of them all. A bad line or a failed article
 never stops the others; the exit code is 1 when any article failed, 2 when nothing could be read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from schemas import Article, ExtractionOptions, ExtractionRequest
 from schemas.jobs import ArticleError
+from service.cli.batch_output import BatchWriter, Outcome
 from service.errors import ClaimServiceError, ExtractionFailed, validation_summary
 from service.pipeline.extraction import Pipeline, article_fingerprint
 
@@ -109,30 +110,29 @@ def _error(index: int, article_id: str, error: ClaimServiceError) -> dict[str, A
     return problem.model_dump()
 
 
-async def _extract(pipeline: Pipeline, index: int, item: BatchItem) -> dict[str, Any]:
-    """Extract one item; return its output line (its result, or its error)."""
-    line: dict[str, Any] = {"index": index, "source": item.source}
+async def _extract(pipeline: Pipeline, index: int, item: BatchItem) -> Outcome:
+    """Extract one item; return its outcome (its result, or its error)."""
     if item.request is None:
-        return {**line, "article_id": None, "state": "failed", "error": {"detail": item.problem}}
+        return Outcome(index, item.source, None, error={"detail": item.problem})
     article_id = item.request.article.id or article_fingerprint(item.request.article.text)
     try:
         result = await pipeline.extract(item.request)
     except ExtractionFailed as failure:
-        return {**line, "article_id": article_id, "state": "failed", "error": _error(index, article_id, failure.cause)}
+        return Outcome(index, item.source, article_id, error=_error(index, article_id, failure.cause))
     except ClaimServiceError as error:
-        return {**line, "article_id": article_id, "state": "failed", "error": _error(index, article_id, error)}
-    return {**line, "article_id": result.article_id, "state": "succeeded", "result": result.model_dump(mode="json")}
+        return Outcome(index, item.source, article_id, error=_error(index, article_id, error))
+    return Outcome(index, item.source, result.article_id, result=result)
 
 
-async def run_batch(pipeline: Pipeline, items: list[BatchItem], out: IO[str], concurrency: int) -> int:
-    """Extract every item, ``concurrency`` at a time, writing lines in order as they become ready; return failures."""
+async def run_batch(pipeline: Pipeline, items: list[BatchItem], writer: BatchWriter, concurrency: int) -> int:
+    """Extract every item, ``concurrency`` at a time, writing each in order as it becomes ready; return failures."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     totals = {"claims": 0, "tokens": 0, "cost": 0.0, "failed": 0}
     gate = asyncio.Semaphore(concurrency)
 
-    async def bounded(index: int, item: BatchItem) -> dict[str, Any]:
+    async def bounded(index: int, item: BatchItem) -> Outcome:
         async with gate:
             return await _extract(pipeline, index, item)
 
@@ -142,24 +142,24 @@ async def run_batch(pipeline: Pipeline, items: list[BatchItem], out: IO[str], co
     ) as progress:
         task = progress.add_task("articles", total=len(items), figures="")
         pending = [asyncio.create_task(bounded(index, item)) for index, item in enumerate(items)]
-        for running in pending:  # in the order given: a line is written once all before it are
-            line = await running
-            _count(totals, line)
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            out.flush()
+        for running in pending:  # in the order given: an article is written once all before it are
+            outcome = await running
+            _count(totals, outcome)
+            writer.write(outcome)
             progress.update(task, advance=1, figures=_figures(totals))
+    writer.finish()
     return int(totals["failed"])
 
 
-def _count(totals: dict[str, Any], line: dict[str, Any]) -> None:
-    """Add an output line to the running totals shown beside the progress bar."""
-    if line["state"] != "succeeded":
+def _count(totals: dict[str, Any], outcome: Outcome) -> None:
+    """Add an article's outcome to the running totals shown beside the progress bar."""
+    if outcome.result is None:
         totals["failed"] += 1
         return
-    usage = line["result"]["usage"]
-    totals["claims"] += len(line["result"]["claims"])
-    totals["tokens"] += usage["prompt_tokens"] + usage["completion_tokens"]
-    totals["cost"] = None if totals["cost"] is None or usage["cost_usd"] is None else totals["cost"] + usage["cost_usd"]
+    usage = outcome.result.usage
+    totals["claims"] += len(outcome.result.claims)
+    totals["tokens"] += usage.prompt_tokens + usage.completion_tokens
+    totals["cost"] = None if totals["cost"] is None or usage.cost_usd is None else totals["cost"] + usage.cost_usd
 
 
 def _figures(totals: dict[str, Any]) -> str:

@@ -188,12 +188,19 @@ def extract(
     title: Annotated[str | None, typer.Option(help="The article's headline (one article).")] = None,
     language: Annotated[str, typer.Option(help="BCP 47 language tag.")] = "en",
     output: Annotated[
-        OutputFormat, typer.Option("--format", help="json, table, csv or claimreview (JSON-LD), for one article.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="json (for many articles NDJSON, a line each), table, csv (one header, a row a claim of every "
+            "article) or claimreview (one JSON-LD document of every claim).",
+        ),
     ] = OutputFormat.json,
-    out: Annotated[Path | None, typer.Option("--out", help="Write a batch's NDJSON here (default: stdout).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write many articles' output here (default: stdout).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="A batch's articles extracted at once.")] = 4,
 ) -> None:
-    """Extract claims without a server: one article as JSON (or a table), or many as NDJSON with a progress bar."""
+    """Extract claims without a server: one article, or many (NDJSON by default) with a progress bar."""
     from schemas import ExtractionOptions
     from service.pipeline.build import build_pipeline
     from service.settings import get_settings
@@ -206,7 +213,7 @@ def extract(
     if _one_article(sources):
         _extract_one(pipeline, sources[0], options, title, language, output)
     else:
-        _extract_many(pipeline, sources, options, language, out, concurrency)
+        _extract_many(pipeline, sources, options, language, out, concurrency, output)
 
 
 def _extract_one(
@@ -258,18 +265,23 @@ def _extract_many(
     language: str,
     out: Path | None,
     concurrency: int,
+    output: OutputFormat,
 ) -> None:
-    """Extract every article of the sources as NDJSON (stdout or ``--out``); exit 1 when any failed."""
+    """Extract every article of the sources in the ``--format`` asked (stdout or ``--out``); exit 1 when any failed."""
     from service.cli.batch import read_items, run_batch
+    from service.cli.batch_output import writer_for
 
     items = list(read_items(sources, options, language))
     if not items:
         typer.echo("error: no article found in " + ", ".join(sources), err=True)
         raise typer.Exit(code=2)
-    with out.open("w", encoding="utf-8") if out else contextlib.nullcontext(sys.stdout) as stream:
-        failed = asyncio.run(closing_after(pipeline, run_batch(pipeline, items, stream, concurrency)))
+    newline = "" if output is OutputFormat.csv else None  # the csv module writes CRLF itself (RFC 4180)
+    with out.open("w", encoding="utf-8", newline=newline) if out else contextlib.nullcontext(sys.stdout) as stream:
+        writer = writer_for(output.value, stream)
+        failed = asyncio.run(closing_after(pipeline, run_batch(pipeline, items, writer, concurrency)))
     if failed:
-        typer.echo(f"{failed} of {len(items)} articles failed; their lines say why", err=True)
+        why = "their lines say why" if output is OutputFormat.json else "said above"
+        typer.echo(f"{failed} of {len(items)} articles failed; {why}", err=True)
         raise typer.Exit(code=1)
 
 

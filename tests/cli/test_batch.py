@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli.main import app
+from service.exports.csv_rows import COLUMNS
 
 
 def test_many_sources_give_one_ndjson_line_per_article_in_order(
@@ -51,3 +54,66 @@ def test_one_text_file_still_prints_one_json_result(tmp_path: Path, monkeypatch:
     result = CliRunner().invoke(app, ["extract", str(article)])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["claims"][0]["source"]["quote"] == "Prices rose 3% in May."
+
+
+def batch_sources(tmp_path: Path) -> list[str]:
+    """A folder of two articles and an NDJSON file of one good request and one bad line."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "b.txt").write_text("Wages rose 2% in June. Rents rose 7% in July.", encoding="utf-8")
+    (folder / "a.txt").write_text("Prices rose 3% in May.", encoding="utf-8")
+    requests = tmp_path / "requests.ndjson"
+    requests.write_text(json.dumps({"article": {"id": "n1", "text": "Taxes rose 1%."}}) + "\nnot json\n")
+    return [str(folder), str(requests)]
+
+
+def test_many_articles_as_csv_give_one_header_and_the_rows_of_every_article(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--format csv`` over a folder and NDJSON: one header, a row a claim of each article, its id in a column."""
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(tmp_path / "cache"))
+    out, sources = tmp_path / "claims.csv", batch_sources(tmp_path)
+    result = CliRunner().invoke(app, ["extract", *sources, "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 1  # the bad line
+    written = out.read_bytes().decode("utf-8")
+    assert written.count("article_id,claim_id,") == 1
+    assert written.endswith("\r\n")
+    rows = list(csv.DictReader(io.StringIO(written, newline="")))
+    assert [(row["article_id"], row["quote"]) for row in rows] == [
+        ("a", "Prices rose 3% in May."), ("b", "Wages rose 2% in June."), ("b", "Rents rose 7% in July."),
+        ("n1", "Taxes rose 1%."),
+    ]  # fmt: skip
+    assert list(rows[0]) == list(COLUMNS)
+    assert f"error: {tmp_path / 'requests.ndjson'}:2: " in result.stderr
+    assert "1 of 4 articles failed; said above" in result.stderr
+    assert CliRunner().invoke(app, ["extract", *sources, "--format", "csv"]).stdout_bytes.decode() == written  # stdout
+
+
+def test_many_articles_as_claimreview_give_one_json_ld_document_of_every_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--format claimreview`` over many articles: one JSON-LD document, a ClaimReview of each claim of each."""
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["extract", *batch_sources(tmp_path), "--format", "claimreview"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["@context"] == "https://schema.org"
+    assert [review["itemReviewed"]["appearance"]["text"] for review in document["@graph"]] == [
+        "Prices rose 3% in May.", "Wages rose 2% in June.", "Rents rose 7% in July.", "Taxes rose 1%.",
+    ]  # fmt: skip
+    assert all(review["@type"] == "ClaimReview" for review in document["@graph"])
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("not json\n", encoding="utf-8")
+    nothing = CliRunner().invoke(app, ["extract", str(empty), "--format", "claimreview"])
+    assert json.loads(nothing.stdout) == {"@context": "https://schema.org", "@graph": []}
+
+
+def test_many_articles_as_tables_print_one_table_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--format table`` over many articles prints a table an article, not NDJSON."""
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["extract", *batch_sources(tmp_path), "--format", "table"])
+    assert result.exit_code == 1
+    assert [line.strip() for line in result.stdout.splitlines() if "claims from" in line] == [
+        "1 claims from a (complete)", "2 claims from b (complete)", "1 claims from n1 (complete)",
+    ]  # fmt: skip
+    assert not result.stdout.lstrip().startswith("{")
