@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before anything imports litellm
 os.environ["DISABLE_AIOHTTP_TRANSPORT"] = "True"
@@ -29,7 +30,8 @@ PROVIDER_KEY_VARIABLES = (
 )
 TEST_REDIS_URL = os.environ.get(
     "CLAIMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
-)  # read before tests clear CLAIMS_*
+)  # read before tests clear CLAIMS_*; the one Redis database the tests write to and flush
+OWNED_BY_TESTS = "claims-tests:owned"  # marks the test database as the tests' own, to flush; kept after a run
 REQUIRE_SERVICES = os.environ.get("CLAIMS_REQUIRE_SERVICES") == "1"  # .ci/run sets it: no Redis is then a failure
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
@@ -53,27 +55,74 @@ def http_mock() -> Iterator[respx.MockRouter]:
         yield router
 
 
+def redis_database_of(url: str) -> int | None:
+    """Return the database number ``url`` names (path ``/15`` or ``?db=15``); None when it names none."""
+    from redis.connection import parse_url
+
+    database = parse_url(url).get("db")
+    return None if database is None else int(database)
+
+
+def pytest_report_header() -> str:
+    """Say in pytest's header which Redis database the tests flush, and how to choose another."""
+    database = redis_database_of(TEST_REDIS_URL)
+    where = f"{redacted(TEST_REDIS_URL)} (database {database})" if database is not None else redacted(TEST_REDIS_URL)
+    return (
+        f"redis: the tests that need Redis FLUSHDB {where} before and after each; set CLAIMS_TEST_REDIS_URL to move it"
+    )
+
+
+def refusal_to_flush(client: Any, url: str = TEST_REDIS_URL) -> str | None:
+    """Say why the tests must not flush ``client``'s database (none named, or keys not theirs in it); else None."""
+    if redis_database_of(url) is None:
+        return f"CLAIMS_TEST_REDIS_URL={redacted(url)} names no database; name the one the tests may flush (…/15)"
+    keys = int(client.dbsize())
+    if keys and not client.exists(OWNED_BY_TESTS):
+        return (
+            f"database {redis_database_of(url)} at {redacted(url)} holds keys the tests did not write ({keys}), and "
+            "they flush their database: set CLAIMS_TEST_REDIS_URL to an empty one (or empty this one yourself)"
+        )
+    return None
+
+
+def flush_test_database(client: Any) -> None:
+    """Empty the tests' own database, leaving the mark that says it is theirs."""
+    client.flushdb()
+    client.set(OWNED_BY_TESTS, "claim-extractor's tests flush this database (CLAIMS_TEST_REDIS_URL)")
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test that needs Redis, saying why; fail it under ``CLAIMS_REQUIRE_SERVICES=1`` (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(reason + " (CLAIMS_REQUIRE_SERVICES=1: these tests must run here)")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis database of the tests' own (``CLAIMS_TEST_REDIS_URL``), flushed before and after each test.
 
-    Where no Redis answers the test is skipped with the reason, unless ``CLAIMS_REQUIRE_SERVICES=1`` (CI) makes
-    that a failure.
+    Where no Redis answers, or the database is named by no number or holds keys the tests did not write, the
+    test is skipped with the reason (nothing is flushed), unless ``CLAIMS_REQUIRE_SERVICES=1`` (CI) makes that a
+    failure.
     """
     import redis
 
     client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1, socket_timeout=10)
     try:
         client.ping()
+        refusal = refusal_to_flush(client)
     except (redis.RedisError, OSError) as exc:
         client.close()
-        reason = f"no Redis answers at {redacted(TEST_REDIS_URL)} ({type(exc).__name__}); set CLAIMS_TEST_REDIS_URL"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason + " (CLAIMS_REQUIRE_SERVICES=1: these tests must run here)")
-        pytest.skip(reason)
-    client.flushdb()
+        skip_or_fail(
+            f"no Redis answers at {redacted(TEST_REDIS_URL)} ({type(exc).__name__}); set CLAIMS_TEST_REDIS_URL"
+        )
+    if refusal is not None:
+        client.close()
+        skip_or_fail(refusal)
+    flush_test_database(client)
     yield TEST_REDIS_URL
-    client.flushdb()
+    flush_test_database(client)
     client.close()
 
 
