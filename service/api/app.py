@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from service import __version__
 from service.api.auth import AuthenticateBeforeBodyMiddleware, Keyring
+from service.api.docs_pages import router as docs_router
 from service.api.jobs_routes import router as jobs_router
 from service.api.middleware import (
     BodySizeLimitMiddleware,
@@ -80,12 +81,17 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         await quotas.close()
         await pipeline.close()
 
-    # /docs and /redoc from assets installed with fastapi-offline: they work with no internet (no CDN)
-    app = FastAPIOffline(title="claim-extractor", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # fastapi-offline mounts the Swagger UI and ReDoc assets it installs; docs_pages serves the pages, which load
+    # nothing from elsewhere (no CDN, no logo from one)
+    app = FastAPIOffline(
+        docs_url=None, redoc_url=None, title="claim-extractor", version=__version__, description=DESCRIPTION,
+        lifespan=lifespan,
+    )  # fmt: skip
     attach(app, ServiceState(pipeline, jobs, runner, Keyring(settings.api_keys), quotas))
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(jobs_router)
+    app.include_router(docs_router)
     app.mount("/desk", StaticFiles(directory=DESK, html=True), name="desk")
     install_problem_handlers(app)
     extraction_limit = max(settings.max_article_chars, settings.max_html_chars) * BYTES_PER_CHAR + BODY_OVERHEAD_BYTES
