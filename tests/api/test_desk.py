@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,3 +170,71 @@ def test_highlights_stay_on_their_quotes_after_emoji(browser: Any, served: Proce
     texts = sorted(marks.nth(n).inner_text() for n in range(marks.count()))
     assert "Prices rose 3% in June, the ONS said." in texts
     assert texts == quotes  # each highlight covers its quote exactly, whatever came before it
+
+
+def test_at_a_phone_width_a_claim_s_detail_opens_right_under_the_tapped_claim(browser: Any, served: Process) -> None:
+    """At 390 px, a tapped highlight near the top, in the middle or at the end opens its detail under it, in view."""
+    page = open_desk(browser, served, width=390, height=844)
+    extract(page, SAMPLE)
+    marks = page.locator("#article mark")
+    for n in (0, marks.count() // 2, marks.count() - 1):
+        mark = marks.nth(n)
+        mark.scroll_into_view_if_needed()
+        mark.click()
+        where = page.evaluate(
+            """(mark) => {
+                const detail = document.getElementById('detail').getBoundingClientRect();
+                const tapped = mark.getBoundingClientRect();
+                return {gap: detail.top - tapped.bottom, tapped: tapped.top, top: detail.top, screen: innerHeight};
+            }""",
+            mark.element_handle(),
+        )
+        assert 0 <= where["gap"] <= where["screen"], where  # was 2,600 px below the tapped claim
+        assert 0 <= where["tapped"] < where["top"] < where["screen"], where  # the claim and its detail on screen
+        assert mark.get_attribute("data-claim") in page.evaluate(
+            "document.querySelector('mark.selected').dataset.claim"
+        )
+    page.keyboard.press("Escape")
+    assert page.locator("#detail").is_hidden()
+    assert page.errors == []
+
+
+def contrast(first: tuple[float, ...], second: tuple[float, ...]) -> float:
+    """Return WCAG's contrast ratio of two sRGB colours (0-255 each)."""
+
+    def luminance(rgb: tuple[float, ...]) -> float:
+        linear = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb[:3]]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_check_worthiness_shades_the_highlights_clearly(browser: Any, served: Process) -> None:
+    """The shade rises with check-worthiness: 3:1 against the page at the top, visible at the bottom, text 4.5:1."""
+    page = open_desk(browser, served)
+    extract(page, SAMPLE)
+    painted = page.evaluate(
+        """() => [...document.querySelectorAll('#article mark')].map((mark) => ({
+            label: mark.getAttribute('aria-label'),
+            background: getComputedStyle(mark).backgroundColor,
+            ink: getComputedStyle(mark).color,
+            page: getComputedStyle(document.getElementById('result')).backgroundColor,
+        }))"""
+    )
+    shades = []
+    for mark in painted:
+        red, green, blue, alpha = [*map(float, re.findall(r"[\d.]+", mark["background"])), 1.0][:4]
+        page_colour = tuple(map(float, re.findall(r"[\d.]+", mark["page"])[:3]))
+        shown = tuple(alpha * c + (1 - alpha) * p for c, p in zip((red, green, blue), page_colour, strict=True))
+        ink = tuple(map(float, re.findall(r"[\d.]+", mark["ink"])[:3]))
+        worth = float(re.search(r"check-worthiness ([\d.]+)", mark["label"]).group(1))  # type: ignore[union-attr]
+        shades.append((worth, contrast(shown, page_colour), contrast(shown, ink)))
+    shades.sort()
+    assert shades[-1][0] >= 0.85
+    assert shades[-1][1] >= 3.0, shades[-1]  # the most check-worthy stands out (WCAG 1.4.11: 3:1); it was 2.5:1
+    assert shades[0][1] >= 1.2, shades[0]  # the least is still seen
+    assert min(text for _, _, text in shades) >= 4.5  # the text on every highlight stays readable (WCAG AA)
+    for (low, low_shade, _), (high, high_shade, _) in itertools.combinations(shades, 2):
+        if high - low >= 0.05:
+            assert high_shade > low_shade, (low, low_shade, high, high_shade)  # more check-worthy: darker, any hue

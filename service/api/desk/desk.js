@@ -6,6 +6,7 @@ const JOB_ABOVE_CHARS = 100000; // longer articles go through /v1/jobs, with a p
 const POLL_LIMIT_MS = 30 * 60 * 1000; // a job followed this long without an end is left to run, and said so
 const TYPES = ["quantity", "causal", "rule", "prediction", "personal_experience", "other"];
 const $ = (id) => document.getElementById(id);
+const NARROW = window.matchMedia("(max-width: 760px)"); // the layout's one column: a phone
 const state = { request: null, result: null, jobId: null, shownText: "", selected: null };
 
 function headers(extra = {}) {
@@ -151,6 +152,26 @@ function colour(type) {
   return getComputedStyle(document.documentElement).getPropertyValue(`--${type}`).trim() || "100, 110, 120";
 }
 
+// WCAG's relative luminance of an sRGB colour.
+function luminance(rgb) {
+  const linear = (value) => (value / 255 <= 0.03928 ? value / 255 / 12.92 : ((value / 255 + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * linear(rgb[0]) + 0.7152 * linear(rgb[1]) + 0.0722 * linear(rgb[2]);
+}
+
+// Check-worthiness is the highlight's shade: its contrast with the white page grows from 1.2:1 (0) to 3.4:1 (1)
+// whatever the type's hue, so a check-worthy claim stands out (WCAG asks 3:1 of a graphic that carries meaning)
+// and the text on it keeps 4.5:1. Returns the opacity of the type's colour over white that gives that contrast.
+function shade(type, checkworthiness) {
+  const rgb = colour(type).split(",").map(Number);
+  const wanted = 1.05 / (1.2 + 2.2 * checkworthiness) - 0.05;
+  let [light, dark] = [0, 1];
+  for (let step = 0; step < 16; step += 1) {
+    const alpha = (light + dark) / 2;
+    if (luminance(rgb.map((value) => 255 - alpha * (255 - value))) > wanted) light = alpha; else dark = alpha;
+  }
+  return dark.toFixed(3);
+}
+
 function visibleClaims() {
   const minimum = Number($("score").value);
   const types = new Set([...document.querySelectorAll("#types input:checked")].map((box) => box.value));
@@ -239,18 +260,31 @@ function drawArticle(claims) {
     mark.dataset.type = top.type;
     mark.setAttribute("aria-label", `${top.type.replace("_", " ")} claim, check-worthiness ${top.checkworthiness.toFixed(2)}: ${top.text}`);
     mark.style.setProperty("--c", colour(top.type));
-    mark.style.setProperty("--a", (0.12 + 0.5 * top.checkworthiness).toFixed(2));
-    mark.addEventListener("click", () => select(top.id));
+    mark.style.setProperty("--a", shade(top.type, top.checkworthiness));
+    mark.addEventListener("click", () => select(top.id, false, mark));
     mark.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(top.id); }
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(top.id, false, mark); }
     });
     nodes.push(mark);
   }
+  $("article").after($("detail")); // out of the text before it is redrawn
   $("article").replaceChildren(...nodes);
-  if (state.selected) highlight(state.selected);
+  if (state.selected) {
+    highlight(state.selected);
+    place(null);
+  }
 }
 
-function select(id, scroll = false) {
+// On a phone the detail opens in the text, right under the highlight tapped (or the claim's last one); on a wide
+// screen it stays under the article, pinned to the bottom of the window.
+function place(anchor) {
+  const detail = $("detail");
+  const marks = document.querySelectorAll(`mark[data-claim="${state.selected}"]`);
+  const under = anchor || marks[marks.length - 1];
+  if (NARROW.matches && under) under.after(detail); else $("article").after(detail);
+}
+
+function select(id, scroll = false, anchor = null) {
   state.selected = id;
   const detail = $("detail");
   const claim = id && state.result.claims.find((candidate) => candidate.id === id);
@@ -280,6 +314,17 @@ function select(id, scroll = false) {
   detail.append(close, title, list);
   detail.hidden = false;
   highlight(id, scroll);
+  place(anchor);
+  if (NARROW.matches && !scroll) keepInView(anchor, detail);
+}
+
+// After a tap on a phone: the claim tapped stays on the screen (a detail closed above it moved it up) and as much
+// of its detail below it as fits is shown.
+function keepInView(anchor, detail) {
+  const top = (anchor || detail).getBoundingClientRect().top - 8;
+  const below = detail.getBoundingClientRect().bottom + 8 - window.innerHeight;
+  if (top < 0) window.scrollBy(0, top);
+  else if (below > 0) window.scrollBy(0, Math.min(below, top));
 }
 
 function highlight(id, scroll = false) {
@@ -338,4 +383,5 @@ $("text").addEventListener("drop", (event) => {
 });
 document.querySelectorAll("[data-export]").forEach((button) => button.addEventListener("click", () => exportAs(button.dataset.export)));
 document.addEventListener("keydown", (event) => { if (event.key === "Escape") select(null); });
+NARROW.addEventListener("change", () => state.selected && place(null));
 loadChoices();
