@@ -17,7 +17,7 @@ from benchmarks.processes import free_port
 from tests.conftest import OWNED_BY_TESTS, redis_database_of, refusal_to_flush, skip_or_fail
 
 ROOT = Path(__file__).parents[1]
-A_REDIS_TEST = "tests/stores/test_redis_cache.py::test_one_process_reads_what_another_wrote"
+A_REDIS_TEST = ("tests/stores", "-k", "test_one_process_reads_what_another_wrote")  # a test that needs Redis
 
 
 def run_pytest(*arguments: str, redis_url: str) -> subprocess.CompletedProcess[str]:
@@ -81,7 +81,7 @@ def test_a_database_holding_keys_not_the_tests_is_never_flushed(private_redis: s
         f"database 0 at {private_redis} holds keys the tests did not write (1), and they flush their database: "
         "set CLAIMS_TEST_REDIS_URL to an empty one (or empty this one yourself)"
     )
-    run = run_pytest(A_REDIS_TEST, redis_url=private_redis)
+    run = run_pytest(*A_REDIS_TEST, redis_url=private_redis)
     assert "1 skipped" in run.stdout, run.stdout[-2000:]
     assert "holds keys the tests did not write (1)" in run.stdout
     assert client.keys("*") == [b"someone-else:data"]
@@ -93,7 +93,7 @@ def test_the_tests_own_database_is_flushed_and_marked_as_theirs(private_redis: s
     client = redis.Redis.from_url(private_redis)
     assert refusal_to_flush(client, private_redis) is None
     for _ in range(2):
-        run = run_pytest(A_REDIS_TEST, redis_url=private_redis)
+        run = run_pytest(*A_REDIS_TEST, redis_url=private_redis)
         assert "1 passed" in run.stdout, run.stdout[-2000:]
         assert client.keys("*") == [OWNED_BY_TESTS.encode()]
         client.set("left-by-a-killed-run", "1")  # the mark says whose it is: the next run may flush it
