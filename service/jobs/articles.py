@@ -15,9 +15,18 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from pydantic import ValidationError
+
 from schemas import ExtractionRequest, ExtractionResult, Usage
 from schemas.jobs import ArticleError
-from service.errors import ClaimServiceError, ExtractionFailed, StoreUnavailable, Unauthorized
+from service.errors import (
+    ClaimServiceError,
+    ExtractionFailed,
+    InvalidRequest,
+    StoreUnavailable,
+    Unauthorized,
+    validation_summary,
+)
 from service.observability import metrics
 from service.observability.extraction_log import log_extraction, log_failed_article
 from service.observability.logs import KEY_NAME
@@ -62,9 +71,12 @@ async def extract_article(pipeline: Pipeline, item: WorkItem, budget: Budget | N
     With a ``budget`` (its job's key counts a day quota), the article's estimate is reserved on it before any
     model call, and what it used settled after; a refused reservation fails the article with that 429.
     """
-    request = ExtractionRequest.model_validate_json(item.request_json)
-    article_id = request.article.id or "-"
     started = time.perf_counter()
+    try:
+        request = stored_request(item)
+    except InvalidRequest as refused:
+        return failed_and_logged(item, "-", refused, None, started)
+    article_id = request.article.id or "-"
     try:
         result = await pipeline.extract(request, budget)
     except ExtractionFailed as failure:
@@ -90,8 +102,20 @@ def failed_and_logged(
 
 async def refused_article(item: WorkItem, refusal: ClaimServiceError) -> ArticleOutcome:
     """Describe an article not run because the key that submitted its job is no longer one to run for."""
-    request = ExtractionRequest.model_validate_json(item.request_json)
-    return failed_and_logged(item, request.article.id or "-", refusal, None, time.perf_counter())
+    try:
+        article_id = stored_request(item).article.id or "-"
+    except InvalidRequest:
+        article_id = "-"
+    return failed_and_logged(item, article_id, refusal, None, time.perf_counter())
+
+
+def stored_request(item: WorkItem) -> ExtractionRequest:
+    """Read an article's stored request; one the contract now refuses (queued before a rule) is an InvalidRequest."""
+    try:
+        return ExtractionRequest.model_validate_json(item.request_json)
+    except ValidationError as exc:  # e.g. an article.url other than http(s), accepted before it was refused
+        summary = validation_summary(exc.errors(), root="request")
+        raise InvalidRequest(f"the request stored for this article is no longer valid: {summary}") from exc
 
 
 class ArticleWorkers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,3 +111,23 @@ def test_a_bug_while_extracting_fails_the_article_not_the_worker(
     [error] = final["errors"]
     assert (error["index"], error["status"], error["type"]) == (0, 500, "/problems/internal-error")
     assert final["counts"]["succeeded"] == 1
+
+
+def test_an_article_queued_before_a_rule_it_breaks_fails_with_a_422_not_for_ever(tmp_path: Path) -> None:
+    """A request stored before ``article.url`` took http(s) only (``javascript:``): its article fails, named, once."""
+    queued = article(1) | {"article": {**article(1)["article"], "url": "https://example.com/a"}}
+    settings = hosted_settings(tmp_path, default_model="default", job_workers=0)
+    with TestClient(create_app(settings)) as client:
+        job = client.post("/v1/jobs", json={"requests": [queued, article(2)]}).json()
+    with sqlite3.connect(settings.data_dir / "jobs.db") as database:  # as an older version stored it
+        database.execute("UPDATE articles SET request = replace(request, 'https://example.com/a', 'javascript:1')")
+    with TestClient(create_app(settings.model_copy(update={"job_workers": 1}))) as client:
+        deadline = time.monotonic() + 10
+        while job_of(client, job["id"])["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        final = job_of(client, job["id"])
+    assert (final["state"], final["counts"]["succeeded"]) == ("partial", 1)
+    [error] = final["errors"]
+    assert (error["index"], error["status"], error["type"]) == (0, 422, "/problems/invalid-request")
+    assert error["detail"].startswith("the request stored for this article is no longer valid: article.url: ")
