@@ -11,7 +11,13 @@ from schemas.extraction import ExtractionRequest, ExtractionResult
 
 JobState = Literal["queued", "running", "succeeded", "partial", "failed", "cancelled"]
 ArticleState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-CallbackUrl = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
+CALLBACK_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"  # printable ASCII: anything else percent-encoded
+CallbackUrl = Annotated[
+    str,
+    # the pattern is checked by the service, which names the first character it refuses (a 422); in the
+    # schema it tells clients and fuzzers what is accepted
+    Field(min_length=1, max_length=2048, json_schema_extra={"pattern": CALLBACK_URL_PATTERN}),
+]
 
 
 class JobCallback(BaseModel):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 
-from schemas.jobs import Job, JobCallback, JobList, JobResult, submission_schema
+from schemas.jobs import CALLBACK_URL_PATTERN, Job, JobCallback, JobList, JobResult, submission_schema
 from service.api.auth import AUTH_RESPONSES, Caller, require
 from service.api.dependencies import JobsDep, PipelineDep, RunnerDep
 from service.api.representations import ALTERNATIVES, JSON, VARY, claims_as, preferred
@@ -93,8 +93,9 @@ async def submit_job(
     callback_url: Annotated[
         str | None,
         Query(
-            pattern=r"^https?://",
+            min_length=1,
             max_length=2048,
+            json_schema_extra={"pattern": CALLBACK_URL_PATTERN},  # checked by check_callback, naming the character
             description="The callback URL, for an NDJSON body; with a JSON body, unless the body names its own "
             "(the job's `callback_url` says which was taken).",
         ),

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from schemas import ExtractionRequest
 from schemas.jobs import JobCallback, RejectedLine
 from service.errors import ClaimServiceError, InvalidRequest, validation_summary
-from service.jobs.webhooks import check_callback_url
+from service.jobs.webhooks import check_callback_characters
 from service.stores.jobs.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
@@ -82,11 +82,12 @@ def check_structure(body: bytes, max_containers: int) -> None:
 def _one_callback(in_body: JobCallback, in_query: JobCallback) -> JobCallback:
     """Return the job's callback: what the JSON body says, and the query string's where the body says nothing.
 
-    Both callback URLs are checked whole, the one not taken too: a broken URL is a 422 wherever it is given.
+    Both callback URLs are checked for what the contract's pattern refuses, the one not taken too: a character
+    a URL may not hold is a 422 wherever it is given (the one taken is checked whole by ``check_callback``).
     """
     for url in (in_body.callback_url, in_query.callback_url):
         if url is not None:
-            check_callback_url(url)
+            check_callback_characters(url)
     given = in_query.model_dump(exclude_defaults=True) | in_body.model_dump(exclude_unset=True)
     return JobCallback.model_validate(given)
 

@@ -7,16 +7,18 @@ maintained ``standardwebhooks`` package: ``webhook-id`` (the same on every attem
 de-duplicate), ``webhook-timestamp`` and ``webhook-signature``. A delivery that fails is tried again after
 ``webhook_retry_s``, doubling each time, up to ``webhook_max_attempts``; each attempt is listed on the job.
 
-A callback URL is checked whole when the job is submitted: no control character (C0, DEL, C1), whitespace
-or invisible format character anywhere in it, and it must read the same to the allow-list check and to
-httpx, which sends it (what is accepted is what can be sent). An attempt has ``webhook_timeout_s`` as a
-whole (a receiver trickling its reply cannot stretch it), and at most ``REPLY_BYTES_READ`` of a reply are
-read: only its status counts.
+A callback URL is checked whole when the job is submitted: printable ASCII only (a control character,
+whitespace or invisible character is named; anything else is percent-encoded, a host in punycode), a host
+on the allow-list (403 otherwise, also for a host that cannot be read), and it must read the same to the
+allow-list check and to httpx, which sends it (what is accepted is what can be sent). An attempt has
+``webhook_timeout_s`` as a whole (a receiver trickling its reply cannot stretch it), and at most
+``REPLY_BYTES_READ`` of a reply are read: only its status counts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -29,6 +31,8 @@ from service.settings import Settings, read_secret_reference
 from service.stores.jobs.job_store import Delivery
 
 MAX_RETRY_S = 3600.0
+LAST_PRINTABLE_ASCII = 0x7E
+SCHEME = re.compile(r"https?://", re.IGNORECASE)
 REPLY_BYTES_READ = 4096  # of a receiver's reply; the rest is never read (a 300 MB reply cost 660 MB)
 REFUSED_CATEGORIES = {
     "Cc": "a control character",
@@ -53,10 +57,20 @@ def check_callback(url: str | None, settings: Settings) -> None:
         return
     if settings.webhook_secret is None:
         raise CallbackNotAllowed("this service sends no webhooks: the operator has not set webhook_secret")
-    check_callback_url(url)
-    if not host_allowed(url, settings.webhook_allowed_hosts):
+    check_callback_characters(url)
+    if not host_allowed(url, settings.webhook_allowed_hosts):  # a host that cannot be read is no allowed host
         allowed = ", ".join(settings.webhook_allowed_hosts) or "none"
-        raise CallbackNotAllowed(f"callback host of {url!r} is not allowed; allowed hosts: {allowed}")
+        unreadable = callback_url_problem(url)
+        why = f" ({unreadable.removeprefix('callback_url ')})" if unreadable else ""
+        raise CallbackNotAllowed(f"callback host of {url!r} is not allowed{why}; allowed hosts: {allowed}")
+    check_callback_url(url)
+
+
+def check_callback_characters(url: str) -> None:
+    """Refuse (422, naming it) a character a callback URL may not hold, or a scheme other than http(s)."""
+    problem = character_problem(url)
+    if problem is not None:
+        raise InvalidRequest(problem)
 
 
 def check_callback_url(url: str) -> None:
@@ -66,8 +80,8 @@ def check_callback_url(url: str) -> None:
         raise InvalidRequest(problem)
 
 
-def callback_url_problem(url: str) -> str | None:
-    """Say why a callback URL cannot be sent as written (a character it may not hold, a broken URL), or None."""
+def character_problem(url: str) -> str | None:
+    """Name the first character a callback URL may not hold (control, whitespace, invisible), or None."""
     for position, character in enumerate(url, start=1):
         kind = REFUSED_CATEGORIES.get(unicodedata.category(character))
         if kind is not None:
@@ -75,6 +89,21 @@ def callback_url_problem(url: str) -> str | None:
                 f"callback_url holds {kind}, U+{ord(character):04X} at position {position}: a URL may hold no "
                 "control character, whitespace or invisible character (percent-encode it)"
             )
+        if ord(character) > LAST_PRINTABLE_ASCII:
+            return (
+                f"callback_url holds a character outside ASCII, U+{ord(character):04X} at position {position}: "
+                "percent-encode it (a host in its punycode form, xn--…)"
+            )
+    if not SCHEME.match(url):
+        return f"callback_url {url!r} is not an http:// or https:// URL"
+    return None
+
+
+def callback_url_problem(url: str) -> str | None:
+    """Say why a callback URL cannot be sent as written (a character it may not hold, a broken URL), or None."""
+    character = character_problem(url)
+    if character is not None:
+        return character
     try:
         parts, sent = urlsplit(url), httpx.URL(url)
         port = parts.port  # read for its ValueError: a port out of range or not a number
@@ -88,13 +117,21 @@ def callback_url_problem(url: str) -> str | None:
 
 
 def host_allowed(url: str, allowed_hosts: list[str]) -> bool:
-    """Say whether a URL's host (and port) is on the allow-list."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Say whether a URL's host (and port) is on the allow-list; a URL whose host cannot be read is not."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unreadable bracketed host
         return False
-    host = parts.hostname.lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return any(entry.lower() in (host, f"{host}:{port}") for entry in allowed_hosts)
+    if parts.scheme not in ("http", "https") or not hostname:
+        return False
+    host = hostname.lower()
+    try:
+        port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port out of range or not a number: only a host allowed on any port matches
+        port = None
+    names = (host,) if port is None else (host, f"{host}:{port}")
+    return any(entry.lower() in names for entry in allowed_hosts)
 
 
 def signed_headers(secret: str, delivery: Delivery, at: datetime) -> dict[str, str]:

@@ -173,9 +173,23 @@ def test_a_callback_to_a_host_not_allowed_is_refused(hooked_client: TestClient, 
     assert hooked_client.get("/v1/jobs").json()["jobs"] == []
 
 
+def test_an_empty_callback_url_in_the_query_is_a_422_not_a_500(hooked_client: TestClient) -> None:
+    """``?callback_url=`` (empty) is refused by the query's own rule, with a JSON body or NDJSON."""
+    bodies = ((json.dumps({"requests": ARTICLES}), "application/json"), (json.dumps(ARTICLES[0]), NDJSON_TYPE))
+    for content, kind in bodies:
+        response = hooked_client.post("/v1/jobs?callback_url=", content=content, headers={"content-type": kind})
+        assert (response.status_code, response.json()["type"]) == (422, "/problems/invalid-request")
+
+
+def test_a_callback_whose_host_cannot_be_read_is_a_host_not_allowed_saying_why(hooked_client: TestClient) -> None:
+    """``http://[/``: no host can be read, so none is allowed: a 403 that says the URL is not valid, never a 500."""
+    response = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": "http://[/"})
+    assert (response.status_code, response.json()["type"]) == (403, "/problems/callback-not-allowed")
+    assert "is not a valid URL (Invalid IPv6 URL)" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
-    "url",
-    ["http://hooks.example.com:99999/", "http://hooks.example.com:-1/", "http://hooks.example.com:8o/", "http://[/"],
+    "url", ["http://hooks.example.com:99999/", "http://hooks.example.com:-1/", "http://hooks.example.com:8o/"]
 )
 def test_a_callback_url_that_is_no_url_is_a_422_in_the_body_or_the_query(hooked_client: TestClient, url: str) -> None:
     """A port out of range or a broken IPv6 host is a clear 422, never a 500, in a JSON body or NDJSON's query."""
@@ -201,8 +215,10 @@ def test_a_callback_url_that_is_no_url_is_a_422_in_the_body_or_the_query(hooked_
         ("https://hooks.example.com/a\u00a0", "whitespace, U+00A0 at position 28"),
         ("https://hooks.example.com\u200b/", "an invisible format character, U+200B at position 26"),
         ("https://hooks.example.com/\u2028", "a line separator, U+2028 at position 27"),
+        ("https://hooks.example.com/caf\u00e9", "a character outside ASCII, U+00E9 at position 30"),
+        ("https://\u00de8\u00a2\u00bd/", "a character outside ASCII, U+00DE at position 9"),
     ],
-    ids=["LF-in-port", "CRLF", "TAB", "NUL", "DEL", "NEL", "space", "NBSP", "ZWSP", "LSEP"],
+    ids=["LF-in-port", "CRLF", "TAB", "NUL", "DEL", "NEL", "space", "NBSP", "ZWSP", "LSEP", "e-acute", "no-IDNA"],
 )
 def test_a_callback_url_holding_a_control_character_or_whitespace_is_a_422_naming_it(
     hooked_client: TestClient, url: str, named: str
