@@ -1,4 +1,4 @@
-"""The README's provider examples (examples/providers/*.yaml), each run against its provider's HTTP shape."""
+"""The documented provider examples (examples/providers/*.yaml), each run against its provider's HTTP shape."""
 
 from __future__ import annotations
 
@@ -104,7 +104,15 @@ def test_default_model_switches_with_one_environment_variable(
 
 
 @pytest.mark.parametrize("example", sorted(path.stem for path in EXAMPLES.glob("*.yaml")))
-def test_readme_shows_each_example_as_it_is(example: str) -> None:
-    """The README quotes every provider example verbatim, so what it shows is what the tests run."""
+def test_the_providers_page_shows_each_example_as_it_is(example: str) -> None:
+    """docs/providers.md quotes every provider example verbatim, so what it shows is what the tests run."""
+    page = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
+    assert (EXAMPLES / f"{example}.yaml").read_text(encoding="utf-8") in page
+
+
+def test_the_readme_shows_only_examples_as_they_are() -> None:
+    """Every provider config the README shows is an example file, verbatim: the OpenAI one and the local one."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert (EXAMPLES / f"{example}.yaml").read_text(encoding="utf-8") in readme
+    shown = [block.split("```")[0] for block in readme.split("```yaml\n")[1:]]
+    names = {path.read_text(encoding="utf-8"): path.stem for path in EXAMPLES.glob("*.yaml")}
+    assert [names.get(block, block) for block in shown] == ["openai", "local"]

@@ -42,7 +42,7 @@ def value(changes: dict, name: str, **labels: str) -> float:  # type: ignore[typ
 def test_an_extraction_and_a_failing_provider_move_the_counters(
     tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None, sample_article: str
 ) -> None:
-    """The README's example (offline model) and a request to a provider answering 503 move what they should."""
+    """docs/exposing.md's metrics example (offline model) and a provider answering 503 move what they should."""
     http_mock.post(OPENAI_URL).mock(return_value=openai_error(503, "overloaded", "server_error"))
     keys = [
         ApiKey(name="ops", hash=key_hash(ADMIN), scopes=["admin"]),
