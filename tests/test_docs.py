@@ -26,8 +26,6 @@ REPO_PATH = re.compile(
     r"(?<![\w/.$-])(?:service|tests|schemas|benchmarks|training|prompts|examples|docs)/[\w./*-]*[\w/*]"
 )
 OTHER_MARKDOWN = [ROOT / "benchmarks" / "README.md", *sorted((ROOT / "tests").glob("*/README.md"))]
-# Shipped by another part of the same change (issue 20, item 9); the README already names them.
-ANNOUNCED = {"examples/requests.ndjson", "examples/articles/", "examples/article.txt"}
 COMMAND = re.compile(r"(?:^|[\s/(])claims ([a-z][a-z-]*)((?: [^#|>]*)?)")
 
 
@@ -96,7 +94,7 @@ def test_every_file_the_docs_name_exists(source: Path) -> None:
     """A repository path written in code (`service/stores/quotas.py`, `pytest tests/golden/`) names what is there."""
     markdown = text(source)
     code = CODE_SPAN.findall(FENCE.sub("", markdown)) + FENCE.findall(markdown)
-    named = {path for span in code for path in REPO_PATH.findall(span)} - ANNOUNCED
+    named = {path for span in code for path in REPO_PATH.findall(span)}
     missing = sorted(path for path in named if not (any(ROOT.glob(path)) if "*" in path else (ROOT / path).exists()))
     assert not missing, f"{source.name} names {missing}"
 
