@@ -26,6 +26,7 @@ from service.settings import ModelEntry, Settings
 
 CUTOFFS = (10, 20, 50)
 TRANSCRIPT_SUFFIXES = (".tsv", ".txt")
+NOT_TRANSCRIPTS = frozenset(("MANIFEST.tsv", "README.txt"))  # a data folder's index and notes
 OFFLINE_ALIAS = "offline"
 
 
@@ -106,8 +107,12 @@ def parse_transcript(name: str, content: str) -> Transcript:
 
 
 def read_transcripts(directory: Path) -> list[Transcript]:
-    """Read every ``*.tsv`` and ``*.txt`` transcript of a directory, sorted by file name."""
-    paths = sorted(path for path in directory.iterdir() if path.suffix in TRANSCRIPT_SUFFIXES and path.is_file())
+    """Read every ``*.tsv`` and ``*.txt`` transcript of a directory (not its ``MANIFEST.tsv``), sorted by name."""
+    paths = sorted(
+        path
+        for path in directory.iterdir()
+        if path.suffix in TRANSCRIPT_SUFFIXES and path.is_file() and path.name not in NOT_TRANSCRIPTS
+    )
     return [parse_transcript(path.stem, path.read_text(encoding="utf-8")) for path in paths]
 
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from service.offline.features import sentence_features
+from service.offline.passage import Line, passage_features
 
 COEFFICIENTS_PATH = Path(__file__).with_name("checkworthiness_coefficients.json")
 COEFFICIENTS_FORMAT = 1
@@ -48,9 +48,16 @@ class CheckworthinessModel:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def linear_score(self, sentence: str) -> float:
-        """Return the model's raw linear score of a sentence (higher is more check-worthy)."""
+        """Return the model's raw linear score of a sentence alone (higher is more check-worthy)."""
+        return self.linear_scores([(None, sentence)])[0]
+
+    def linear_scores(self, lines: Sequence[Line]) -> list[float]:
+        """Return the raw linear score of each ``(speaker or None, text)`` line of a passage."""
         weights = self.weights
-        return sum(weights.get(name, 0.0) * value for name, value in sentence_features(sentence).items())
+        return [
+            sum(weights.get(name, 0.0) * value for name, value in features.items())
+            for features in passage_features(lines)
+        ]
 
     def probability(self, linear: float) -> float:
         """Map a (context-adjusted) linear score to 0-1."""
@@ -74,7 +81,11 @@ class CheckworthinessModel:
 
     def score_passage(self, sentences: Sequence[str]) -> list[float]:
         """Return the check-worthiness of consecutive sentences, each read beside its neighbours."""
-        return [self.probability(z) for z in self.in_context([self.linear_score(s) for s in sentences])]
+        return self.score_lines([(None, sentence) for sentence in sentences])
+
+    def score_lines(self, lines: Sequence[Line]) -> list[float]:
+        """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines, read in their passage."""
+        return [self.probability(z) for z in self.in_context(self.linear_scores(lines))]
 
     def to_json(self) -> dict[str, Any]:
         """Return the model as the JSON document the service ships."""
@@ -143,3 +154,8 @@ def score_sentence(sentence: str) -> float:
 def score_passage(sentences: Sequence[str]) -> list[float]:
     """Return the check-worthiness of consecutive sentences under the active model, each beside its neighbours."""
     return active_model().score_passage(sentences)
+
+
+def score_lines(lines: Sequence[Line]) -> list[float]:
+    """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model."""
+    return active_model().score_lines(lines)

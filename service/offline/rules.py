@@ -15,59 +15,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from schemas.claim_types import Attribution, ClaimType
+from schemas.claim_types import ClaimType
 from schemas.model_reply import ModelClaim, ModelReply
-from service.offline.checkworthiness import score_passage
+from service.offline.checkworthiness import score_lines
+from service.offline.claimants import Source, find_source, is_pure_quote
 from service.offline.lexicon import IMPERATIVE_VERBS, OPINION_RULE_WORDS
 from service.steps.speakers import split_speaker_label
 
 # --- word lists -------------------------------------------------------------------------------------
-SPEECH_VERBS = (
-    "said|says|told|added|wrote|tweeted|posted|declared|stated|explained|argued|claimed|insisted|noted"
-    "|warned|announced|replied|reported|reports|recalled|testified|expects|predicts|forecasts"
-)
-# a source named by a plain noun at the end of a sentence: "…, officials said."; pronouns are no claimant
-PRONOUNS = frozenset(("he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "one"))
-REPORT_NOUNS = "report|study|survey|data|analysis|figures|poll|statement|review|audit|records|estimates?"
-REPORT_VERBS = "indicates?|shows?|showed|found|finds|says|said|suggests?|suggested|reveals?|revealed|estimates?|states?"
-NOT_NAMES = frozenset(("The", "A", "An", "It", "He", "She", "They", "We", "I", "You", "This", "That", "These", "Those"))
 MONTHS = (
     "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?"
     "|Nov(?:ember)?|Dec(?:ember)?"
 )
 
 # --- patterns ---------------------------------------------------------------------------------------
-_NAME_WORD = r"[A-Z][\w&-]*(?:\.(?=\s[A-Z]))?"
-NAME = rf"{_NAME_WORD}(?:(?:\s+(?:of|for|on|de)(?:\s+the)?)?\s+{_NAME_WORD}){{0,5}}"
-ADVERB = r"(?:also|later|then|again|once|previously|\w+ly)"
 # Each quotation is bounded (600 characters): an opening mark never closed must not rescan the rest of the
 # sentence from every opener, which made a run of stray quote marks quadratic.
 QUOTED_SPAN = re.compile(
     r"“([^”]{0,600})”|\"([^\"]{0,600})\"|‘(.{0,600}?)’(?=[\s,.;:!?]|$)|(?:^|(?<=\s))'(.{0,600}?)'(?=[\s,.;:!?]|$)"
 )
 MAX_SENTENCE_CHARS = 2_000  # longer is a run-on the segmenter could not split (a list, a table): no claim
-OPENING_QUOTE = re.compile(r"^[“\"‘']")
-# "the mayor’s spokesman" before a name; "the head of" is not a descriptor of the name that follows
-DESCRIPTOR = r"(?:(?:the|a|an)\s+(?:(?!of\b|for\b|at\b|from\b)[a-z][\w’'-]*\s+){1,4})"
-SPEAKER_AFTER_QUOTE = re.compile(
-    rf"[”\"’'][\s,]*(?:{DESCRIPTOR}?(?P<who>{NAME})(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})"
-    rf"|(?:{SPEECH_VERBS})\s+{DESCRIPTOR}?(?P<who2>{NAME}))\b"
-)
-LEADING_SPEAKER = re.compile(
-    rf"^(?:[^,“”\"]{{0,60}},\s+)?(?i:(?:and|but|so|yet|the)\s+)*(?P<who>{NAME})(?:\s+{ADVERB})?\s+"
-    rf"(?:{SPEECH_VERBS})\b(?P<rest>.*)$"
-)
-TRAILING_SPEAKER = re.compile(
-    rf",\s+(?:(?:(?P<who>{NAME})|(?:an?|the)\s+[a-z][\w\s-]{{0,40}}?|(?P<noun>[a-z]+))\s+(?:{SPEECH_VERBS})"
-    rf"|(?:{SPEECH_VERBS})\s+(?P<who2>{NAME}))\b[^,“”\"]*$"
-)
-ACCORDING_TO = re.compile(rf"\baccording to (?:the\s+)?(?P<who>{NAME})?")
-REPORT_SOURCE = re.compile(
-    rf"(?P<who>{NAME})(?:[’']s?)?\s+(?:[\w-]+\s+){{0,5}}?(?i:{REPORT_NOUNS})\s+(?:{REPORT_VERBS})\b"
-)
-DIRECT_QUOTE_START = re.compile(r"^\s*[:,]?\s*[“\"‘]")
 
 # publishing furniture, matched on lower-cased text: phrases that open the sentence, then phrases anywhere
 BOILERPLATE_OPENING = re.compile(
@@ -129,57 +97,7 @@ FIRST_PERSON_EXPERIENCE = re.compile(
     r"^(?:(?:I|We)(?:\s+\w+ly)?|(?:My|Our)\s+\w+)\s+(?:was|were|had|have (?:been|had|seen|lost|lived|worked)"
     r"|[a-z]{2,}ed|grew|lost|saw|met|went|spent|took|got|became|came|left|ran|fled|paid|sold|bought)\b"
 )
-LEADING_FUNCTION_WORDS = re.compile(r"^(?:(?:The|A|An|But|And|So|Yet|However|Also|Then|Now|There|Here)\s+)+")
 LEADING_CONNECTIVE = re.compile(r"^(?:But|And|So|Yet|However|Also),?\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Whose voice a sentence is in: the attribution and, when the sentence names one, the claimant."""
-
-    attribution: Attribution
-    claimant: str | None
-
-
-AUTHOR = Source("author", None)
-
-
-def _clean_name(name: str | None) -> str | None:
-    """Return a claimant name without a leading article, or None for a pronoun or a bare function word."""
-    if not name:
-        return None
-    name = LEADING_FUNCTION_WORDS.sub("", name)
-    return None if name in NOT_NAMES else name
-
-
-def _match_name(match: re.Match[str] | None) -> str | None:
-    """Return the claimant a speaker pattern captured (``who``, ``who2``, or a ``noun`` such as "officials")."""
-    if match is None:
-        return None
-    groups = match.groupdict()
-    noun = groups.get("noun")
-    return _clean_name(groups.get("who") or groups.get("who2")) or (noun if noun not in PRONOUNS else None)
-
-
-def is_pure_quote(sentence: str) -> bool:
-    """Tell whether the sentence opens with a quotation mark (a direct quote, maybe with its speaker)."""
-    return bool(OPENING_QUOTE.match(sentence))
-
-
-def find_source(sentence: str, previous_speaker: str | None = None) -> Source:
-    """Work out the attribution and claimant of a sentence; a bare quote inherits the previous speaker."""
-    if is_pure_quote(sentence):
-        speaker = _match_name(SPEAKER_AFTER_QUOTE.search(sentence))
-        return Source("quoted", speaker or previous_speaker)
-    for pattern in (ACCORDING_TO, REPORT_SOURCE, TRAILING_SPEAKER):
-        match = pattern.search(sentence)
-        if match:
-            return Source("reported", _match_name(match))
-    leading = LEADING_SPEAKER.match(sentence)
-    if leading:
-        kind: Attribution = "quoted" if DIRECT_QUOTE_START.match(leading.group("rest")) else "reported"
-        return Source(kind, _match_name(leading))
-    return AUTHOR
 
 
 def _core(sentence: str, source: Source) -> str:
@@ -292,7 +210,7 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
         for sentence_id, text in sentences
         if text.strip() and len(text) <= MAX_SENTENCE_CHARS
     ]
-    scores = score_passage([text for _, _, text in spoken])  # each sentence is scored beside its neighbours
+    scores = score_lines([(speaker, text) for _, speaker, text in spoken])  # each read in its passage
     claims: list[ModelClaim] = []
     previous_speaker: str | None = None
     for (sentence_id, speaker, sentence), probability in zip(spoken, scores, strict=True):

@@ -184,7 +184,7 @@ def test_claim_types_follow_full_fact(sentence: str, expected_type: str) -> None
         ("Unemployment fell to 3.9% in March, according to the Bureau of Labor Statistics.",
          "Bureau of Labor Statistics", "reported"),
         ("Officials said the fire destroyed 200 homes.", "Officials", "reported"),
-        ('"The economy grew 2% last year," said Senator Jane Smith.', "Senator Jane Smith", "quoted"),
+        ('"The economy grew 2% last year," said Senator Jane Smith.', "Jane Smith", "quoted"),
         ("Trump said: “Crime is up 40% in New York.”", "Trump", "quoted"),
         ("The fire destroyed 200 homes in the valley.", None, "author"),
     ],
