@@ -6,8 +6,11 @@ news copy and debate transcript lines, fed as chunks of 20, the way the pipeline
 
 from __future__ import annotations
 
+import json
 import time
+import tracemalloc
 
+from service.offline.checkworthiness import COEFFICIENTS_PATH, load_model
 from service.offline.rules import extract_offline_reply
 
 SENTENCES = (
@@ -51,5 +54,29 @@ def measure_offline_sentences_per_second(seconds: float = 2.0) -> float:
     return done / elapsed
 
 
+def measure_scoring_lines_per_second(seconds: float = 2.0) -> float:
+    """Return how many lines a second the check-worthiness model alone scores in passages of 20, on one core."""
+    model = load_model(COEFFICIENTS_PATH)
+    lines = [(None, SENTENCES[number % len(SENTENCES)]) for number in range(CHUNK)]
+    model.score_lines(lines)
+    done = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        model.score_lines(lines)
+        done += len(lines)
+    return done / elapsed
+
+
+def model_figures() -> dict[str, int]:
+    """Return the shipped coefficients' size on disk, their number, and the memory the loaded model holds."""
+    tracemalloc.start()
+    model = load_model(COEFFICIENTS_PATH)
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"bytes_on_disk": COEFFICIENTS_PATH.stat().st_size, "weights": len(model.weights), "bytes_in_memory": held}
+
+
 if __name__ == "__main__":
     print(f"offline rules: {measure_offline_sentences_per_second():,.0f} sentences/s on one core")
+    print(f"check-worthiness scoring alone: {measure_scoring_lines_per_second():,.0f} lines/s on one core")
+    print(f"model: {json.dumps(model_figures())}")

@@ -156,9 +156,13 @@ async def test_types_report_counts_coverage_and_accuracies() -> None:
 
 @pytest.mark.skipif(not CLEF_2018.is_dir(), reason="the CLEF-2018 debates are in ../shared, beside the repository")
 async def test_clef_2018_debates_are_recognised_as_in_sample_and_ranked() -> None:
-    """The shipped model was trained on the CLEF-2018 debates (flagged in-sample); MAP stays at its 0.135."""
+    """The shipped model was trained on the CLEF-2018 debates (flagged in-sample); MAP stays at its 0.116.
+
+    The 2019-only model reached 0.141 here; the model of all 66 debates ranks these three worse (README) and
+    the 2020 debates and ClaimBuster's sentences better.
+    """
     report = await evaluate_checkworthiness(read_transcripts(CLEF_2018))
     assert len(report.transcripts) == 3
     assert all(score.in_sample for score in report.transcripts)
-    assert report.mean("average_precision") >= 0.13  # random ranking: about 0.025
+    assert report.mean("average_precision") >= 0.11  # random ranking: about 0.025
     assert report.claimant_accuracy >= 0.95

@@ -55,7 +55,7 @@ def test_claimant_accuracy_stays_above_its_floor(split: str, floor: float) -> No
     ],
 )
 def test_conjunctions_and_adverbs_are_never_a_claimant(sentence: str) -> None:
-    """ "but", "however" and the like never come out as the claimant."""
+    """The words "but", "however" and the like never come out as the claimant."""
     claimant = find_source(sentence).claimant
     assert (claimant or "").casefold() not in {"but", "however", "and", "yet", "still"}
 
@@ -74,7 +74,7 @@ def test_conjunctions_and_adverbs_are_never_a_claimant(sentence: str) -> None:
     ],
 )  # fmt: skip
 def test_the_forms_of_attribution_name_their_source(sentence: str, claimant: str) -> None:
-    """ "according to X", "X's forecast", "in a statement, X said", titles and roles each give X."""
+    """The forms "according to X", "X's forecast", "in a statement, X said", titles and roles each give X."""
     assert find_source(sentence).claimant == claimant
 
 

@@ -16,7 +16,7 @@ def test_neighbouring_questions_are_features() -> None:
 
 
 def test_an_address_by_title_or_name_is_a_vocative() -> None:
-    """ "Governor, your response." addresses someone; "Yes, …" and a plain statement do not."""
+    """A line such as "Governor, your response." addresses someone; "Yes, …" and a plain statement do not."""
     assert is_vocative("Governor, your response.")
     assert is_vocative("Senator Sanders, thirty seconds.")
     assert is_vocative("Mr. Trump, you have two minutes.")
