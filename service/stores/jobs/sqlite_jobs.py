@@ -100,7 +100,7 @@ class SqliteJobs:
             raise ConfigError(
                 f"the job store {self._path} is damaged ({problem}); it holds the accepted jobs, so the service "
                 f"will not start on it: move it aside (mv {self._path} {aside}) to start with an empty job store, "
-                "and bring back what can still be read as the README says (Jobs: a damaged job store)"
+                "and bring back what can still be read as docs/jobs.md says (A damaged job store)"
             )
         create_whole(self._path, SCHEMA)
         connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
