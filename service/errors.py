@@ -251,6 +251,10 @@ class QuotaExceeded(InputError):
         return {"Retry-After": str(max(1, int(-(-self.retry_after // 1)))), **self.rate_headers}
 
 
+class QuotaHeld(QuotaExceeded):
+    """What is left of the key's day is held by its requests in flight; it frees as they settle (retry soon)."""
+
+
 class JobLost(InputError):
     """The job was lost: the Redis holding the queue restarted empty after it was submitted; submit it again."""
 

@@ -130,7 +130,7 @@ def read_secret_reference(reference: str) -> str | None:
     """Return the value an ``os.environ/VAR`` reference names: ``VAR``, else the file ``VAR_FILE`` names."""
     variable = reference.removeprefix(SECRET_REFERENCE)
     if variable in os.environ:
-        return os.environ[variable]
+        return os.environ[variable].strip()  # a secret pasted with a newline or a space is the same secret
     secret_file = os.environ.get(f"{variable}_FILE")
     if secret_file and Path(secret_file).is_file():
         return Path(secret_file).read_text(encoding="utf-8").strip()

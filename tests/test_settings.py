@@ -372,3 +372,9 @@ def test_references_all_set_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     assert settings.unset_references() == []
     settings.require_references()
+
+
+def test_a_secret_read_from_the_environment_loses_the_whitespace_around_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret exported with a trailing newline or a leading space is the same secret (signing must agree)."""
+    monkeypatch.setenv("HOOK_SECRET", f"  {WHSEC}\n")
+    assert read_secret_reference("os.environ/HOOK_SECRET") == WHSEC

@@ -166,7 +166,7 @@ class ArticleWorkers:
         settles what it used after, even when its lease is lost or the runner stops meanwhile.
         """
         key, refusal = self._admit(item)
-        budget = budget_for(self._quotas, key)
+        budget = budget_for(self._quotas, key, patient=True)  # waits while the day is only held
         extraction = asyncio.create_task(
             extract_article(self._pipeline, item, budget) if refusal is None else refused_article(item, refusal)
         )

@@ -85,6 +85,9 @@ class Deliveries:
         except StoreUnavailable as exc:
             logger.warning("webhook %s: its attempt could not be recorded (%s); it is tried again", delivery.id, exc)
             return
+        except Exception:  # a bug, or a stored row the store cannot read: this task must not die unheard
+            logger.exception("webhook %s: its attempt could not be recorded; it is tried again", delivery.id)
+            return
         if not recorded:
             logger.warning("webhook %s: attempt not recorded: another claim holds it, or it expired", delivery.id)
             return

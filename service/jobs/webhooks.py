@@ -33,6 +33,7 @@ from service.stores.jobs.job_store import Delivery
 MAX_RETRY_S = 3600.0
 LAST_PRINTABLE_ASCII = 0x7E
 SCHEME = re.compile(r"https?://", re.IGNORECASE)
+DEFAULT_PORTS = {"http": 80, "https": 443}
 REPLY_BYTES_READ = 4096  # of a receiver's reply; the rest is never read (a 300 MB reply cost 660 MB)
 REFUSED_CATEGORIES = {
     "Cc": "a control character",
@@ -109,7 +110,8 @@ def callback_url_problem(url: str) -> str | None:
         port = parts.port  # read for its ValueError: a port out of range or not a number
     except (ValueError, httpx.InvalidURL) as exc:
         return f"callback_url {url!r} is not a valid URL ({exc})"
-    if (sent.scheme, sent.host, sent.port) != (parts.scheme, parts.hostname or "", port):
+    default = DEFAULT_PORTS.get(parts.scheme.lower())  # httpx drops an explicit default port (":443"): alike
+    if (sent.scheme, sent.host, sent.port or default) != (parts.scheme.lower(), parts.hostname or "", port or default):
         return f"callback_url {url!r} is not a valid URL (its host or port reads two ways)"
     if port == 0:
         return f"callback_url {url!r} is not a valid URL (port 0)"

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook
 
 from service.api.app import create_app
-from service.jobs.webhooks import host_allowed, retry_in
+from service.jobs.webhooks import callback_url_problem, host_allowed, retry_in
 from service.settings import Settings
 
 SECRET = "whsec_" + base64.b64encode(b"a test secret of thirty-two bytes").decode()
@@ -308,3 +308,12 @@ def test_a_delivery_payload_is_json_with_type_timestamp_and_data(
     job = hooked_client.post("/v1/jobs", json={**ARTICLES[0], "callback_url": HOOK}).json()
     delivered(hooked_client, job["id"])
     assert set(json.loads(bodies[0])) == {"type", "timestamp", "data"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://hooks.example.com:443/x", "http://127.0.0.1:80/h", "HTTPS://hooks.example.com:443/", "http://h:443/"],
+)
+def test_an_explicit_default_port_is_the_url_httpx_sends(url: str) -> None:
+    """``:443`` on https (``:80`` on http) is written out by clients and dropped by httpx: still one URL, accepted."""
+    assert callback_url_problem(url) is None

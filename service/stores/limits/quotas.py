@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 
-from service.errors import QuotaExceeded, StoreUnavailable
+from service.errors import QuotaExceeded, QuotaHeld, StoreUnavailable
 from service.settings import ApiKey
 from service.stores.limits.estimate import MICRO_USD, Estimate, micro_usd
 from service.stores.limits.rate_limits import limits_storage
@@ -112,7 +112,7 @@ class KeyQuotas:
         policies = self.policies(key)
         for policy in policies if spends else []:
             if policy.name != "requests" and not await self._guarded(policy.limiter.test(policy.item, key.name)):
-                raise await self._exceeded(key, policy, policies, _why_refused(policy, 0))
+                raise await self._refused(key, policy, policies, 1, spent=await self._spent(policy, key))
         for policy in policies:
             if policy.name == "requests" and not await self._guarded(policy.limiter.hit(policy.item, key.name)):
                 why = f"it has used its {policy.item.amount} requests a minute"
@@ -158,20 +158,37 @@ class KeyQuotas:
             return
         used = {"tokens": tokens, "cost-microusd": micro_usd(cost_usd)}
         held, reservation.held = reservation.held, {}  # settled once, whatever happens next
+        unreachable: StoreUnavailable | None = None
         for policy in self.policies(key):
             if policy.name not in DAY_QUOTAS:
                 continue
-            if held.get(policy.name):
-                await self._hold(policy, key, -held[policy.name])
-            change = used[policy.name] - held.get(policy.name, 0)
-            if change < 0 and await self._day_ended(policy, key, reservation.taken_at):
-                continue  # what was held went with the day it was held in
-            if change:
-                await self._add(policy, key, change)
+            try:  # each quota settles on its own: one that cannot be reached leaves the others right
+                await self._settle_one(policy, key, held.get(policy.name, 0), used[policy.name], reservation.taken_at)
+            except StoreUnavailable as exc:
+                unreachable = exc
+        if unreachable is not None:
+            raise unreachable
+
+    async def _settle_one(self, policy: Policy, key: ApiKey, held: int, used: int, taken_at: float) -> None:
+        """Give back what one day quota held and charge what was used of it."""
+        if held:
+            await self._hold(policy, key, -held)
+        change = used - held
+        if change < 0 and await self._day_ended(policy, key, taken_at):
+            return  # what was held went with the day it was held in
+        if change:
+            await self._add(policy, key, change)
 
     async def _add(self, policy: Policy, key: ApiKey, change: int) -> None:
         """Add ``change`` (maybe negative) to a day counter, never leaving it below zero."""
         await self._nudge(policy.item.key_for(key.name), policy.window_s, change)
+
+    async def _spent(self, policy: Policy, key: ApiKey) -> int:
+        """Return what the day counter holds beyond what requests in flight hold of it: what was used."""
+        counter = policy.item.key_for(key.name)
+        total = await self._guarded(self._counters.get(counter))
+        held = await self._guarded(self._counters.get(f"held/{counter}"))
+        return max(0, total - held)
 
     async def _hold(self, policy: Policy, key: ApiKey, change: int) -> int:
         """Add ``change`` to what requests in flight hold of a day quota; return the new total held.
@@ -225,7 +242,7 @@ class KeyQuotas:
             return await self._exceeded(key, policy, policies, _why_refused(policy, least))
         why = f"its {policy.name} left for the day are held by requests in flight"
         standing = await self.standing(key)
-        return QuotaExceeded(
+        return QuotaHeld(
             f"the API key {key.name!r} is over its quota for now: {why}; try again in {HELD_RETRY_S} s",
             retry_after=HELD_RETRY_S,
             rate_headers=rate_limit_headers(standing),

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from schemas import Usage
-from service.errors import QuotaExceeded
+from service.errors import QuotaExceeded, QuotaHeld
 from service.settings import ApiKey
 from service.stores.limits.estimate import Estimate
 from service.stores.limits.key_budget import KeyBudget, budget_for
@@ -71,6 +71,32 @@ async def test_a_refusal_for_what_requests_in_flight_hold_says_try_again_soon(qu
     assert refused.value.retry_after == HELD_RETRY_S
     await quotas.settle(running, tokens=420, cost_usd=None)
     await quotas.reserve(KEY, Estimate(prompt_tokens=300, completion_tokens=2048))
+
+
+async def test_the_door_tells_a_request_to_retry_soon_while_the_day_is_only_held(quotas: KeyQuotas) -> None:
+    """``admit`` (before the body is read): room held by a running request is a retry in seconds, not a day."""
+    running = await quotas.reserve(KEY, Estimate(prompt_tokens=200, completion_tokens=800))
+    with pytest.raises(QuotaHeld) as refused:
+        await quotas.admit(KEY, spends=True)
+    assert refused.value.retry_after == HELD_RETRY_S
+    await quotas.settle(running, tokens=300, cost_usd=None)
+    await quotas.admit(KEY, spends=True)
+
+
+async def test_a_patient_budget_waits_for_what_requests_in_flight_hold(
+    quotas: KeyQuotas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job article's budget is not refused while the day is only held: it reserves once the holder settles."""
+    monkeypatch.setattr("service.stores.limits.quotas.HELD_RETRY_S", 0.05)
+    running = await quotas.reserve(KEY, Estimate(prompt_tokens=300, completion_tokens=2048))
+    patient = KeyBudget(quotas, KEY, patient=True)
+    waiting = asyncio.create_task(patient.reserve(Estimate(prompt_tokens=300, completion_tokens=2048)))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    await quotas.settle(running, tokens=420, cost_usd=None)
+    await asyncio.wait_for(waiting, timeout=5)
+    with pytest.raises(QuotaHeld):
+        await KeyBudget(quotas, KEY).reserve(Estimate(prompt_tokens=300, completion_tokens=2048))
 
 
 async def test_a_refusal_for_a_day_used_up_says_when_the_day_resets(quotas: KeyQuotas) -> None:
