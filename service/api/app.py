@@ -35,6 +35,7 @@ from service.observability.logs import configure_logging
 from service.observability.tracing import configure_tracing
 from service.pipeline.build import build_pipeline
 from service.pipeline.extraction import Pipeline
+from service.pipeline.spending import settlements_finished
 from service.settings import Settings, get_settings
 from service.stores.jobs.factory import open_job_store
 from service.stores.limits.factory import open_quotas
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         yield
         await in_flight.drained(limit_s=ANSWERS_AFTER_GRACE_S)  # the 503s of requests cut off at shutdown
         await runner.stop(settings.shutdown_grace_s)
+        await settlements_finished()  # the stopped articles' reservations settled before the quotas close
         await jobs.close()
         await quotas.close()
         await pipeline.close()

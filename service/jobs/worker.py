@@ -16,6 +16,7 @@ import signal
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
 from service.pipeline.build import build_pipeline
+from service.pipeline.spending import settlements_finished
 from service.settings import Settings
 from service.stores.jobs.factory import open_job_store
 from service.stores.limits.factory import open_quotas
@@ -47,6 +48,7 @@ async def run_worker(settings: Settings) -> None:
         await runner.stop(settings.shutdown_grace_s)
     finally:
         await jobs.close()
+        await settlements_finished()  # the stopped articles' reservations settled before the quotas close
         await quotas.close()
         await pipeline.close()
     logger.info("worker %s stopped", runner.owner)

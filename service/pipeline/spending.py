@@ -20,6 +20,7 @@ from service.steps.chunking import Chunk
 from service.stores.limits.estimate import Estimate
 from service.stores.limits.rate_limits import completion_allowance, prompt_token_estimate
 
+SETTLE_AT_SHUTDOWN_S = 5.0
 _SETTLING: set[asyncio.Task[None]] = set()  # settlements under way, kept from the garbage collector
 
 
@@ -56,3 +57,9 @@ async def settle_whatever_happens(budget: Budget, usage: Usage) -> None:
     _SETTLING.add(settling)
     settling.add_done_callback(_SETTLING.discard)
     await asyncio.shield(settling)
+
+
+async def settlements_finished(limit_s: float = SETTLE_AT_SHUTDOWN_S) -> None:
+    """Wait (up to ``limit_s``) for settlements under way, so that closing the quotas does not cut one off."""
+    if _SETTLING:
+        await asyncio.wait(set(_SETTLING), timeout=limit_s)

@@ -12,7 +12,7 @@ from schemas import ExtractionRequest, Usage
 from service.errors import QuotaExceeded
 from service.pipeline.build import build_pipeline
 from service.pipeline.chunk_answer import ChunkJob, chunk_messages
-from service.pipeline.spending import estimate_spend, settle_whatever_happens
+from service.pipeline.spending import estimate_spend, settle_whatever_happens, settlements_finished
 from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import ModelEntry, Settings
 from service.steps.chunking import Chunk, chunk_sentences
@@ -109,3 +109,23 @@ async def test_a_settlement_ends_even_when_its_request_is_cancelled_meanwhile() 
         await caller
     await asyncio.sleep(0.1)
     assert [usage.prompt_tokens for usage in settled] == [7]
+
+
+async def test_shutdown_waits_for_the_settlements_under_way() -> None:
+    """A settlement still running when the process stops is waited for before the quotas close (not cut off)."""
+    settled: list[Usage] = []
+
+    class SlowBudget:
+        async def reserve(self, estimate: Estimate) -> None:
+            """Hold nothing."""
+
+        async def settle(self, usage: Usage) -> None:
+            """Settle after a while, as a quota store a network away does."""
+            await asyncio.sleep(0.2)
+            settled.append(usage)
+
+    cancelled = asyncio.create_task(settle_whatever_happens(SlowBudget(), Usage(cost_usd=0.0)))
+    await asyncio.sleep(0.01)
+    cancelled.cancel()  # the article was stopped: its settlement goes on, shielded
+    await settlements_finished()
+    assert len(settled) == 1
