@@ -51,13 +51,6 @@ class ModelAnswer:
     stepped_down_from: StructuredOutput | None = None
     usage_faults: tuple[str, ...] = ()  # what the provider reported that cannot be true (taken as unknown)
 
-    @classmethod
-    def remembered(cls, content: str, model: str) -> ModelAnswer:
-        """Return a reply the cache remembered: no call was made now, so nothing was spent."""
-        return cls(
-            content=content, finish_reason="stop", model=model, prompt_tokens=0, completion_tokens=0, cost_usd=0.0
-        )
-
 
 def _no_retry_note() -> None:
     """Note nothing about a retry (the default when a caller does not count them)."""

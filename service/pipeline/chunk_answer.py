@@ -9,7 +9,9 @@ own claims and its own error: a part that no model could answer becomes a chunk 
 and never takes the other parts, or the other chunks, down with it.
 
 Asking the chain returns one tagged outcome: ``Answered`` (by a model or the cache), ``TooBig`` (halve it)
-or ``Failed`` (the last model's error). A cache hit never writes to the cache.
+or ``Failed`` (the last model's error). A cache hit never writes to the cache. What grounding and the
+faithfulness gate made of a reply is remembered (``service.pipeline.checked``): a hit whose check is
+remembered is neither parsed nor checked again.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from schemas import Notice
+from schemas import ModelClaim, Notice
 from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
-from service.llm.client import ModelAnswer, ModelClient
+from service.llm.client import ModelClient
 from service.llm.secrets import public_params
 from service.observability import metrics, tracing
+from service.pipeline.checked import CHECKED, Checked, checked_key
 from service.pipeline.repair import CallTally, ValidReply, ask_with_repair
 from service.pipeline.replies import parse_model_reply
 from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
@@ -52,20 +55,35 @@ class ChunkJob:
     read_cache: bool  # options.cache; replies are stored either way, so cache: false refreshes an entry
     repair_attempts: int
     faithfulness: FaithfulnessMode
+    original_sha256: str  # of ``original``, which every claim's offsets map back to
 
 
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """A valid reply for the chunk, from ``entry`` or from the cache's memory of asking it."""
+    """A valid reply for the chunk: asked of ``entry`` now (``asked``), or the cache's memory of asking it.
 
-    valid: ValidReply
+    ``content`` is the reply's JSON as the cache holds it under ``key``; a remembered reply is parsed only
+    when what was checked of it is not remembered as well.
+    """
+
     entry: ModelEntry
-    from_cache: bool
+    key: str
+    content: str
+    asked: ValidReply | None = None
+
+    @property
+    def from_cache(self) -> bool:
+        """Say whether the cache answered (no model was asked now)."""
+        return self.asked is None
 
     @property
     def producer(self) -> Producer:
         """Return the model whose reply this is."""
         return Producer(alias=self.entry.model_name, model=self.entry.model)
+
+    def claims(self) -> list[ModelClaim]:
+        """Return the reply's claims, parsing a remembered reply's JSON."""
+        return (self.asked.reply if self.asked is not None else parse_model_reply(self.content)).claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +161,11 @@ def _key_for(job: ChunkJob, entry: ModelEntry, messages: list[dict[str, str]], m
     )
 
 
-def _remembered(stored: CachedReply, entry: ModelEntry) -> ChunkAnswer:
+def _remembered(stored: CachedReply, entry: ModelEntry, key: str) -> ChunkAnswer:
     """Return what the cache remembers of asking ``entry``: its valid reply, or that the chunk was too big."""
     if stored.too_big:
         return TooBig(stored.content, remembered=True)
-    answer = ModelAnswer.remembered(stored.content, stored.model)
-    return Answered(ValidReply(reply=parse_model_reply(stored.content), answer=answer), entry, from_cache=True)
+    return Answered(entry, key, stored.content)
 
 
 async def _ask_entry(
@@ -166,7 +183,7 @@ async def _ask_entry(
     if job.read_cache:
         metrics.CACHE_LOOKUPS.labels("hit" if stored is not None else "miss").inc()
     if stored is not None and (can_halve or not stored.too_big):
-        return _remembered(stored, entry)
+        return _remembered(stored, entry, key)
     try:
         valid = await ask_with_repair(client, entry, job.prompt, messages, job.repair_attempts, tally)
     except (ReplyCutOff, ContextTooLong) as exc:
@@ -180,7 +197,7 @@ async def _ask_entry(
     key = _key_for(job, entry, messages, answer.structured_output)
     reply = valid.reply.model_dump_json()
     await cache.set(key, CachedReply.reply(reply, answer.model, answer.prompt_tokens, answer.completion_tokens))
-    return Answered(valid, entry, from_cache=False)
+    return Answered(entry, key, reply, asked=valid)
 
 
 async def _answer(
@@ -208,10 +225,10 @@ def _note_answer(outcome: ChunkOutcome, answered: Answered) -> None:
     """Count an answer and who gave it, and warn about what the caller should know of it."""
     outcome.answered += 1
     outcome.answered_by[answered.producer] += 1
-    if answered.from_cache:
+    if answered.asked is None:
         outcome.cached_answers += 1
         return
-    answer = answered.valid.answer
+    answer = answered.asked.answer
     if answer.stepped_down_from is not None:
         outcome.warn(
             "structured_output_stepped_down",
@@ -234,17 +251,37 @@ async def _extract_into(
         outcome.failures.append(ChunkFailure(part, answer.error))
     else:
         _note_answer(outcome, answer)
-        claims = answer.valid.reply.claims
-        check = partial(_check_claims, job, chunk, answer)
-        kept, warnings = await off_the_loop(check, size=len(claims) * CHARS_A_CLAIM)
-        outcome.claims.extend(kept)
-        outcome.warnings.extend(warnings)
+        checked = await _checked(job, chunk, answer)
+        outcome.claims.extend(checked.claims)
+        outcome.warnings.extend(checked.notices)
 
 
-def _check_claims(job: ChunkJob, chunk: Chunk, answer: Answered) -> tuple[list[GroundedClaim], list[Notice]]:
+async def _checked(job: ChunkJob, chunk: Chunk, answer: Answered) -> Checked:
+    """Return what grounding and the faithfulness gate make of the reply: remembered, else checked now."""
+    key = checked_key(
+        reply_key=answer.key,
+        content=answer.content,
+        producer=answer.producer,
+        chunk=chunk,
+        article_sha256=job.original_sha256,
+        title=job.title,
+        faithfulness=job.faithfulness,
+    )
+    checked = CHECKED.get(key)
+    if checked is None:
+        claims = answer.claims()
+        check = partial(_check_claims, job, chunk, answer.producer, claims)
+        kept, notices = await off_the_loop(check, size=len(claims) * CHARS_A_CLAIM)
+        checked = Checked(tuple(kept), tuple(notices), weight=len(answer.content))
+        CHECKED.put(key, checked)
+    return checked
+
+
+def _check_claims(
+    job: ChunkJob, chunk: Chunk, producer: Producer, claims: Sequence[ModelClaim]
+) -> tuple[list[GroundedClaim], list[Notice]]:
     """Ground a reply's claims in the chunk, then keep the faithful ones; a warning for each claim dropped."""
-    claims = answer.valid.reply.claims
-    grounded, dropped = ground_claims(claims, chunk, job.normalized, job.original, answer.producer)
+    grounded, dropped = ground_claims(claims, chunk, job.normalized, job.original, producer)
     faithful, unfaithful = check_faithfulness(grounded, chunk_support(job, chunk), job.faithfulness, chunk.index)
     return faithful, [*dropped, *unfaithful]
 

@@ -22,11 +22,14 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
 from service.steps.grounding import GroundedClaim
 
+TEXTS_REMEMBERED = 8_192  # claim texts whose normal form is memoised, ~4 MB at most
+REMEMBERED_CHARS = 1_000
 NEAR_IDENTICAL = 92.0  # rapidfuzz's ratio, 0-100: 2 × common characters ÷ both lengths
 _NOT_WORD = re.compile(r"[\W_]+")
 _DIGITS = re.compile(r"\d+")
@@ -34,8 +37,26 @@ _NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|witho
 
 
 def normalized_claim_text(text: str) -> str:
-    """Return ``text`` lower-cased with punctuation and white space runs folded to single spaces."""
+    """Return ``text`` lower-cased with punctuation and white space runs folded to single spaces.
+
+    Memoised (bounded): a cached article's claims come back on every re-POST, and each is read twice
+    (to de-duplicate, and for its id).
+    """
+    return _remembered_normalized(text) if len(text) <= REMEMBERED_CHARS else _normalized(text)
+
+
+def _normalized(text: str) -> str:
+    """Fold case, punctuation and white space."""
     return _NOT_WORD.sub(" ", text.casefold()).strip()
+
+
+def _figures_and_negations(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the figures and the negations of a normalised claim text."""
+    return tuple(_DIGITS.findall(text)), tuple(_NEGATION.findall(text))
+
+
+_remembered_normalized = lru_cache(maxsize=TEXTS_REMEMBERED)(_normalized)
+_remembered_facts = lru_cache(maxsize=TEXTS_REMEMBERED)(_figures_and_negations)
 
 
 def _near_any(text: str, group: list[str]) -> bool:
@@ -45,7 +66,9 @@ def _near_any(text: str, group: list[str]) -> bool:
 
 def _facts_key(claim: GroundedClaim, text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Return what two claims must share to be near-duplicates: their figures, their negations, their claimant."""
-    return tuple(_DIGITS.findall(text)), tuple(_NEGATION.findall(text)), (claim.claim.claimant or "").casefold()
+    short = len(text) <= REMEMBERED_CHARS
+    figures, negations = _remembered_facts(text) if short else _figures_and_negations(text)
+    return figures, negations, (claim.claim.claimant or "").casefold()
 
 
 def dedupe_claims(claims: Sequence[GroundedClaim]) -> list[GroundedClaim]:

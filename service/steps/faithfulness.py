@@ -9,6 +9,11 @@ the transcript's speakers. The comparison is deterministic and tolerant of what 
 possessives ("Musk's"), plural and demonym endings ("Americans", "Venezuelan"), abbreviations ("Jan."),
 dots in acronyms ("U.S."), thousands separators ("1,324,994"), "percent" for "%", and numbers spelled out
 ("forty-two", "two million"). A claim that fails names what was unsupported.
+
+Reading is memoised, bounded: a word's comparable form, a text's words and numbers, and a claim's terms
+are each worked out once per distinct string (least recently used dropped first), so the same sentence in
+a later request, or a claimant named in every claim, is read once. The gate's cost a chunk is measured by
+``benchmarks/faithfulness_speed.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from schemas import Notice
@@ -48,8 +54,14 @@ _OPENER_WORDS = """
 """
 OPENERS = frozenset(_OPENER_WORDS.split())
 NOT_NAMES = OPENERS | UNITS.keys() | TENS.keys() | SCALES.keys()  # "One of the largest", "Two people": numbers
+NUMBER_WORDS = frozenset(UNITS.keys() | TENS.keys() | SCALES.keys())  # a spelled-out run holds one of these
 MIN_STEM_FOR_PREFIX = 4
 MAX_SUFFIX = 3
+STEMS_REMEMBERED = 32_768  # distinct words: a news vocabulary, ~5 MB at most
+TEXTS_REMEMBERED = 4_096  # distinct sentences (a few hundred articles' worth), ~6 MB at most
+CLAIM_TEXTS_REMEMBERED = 4_096  # distinct claim texts and claimants
+REMEMBERED_CHARS = 1_000  # longer texts are read each time, so the memories stay small whatever comes in
+REMEMBERED_WORD_CHARS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +77,9 @@ class Support:
         words: set[str] = set()
         numbers: set[float] = set()
         for text in texts:
-            tokens = _tokens(text)
-            words.update(_stem(token) for token in tokens if not token[0].isdigit())
-            numbers.update(_numbers(tokens))
+            text_words, text_numbers = _read(text)
+            words |= text_words
+            numbers |= text_numbers
         return cls(frozenset(words), frozenset(numbers))
 
     def has_word(self, word: str) -> bool:
@@ -80,6 +92,17 @@ class Support:
         return any(_same_root(stem, known) for known in self.words if known[:MIN_STEM_FOR_PREFIX] == stem[:4])
 
 
+def _read(text: str) -> tuple[frozenset[str], frozenset[float]]:
+    """Return the comparable words and the numbers of one text (memoised: a sentence is read once)."""
+    return _remembered_reading(text) if len(text) <= REMEMBERED_CHARS else _reading(text)
+
+
+def _reading(text: str) -> tuple[frozenset[str], frozenset[float]]:
+    """Read the comparable words and the numbers of one text."""
+    tokens = _tokens(text)
+    return frozenset([_stem(token) for token in tokens if not token[0].isdigit()]), frozenset(_numbers(tokens))
+
+
 def _tokens(text: str) -> list[str]:
     """Split text into words and figures; hyphens and slashes separate ("US-Mexico", "42-minute")."""
     return _WORD.findall(text.replace("-", " ").replace("–", " ").replace("/", " "))
@@ -87,6 +110,11 @@ def _tokens(text: str) -> list[str]:
 
 def _stem(word: str) -> str:
     """Return the comparable form of a word: case folded, possessive and acronym dots off, months in full."""
+    return _remembered_stem(word) if len(word) <= REMEMBERED_WORD_CHARS else _stemmed(word)
+
+
+def _stemmed(word: str) -> str:
+    """Fold a word to its comparable form."""
     folded = _POSSESSIVE.sub("", word.casefold()).replace(".", "")
     return MONTHS.get(folded, folded)
 
@@ -117,6 +145,8 @@ def _numbers(tokens: Sequence[str]) -> set[float]:
         following = tokens[index + 1].casefold() if index + 1 < len(tokens) else ""
         if following in SCALES:
             found.add(value * SCALES[following])
+    if NUMBER_WORDS.isdisjoint([token.casefold() for token in tokens]):
+        return found  # no number word, so no spelled-out run: skip reading them word by word
     return found | _spelled_numbers(tokens)
 
 
@@ -146,11 +176,16 @@ def _spelled_numbers(tokens: Sequence[str]) -> set[float]:
     return found
 
 
-def _claim_terms(text: str) -> tuple[list[str], list[float]]:
+def _claim_terms(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """Return the names (capitalised words that are not sentence openers) and the numbers a text states."""
+    return _remembered_terms(text) if len(text) <= REMEMBERED_CHARS else _terms(text)
+
+
+def _terms(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Read the names and the numbers of a claim's text or claimant."""
     tokens = _tokens(text)
     names = [token for token in tokens if token[0].isupper() and token.casefold() not in NOT_NAMES]
-    return list(dict.fromkeys(names)), sorted(_numbers(tokens))
+    return tuple(dict.fromkeys(names)), tuple(sorted(_numbers(tokens)))
 
 
 def unsupported_terms(text: str, claimant: str | None, support: Support) -> list[str]:
@@ -195,3 +230,14 @@ def _notice(grounded: GroundedClaim, missing: list[str], chunk: int, code: str) 
         code=code,
         detail=f"claim {grounded.claim.text[:80]!r} names what the text it was shown does not support: {terms}",
     )
+
+
+_remembered_reading = lru_cache(maxsize=TEXTS_REMEMBERED)(_reading)
+_remembered_stem = lru_cache(maxsize=STEMS_REMEMBERED)(_stemmed)
+_remembered_terms = lru_cache(maxsize=CLAIM_TEXTS_REMEMBERED)(_terms)
+
+
+def forget() -> None:
+    """Drop every memoised reading (benchmarks measure a first reading with it; nothing else needs it)."""
+    for memoised in (_remembered_reading, _remembered_stem, _remembered_terms):
+        memoised.cache_clear()

@@ -15,9 +15,12 @@ import unicodedata
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sentencex
 
+PARAGRAPHS_REMEMBERED = 4_096  # paragraphs whose sentence spans are memoised: ~6 MB at most
+REMEMBERED_PARAGRAPH_CHARS = 1_500  # longer ones (rare in news copy, and in the worst shapes) are segmented each time
 _KEPT_CONTROLS = frozenset("\n\t")
 _CONTROLS_BUT_TAB_AND_LF = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode category Cc, CR included
 
@@ -138,8 +141,19 @@ def _segmenter_language(language: str) -> str:
 _MONTH_THEN_SENTENCE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+[A-Z])")
 
 
-def _sentence_spans(language: str, text: str) -> list[tuple[int, int]]:
-    """Return the trimmed, non-empty sentence spans of one paragraph, months ending sentences where due."""
+def _sentence_spans(language: str, text: str) -> tuple[tuple[int, int], ...]:
+    """Return the trimmed, non-empty sentence spans of one paragraph, months ending sentences where due.
+
+    Memoised for paragraphs of up to ``REMEMBERED_PARAGRAPH_CHARS`` (bounded, least recently used dropped
+    first): a paragraph seen in an earlier request, a re-POSTed article's above all, is not segmented again.
+    """
+    if len(text) <= REMEMBERED_PARAGRAPH_CHARS:
+        return _remembered_spans(language, text)
+    return _segment_paragraph(language, text)
+
+
+def _segment_paragraph(language: str, text: str) -> tuple[tuple[int, int], ...]:
+    """Segment one paragraph with sentencex, cutting after months that end a sentence."""
     spans = []
     for boundary in sentencex.get_sentence_boundaries(language, text):
         start, end = boundary["start_index"], boundary["end_index"]
@@ -148,7 +162,10 @@ def _sentence_spans(language: str, text: str) -> list[tuple[int, int]]:
             trimmed = _trimmed(text, piece_start, piece_end)
             if trimmed[0] < trimmed[1]:
                 spans.append(trimmed)
-    return spans
+    return tuple(spans)
+
+
+_remembered_spans = lru_cache(maxsize=PARAGRAPHS_REMEMBERED)(_segment_paragraph)
 
 
 def segment_sentences(text: str, language: str = "en", paragraphs: Sequence[Paragraph] | None = None) -> list[Sentence]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
 from schemas import ModelClaim
+from service.steps import dedupe
 from service.steps.dedupe import claim_id, dedupe_claims, normalized_claim_text
 from service.steps.grounding import GroundedClaim, Producer
 
@@ -140,3 +142,24 @@ def test_claim_id_differs_across_articles_and_claims() -> None:
     }
 
     assert len(ids) == 4
+
+
+def test_a_claim_text_seen_before_is_normalised_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-POSTed article's claims are normalised from memory, for de-duplication and for their ids alike."""
+    folded: list[str] = []
+    pattern = dedupe._NOT_WORD
+
+    class Counting:
+        """The punctuation pattern, counting what it folds."""
+
+        def sub(self, replacement: str, text: str) -> str:
+            folded.append(text)
+            return pattern.sub(replacement, text)
+
+    monkeypatch.setattr(dedupe, "_NOT_WORD", Counting())
+    text = f"Unemployment fell to {uuid.uuid4().int % 1000}% in May, the bureau said."
+    claims = [grounded_claim(text, 0, 10), grounded_claim(text, 20, 30)]
+    for _ in range(3):
+        assert dedupe_claims(claims) == [claims[0]]
+        claim_id("art_1", claims[0])
+    assert folded.count(text.casefold()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from schemas import ModelClaim
 from service.api.app import create_app
+from service.steps import faithfulness
 from service.steps.faithfulness import Support, check_faithfulness, unsupported_terms
 from service.steps.grounding import GroundedClaim, Producer
 from tests.conftest import OPENAI_URL, hosted_settings
@@ -211,3 +213,33 @@ def test_a_claimant_the_article_never_names_is_unfaithful(
     result = extract(tmp_path, sample_article)
     assert result["claims"] == []
     assert result["warnings"][0]["detail"].endswith("'CNN'")  # type: ignore[index]
+
+
+def test_a_text_shown_again_is_read_once_and_a_long_one_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk's sentences are read once per text (memoised); a text past the memo's size limit is not kept."""
+    read: list[str] = []
+    tokens = faithfulness._tokens
+
+    def counting(text: str) -> list[str]:
+        read.append(text)
+        return tokens(text)
+
+    monkeypatch.setattr(faithfulness, "_tokens", counting)
+    faithfulness.forget()
+    sentence = f"Prices rose {uuid.uuid4().int % 1000} percent in Riverton, Mayor Delgado said."
+    long = "Prices rose sharply. " * (faithfulness.REMEMBERED_CHARS // 10)
+    for _ in range(3):
+        assert Support.of([sentence, long]).has_word("Delgado")
+    assert read.count(sentence) == 1
+    assert read.count(long) == 3
+    faithfulness.forget()
+
+
+def test_memoised_reading_gives_what_reading_afresh_gives(sample_article: str) -> None:
+    """The support and the unsupported terms read from memory equal those read afresh."""
+    texts = sample_article.splitlines()
+    faithfulness.forget()
+    afresh = Support.of(texts)
+    remembered = Support.of(texts)
+    assert remembered == afresh
+    assert unsupported_terms("Anthony Fauci met Musk in 1911.", "Elon Musk", remembered) == ["Anthony", "Fauci", "1911"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
+from typing import Any
 
 import pytest
 
+from service.steps import text as text_module
 from service.steps.text import NormalizedText, Sentence, normalize_text, segment_sentences
 
 
@@ -223,3 +226,24 @@ def test_sample_article_with_crlf_line_ends_round_trips(sample_article: str) -> 
     assert [s.text for s in sentences] == sentence_texts(sample_article)
     for sentence in sentences:
         assert raw[slice(*original_span(normalized, sentence))] == sentence.text, f"S{sentence.id}"
+
+
+def test_a_paragraph_seen_before_is_segmented_once_and_a_long_one_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sentence spans are memoised per paragraph (a re-POSTed article is not segmented again), bounded by length."""
+    segmented: list[str] = []
+    boundaries = text_module.sentencex.get_sentence_boundaries
+
+    def counting(language: str, text: str) -> Any:
+        segmented.append(text)
+        return boundaries(language, text)
+
+    monkeypatch.setattr(text_module.sentencex, "get_sentence_boundaries", counting)
+    day = uuid.uuid4().int % 28 + 1
+    paragraph = f"Gov. Ron DeSantis spoke on Jan. {day}. He left early."
+    long = "The count rose again. " * (text_module.REMEMBERED_PARAGRAPH_CHARS // 20)
+    article = f"{paragraph}\n{long}"
+    first = segment_sentences(article)
+    assert segment_sentences(article) == first
+    assert [s.text for s in first if s.paragraph == 0] == [f"Gov. Ron DeSantis spoke on Jan. {day}.", "He left early."]
+    assert segmented.count(paragraph) == 1
+    assert segmented.count(long) == 2
