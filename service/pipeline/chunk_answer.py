@@ -35,7 +35,7 @@ from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, StructuredOutput
 from service.steps.chunking import Chunk, split_chunk
 from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
-from service.steps.faithfulness import FaithfulnessMode, Support, check_faithfulness
+from service.steps.faithfulness import FaithfulnessMode, check_faithfulness, chunk_support
 from service.steps.grounding import GroundedClaim, Producer, ground_claims
 from service.steps.text import NormalizedText
 from service.stores.cache.reply_cache import CachedReply, ReplyCache, cache_key
@@ -282,15 +282,8 @@ def _check_claims(
 ) -> tuple[list[GroundedClaim], list[Notice]]:
     """Ground a reply's claims in the chunk, then keep the faithful ones; a warning for each claim dropped."""
     grounded, dropped = ground_claims(claims, chunk, job.normalized, job.original, producer)
-    faithful, unfaithful = check_faithfulness(grounded, chunk_support(job, chunk), job.faithfulness, chunk.index)
+    faithful, unfaithful = check_faithfulness(grounded, chunk_support(chunk, job.title), job.faithfulness, chunk.index)
     return faithful, [*dropped, *unfaithful]
-
-
-def chunk_support(job: ChunkJob, chunk: Chunk) -> Support:
-    """Return what the model was shown for a chunk: its sentences, their context, the title and the speakers."""
-    shown = [*chunk.context, *chunk.sentences]
-    speakers = {sentence.speaker for sentence in shown if sentence.speaker}
-    return Support.of([*(sentence.text for sentence in shown), *speakers, job.title or ""])
 
 
 def _part_name(part: Chunk) -> str:

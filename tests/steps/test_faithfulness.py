@@ -243,3 +243,12 @@ def test_memoised_reading_gives_what_reading_afresh_gives(sample_article: str) -
     remembered = Support.of(texts)
     assert remembered == afresh
     assert unsupported_terms("Anthony Fauci met Musk in 1911.", "Elon Musk", remembered) == ["Anthony", "Fauci", "1911"]
+
+
+def test_stemming_a_text_at_once_equals_stemming_each_word(sample_article: str) -> None:
+    """Folding the joined tokens (case, possessives, dots, months) gives each word's own comparable form."""
+    text = f"{sample_article} Musk’s U.S. Jan. Sept. İstanbul STRASSE Straße O'Neill's 4-year 15.2 1,324,994 X's"
+    tokens = faithfulness._tokens(text)
+    each = {faithfulness._stemmed(token) for token in tokens if not token[0].isdigit()}
+    assert faithfulness._stems(tokens) == each
+    assert {"musk", "us", "january", "september", "o'neill", "x"} <= each
