@@ -63,7 +63,7 @@ def prompt_token_estimate(messages: Sequence[Mapping[str, str]]) -> int:
     English runs about four characters a token; Chinese, Japanese and Korean about one to two characters.
     """
     text = "".join(message.get("content", "") for message in messages)
-    ascii_chars = sum(1 for char in text if char.isascii())
+    ascii_chars = len(text) if text.isascii() else len(text.encode("ascii", "ignore"))  # C speed, not a char a loop
     return math.ceil(ascii_chars / CHARS_A_TOKEN) + (len(text) - ascii_chars)
 
 

@@ -39,6 +39,14 @@ def test_a_call_reserves_its_prompt_and_the_completion_it_allows() -> None:
     assert token_estimate(chinese, {"max_tokens": 10}) == 9 + 10  # a token a character
 
 
+def test_mixed_scripts_count_ascii_by_threes_and_every_other_character_alone() -> None:
+    """Counting ASCII in C (not a character at a time) gives the same estimate for mixed text."""
+    text = "Prices rose 3% — 物价上涨 😀 in Zürich, said Ms. Ødegaard. " * 50
+    ascii_chars = sum(1 for char in text if char.isascii())
+    expected = -(-ascii_chars // 3) + (len(text) - ascii_chars) + 7
+    assert token_estimate([{"role": "user", "content": text}], {"max_tokens": 7}) == expected
+
+
 async def test_over_budget_with_no_wait_fails_fast_with_retry_after() -> None:
     """Rpm 2 and rate_limit_wait_s 0: the third call in the minute is refused at once, saying when there is room."""
     entry = limited(rpm=2)
