@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--latency-ms N] [--out PATH]``: run the benchmarks, print the table."""
+"""``python -m benchmarks [--quick] [--latency-ms N] [--out PATH] [--skip-scale-out]``: run them, print the table."""
 
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, short latency: proves the harness")
     parser.add_argument("--latency-ms", type=float, default=None, help="fake provider latency (300, quick 50)")
     parser.add_argument("--out", type=Path, default=None, help="results path without suffix (.json and .md)")
+    parser.add_argument(
+        "--skip-scale-out", action="store_true", help="leave out the worker and shared-rpm figures (~3 minutes, Redis)"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.latency_ms is not None:
         plan = dataclasses.replace(plan, latency_ms=args.latency_ms)
     out = args.out or RESULTS / ("quick" if args.quick else "latest")
-    document = asyncio.run(run(plan, args.quick, out))
+    document = asyncio.run(run(plan, args.quick, out, scale_out=not args.skip_scale_out))
     failed = [key for key, values in document["figures"].items() if "error" in values]
     if failed:
         print(f"figures not measured: {', '.join(failed)}", file=sys.stderr)

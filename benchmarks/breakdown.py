@@ -24,33 +24,40 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 from pathlib import Path
 from statistics import median
 from typing import Any
 
-from benchmarks.articles import article_of_words
+from benchmarks.articles import GeneratedArticle, article_of_words
 from benchmarks.stats import ms, percentile
 
 LAYERS = ("raw", "sdk", "litellm", "pipeline")
 WARM_UP = 3
 
 
-def _messages(seed: int) -> list[dict[str, str]]:
-    """Return the messages the service would send for a fresh one-chunk article (its own prompt rendering)."""
-    from service.prompts.registry import PromptRegistry, default_prompts_dir
+def _messages(article: GeneratedArticle) -> list[dict[str, str]]:
+    """Return the messages the service would send for a one-chunk article (its own prompt rendering)."""
     from service.prompts.rendering import ContextLine, PromptSentence, render_prompt
     from service.settings import Settings
     from service.steps.chunking import chunk_sentences
     from service.steps.text import normalize_text, segment_sentences
 
     settings = Settings()
-    article = article_of_words(seed, 250)
     sentences = segment_sentences(normalize_text(article.text).text)
     chunk = chunk_sentences(sentences, settings.chunk_tokens, settings.context_sentences)[0]
-    prompt = PromptRegistry.load(default_prompts_dir()).get(settings.prompt)
+    prompt = _prompt(settings.prompt)
     numbered = [PromptSentence(id=n, text=s.text, speaker=s.speaker) for n, s in enumerate(chunk.sentences, 1)]
     context = [ContextLine(text=s.text, speaker=s.speaker) for s in chunk.context]
     return render_prompt(prompt, sentences=numbered, context=context, title=article.title)
+
+
+@cache
+def _prompt(name: str) -> Any:
+    """Load the bundled prompts once; return the default one."""
+    from service.prompts.registry import PromptRegistry, default_prompts_dir
+
+    return PromptRegistry.load(default_prompts_dir()).get(name)
 
 
 async def _timed(call: Callable[[int], Awaitable[Any]], seeds: list[int]) -> tuple[list[float], float]:
@@ -79,7 +86,8 @@ async def measure(port: int, latency_s: float, requests: int, config: Path) -> d
     base = f"http://127.0.0.1:{port}/v1"
     litellm = configure_litellm()
     pipeline = build_pipeline(get_settings(config))
-    messages = {seed: _messages(seed) for seed in range(90_000, 90_000 + 4 * (requests + WARM_UP))}
+    articles = {seed: article_of_words(seed, 250) for seed in range(90_000, 90_000 + 4 * (requests + WARM_UP))}
+    messages = {seed: _messages(article) for seed, article in articles.items()}
     seeds = iter(sorted(messages))
     raw_client = httpx.AsyncClient(base_url=base)
     sdk = openai.AsyncOpenAI(base_url=base, api_key="none", max_retries=0)
@@ -96,7 +104,7 @@ async def measure(port: int, latency_s: float, requests: int, config: Path) -> d
         return await litellm.acompletion(messages=messages[seed], **arguments)
 
     async def through_pipeline(seed: int) -> Any:
-        article = article_of_words(seed, 250)
+        article = articles[seed]
         return await pipeline.extract(ExtractionRequest(article=Article(text=article.text, title=article.title)))
 
     figures: dict[str, Any] = {}

@@ -7,12 +7,15 @@ skews them.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 from statistics import median
 from typing import Any
+
+import yaml
 
 from benchmarks.processes import clean_environment
 from benchmarks.stats import ms
@@ -29,6 +32,7 @@ except SystemExit:
     pass
 print("LITELLM_IMPORTED", "litellm" in sys.modules, file=sys.stderr)
 """
+BREAKDOWN_LIMIT_S = 600.0
 OFFLINE_PROBE = """
 import sys
 from benchmarks.offline_speed import measure_offline_sentences_per_second
@@ -73,6 +77,26 @@ def measure_cached_extract(repeats: int, cache_dir: Path) -> dict[str, Any]:
     if first.returncode != 0:
         raise RuntimeError(f"claims extract failed: {first.stderr[-500:]}")
     return measure_cli(arguments, max(repeats, 3), env)
+
+
+def measure_faithfulness(articles: int) -> dict[str, Any]:
+    """Return the faithfulness gate's CPU cost a chunk, measured in a fresh process (``faithfulness_speed``)."""
+    completed = _run([sys.executable, "-m", "benchmarks.faithfulness_speed", str(articles)], timeout=300)
+    if completed.returncode != 0:
+        raise RuntimeError(f"faithfulness_speed failed: {completed.stderr.strip()[-500:]}")
+    return dict(json.loads(completed.stdout.strip().splitlines()[-1]))
+
+
+def measure_breakdown(port: int, latency_ms: float, requests: int, config: dict[str, Any], workdir: Path) -> Any:
+    """Return each layer's overhead alone (raw HTTP, SDK, litellm, pipeline), from ``benchmarks.breakdown``."""
+    config_path = workdir / "breakdown.claims.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    command = [sys.executable, "-m", "benchmarks.breakdown", str(port), str(latency_ms), str(requests)]
+    completed = _run([*command, str(config_path)], timeout=BREAKDOWN_LIMIT_S)
+    for line in completed.stdout.splitlines():
+        if line.startswith("BREAKDOWN "):
+            return json.loads(line.removeprefix("BREAKDOWN "))
+    raise RuntimeError(f"breakdown failed: {completed.stderr.strip()[-500:]}")
 
 
 def measure_offline(seconds: float) -> dict[str, Any]:

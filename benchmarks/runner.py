@@ -8,6 +8,7 @@ and worker processes on Redis), then the command-line figures with no server run
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 import time
@@ -16,7 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.commands import measure_cached_extract, measure_cli, measure_offline
+from benchmarks.commands import (
+    measure_breakdown,
+    measure_cached_extract,
+    measure_cli,
+    measure_faithfulness,
+    measure_offline,
+)
 from benchmarks.processes import (
     Process,
     load_average,
@@ -31,6 +38,7 @@ from benchmarks.scale import measure_shared_rpm, measure_worker_scaling
 from benchmarks.scenarios import (
     Plan,
     measure_cache,
+    measure_cached_sample,
     measure_fanout,
     measure_first_extraction,
     measure_incremental,
@@ -77,8 +85,11 @@ async def _main_service(plan: Plan, provider: Process, workdir: Path, figures: F
             return
         await _measure(figures, "first_extraction", measure_first_extraction(plan, service))
         await _measure(figures, "overhead", measure_overhead(plan, service, provider))
+        await _measure(figures, "breakdown", _breakdown(plan, provider, workdir))
         reply_path = workdir / "bare-reply.json"
         await _measure(figures, "cache", measure_cache(plan, service, provider, reply_path))
+        await _measure(figures, "cache_sample_1", measure_cached_sample(plan, service, provider, 1))
+        await _measure(figures, "cache_sample_8", measure_cached_sample(plan, service, provider, 8))
         await _measure(figures, "fanout_c10", measure_fanout(plan, service, provider))
         await _measure(figures, "incremental", measure_incremental(plan, service, provider))
         await _measure(figures, "tokens_1k", measure_tokens(service, provider, 1_000, 60_000))
@@ -91,6 +102,13 @@ async def _main_service(plan: Plan, provider: Process, workdir: Path, figures: F
         await _measure(figures, "worst_shapes", measure_worst_shapes(service, plan.worst_shape_chars))
     finally:
         service.stop()
+
+
+async def _breakdown(plan: Plan, provider: Process, workdir: Path) -> dict[str, Any]:
+    """Time each layer of an uncached call alone, in a process of its own, against the same provider."""
+    config = service_config(provider.port, workdir / "cache-breakdown", 10, MODEL_CONCURRENCY)
+    arguments = (provider.port, plan.latency_ms, plan.breakdown_requests, config, workdir)
+    return {"layers": await asyncio.to_thread(measure_breakdown, *arguments)}
 
 
 async def _bare_throughput(plan: Plan, body: dict[str, Any], reply_path: Path, workdir: Path, figures: Figures) -> None:
@@ -123,6 +141,9 @@ async def _commands(plan: Plan, figures: Figures) -> None:
     async def offline() -> dict[str, Any]:
         return measure_offline(plan.offline_seconds)
 
+    async def faithfulness() -> dict[str, Any]:
+        return measure_faithfulness(plan.faithfulness_articles)
+
     async def cached_extract() -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="claims-bench-cli-") as cache_dir:
             return measure_cached_extract(plan.cli_repeats, Path(cache_dir))
@@ -131,6 +152,7 @@ async def _commands(plan: Plan, figures: Figures) -> None:
     await _measure(figures, "cli_prompts", cli(["prompts", "list"]))
     await _measure(figures, "cli_extract_cached", cached_extract())
     await _measure(figures, "offline", offline())
+    await _measure(figures, "faithfulness", faithfulness())
 
 
 async def _scale(plan: Plan, figures: Figures) -> None:
@@ -141,7 +163,7 @@ async def _scale(plan: Plan, figures: Figures) -> None:
         await _measure(figures, "shared_rpm", measure_shared_rpm(workdir, plan.rpm_articles))
 
 
-async def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
+async def run(plan: Plan, quick: bool, out: Path, *, scale_out: bool = True) -> dict[str, Any]:
     """Run every figure, print the table, write ``<out>.json`` and ``<out>.md``; return the document."""
     figures: Figures = {}
     started = time.perf_counter()
@@ -154,7 +176,8 @@ async def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
             await _sequential_service(plan, provider, workdir, figures)
         finally:
             provider.stop()
-    await _scale(plan, figures)
+    if scale_out:
+        await _scale(plan, figures)
     await _commands(plan, figures)
     rows = build_rows(figures)
     meta = machine()

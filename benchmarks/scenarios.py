@@ -43,6 +43,8 @@ class Plan:
     worst_shape_chars: int
     scale_articles: int  # through 1, 2 and 4 worker processes each
     rpm_articles: int  # through 3 workers sharing rpm 120: past 120, the limit must hold them back
+    breakdown_requests: int  # per layer, one at a time, against the same provider
+    faithfulness_articles: int  # fresh ~1,000-word articles whose chunks the gate is timed on
 
     @property
     def latency_s(self) -> float:
@@ -50,8 +52,18 @@ class Plan:
         return self.latency_ms / 1000
 
 
-FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3, 200_000, 240, 300)
-QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1, 40_000, 24, 40)
+FULL = Plan(300, 50, 3, 200, 1000, 8, 0, 100, 20_000, 2.0, 3, 200_000, 240, 300, 30, 20)
+QUICK = Plan(50, 8, 1, 20, 40, 4, 3, 10, 20_000, 0.5, 1, 40_000, 24, 40, 5, 2)
+
+
+SAMPLE_ARTICLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "article-trump-musk-x-stream.txt"
+SAMPLE_TITLE = "Trump and Musk hold live-streamed conversation on X"
+
+
+def sample_article(copies: int) -> GeneratedArticle:
+    """Return the sample news article repeated ``copies`` times, one chunk a copy (the issue's cached rows)."""
+    text = SAMPLE_ARTICLE.read_text(encoding="utf-8").strip()
+    return GeneratedArticle(SAMPLE_TITLE, "\n".join([text] * copies))
 
 
 def request_body(article: GeneratedArticle, **options: Any) -> dict[str, Any]:
@@ -187,6 +199,35 @@ async def measure_cache(plan: Plan, service: Process, provider: Process, reply_p
         "claims": len(document["claims"]),
         "service_cpu_ms_per_request": ms(cpu / plan.cache_requests),
         "body": request_body(article),
+    }
+
+
+async def measure_cached_sample(plan: Plan, service: Process, provider: Process, copies: int) -> dict[str, Any]:
+    """POST the sample article ``copies`` times over (one chunk a copy), then re-POST it: p50/p95, CPU, calls."""
+    article = sample_article(copies)
+    connection = Connection(service.port)
+    try:
+        _, first = await _extract(connection, article)
+        before = await provider_calls(provider)
+        cpu_before = cpu_seconds(service.pid)
+        seconds = []
+        for _ in range(plan.cache_requests):
+            reply, document = await _extract(connection, article)
+            seconds.append(reply.seconds)
+        cpu = cpu_seconds(service.pid) - cpu_before
+        calls = await provider_calls(provider) - before
+    finally:
+        await connection.close()
+    return {
+        "copies": copies,
+        "chunks": first["usage"]["chunks"],
+        "claims": len(document["claims"]),
+        "requests": plan.cache_requests,
+        "p50_ms": ms(percentile(seconds, 50)),
+        "p95_ms": ms(percentile(seconds, 95)),
+        "provider_calls": calls,
+        "cache_hits_last": document["usage"]["cache_hits"],
+        "service_cpu_ms_per_request": ms(cpu / plan.cache_requests),
     }
 
 

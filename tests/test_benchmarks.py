@@ -13,7 +13,10 @@ FIGURES = {
     "startup",
     "first_extraction",
     "overhead",
+    "breakdown",
     "cache",
+    "cache_sample_1",
+    "cache_sample_8",
     "fanout_c10",
     "incremental",
     "tokens_1k",
@@ -26,6 +29,7 @@ FIGURES = {
     "cli_prompts",
     "cli_extract_cached",
     "offline",
+    "faithfulness",
     "worst_shapes",
     "workers",
     "shared_rpm",
@@ -50,6 +54,10 @@ def test_quick_benchmark_measures_every_figure(tmp_path: Path, redis_url: str) -
     assert set(figures) == FIGURES
     assert not [key for key, values in figures.items() if "error" in values]
     assert figures["cache"]["provider_calls"] == 0
+    assert figures["cache_sample_1"]["provider_calls"] == figures["cache_sample_8"]["provider_calls"] == 0
+    assert (figures["cache_sample_1"]["chunks"], figures["cache_sample_8"]["chunks"]) == (1, 8)
+    assert set(figures["breakdown"]["layers"]) == {"raw", "sdk", "litellm", "pipeline"}
+    assert figures["faithfulness"]["chunks"] > 0
     assert figures["overhead"]["provider_calls"] == document["plan"]["overhead_requests"]
     assert figures["fanout_c10"]["model_calls"] == [10] * document["plan"]["fanout_repeats"]
     assert figures["load"]["errors"] == 0
@@ -65,7 +73,7 @@ def test_quick_benchmark_measures_every_figure(tmp_path: Path, redis_url: str) -
     assert set(figures["workers"]["articles_per_s"]) == {"1", "2", "4"}
     assert figures["shared_rpm"]["succeeded"] == document["plan"]["rpm_articles"]
     assert figures["shared_rpm"]["most_in_any_60_s"] <= 120
-    assert len(document["rows"]) == 30
+    assert len(document["rows"]) == 35
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| Figure | Target | Measured | Met? |" in table
     assert table.strip() in completed.stdout
