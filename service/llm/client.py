@@ -1,7 +1,8 @@
 """The one door to litellm: a structured chat call with retries, error translation, usage and cost.
 
 litellm is imported lazily (it costs ~1.5 s and ~170 MB), configured once (no aiohttp transport, so
-httpx, and respx in tests, see every request; no debug banners; the offline provider registered), and
+httpx, and respx in tests, see every request; no debug banners; the offline provider registered; no
+success logging queued while no callback would read it: ``service.llm.call_path``), and
 called with its own retries off: tenacity is the one transport-retry loop, on transient errors only,
 with exponential backoff and jitter, ``Retry-After`` honoured, bounded by attempts and by total time.
 Every litellm exception is translated into ``service.errors`` here and nowhere else. Per model, calls
@@ -22,6 +23,7 @@ from opentelemetry.trace import Span
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from service.errors import ContextTooLong, StructuredOutputRejected, UpstreamError
+from service.llm.call_path import trim_call_path
 from service.llm.retry_policy import WaitRetryAfter, is_transient
 from service.llm.secrets import resolve_secrets
 from service.llm.structured_output import STEP_DOWN, auto_mode, reply_text, request_arguments
@@ -69,6 +71,7 @@ def configure_litellm() -> Any:
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
         logging.getLogger(name).setLevel(logging.WARNING)  # not a line per call at the service's INFO level
     register_offline_provider()
+    trim_call_path(litellm)
     return litellm
 
 
