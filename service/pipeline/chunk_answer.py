@@ -17,6 +17,7 @@ remembered is neither parsed nor checked again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,7 +56,11 @@ class ChunkJob:
     read_cache: bool  # options.cache; replies are stored either way, so cache: false refreshes an entry
     repair_attempts: int
     faithfulness: FaithfulnessMode
-    original_sha256: str  # of ``original``, which every claim's offsets map back to
+    original_sha256: str = field(init=False)  # of ``original``, which every claim's offsets map back to
+
+    def __post_init__(self) -> None:
+        """Hash the original text once for the request (what was checked is remembered per article)."""
+        object.__setattr__(self, "original_sha256", hashlib.sha256(self.original.encode("utf-8")).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)

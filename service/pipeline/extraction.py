@@ -106,7 +106,6 @@ class Pipeline:
             read_cache=options.cache,
             repair_attempts=self.settings.repair_attempts,
             faithfulness=self.settings.faithfulness,
-            original_sha256=hashlib.sha256(article.text.encode("utf-8")).hexdigest(),
         )
         outcomes = await self._ask(job, chunks, budget)
         _count(outcomes)
