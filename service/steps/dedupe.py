@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 
 from service.steps.grounding import GroundedClaim
 
-TEXTS_REMEMBERED = 4_096  # claim texts whose normal form (and figures) is memoised, ~2 MB at most
+TEXTS_REMEMBERED = 1_024  # claim texts whose normal form (and figures) is memoised, ~0.5 MB at most
 REMEMBERED_CHARS = 1_000
 NEAR_IDENTICAL = 92.0  # rapidfuzz's ratio, 0-100: 2 × common characters ÷ both lengths
 _NOT_WORD = re.compile(r"[\W_]+")

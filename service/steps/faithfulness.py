@@ -61,9 +61,9 @@ NOT_NAMES = OPENERS | UNITS.keys() | TENS.keys() | SCALES.keys()  # "One of the 
 NUMBER_WORDS = frozenset(UNITS.keys() | TENS.keys() | SCALES.keys())  # a spelled-out run holds one of these
 MIN_STEM_FOR_PREFIX = 4
 MAX_SUFFIX = 3
-STEMS_REMEMBERED = 8_192  # distinct names in claims, ~1 MB at most
-TEXTS_REMEMBERED = 1_024  # distinct texts: a ten-chunk article's sentences and context, ~3.5 MB at most
-CLAIM_TEXTS_REMEMBERED = 2_048  # distinct claim texts and claimants, ~1 MB at most
+STEMS_REMEMBERED = 4_096  # distinct names in claims, ~0.5 MB at most
+TEXTS_REMEMBERED = 512  # distinct texts: a few chunks' sentences and context, ~1.8 MB at most
+CLAIM_TEXTS_REMEMBERED = 1_024  # distinct claim texts and claimants, ~0.5 MB at most
 REMEMBERED_CHARS = 1_000  # longer texts are read each time, so the memories stay small whatever comes in
 REMEMBERED_WORD_CHARS = 40
 

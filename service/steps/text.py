@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import sentencex
 
-PARAGRAPHS_REMEMBERED = 2_048  # paragraphs whose sentence spans are memoised: ~1.5 MB at most
+PARAGRAPHS_REMEMBERED = 512  # paragraphs whose sentence spans are memoised: ~0.4 MB at most
 REMEMBERED_PARAGRAPH_CHARS = 1_500  # longer ones (rare in news copy, and in the worst shapes) are segmented each time
 _KEPT_CONTROLS = frozenset("\n\t")
 _CONTROLS_BUT_TAB_AND_LF = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode category Cc, CR included
