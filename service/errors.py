@@ -123,7 +123,7 @@ class UnknownPromptVersion(InputError):
 
 
 class ArticleTooLarge(InputError):
-    """The article is longer than the configured maximum."""
+    """The article is longer than the configured maximum (its characters, or its prompts than the key's day quota)."""
 
     status = 413
     slug = "article-too-large"

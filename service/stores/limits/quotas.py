@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 
-from service.errors import QuotaExceeded, QuotaHeld, StoreUnavailable
+from service.errors import ArticleTooLarge, ClaimServiceError, QuotaExceeded, QuotaHeld, StoreUnavailable
 from service.settings import ApiKey
 from service.stores.limits.estimate import MICRO_USD, Estimate, micro_usd
 from service.stores.limits.rate_limits import limits_storage
@@ -236,10 +236,18 @@ class KeyQuotas:
 
     async def _refused(
         self, key: ApiKey, policy: Policy, policies: list[Policy], least: int, *, spent: int
-    ) -> QuotaExceeded:
-        """Build the 429 of a reservation that did not fit: try again soon if only requests in flight hold the room."""
-        if least > policy.item.amount or policy.item.amount - spent < least:
-            return await self._exceeded(key, policy, policies, _why_refused(policy, least))
+    ) -> ClaimServiceError:
+        """Build the refusal of a reservation that did not fit: soon, at the day's reset, or never (413).
+
+        A request whose prompts alone need more than the whole day can never fit: no Retry-After would help.
+        """
+        if least > policy.item.amount:
+            return ArticleTooLarge(
+                f"this article's prompts alone need about {least} {policy.name}, more than the API key "
+                f"{key.name!r} may spend in a day ({policy.item.amount}): send it in parts, or ask for a larger quota"
+            )
+        if policy.item.amount - spent < least:
+            return await self._exceeded(key, policy, policies, _why_refused(policy))
         why = f"its {policy.name} left for the day are held by requests in flight"
         standing = await self.standing(key)
         return QuotaHeld(
@@ -271,12 +279,8 @@ class KeyQuotas:
             await self._redis.aclose()
 
 
-def _why_refused(policy: Policy, least: int) -> str:
-    """Say why a reservation was refused: the day is spent or held, or this request's prompt alone exceeds it."""
-    if least > policy.item.amount:
-        return (
-            f"this request's prompts alone need about {least} {policy.name}, more than its {policy.item.amount} a day"
-        )
+def _why_refused(policy: Policy) -> str:
+    """Say why a reservation was refused because the day is used up."""
     return f"its {policy.name} for the day are used up"
 
 

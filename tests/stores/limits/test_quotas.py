@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from schemas import Usage
-from service.errors import QuotaExceeded, QuotaHeld
+from service.errors import ArticleTooLarge, QuotaExceeded, QuotaHeld
 from service.settings import ApiKey
 from service.stores.limits.estimate import Estimate
 from service.stores.limits.key_budget import KeyBudget, budget_for
@@ -109,11 +109,10 @@ async def test_a_refusal_for_a_day_used_up_says_when_the_day_resets(quotas: KeyQ
 
 
 async def test_a_prompt_larger_than_the_whole_day_is_refused_saying_so(quotas: KeyQuotas) -> None:
-    """Nothing spent, yet a request whose prompts alone need 1,500 tokens of a 1,000-token day is refused."""
-    with pytest.raises(QuotaExceeded, match="alone need about 1500 tokens, more than its 1000 a day") as refused:
+    """Prompts alone needing 1,500 tokens of a 1,000-token day can never fit: a 413 with no Retry-After, not a 429."""
+    with pytest.raises(ArticleTooLarge, match="alone need about 1500 tokens, more than the API key 'racer' may spend"):
         await quotas.reserve(KEY, Estimate(prompt_tokens=1500, completion_tokens=10))
     assert await left(quotas) == 1000
-    assert refused.value.retry_after is not None
 
 
 async def test_a_settlement_after_the_day_ended_charges_only_what_passed_the_hold(quotas: KeyQuotas) -> None:
