@@ -2,6 +2,9 @@
 
 Up to ``DELIVERIES_AT_ONCE`` attempts are in flight at once, each its own task: a slow receiver holds one
 slot for at most ``webhook_timeout_s`` (the attempt's whole deadline) and never delays another's webhook.
+No receiver has more than ``RECEIVER_AT_ONCE`` of them: a delivery claimed for a receiver at its share is
+given back unsent (no attempt counted), due again a moment later, behind what is due now, so a tenant whose
+many jobs call one slow or unreachable receiver cannot fill every slot while other webhooks wait.
 A delivery is claimed for the time of one attempt and a margin (``webhook_timeout_s`` + ``LEASE_MARGIN_S``),
 under an owner token of this claim; the attempt is cut before that lease runs out, so it is never handed to a
 second sender while in flight, and only the claim's owner records it. Whatever goes wrong in one delivery (an
@@ -15,7 +18,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -27,7 +32,18 @@ from service.stores.jobs.job_store import Delivery, WorkQueue, wall_clock
 
 logger = logging.getLogger("claims.jobs")
 DELIVERIES_AT_ONCE = 8
+RECEIVER_AT_ONCE = 2  # attempts in flight to one receiver (scheme, host and port): one tenant's never fill every slot
+RECEIVER_BUSY_WAIT_S = 1.0  # at least: a delivery to a receiver at its share goes back, due after what is due now
 LEASE_MARGIN_S = 10.0  # a delivery's lease outlasts its attempt's deadline by this much: time to sign and record
+
+
+def receiver_of(url: str) -> str:
+    """Return who a callback URL calls: its scheme, host and port (a URL that cannot be read is its own)."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port}"
+    except ValueError:
+        return url
 
 
 class Deliveries:
@@ -41,6 +57,7 @@ class Deliveries:
         self._owner = owner
         self._idle = idle
         self._sending: set[asyncio.Task[None]] = set()
+        self._per_receiver: Counter[str] = Counter()
         self._client: httpx.AsyncClient | None = None
 
     async def step(self) -> None:
@@ -55,10 +72,30 @@ class Deliveries:
         if not due:
             await self._idle()
             return
-        for delivery in due:
-            task = asyncio.create_task(self._attempt(delivery), name=f"claims-webhook-{delivery.id}")
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        for delivery in due:  # what was given back is due later: the next claim reaches what is due behind it
+            receiver = receiver_of(delivery.callback_url)
+            if self._per_receiver[receiver] >= RECEIVER_AT_ONCE:
+                await self._queue.postpone(delivery, self._busy_wait_s())
+            else:
+                self._start(delivery, receiver)
+
+    def _busy_wait_s(self) -> float:
+        """Return how long a delivery to a receiver at its share waits: about until one of its attempts ends."""
+        return max(RECEIVER_BUSY_WAIT_S, self._settings.webhook_timeout_s / RECEIVER_AT_ONCE)
+
+    def _start(self, delivery: Delivery, receiver: str) -> None:
+        """Send one delivery in a task of its own, counted against its receiver's share while it runs."""
+        self._per_receiver[receiver] += 1
+        task = asyncio.create_task(self._attempt(delivery), name=f"claims-webhook-{delivery.id}")
+        self._sending.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._sending.discard(done)
+            self._per_receiver[receiver] -= 1
+            if self._per_receiver[receiver] <= 0:
+                del self._per_receiver[receiver]
+
+        task.add_done_callback(finished)
 
     async def close(self) -> None:
         """Stop the attempts in flight (their leases run out and they are tried again) and close the client."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import sqlite3
 import threading
 import time
@@ -204,6 +205,35 @@ def test_a_trickling_receiver_delays_no_other_webhook_and_is_cut_at_its_deadline
     calls = receivers.arrived("/slow")
     assert len(calls) == 2
     assert all(call.ended is not None and call.ended - call.started < TIMEOUT_S + 0.5 for call in calls)
+
+
+def most_at_once(calls: list[Call]) -> int:
+    """Return how many of these calls were in flight at once, at most."""
+    edges = sorted([(call.started, 1) for call in calls] + [(call.ended or math.inf, -1) for call in calls])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_one_tenant_s_many_slow_webhooks_take_two_slots_and_delay_no_other_receiver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receivers: Receivers, http_mock: respx.MockRouter
+) -> None:
+    """Twenty jobs calling one trickling receiver: it gets two attempts at once; another receiver is called at once.
+
+    Before, the twenty filled all eight slots in turn (claimed by due time) and the honest webhook waited behind them.
+    """
+    http_mock.route(host="localhost").pass_through()  # the honest receiver is another host: localhost
+    settings = hook_settings(tmp_path, monkeypatch, webhook_allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(create_app(settings)) as client:
+        for number in range(20):
+            submit(client, receivers.url("/slow"), number)
+        time.sleep(1.0)  # the slow deliveries are due and the first are in flight
+        honest = submit(client, receivers.url("/honest").replace("127.0.0.1", "localhost"), 99)
+        delay = arrival_delay(client, receivers, honest, limit_s=15)
+        assert delay < 1.5, f"the honest webhook went out {delay:.1f} s after its job finished"
+    assert most_at_once(receivers.arrived("/slow")) <= deliveries.RECEIVER_AT_ONCE
 
 
 def test_a_huge_reply_is_not_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receivers: Receivers) -> None:

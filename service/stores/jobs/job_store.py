@@ -175,6 +175,9 @@ class WorkQueue(Protocol):
     async def due_deliveries(self, owner: str, limit: int, lease_s: float) -> list[Delivery]:
         """Claim up to ``limit`` webhook deliveries due now for ``owner``, each for ``lease_s`` (one attempt's time)."""
 
+    async def postpone(self, delivery: Delivery, wait_s: float) -> bool:
+        """Give a claimed delivery back unsent, due again in ``wait_s`` (no attempt counted); False if not held."""
+
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
     ) -> bool:

@@ -297,6 +297,18 @@ end
 return due
 """
 
+# KEYS: deliveries. ARGV: delivery id, owner, due at. Gives a claimed delivery back unsent (no attempt counted),
+# due again at the time given, only while the owner's claim still holds it; 1 when given back, else 0.
+POSTPONE_DELIVERY = """
+local key = 'claims:delivery:' .. ARGV[1]
+if redis.call('HGET', key, 'owner') ~= ARGV[2] then
+  return 0
+end
+redis.call('HDEL', key, 'owner')
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
 # KEYS: deliveries. ARGV: delivery id, owner, the attempt (JSON), state, due at (when pending). Appends the
 # attempt and sets the state only while the owner's claim still holds the delivery; 1 when recorded, else 0.
 RECORD_DELIVERY = """

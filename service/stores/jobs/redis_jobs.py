@@ -112,6 +112,7 @@ class RedisJobs:
         self._release = self._redis.register_script(keys.RELEASE)
         self._due = self._redis.register_script(keys.DUE_DELIVERIES)
         self._record_delivery = self._redis.register_script(keys.RECORD_DELIVERY)
+        self._postpone_delivery = self._redis.register_script(keys.POSTPONE_DELIVERY)
         self._held: dict[str, Held] = {}
         self._epoch: float | None = None
 
@@ -501,6 +502,11 @@ class RedisJobs:
         return webhook_payload(event, data, at)
 
     @reached
+    async def postpone(self, delivery: Delivery, wait_s: float) -> bool:
+        """Give a claimed delivery back unsent, due again in ``wait_s``, if its claim still holds it."""
+        args = [delivery.id, delivery.owner, repr(wall_clock() + wait_s)]
+        return bool(await self._postpone_delivery(keys=[keys.DELIVERIES], args=args))
+
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
     ) -> bool:

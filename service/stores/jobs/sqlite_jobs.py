@@ -441,6 +441,20 @@ class SqliteJobs:
 
         return await self._run(due)
 
+    async def postpone(self, delivery: Delivery, wait_s: float) -> bool:
+        """Give a claimed delivery back unsent, due again in ``wait_s``, if its claim still holds it."""
+
+        def give_back(connection: sqlite3.Connection) -> bool:
+            with self._transaction(connection):
+                cursor = connection.execute(
+                    "UPDATE deliveries SET owner = NULL, lease_until = NULL, due_at = ? "
+                    "WHERE id = ? AND owner = ? AND state = 'pending'",
+                    (wall_clock() + wait_s, delivery.id, delivery.owner),
+                )
+            return cursor.rowcount == 1
+
+        return await self._run(give_back)
+
     async def delivered(
         self, delivery: Delivery, status: int | None, error: str | None, retry_in: float | None
     ) -> bool:

@@ -268,3 +268,19 @@ async def test_only_the_claim_holding_a_delivery_records_its_attempt(store: JobB
     assert view is not None
     [hook] = view.webhooks
     assert (hook.state, [attempt.status_code for attempt in hook.attempts]) == ("delivered", [200])
+
+
+async def test_a_delivery_given_back_unsent_is_due_again_later_with_no_attempt(store: JobBackend) -> None:
+    """``postpone``: the claim gives the delivery back, it is due after the wait, and no attempt is counted."""
+    job = dataclasses.replace(new_job("job_a", 1), callback_url="https://hooks.example.com/h")
+    await store.create(job)
+    item = await store.claim("w")
+    assert item is not None
+    assert await store.finish(item, DONE)
+    [claimed] = await store.due_deliveries("claim-1", 10, 30.0)
+    assert await store.postpone(claimed, 0.3) is True
+    assert await store.postpone(claimed, 0.3) is False  # no longer held by that claim
+    assert await store.due_deliveries("claim-2", 10, 30.0) == []  # not due yet, though unleased
+    await asyncio.sleep(0.4)
+    [again] = await store.due_deliveries("claim-3", 10, 30.0)
+    assert (again.id, again.attempts) == (claimed.id, 0)
