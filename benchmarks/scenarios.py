@@ -171,9 +171,10 @@ async def measure_fanout(plan: Plan, service: Process, provider: Process, chunks
     }
 
 
-async def measure_cache(plan: Plan, service: Process, provider: Process, reply_path: Path) -> dict[str, Any]:
-    """POST a ~1,000-word article, then re-POST it: latency, provider calls; save the reply for the bare app."""
-    article = article_of_words(30_000, 1_000)
+async def _repost(
+    plan: Plan, service: Process, provider: Process, article: GeneratedArticle
+) -> tuple[dict[str, Any], dict[str, Any], list[float], float, int]:
+    """POST ``article`` once, then ``cache_requests`` times more: first reply, last reply, seconds, CPU, calls."""
     connection = Connection(service.port)
     try:
         _, first = await _extract(connection, article)
@@ -187,6 +188,13 @@ async def measure_cache(plan: Plan, service: Process, provider: Process, reply_p
         calls = await provider_calls(provider) - before
     finally:
         await connection.close()
+    return first, document, seconds, cpu, calls
+
+
+async def measure_cache(plan: Plan, service: Process, provider: Process, reply_path: Path) -> dict[str, Any]:
+    """POST a ~1,000-word article, then re-POST it: latency, provider calls; save the reply for the bare app."""
+    article = article_of_words(30_000, 1_000)
+    first, document, seconds, cpu, calls = await _repost(plan, service, provider, article)
     await asyncio.to_thread(reply_path.write_text, json.dumps(document), encoding="utf-8")
     return {
         "article_words": article.words,
@@ -205,19 +213,7 @@ async def measure_cache(plan: Plan, service: Process, provider: Process, reply_p
 async def measure_cached_sample(plan: Plan, service: Process, provider: Process, copies: int) -> dict[str, Any]:
     """POST the sample article ``copies`` times over (one chunk a copy), then re-POST it: p50/p95, CPU, calls."""
     article = sample_article(copies)
-    connection = Connection(service.port)
-    try:
-        _, first = await _extract(connection, article)
-        before = await provider_calls(provider)
-        cpu_before = cpu_seconds(service.pid)
-        seconds = []
-        for _ in range(plan.cache_requests):
-            reply, document = await _extract(connection, article)
-            seconds.append(reply.seconds)
-        cpu = cpu_seconds(service.pid) - cpu_before
-        calls = await provider_calls(provider) - before
-    finally:
-        await connection.close()
+    first, document, seconds, cpu, calls = await _repost(plan, service, provider, article)
     return {
         "copies": copies,
         "chunks": first["usage"]["chunks"],
