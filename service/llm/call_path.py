@@ -46,3 +46,35 @@ def trim_call_path(litellm: Any) -> bool:
     enqueue_when_heard.trimmed = True  # type: ignore[attr-defined]
     worker.ensure_initialized_and_enqueue = enqueue_when_heard  # type: ignore[method-assign]
     return True
+
+
+class TokenizerOnDemand:
+    """Stands in for litellm's default tokenizer and loads it the first time anything reads it."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._tokenizer: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._tokenizer is None:
+            self._tokenizer = self._load()
+        return getattr(self._tokenizer, name)
+
+
+def defer_tokenizer(litellm: Any) -> bool:
+    """Keep litellm from loading tiktoken's cl100k (~40 MB resident) on a call that never reads it.
+
+    litellm 1.106.2 hands its default tokenizer to every custom provider's call (the offline model is one,
+    and the warm-up calls it), loading it on the first such call; the offline model counts no tokens with
+    it. A stand-in goes where litellm caches the tokenizer, and loads the real one only if it is read.
+    Return whether it could be done (another litellm may keep its tokenizer elsewhere).
+    """
+    main = getattr(litellm, "main", None)
+    if main is None or "_encoding_cache" not in vars(main):
+        logger.debug("litellm keeps its tokenizer elsewhere here; it loads as litellm decides")
+        return False
+    if main._encoding_cache is None:
+        from litellm._lazy_imports import get_default_encoding
+
+        main._encoding_cache = TokenizerOnDemand(get_default_encoding)
+    return True

@@ -23,7 +23,7 @@ from opentelemetry.trace import Span
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from service.errors import ContextTooLong, StructuredOutputRejected, UpstreamError
-from service.llm.call_path import trim_call_path
+from service.llm.call_path import defer_tokenizer, trim_call_path
 from service.llm.retry_policy import WaitRetryAfter, is_transient
 from service.llm.secrets import resolve_secrets
 from service.llm.structured_output import STEP_DOWN, auto_mode, reply_text, request_arguments
@@ -72,6 +72,7 @@ def configure_litellm() -> Any:
         logging.getLogger(name).setLevel(logging.WARNING)  # not a line per call at the service's INFO level
     register_offline_provider()
     trim_call_path(litellm)
+    defer_tokenizer(litellm)
     return litellm
 
 

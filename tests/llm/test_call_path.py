@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ import respx
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.litellm_core_utils.litellm_logging import Logging
 
-from service.llm.call_path import has_callbacks, trim_call_path
+from service.llm.call_path import defer_tokenizer, has_callbacks, trim_call_path
 from service.llm.client import configure_litellm
 from tests.conftest import OPENAI_URL
 from tests.providers import scripted_openai_reply
@@ -74,3 +76,35 @@ def test_trimming_twice_wraps_once() -> None:
     wrapped = GLOBAL_LOGGING_WORKER.ensure_initialized_and_enqueue
     assert trim_call_path(litellm)
     assert GLOBAL_LOGGING_WORKER.ensure_initialized_and_enqueue is wrapped
+
+
+TOKENIZER_PROBE = """
+import asyncio, sys
+from service.llm.client import configure_litellm, warm_up
+from service.offline import OFFLINE_MODEL
+asyncio.run(warm_up())
+litellm = configure_litellm()
+reply = litellm.completion(model=OFFLINE_MODEL, messages=[{"role": "user", "content": "[S1] Prices rose 3% in May."}])
+assert reply.choices[0].message.content
+registry = sys.modules.get("tiktoken.registry")
+print("litellm.litellm_core_utils.default_encoding" in sys.modules, len(getattr(registry, "ENCODINGS", {})))
+"""
+
+
+def test_the_offline_model_and_the_warm_up_never_load_litellms_tokenizer() -> None:
+    """A fresh process that warms up and calls the offline model does not load tiktoken's cl100k (~40 MB)."""
+    done = subprocess.run(  # noqa: S603 -- a fresh interpreter (this one may have loaded it) on a fixed script
+        [sys.executable, "-c", TOKENIZER_PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "0"]  # litellm's tokenizer module not run, no encoding loaded
+
+
+def test_the_stand_in_tokenizer_is_the_real_one_when_read() -> None:
+    """Whatever reads litellm's tokenizer gets the real cl100k (from litellm's bundled copy, no network)."""
+    litellm = configure_litellm()
+    assert defer_tokenizer(litellm)
+    tokenizer = litellm.main._get_encoding()
+    tokens = tokenizer.encode("Prices rose 3% in May.")
+    assert tokens[1:] == [16392, 220, 18, 4, 304, 3297, 13]  # cl100k's ids (" rose", " ", "3", "%", ...)
+    assert tokenizer.decode(tokens) == "Prices rose 3% in May."
