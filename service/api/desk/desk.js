@@ -1,13 +1,16 @@
 // The desk page: paste an article, extract its claims through the public API, see them in the text.
 // Only the public API is used (the same calls a client makes), with the API key typed in when there is one.
 "use strict";
+import { claimMarks, renderClaimList, selectInList } from "./claim-list.js";
+import { chosenLanguage, describeLanguage, fillLanguages } from "./language.js";
+import { DEFAULT_THRESHOLD } from "./ranking.js";
 
 const JOB_ABOVE_CHARS = 100000; // longer articles go through /v1/jobs, with a progress bar
 const POLL_LIMIT_MS = 30 * 60 * 1000; // a job followed this long without an end is left to run, and said so
 const TYPES = ["quantity", "causal", "rule", "prediction", "personal_experience", "other"];
 const $ = (id) => document.getElementById(id);
 const NARROW = window.matchMedia("(max-width: 760px)"); // the layout's one column: a phone
-const state = { request: null, result: null, jobId: null, shownText: "", selected: null };
+const state = { request: null, result: null, jobId: null, shownText: "", selected: null, expanded: false };
 
 function headers(extra = {}) {
   const key = $("key").value.trim();
@@ -65,7 +68,10 @@ function buildRequest() {
   const options = {};
   if ($("model").value) options.model = $("model").value;
   if ($("prompt").value) options.prompt = $("prompt").value;
-  return { article: { text: $("text").value, format: $("format").value }, options };
+  const article = { text: $("text").value, format: $("format").value };
+  const language = chosenLanguage($("language"));
+  if (language) article.language = language; // "auto" sends none: the service decides
+  return { article, options };
 }
 
 async function extract() {
@@ -80,6 +86,7 @@ async function extract() {
   try {
     state.request = request;
     state.jobId = null;
+    state.expanded = false;
     state.result = request.article.text.length > JOB_ABOVE_CHARS ? await viaJobOrDirect(request) : await direct(request);
     render();
   } catch (error) {
@@ -172,10 +179,15 @@ function shade(type, checkworthiness) {
   return dark.toFixed(3);
 }
 
-function visibleClaims() {
-  const minimum = Number($("score").value);
+// The claims of the types ticked; in the article, those the list shows (the threshold's, or all when expanded).
+function typedClaims() {
   const types = new Set([...document.querySelectorAll("#types input:checked")].map((box) => box.value));
-  return state.result.claims.filter((claim) => claim.checkworthiness >= minimum && types.has(claim.type));
+  return state.result.claims.filter((claim) => types.has(claim.type));
+}
+
+function visibleClaims() {
+  const minimum = state.expanded ? 0 : Number($("score").value);
+  return typedClaims().filter((claim) => claim.checkworthiness >= minimum);
 }
 
 function render() {
@@ -186,6 +198,8 @@ function render() {
   $("summary").textContent = `${result.claims.length} claims · ${result.status} · ${result.usage.chunks} chunk(s), ` +
     `${result.usage.model_calls} model call(s), ${result.usage.cache_hits} from the cache · ` +
     `${result.provenance.models.map((m) => m.model).join(", ") || result.provenance.requested_model}${read}`;
+  $("language-read").textContent = describeLanguage(result.article && result.article.language, state.request.article.language);
+  document.querySelector(".layout").classList.add("has-result");
   const present = TYPES.filter((type) => result.claims.some((claim) => claim.type === type));
   $("types").replaceChildren(...present.map((type) => {
     const label = document.createElement("label");
@@ -211,18 +225,11 @@ function draw() {
   $("score-value").textContent = Number($("score").value).toFixed(2);
   const claims = visibleClaims();
   drawArticle(claims);
-  $("claims").replaceChildren(...claims.map((claim) => {
-    const li = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = claim.text;
-    button.addEventListener("click", () => select(claim.id, true));
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    meta.textContent = `${claim.type.replace("_", " ")} · ${claim.claimant || "no claimant"} · ${claim.checkworthiness.toFixed(2)}`;
-    li.append(button, meta);
-    return li;
-  }));
+  renderClaimList({
+    claims: typedClaims(), threshold: Number($("score").value), expanded: state.expanded, selected: state.selected,
+    onSelect: (id) => select(id, true),
+    onToggle: () => { state.expanded = !state.expanded; draw(); },
+  });
   if (state.selected && !claims.some((claim) => claim.id === state.selected)) select(null);
 }
 
@@ -257,6 +264,7 @@ function drawArticle(claims) {
     mark.tabIndex = 0;
     mark.setAttribute("role", "button");
     mark.dataset.claim = top.id;
+    mark.dataset.claims = covering.map((claim) => claim.id).join(" "); // every claim quoting this piece
     mark.dataset.type = top.type;
     mark.setAttribute("aria-label", `${top.type.replace("_", " ")} claim, check-worthiness ${top.checkworthiness.toFixed(2)}: ${top.text}`);
     mark.style.setProperty("--c", colour(top.type));
@@ -279,7 +287,7 @@ function drawArticle(claims) {
 // screen it stays under the article, pinned to the bottom of the window.
 function place(anchor) {
   const detail = $("detail");
-  const marks = document.querySelectorAll(`mark[data-claim="${state.selected}"]`);
+  const marks = document.querySelectorAll(`mark[data-claims~="${state.selected}"]`);
   const under = anchor || marks[marks.length - 1];
   if (NARROW.matches && under) under.after(detail); else $("article").after(detail);
 }
@@ -288,7 +296,7 @@ function select(id, scroll = false, anchor = null) {
   state.selected = id;
   const detail = $("detail");
   const claim = id && state.result.claims.find((candidate) => candidate.id === id);
-  if (!claim) { detail.hidden = true; highlight(null); return; }
+  if (!claim) { detail.hidden = true; highlight(null); selectInList(null); return; }
   detail.style.setProperty("--c", colour(claim.type));
   detail.replaceChildren();
   const title = document.createElement("strong");
@@ -312,8 +320,16 @@ function select(id, scroll = false, anchor = null) {
   close.textContent = "×";
   close.addEventListener("click", () => select(null));
   detail.append(close, title, list);
+  const marks = claimMarks(claim);
+  if (marks.length) {
+    const line = document.createElement("p");
+    line.className = "marks";
+    line.append(...marks);
+    detail.append(line);
+  }
   detail.hidden = false;
   highlight(id, scroll);
+  selectInList(id, !scroll);
   place(anchor);
   if (NARROW.matches && !scroll) keepInView(anchor, detail);
 }
@@ -330,7 +346,7 @@ function keepInView(anchor, detail) {
 function highlight(id, scroll = false) {
   document.querySelectorAll("mark.selected").forEach((mark) => mark.classList.remove("selected"));
   if (!id) return;
-  const marks = document.querySelectorAll(`mark[data-claim="${id}"]`);
+  const marks = document.querySelectorAll(`mark[data-claims~="${id}"]`);
   marks.forEach((mark) => mark.classList.add("selected"));
   if (scroll && marks[0]) marks[0].scrollIntoView({ block: "center", behavior: "smooth" });
 }
@@ -372,6 +388,8 @@ function readDropped(file) {
   reader.readAsText(file);
 }
 
+$("score").value = DEFAULT_THRESHOLD;
+fillLanguages($("language"));
 $("extract").addEventListener("click", extract);
 $("score").addEventListener("input", () => state.result && draw());
 $("key").addEventListener("change", loadChoices);
