@@ -260,12 +260,22 @@ def ranked_ids(claims: list[dict[str, Any]], at_least: float = 0.0) -> list[str]
     return [claim["id"] for claim in order if claim["checkworthiness"] >= at_least]
 
 
+def reply_of(response: Any) -> dict[str, Any]:
+    """Return the extraction result a response carries: its JSON, or an event stream's ``done`` event's."""
+    if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        reply: dict[str, Any] = response.json()
+        return reply
+    block = response.text().split("event: done\n", 1)[1].split("\n\n", 1)[0]
+    streamed: dict[str, Any] = json.loads("\n".join(line.removeprefix("data: ") for line in block.splitlines()))
+    return streamed
+
+
 def extract_answered(page: Any, text: str) -> dict[str, Any]:
     """Paste ``text``, extract, wait for the highlights; return the service's reply."""
     with page.expect_response(lambda response: response.url.endswith("/v1/extractions")) as answered:
         extract(page, text)
-    reply: dict[str, Any] = answered.value.json()
-    return reply
+    page.wait_for_selector("#progress", state="hidden", timeout=30_000)  # the final result, however it came
+    return reply_of(answered.value)
 
 
 def test_the_page_s_default_threshold_is_the_one_chosen_from_the_golden_cases() -> None:
@@ -334,7 +344,7 @@ def test_at_a_phone_width_the_ranked_list_stacks_above_the_article(
     assert page.errors == []
 
 
-def test_filler_in_a_debate_stays_below_the_checkable_lines(browser: Any, served: Process) -> None:
+def test_filler_in_a_debate_stays_below_the_checkable_lines(browser: Any, served: Process, screenshots: Path) -> None:
     """A debate's filler ("And we have a very good fight.") is below the line, ranked as the model scored it."""
     page = open_desk(browser, served)
     page.select_option("#format", "transcript")
@@ -346,6 +356,8 @@ def test_filler_in_a_debate_stays_below_the_checkable_lines(browser: Any, served
     page.click("#more")
     assert listed(page) + listed(page, "#claims-below") == ranked_ids(claims)  # the model's order, untouched
     assert not set(filler) & set(listed(page))  # none above the line
+    page.evaluate("document.getElementById('more').scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(screenshots / "desk-debate-fold.png"))
     assert page.errors == []
 
 
@@ -360,7 +372,7 @@ def test_the_language_is_shown_and_can_be_overridden(browser: Any, served: Proce
     with page.expect_response(lambda response: response.url.endswith("/v1/extractions")) as answered:
         page.click("#extract")
     assert answered.value.request.post_data_json["article"]["language"] == "es"
-    assert answered.value.json()["article"]["language"] == "es"
+    assert reply_of(answered.value)["article"]["language"] == "es"
     page.wait_for_function("document.getElementById('language-read').textContent.includes('(es)')")
     assert page.inner_text("#language-read") == "Language: Spanish (es), as chosen"
     assert page.errors == []
@@ -410,8 +422,8 @@ def test_needs_context_and_checked_before_marks_on_a_recorded_reply_with_the_new
     page = open_desk(browser, served)
 
     def extended(route: Any) -> None:
-        """Let the request reach the service, then add the fields to its reply."""
-        response = route.fetch()
+        """Let the request reach the service (asking for one JSON reply), then add the fields to that reply."""
+        response = route.fetch(headers={**route.request.headers, "accept": "application/json"})
         route.fulfill(response=response, json=with_fields_of_unmerged_branches(response.json()))
 
     page.route("**/v1/extractions", extended)
