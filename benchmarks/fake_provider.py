@@ -4,7 +4,8 @@
 shape with claims JSON (the reply schema of ``schemas/model_reply.py``) for the ``[S<n>] text`` lines of
 the last user message: a ``quantity`` claim for every sentence with a figure, a ``quoted`` one for every
 sentence with a quotation mark. Usage counts the prompt with ``benchmarks.tokens``. ``GET /stats`` returns
-the counters, ``GET /calls`` when and what each call asked, ``POST /reset`` zeroes them. A bare asyncio
+the counters, ``GET /calls`` when and what each call asked, ``POST /reset`` zeroes them. The Batch API and
+the files it needs are ``benchmarks.fake_batches``'s (a batch answers every line as a chat call would). A bare asyncio
 HTTP/1.1 server, so the provider itself costs next to no CPU.
 Run: ``python -m benchmarks.fake_provider --latency-ms 300`` (prints ``PORT <n>``).
 """
@@ -19,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from benchmarks.fake_batches import FakeBatches
 from benchmarks.tokens import count_messages, count_text
 from service.prompts.sentence_lines import last_sentence_lines
 
@@ -87,10 +89,17 @@ def chat_completion(content: str, model: str, prompt_tokens: int, completion_tok
 class FakeProvider:
     """The provider's state and request handling."""
 
-    def __init__(self, latency_s: float) -> None:
+    def __init__(self, latency_s: float, batch_seconds: float = 1.0) -> None:
         self.latency_s = latency_s
         self.counters = Counters()
         self.calls: list[tuple[float, str]] = []  # (wall-clock start, sha256 of the messages) of every call
+        self.batches = FakeBatches(self.answer, batch_seconds)
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer a chat-completions body at once (a batch's line): claims for its numbered sentences."""
+        content = json.dumps({"claims": claims_for(request["messages"])}, ensure_ascii=False)
+        prompt_tokens, completion_tokens = count_messages(request["messages"]), count_text(content)
+        return chat_completion(content, str(request.get("model", "fake")), prompt_tokens, completion_tokens)
 
     async def complete(self, body: bytes) -> dict[str, Any]:
         """Answer one chat-completions request after the fixed latency."""
@@ -111,12 +120,16 @@ class FakeProvider:
         finally:
             counters.in_flight -= 1
 
-    async def route(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
-        """Dispatch one request; return status and JSON document."""
+    async def route(self, method: str, path: str, body: bytes, content_type: str = "") -> tuple[int, Any]:
+        """Dispatch one request; return status and JSON document (or raw bytes, for a file's content)."""
         if method == "POST" and path.rstrip("/").endswith("/chat/completions"):
             return 200, await self.complete(body)
+        batch_answer = self.batches.route(method, path, body, content_type)
+        if batch_answer is not None:
+            return batch_answer
         if method == "GET" and path == "/stats":
-            return 200, {**asdict(self.counters), "latency_s": self.latency_s}
+            batches = {"batches_created": self.batches.created, "batch_lines": self.batches.lines}
+            return 200, {**asdict(self.counters), **batches, "latency_s": self.latency_s}
         if method == "GET" and path == "/calls":
             return 200, {"calls": self.calls}
         if method == "POST" and path == "/reset":
@@ -135,12 +148,14 @@ class FakeProvider:
                 headers = await _read_headers(reader)
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 try:
-                    status, document = await self.route(method, path, body)
+                    status, document = await self.route(method, path, body, headers.get("content-type", ""))
                 except (ValueError, KeyError, TypeError) as exc:
                     status, document = 400, {"error": {"message": str(exc), "type": "invalid_request_error"}}
-                payload = json.dumps(document).encode("utf-8")
+                raw = isinstance(document, bytes)
+                payload = document if raw else json.dumps(document).encode("utf-8")
+                kind = "application/octet-stream" if raw else "application/json"
                 head = (
-                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\ncontent-type: application/json\r\n"
+                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\ncontent-type: {kind}\r\n"
                     f"content-length: {len(payload)}\r\nconnection: keep-alive\r\n\r\n"
                 )
                 writer.write(head.encode("ascii") + payload)
@@ -162,9 +177,9 @@ async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
         headers[name.strip().lower()] = value.strip()
 
 
-async def serve(latency_s: float, port: int, max_seconds: float) -> None:
+async def serve(latency_s: float, port: int, max_seconds: float, batch_seconds: float = 1.0) -> None:
     """Listen on 127.0.0.1 and print ``PORT <n>``; stop after ``max_seconds`` at the latest."""
-    provider = FakeProvider(latency_s)
+    provider = FakeProvider(latency_s, batch_seconds)
     server = await asyncio.start_server(provider.serve_connection, "127.0.0.1", port, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
     print(f"PORT {bound}", flush=True)
@@ -181,9 +196,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=300.0, help="fixed latency of every completion")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop by itself after this long")
+    parser.add_argument("--batch-seconds", type=float, default=1.0, help="how long a batch takes to complete")
     args = parser.parse_args()
     count_text("warm up the tokenizer")
-    asyncio.run(serve(args.latency_ms / 1000, args.port, args.max_seconds))
+    asyncio.run(serve(args.latency_ms / 1000, args.port, args.max_seconds, args.batch_seconds))
 
 
 if __name__ == "__main__":

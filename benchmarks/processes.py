@@ -79,12 +79,12 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_provider(latency_ms: float, workdir: Path, max_seconds: float) -> Process:
-    """Start the fake provider and wait for it to print its port."""
+def start_provider(latency_ms: float, workdir: Path, max_seconds: float, batch_seconds: float = 1.0) -> Process:
+    """Start the fake provider (its batches taking ``batch_seconds``) and wait for it to print its port."""
     log_path = workdir / "provider.log"
     log = log_path.open("wb")
     command = [sys.executable, "-m", "benchmarks.fake_provider", "--latency-ms", str(latency_ms)]
-    command += ["--max-seconds", str(max_seconds)]
+    command += ["--max-seconds", str(max_seconds), "--batch-seconds", str(batch_seconds)]
     started = time.perf_counter()
     popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=clean_environment(), cwd=_root())  # noqa: S603 -- our own module
     assert popen.stdout is not None

@@ -11,6 +11,13 @@ from schemas.extraction import ExtractionRequest, ExtractionResult
 
 JobState = Literal["queued", "running", "succeeded", "partial", "failed", "cancelled"]
 ArticleState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JobMode = Literal["realtime", "batch"]
+BatchState = Literal["pending", "uploaded", "submitted", "ready", "failed", "cancelled"]
+MODE_DESCRIPTION = (
+    "`realtime` (default) asks the model chunk by chunk as workers take the articles; `batch` sends every chunk "
+    "call through the provider's Batch API (about half the price, answered within 24 hours) and runs the "
+    "articles once the batch is back."
+)
 CALLBACK_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"  # printable ASCII: anything else percent-encoded
 CallbackUrl = Annotated[
     str,
@@ -21,7 +28,7 @@ CallbackUrl = Annotated[
 
 
 class JobCallback(BaseModel):
-    """Where to POST the result when the job is done (signed per Standard Webhooks), and whether per article."""
+    """The job's own settings: where to POST the result (signed per Standard Webhooks), and how to run it."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -29,6 +36,7 @@ class JobCallback(BaseModel):
         default=None, description="An http(s) URL on a host the operator allowed (`webhook_allowed_hosts`)."
     )
     callback_per_article: bool = Field(default=False, description="Also POST each article's result as it finishes.")
+    mode: JobMode = Field(default="realtime", description=MODE_DESCRIPTION)
 
 
 class BatchSubmission(JobCallback):
@@ -42,6 +50,7 @@ class SingleSubmission(ExtractionRequest):
 
     callback_url: CallbackUrl | None = None
     callback_per_article: bool = False
+    mode: JobMode = Field(default="realtime", description=MODE_DESCRIPTION)
 
 
 class JobCounts(BaseModel):
@@ -101,6 +110,21 @@ class WebhookDelivery(BaseModel):
     attempts: list[WebhookAttempt]
 
 
+class JobBatch(BaseModel):
+    """The provider batch a batch-mode job's chunk calls went out in."""
+
+    state: BatchState = Field(
+        description="`pending` (not yet sent), `uploaded` (its input file is), `submitted` (the provider works on "
+        "it), `ready` (its answers are in; the articles run), `failed` or `cancelled` (the articles run, asking "
+        "the model in real time for what the batch did not answer)."
+    )
+    model: str = Field(description="The model alias the batch was sent to.")
+    provider_batch_id: str | None = Field(default=None, description="The provider's id of the batch.")
+    requests: int = Field(default=0, description="The chunk calls sent in the batch.")
+    answered: int = Field(default=0, description="The calls the batch answered.")
+    detail: str | None = Field(default=None, description="Why the batch failed, when it did.")
+
+
 class Job(BaseModel):
     """An asynchronous extraction of one or more articles."""
 
@@ -119,6 +143,8 @@ class Job(BaseModel):
     rejected: list[RejectedLine] = Field(default_factory=list)
     callback_url: str | None = None
     callback_per_article: bool = False
+    mode: JobMode = "realtime"
+    batch: JobBatch | None = Field(default=None, description="The provider batch of a batch-mode job.")
     submitted_by: str | None = Field(default=None, description="The name of the API key that submitted the job.")
     webhooks: list[WebhookDelivery] = Field(default_factory=list)
     links: dict[str, str] = Field(default_factory=dict, description="`self` and `results`.")

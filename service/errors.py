@@ -106,6 +106,14 @@ class InvalidRequest(InputError):
     title = "Invalid request body"
 
 
+class ModelCannotBatch(InputError):
+    """A batch-mode job names a model whose provider has no Batch API that litellm can drive."""
+
+    status = 422
+    slug = "model-cannot-batch"
+    title = "Model cannot run as a batch"
+
+
 class UnknownModelAlias(InputError):
     """``options.model`` names no configured alias."""
 

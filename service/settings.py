@@ -208,6 +208,12 @@ class Settings(BaseSettings):
     job_max_body_mb: Annotated[int, Field(ge=1)] = 256
     job_retention_hours: Annotated[float, Field(gt=0)] = 168.0
     job_lease_s: Annotated[float, Field(gt=0)] = 30.0
+    batch_poll_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0, description="A batch-mode job's provider batch is first polled this long after it is sent."
+    )
+    batch_poll_max_s: Annotated[float, Field(gt=0)] = Field(
+        default=600.0, description="The wait between polls doubles up to this (a batch takes up to 24 hours)."
+    )
     webhook_secret: str | None = Field(default=None, description="A whsec_ secret, as os.environ/VAR.")
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
     webhook_max_attempts: Annotated[int, Field(ge=1, le=20)] = 8

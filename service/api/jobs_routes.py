@@ -12,11 +12,21 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 
-from schemas.jobs import CALLBACK_URL_PATTERN, Job, JobCallback, JobList, JobResult, submission_schema
+from schemas.jobs import (
+    CALLBACK_URL_PATTERN,
+    MODE_DESCRIPTION,
+    Job,
+    JobCallback,
+    JobList,
+    JobMode,
+    JobResult,
+    submission_schema,
+)
 from service.api.auth import AUTH_RESPONSES, Caller, require
 from service.api.dependencies import JobsDep, PipelineDep, RunnerDep
 from service.api.representations import ALTERNATIVES, JSON, VARY, claims_as, preferred
 from service.errors import JobLost, NotFound, ResourceConflict
+from service.jobs.batches import batch_alias
 from service.jobs.submission import NDJSON, build_job, read_submission
 from service.jobs.webhooks import check_callback
 from service.observability import metrics
@@ -103,6 +113,9 @@ async def submit_job(
     callback_per_article: Annotated[
         bool, Query(description="A webhook per article too; with a JSON body, unless the body says otherwise.")
     ] = False,
+    mode: Annotated[
+        JobMode, Query(description=MODE_DESCRIPTION + " For an NDJSON body; a JSON body says it in its own `mode`.")
+    ] = "realtime",
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> Job:
     """Queue one request, a batch (`{"requests": [...]}`) or NDJSON (one request a line); 202 with the job.
@@ -113,7 +126,7 @@ async def submit_job(
     `/v1/jobs/{id}/results`; with `callback_url` they are POSTed there, signed per Standard Webhooks.
     """
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    query_callback = JobCallback(callback_url=callback_url, callback_per_article=callback_per_article)
+    query_callback = JobCallback(callback_url=callback_url, callback_per_article=callback_per_article, mode=mode)
     settings = pipeline.settings
     body = await request.body()
     reading = partial(read_submission, body, content_type, query_callback, settings.job_max_articles)
@@ -122,6 +135,7 @@ async def submit_job(
     checking = partial(
         build_job, submission, pipeline.check, max_articles=settings.job_max_articles, skip_invalid=skip_invalid,
         idempotency_key=_scoped(idempotency_key, caller), key_name=caller.name,
+        batch_model=partial(batch_alias, pipeline),
     )  # fmt: skip
     new_job = await off_the_loop(checking, size=len(body))
     try:

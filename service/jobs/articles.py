@@ -27,13 +27,15 @@ from service.errors import (
     Unauthorized,
     validation_summary,
 )
+from service.llm.batch_answers import BatchAnswers
+from service.llm.client import ChatModels
 from service.observability import metrics
 from service.observability.extraction_log import log_extraction, log_failed_article
 from service.observability.logs import KEY_NAME
 from service.pipeline.extraction import Pipeline
 from service.pipeline.spending import Budget
 from service.settings import ApiKey, Settings
-from service.stores.jobs.job_store import ArticleOutcome, WorkItem, WorkQueue
+from service.stores.jobs.job_store import ArticleOutcome, WorkAndBatches, WorkItem
 from service.stores.limits.key_budget import budget_for
 from service.stores.limits.quotas import KeyQuotas
 
@@ -65,11 +67,14 @@ def failed(index: int, article_id: str, error: ClaimServiceError, usage: Usage |
     )  # fmt: skip
 
 
-async def extract_article(pipeline: Pipeline, item: WorkItem, budget: Budget | None = None) -> ArticleOutcome:
+async def extract_article(
+    pipeline: Pipeline, item: WorkItem, budget: Budget | None = None, client: ChatModels | None = None
+) -> ArticleOutcome:
     """Run one article through the pipeline and log it; any failure becomes the article's error, not the worker's.
 
     With a ``budget`` (its job's key counts a day quota), the article's estimate is reserved on it before any
-    model call, and what it used settled after; a refused reservation fails the article with that 429.
+    model call, and what it used settled after; a refused reservation fails the article with that 429. A
+    batch-mode job's article is answered by ``client`` (its batch's answers, else the model in real time).
     """
     started = time.perf_counter()
     try:
@@ -78,7 +83,7 @@ async def extract_article(pipeline: Pipeline, item: WorkItem, budget: Budget | N
         return failed_and_logged(item, "-", refused, None, started)
     article_id = request.article.id or "-"
     try:
-        result = await pipeline.extract(request, budget)
+        result = await pipeline.extract(request, budget, client)
     except ExtractionFailed as failure:
         return failed_and_logged(item, article_id, failure.cause, failure.usage, started)
     except ClaimServiceError as error:
@@ -124,7 +129,7 @@ class ArticleWorkers:
     def __init__(
         self,
         pipeline: Pipeline,
-        queue: WorkQueue,
+        queue: WorkAndBatches,
         settings: Settings,
         quotas: KeyQuotas,
         *,
@@ -167,8 +172,9 @@ class ArticleWorkers:
         """
         key, refusal = self._admit(item)
         budget = budget_for(self._quotas, key, patient=True)  # waits while the day is only held
+        client = await self._client_for(item)
         extraction = asyncio.create_task(
-            extract_article(self._pipeline, item, budget) if refusal is None else refused_article(item, refusal)
+            extract_article(self._pipeline, item, budget, client) if refusal is None else refused_article(item, refusal)
         )
         lease_lost = asyncio.Event()
         renewal = asyncio.create_task(self._keep_lease(item, extraction, lease_lost))
@@ -184,6 +190,13 @@ class ArticleWorkers:
         if await self._record(item, outcome):
             metrics.JOB_ARTICLES.labels("succeeded" if outcome.succeeded else "failed").inc()
             self._wake()  # a finished job may have a webhook to send
+
+    async def _client_for(self, item: WorkItem) -> ChatModels | None:
+        """Return what answers a batch-mode job's article (its batch, else the model in real time); None otherwise."""
+        if await self._queue.batch_of(item.job_id) is None:
+            return None
+        job_id = item.job_id
+        return BatchAnswers(self._pipeline.client, lambda custom_id: self._queue.batch_answer(job_id, custom_id))
 
     def _admit(self, item: WorkItem) -> tuple[ApiKey | None, ClaimServiceError | None]:
         """Return the key that submitted the article's job, and why the article may not run (None: it may).

@@ -1,6 +1,6 @@
-"""The jobs runner: composes and runs its loops (article workers, webhook sender, recovery, purge).
+"""The jobs runner: composes and runs its loops (article workers, webhook sender, recovery, purge, batches).
 
-Each loop is a part of its own (``articles``, ``deliveries``, ``recovery``, ``purge``) with a ``step``; the
+Each loop is a part of its own (``articles``, ``deliveries``, ``recovery``, ``purge``, ``batches``) with a ``step``; the
 runner starts ``job_workers`` article workers and one of each other loop, keeps each going through store
 outages and bugs, wakes the idle ones when work is queued here, and stops them. On shutdown the articles
 still running are handed back for another worker (or the next start).
@@ -18,12 +18,13 @@ from typing import Any
 
 from service.errors import StoreUnavailable
 from service.jobs.articles import ArticleWorkers
+from service.jobs.batches import Batches
 from service.jobs.deliveries import Deliveries
 from service.jobs.purge import Purge
 from service.jobs.recovery import Recovery
 from service.pipeline.extraction import Pipeline
 from service.settings import Settings
-from service.stores.jobs.job_store import JobStore, WorkQueue
+from service.stores.jobs.job_store import JobStore, WorkAndBatches
 from service.stores.limits.quotas import KeyQuotas
 
 logger = logging.getLogger("claims.jobs")
@@ -45,7 +46,12 @@ class JobRunner:
     """This process's workers, webhook sender, recovery and purger, started and stopped with the app."""
 
     def __init__(
-        self, pipeline: Pipeline, store: JobStore, queue: WorkQueue, settings: Settings, quotas: KeyQuotas | None = None
+        self,
+        pipeline: Pipeline,
+        store: JobStore,
+        queue: WorkAndBatches,
+        settings: Settings,
+        quotas: KeyQuotas | None = None,
     ) -> None:
         self._queue = queue
         self._settings = settings
@@ -60,6 +66,7 @@ class JobRunner:
             pipeline, queue, settings, quotas or KeyQuotas(), owner=self.owner, idle=self._idle, wake=self.wake
         )
         self._deliveries = Deliveries(queue, settings, owner=self.owner, idle=self._idle)
+        self._batches = Batches(pipeline, queue, owner=self.owner, idle=self._idle)
         self._recovery = Recovery(queue, settings)
         self._purge = Purge(store)
 
@@ -69,7 +76,10 @@ class JobRunner:
             asyncio.create_task(self._forever("work", self._articles.step), name=f"claims-worker-{n}")
             for n in range(self._settings.job_workers)
         ]
-        helpers = {"deliver": self._deliveries.step, "recover": self._recovery.step, "purge": self._purge.step}
+        helpers = {
+            "deliver": self._deliveries.step, "recover": self._recovery.step, "purge": self._purge.step,
+            "batch": self._batches.step,
+        }  # fmt: skip
         self._helpers = [
             asyncio.create_task(self._forever(name, step), name=f"claims-{name}") for name, step in helpers.items()
         ]

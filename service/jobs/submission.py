@@ -26,6 +26,7 @@ from service.jobs.webhooks import check_callback_characters
 from service.stores.jobs.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
+JOB_SETTINGS = ("callback_url", "callback_per_article", "mode")  # the job's, not a request's
 CONTAINERS_A_REQUEST = 64  # JSON objects and arrays a request may hold on average (a request itself has 2 to 4)
 STRING_OR_CONTAINER = re.compile(rb'"(?:[^"\\\n]++|\\.)*+(?:"|(?=\n)|\Z)|[\[{]')  # a string always matches: linear
 
@@ -93,8 +94,8 @@ def _one_callback(in_body: JobCallback, in_query: JobCallback) -> JobCallback:
 
 
 def _callback_of(document: dict[str, Any]) -> JobCallback:
-    """Take the callback settings out of a JSON submission (they are the job's, not a request's)."""
-    fields = {key: document.pop(key) for key in ("callback_url", "callback_per_article") if key in document}
+    """Take the job's settings (callback, mode) out of a JSON submission (they are the job's, not a request's)."""
+    fields = {key: document.pop(key) for key in JOB_SETTINGS if key in document}
     try:
         return JobCallback.model_validate(fields)
     except ValidationError as exc:
@@ -136,11 +137,13 @@ def build_job(
     skip_invalid: bool,
     idempotency_key: str | None,
     key_name: str | None = None,
+    batch_model: Callable[[list[ExtractionRequest]], str] | None = None,
 ) -> NewJob:
     """Validate every request (``check`` raises a 4xx or returns the article id); return the job to store."""
     if len(submission.entries) > max_articles:
         raise InvalidRequest(f"the job has {len(submission.entries):,} requests; the limit is {max_articles:,}")
     articles: list[NewArticle] = []
+    requests: list[ExtractionRequest] = []
     rejected: list[RejectedLine] = []
     for number, entry in submission.entries:
         try:
@@ -149,6 +152,7 @@ def build_job(
         except (ValidationError, ClaimServiceError) as exc:
             rejected.append(RejectedLine(line=number, detail=_why(exc)))
             continue
+        requests.append(request)
         articles.append(NewArticle(index=len(articles), article_id=article_id, request_json=request.model_dump_json()))
     if rejected and (not skip_invalid or not articles):  # skipping every request would leave nothing to run
         details = "; ".join(f"line {line.line}: {line.detail}" for line in rejected[:20])
@@ -159,6 +163,9 @@ def build_job(
             extensions={"rejected": [line.model_dump() for line in rejected]},
         )
         raise problem
+    batched = submission.callback.mode == "batch"
+    if batched and batch_model is None:
+        raise InvalidRequest("mode: batch is not available here")
     return NewJob(
         id=new_job_id(),
         articles=articles,
@@ -168,6 +175,7 @@ def build_job(
         callback_per_article=submission.callback.callback_per_article,
         rejected_json=json.dumps([line.model_dump() for line in rejected]),
         key_name=key_name,
+        batch_model=batch_model(requests) if batched and batch_model is not None else None,
     )
 
 
@@ -188,5 +196,6 @@ def _why(exc: ValidationError | ClaimServiceError) -> str:
 def _fingerprint(submission: Submission) -> str:
     """Return what an Idempotency-Key is bound to: the body and the callback settings."""
     digest = hashlib.sha256(submission.body)
-    digest.update(submission.callback.model_dump_json().encode())
+    realtime = submission.callback.mode == "realtime"  # a realtime job's key binds what it bound before modes
+    digest.update(submission.callback.model_dump_json(exclude={"mode"} if realtime else None).encode())
     return digest.hexdigest()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.trace import Span
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
@@ -54,8 +54,28 @@ class ModelAnswer:
     usage_faults: tuple[str, ...] = ()  # what the provider reported that cannot be true (taken as unknown)
 
 
-def _no_retry_note() -> None:
+def no_retry_note() -> None:
     """Note nothing about a retry (the default when a caller does not count them)."""
+
+
+class ChatModels(Protocol):
+    """What a chunk's answer needs of a model client: how a model is asked for JSON, and one structured call.
+
+    ``ModelClient`` asks the models; ``service.llm.batch_answers.BatchAnswers`` answers from a provider batch.
+    """
+
+    def mode_for(self, entry: ModelEntry) -> StructuredOutput:
+        """Return how ``entry`` is asked for JSON now."""
+
+    async def complete(
+        self,
+        entry: ModelEntry,
+        messages: list[dict[str, str]],
+        prompt_params: Mapping[str, Any],
+        *,
+        on_retry: Callable[[], None] = no_retry_note,
+    ) -> ModelAnswer:
+        """Ask ``entry`` for a structured reply to ``messages``, telling ``on_retry`` of each transport retry."""
 
 
 @cache
@@ -216,7 +236,7 @@ class ModelClient:
         messages: list[dict[str, str]],
         prompt_params: Mapping[str, Any],
         *,
-        on_retry: Callable[[], None] = _no_retry_note,
+        on_retry: Callable[[], None] = no_retry_note,
     ) -> ModelAnswer:
         """Ask ``entry`` for a structured reply to ``messages``, retrying transient failures (told to ``on_retry``)."""
         mode = first_mode = self.mode_for(entry)

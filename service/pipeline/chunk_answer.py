@@ -25,7 +25,7 @@ from functools import partial
 
 from schemas import ModelClaim, Notice
 from service.errors import ClaimServiceError, ContextTooLong, InvalidModelOutput, ReplyCutOff, UpstreamError
-from service.llm.client import ModelClient
+from service.llm.client import ChatModels
 from service.llm.secrets import public_params
 from service.observability import metrics, tracing
 from service.pipeline.checked import CHECKED, Checked, checked_key
@@ -159,7 +159,7 @@ def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
     return render_prompt(job.prompt, sentences=sentences, context=context, title=job.title)
 
 
-def _key_for(job: ChunkJob, entry: ModelEntry, messages: list[dict[str, str]], mode: StructuredOutput) -> str:
+def reply_key(job: ChunkJob, entry: ModelEntry, messages: list[dict[str, str]], mode: StructuredOutput) -> str:
     """Return the cache key of asking ``entry`` these messages in structured-output ``mode``."""
     return cache_key(
         model_params=public_params(entry), messages=messages, response_mode=mode, prompt_sha256=job.prompt.sha256
@@ -175,7 +175,7 @@ def _remembered(stored: CachedReply, entry: ModelEntry, key: str) -> ChunkAnswer
 
 async def _ask_entry(
     job: ChunkJob,
-    client: ModelClient,
+    client: ChatModels,
     cache: ReplyCache,
     entry: ModelEntry,
     messages: list[dict[str, str]],
@@ -183,7 +183,7 @@ async def _ask_entry(
     tally: CallTally,
 ) -> ChunkAnswer:
     """Answer with one model of the chain: from the cache, else by asking it (and caching what it says)."""
-    key = _key_for(job, entry, messages, client.mode_for(entry))
+    key = reply_key(job, entry, messages, client.mode_for(entry))
     stored = await cache.get(key) if job.read_cache else None
     if job.read_cache:
         metrics.CACHE_LOOKUPS.labels("hit" if stored is not None else "miss").inc()
@@ -199,14 +199,14 @@ async def _ask_entry(
     except (UpstreamError, InvalidModelOutput) as exc:
         return Failed(exc)
     answer = valid.answer  # stored under the mode that answered, which a step-down may have changed
-    key = _key_for(job, entry, messages, answer.structured_output)
+    key = reply_key(job, entry, messages, answer.structured_output)
     reply = valid.reply.model_dump_json()
     await cache.set(key, CachedReply.reply(reply, answer.model, answer.prompt_tokens, answer.completion_tokens))
     return Answered(entry, key, reply, asked=valid)
 
 
 async def _answer(
-    job: ChunkJob, client: ModelClient, cache: ReplyCache, chunk: Chunk, outcome: ChunkOutcome
+    job: ChunkJob, client: ChatModels, cache: ReplyCache, chunk: Chunk, outcome: ChunkOutcome
 ) -> ChunkAnswer:
     """Answer the chunk with the first model of the chain that can; else the last model's failure."""
     messages = chunk_messages(job, chunk)
@@ -243,7 +243,7 @@ def _note_answer(outcome: ChunkOutcome, answered: Answered) -> None:
 
 
 async def _extract_into(
-    job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache, outcome: ChunkOutcome, part: str = ""
+    job: ChunkJob, chunk: Chunk, client: ChatModels, cache: ReplyCache, outcome: ChunkOutcome, part: str = ""
 ) -> None:
     """Extract and ground a chunk's claims (or a part's, ``part`` naming it) into ``outcome``, halving when too big."""
     answer = await _answer(job, client, cache, chunk, outcome)
@@ -298,7 +298,7 @@ def _part_name(part: Chunk) -> str:
 
 
 async def extract_chunk(
-    job: ChunkJob, chunk: Chunk, client: ModelClient, cache: ReplyCache, outcome: ChunkOutcome | None = None
+    job: ChunkJob, chunk: Chunk, client: ChatModels, cache: ReplyCache, outcome: ChunkOutcome | None = None
 ) -> ChunkOutcome:
     """Extract and ground the claims of one chunk into ``outcome`` (new when none is given), counting as it goes."""
     outcome = ChunkOutcome(chunk=chunk.index) if outcome is None else outcome

@@ -24,7 +24,7 @@ from schemas import (
 from schemas.extraction import TITLE_CHARS, ReadArticle
 from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
-from service.llm.client import ModelClient
+from service.llm.client import ChatModels, ModelClient
 from service.observability import metrics
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
@@ -43,7 +43,10 @@ from service.stores.cache.reply_cache import ReplyCache
 
 DROPPED = "_claim_dropped"  # the code of every warning that drops a claim: ungrounded_claim_dropped, …
 DROP_REASONS = {"claim_outside_chunk_dropped": "citing sentences outside their chunk"}  # else the code's first word
-COST_UNKNOWN = "a model that answered has no price in litellm's bundled cost map, so cost_usd is null"
+COST_UNKNOWN = (
+    "a model that answered has no price (or, for a batch, no batch price) in litellm's bundled cost map, "
+    "so cost_usd is null"
+)
 COST_OF_IMPOSSIBLE_USAGE = "a model reported usage that cannot be true (usage_unknown), so cost_usd is null"
 
 
@@ -85,29 +88,19 @@ class Pipeline:
         self.prompts.get(request.options.prompt or self.settings.prompt)
         return article.id or article_fingerprint(article.text)
 
-    async def extract(self, request: ExtractionRequest, budget: Budget | None = None) -> ExtractionResult:
+    async def extract(
+        self, request: ExtractionRequest, budget: Budget | None = None, client: ChatModels | None = None
+    ) -> ExtractionResult:
         """Extract grounded, de-duplicated claims from an article (an HTML page's main text, for a page).
 
         Before any model is called, the extraction's estimate is reserved on ``budget`` (which may refuse it);
-        when the calls are over, however they ended, what they used is settled on it.
+        when the calls are over, however they ended, what they used is settled on it. ``client`` answers the
+        chunk calls in place of the model client (a batch-mode job's answers).
         """
-        options = request.options
-        self.check(request)
-        article, read = await self._text_of(request.article)
-        models = self.model_chain(options.model)
-        prompt = self.prompts.get(options.prompt or self.settings.prompt)
-        normalized, sentences, chunks = await off_the_loop(partial(self._read, article), size=len(article.text))
-        job = ChunkJob(
-            prompt=prompt,
-            models=models,
-            title=article.title,
-            normalized=normalized,
-            original=article.text,
-            read_cache=options.cache,
-            repair_attempts=self.settings.repair_attempts,
-            faithfulness=self.settings.faithfulness,
-        )
-        outcomes = await self._ask(job, chunks, budget)
+        article, read, job, sentences, chunks = await self.chunked(request)
+        models = list(job.models)
+        prompt = job.prompt
+        outcomes = await self._ask(job, chunks, budget, client or self.client)
         _count(outcomes)
         _raise_if_all_failed(outcomes)
         size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
@@ -124,7 +117,29 @@ class Pipeline:
         )
         return result.model_copy(update={"article": echo})
 
-    async def _ask(self, job: ChunkJob, chunks: list[Chunk], budget: Budget | None) -> list[ChunkOutcome]:
+    async def chunked(
+        self, request: ExtractionRequest
+    ) -> tuple[Article, str | None, ChunkJob, list[Sentence], list[Chunk]]:
+        """Check the request, read its article and chunk it: the article read, an HTML page's text, the chunks' job."""
+        options = request.options
+        self.check(request)
+        article, read = await self._text_of(request.article)
+        normalized, sentences, chunks = await off_the_loop(partial(self._read, article), size=len(article.text))
+        job = ChunkJob(
+            prompt=self.prompts.get(options.prompt or self.settings.prompt),
+            models=self.model_chain(options.model),
+            title=article.title,
+            normalized=normalized,
+            original=article.text,
+            read_cache=options.cache,
+            repair_attempts=self.settings.repair_attempts,
+            faithfulness=self.settings.faithfulness,
+        )
+        return article, read, job, sentences, chunks
+
+    async def _ask(
+        self, job: ChunkJob, chunks: list[Chunk], budget: Budget | None, client: ChatModels
+    ) -> list[ChunkOutcome]:
         """Ask for the chunks' claims; with a ``budget``, reserve their estimate first and settle what was used after.
 
         The settlement happens however the calls end (answered, failed, cancelled), counting the calls that
@@ -132,7 +147,7 @@ class Pipeline:
         """
         outcomes = [ChunkOutcome(chunk=chunk.index) for chunk in chunks]
         calls = (
-            extract_chunk(job, chunk, self.client, self.cache, outcome)
+            extract_chunk(job, chunk, client, self.cache, outcome)
             for chunk, outcome in zip(chunks, outcomes, strict=True)
         )
         if budget is None:

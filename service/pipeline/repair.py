@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from schemas import ModelReply
 from service.errors import InvalidModelOutput, ReplyCutOff
-from service.llm.client import ModelAnswer, ModelClient
+from service.llm.client import ChatModels, ModelAnswer
 from service.observability import metrics
 from service.pipeline.replies import ReplyRejected, parse_model_reply
 from service.prompts.rendering import render_repair
@@ -54,7 +54,7 @@ class ValidReply:
 
 
 async def ask_with_repair(
-    client: ModelClient,
+    client: ChatModels,
     entry: ModelEntry,
     prompt: PromptVersion,
     messages: list[dict[str, str]],

@@ -38,7 +38,7 @@ async def test_a_loop_that_fails_goes_on_and_the_runner_stops_every_loop(
     runner.start()
     await asyncio.sleep(0.2)
     tasks = [*runner._workers, *runner._helpers]
-    assert len(tasks) == 4
+    assert len(tasks) == 5  # one worker; deliveries, recovery, purge, batches
     assert not any(task.done() for task in tasks)
     await runner.stop()
     assert len(steps) >= 3  # failed, went on, failed again

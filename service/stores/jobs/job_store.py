@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from schemas.jobs import ArticleError, Job, JobResult
+from service.stores.jobs.batch_store import BatchQueue
 
 Order = Literal["submission", "completion"]
 
@@ -66,6 +67,7 @@ class NewJob:
     callback_per_article: bool
     rejected_json: str  # the RejectedLine list, as JSON
     key_name: str | None = None  # the API key that submitted it: its articles count against that key's quotas
+    batch_model: str | None = None  # batch mode: the alias its chunk calls go to in one provider batch; else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,11 @@ class WorkQueue(Protocol):
         """
 
 
-class JobBackend(JobStore, WorkQueue, Protocol):
+class WorkAndBatches(WorkQueue, BatchQueue, Protocol):
+    """The work queue and the provider batches that hold batch-mode jobs' articles back from it."""
+
+
+class JobBackend(JobStore, WorkAndBatches, Protocol):
     """A job store and its work queue kept together (SQLite embedded, Redis at scale), closed together."""
 
     async def health(self) -> str | None:

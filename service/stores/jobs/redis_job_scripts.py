@@ -11,11 +11,13 @@ Keys, all under ``claims:``::
     claims:tickets                    hash: queue ticket -> "<job id> <index>" it is running
     claims:unticketed                 zset of jobs (by creation time) whose tickets are not all queued yet
     claims:deliveries                 zset of webhook delivery ids by when they are due
+    claims:batches                    zset of batch-mode jobs whose provider batch is out, by when it is due
     claims:delivery:<id>              hash: one webhook delivery
     claims:job:<id>                   hash: the job (state, times, counts, usage, callback)
     claims:job:<id>:<part>            requests, ids, states, owners, attempts (hashes by index); pending (list);
                                       results, errors (hashes); failed, by_index, by_completion (zsets);
-                                      deliveries (list)
+                                      deliveries (list); batch (hash: its provider batch), answers (hash:
+                                      custom_id -> the batch's answer), for a batch-mode job
 
 The scripts name the keys of the job they touch from its id, so the backend needs one Redis (or a primary
 with replicas), not a Redis Cluster.
@@ -33,7 +35,7 @@ UNTICKETED = PREFIX + "unticketed"
 DELIVERIES = PREFIX + "deliveries"
 JOB_PARTS = (
     "requests", "ids", "states", "owners", "attempts", "pending", "results", "errors", "failed", "by_index",
-    "by_completion", "deliveries",
+    "by_completion", "deliveries", "batch", "answers",
 )  # fmt: skip
 
 

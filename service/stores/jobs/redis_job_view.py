@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from redis.asyncio import Redis
 
 from schemas import ExtractionResult
-from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
+from schemas.jobs import ArticleError, Job, JobBatch, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
 from service.steps.cpu import off_the_loop
 from service.stores.jobs.job_store import ERRORS_SHOWN, moment
 from service.stores.jobs.redis_job_scripts import delivery_key, job_key
@@ -42,6 +42,7 @@ async def job_view(redis: Redis, job_id: str) -> Job | None:
     failed = await redis.zrange(job_key(job_id, "failed"), 0, ERRORS_SHOWN - 1)
     errors = await redis.hmget(job_key(job_id, "errors"), failed) if failed else []
     delivery_ids = await redis.lrange(job_key(job_id, "deliveries"), -DELIVERIES_SHOWN, -1)
+    batch = _batch(await redis.hgetall(job_key(job_id, "batch")))
     return Job(
         id=job_id,
         state=text(fields, "state") or "queued",
@@ -63,10 +64,24 @@ async def job_view(redis: Redis, job_id: str) -> Job | None:
         rejected=[RejectedLine.model_validate(line) for line in json.loads(text(fields, "rejected") or "[]")],
         callback_url=text(fields, "callback_url"),
         callback_per_article=text(fields, "callback_per_article") == "1",
+        mode="batch" if batch is not None else "realtime",
+        batch=batch,
         submitted_by=text(fields, "key_name"),
         webhooks=[view for view in [await _delivery(redis, d.decode()) for d in delivery_ids] if view is not None],
         links={"self": f"/v1/jobs/{job_id}", "results": f"/v1/jobs/{job_id}/results"},
     )
+
+
+def _batch(fields: Fields) -> JobBatch | None:
+    """Read a batch-mode job's batch hash as the job shows it (None: a realtime job)."""
+    if not fields:
+        return None
+    shown = {
+        "state": text(fields, "state"), "model": text(fields, "model"),
+        "provider_batch_id": text(fields, "provider_batch_id"), "requests": count(fields, "requests"),
+        "answered": count(fields, "answered"), "detail": text(fields, "detail"),
+    }  # fmt: skip
+    return JobBatch.model_validate(shown)
 
 
 def _usage(fields: Fields) -> JobUsage:

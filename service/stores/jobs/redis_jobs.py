@@ -37,6 +37,7 @@ from saq.queue.redis import RedisQueue
 from schemas.jobs import ArticleError, Job, JobResult
 from service.errors import ClaimServiceError, StoreUnavailable
 from service.stores.jobs import redis_job_scripts as keys
+from service.stores.jobs.batch_store import BatchRecord
 from service.stores.jobs.job_store import (
     RESULTS_PAGE_BYTES,
     ArticleOutcome,
@@ -50,6 +51,7 @@ from service.stores.jobs.job_store import (
     webhook_payload,
     within_budget,
 )
+from service.stores.jobs.redis_batches import BATCHES, RedisBatches, new_batch_fields
 from service.stores.jobs.redis_job_view import job_view, result_sizes, results_at, text
 from service.stores.redis_connection import JOBS_TIMEOUT_S, open_redis, redacted
 
@@ -113,6 +115,7 @@ class RedisJobs:
         self._due = self._redis.register_script(keys.DUE_DELIVERIES)
         self._record_delivery = self._redis.register_script(keys.RECORD_DELIVERY)
         self._postpone_delivery = self._redis.register_script(keys.POSTPONE_DELIVERY)
+        self._batches = RedisBatches(self._redis)
         self._held: dict[str, Held] = {}
         self._epoch: float | None = None
 
@@ -154,8 +157,9 @@ class RedisJobs:
             if earlier is not None:
                 return earlier, False
         await self._store(job)
-        await self._queue_tickets(job.id, range(len(job.articles)))
-        await self._ticketed(job.id, len(job.articles))
+        if job.batch_model is None:  # a batch-mode job's tickets are queued once its batch is back
+            await self._queue_tickets(job.id, range(len(job.articles)))
+            await self._ticketed(job.id, len(job.articles))
         created = await job_view(self._redis, job.id)
         assert created is not None  # noqa: S101 -- stored above, expires only once finished
         return created, True
@@ -199,7 +203,11 @@ class RedisJobs:
             pipe.zadd(keys.JOBS, {job.id: wall_clock()})
             if job.key_name is not None:
                 pipe.zadd(keys.jobs_of(job.key_name), {job.id: wall_clock()})
-            pipe.zadd(keys.UNTICKETED, {job.id: wall_clock()})  # until every ticket is queued (a crash may stop it)
+            if job.batch_model is None:
+                pipe.zadd(keys.UNTICKETED, {job.id: wall_clock()})  # until every ticket is queued (a crash may stop it)
+            else:
+                pipe.hset(keys.job_key(job.id, "batch"), mapping=new_batch_fields(job.batch_model))
+                pipe.zadd(BATCHES, {job.id: 0})
             if job.idempotency_key is not None:
                 pipe.persist(keys.idempotency_key(job.idempotency_key))  # the job exists: the key holds until it ends
             await pipe.execute()
@@ -261,6 +269,7 @@ class RedisJobs:
         args: list[str | float] = [job_id, repr(now), self._retention_s, delivery, self._delivery_ttl()]
         if not await self._cancel(keys=[], args=args):
             return None
+        await self._batches.due_now(job_id)  # its provider batch, if out, is cancelled by the batch loop
         return await job_view(self._redis, job_id)
 
     @reached
@@ -442,6 +451,46 @@ class RedisJobs:
         logger.warning("job %s: queueing the tickets its creator did not", job_id)
         await self._queue_tickets(job_id, range(int(total)))
         await self._ticketed(job_id, int(total))
+
+    # --- provider batches of batch-mode jobs ---------------------------------------------------------------
+
+    @reached
+    async def due_batch(self, owner: str, lease_s: float) -> BatchRecord | None:
+        """Claim for ``lease_s`` a batch due now (to send, to poll, or to cancel with its job), or None."""
+        return await self._batches.claim(owner, wall_clock(), lease_s)
+
+    @reached
+    async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
+        """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
+        now = wall_clock()
+        return await self._batches.save(record, now + next_in_s, now)
+
+    @reached
+    async def batch_answered(self, record: BatchRecord, answers: dict[str, str]) -> bool:
+        """Store a held batch's answers, record its final state and queue its articles' tickets."""
+        await self._batches.store_answers(record.job_id, answers)
+        if not await self.save_batch(record, 0.0):
+            return False
+        total = int(await self._redis.hget(keys.job_key(record.job_id), "total") or 0)
+        await self._queue_tickets(record.job_id, range(total))
+        await self._ticketed(record.job_id, total)
+        return True
+
+    @reached
+    async def batch_requests(self, job_id: str) -> list[str]:
+        """Return the stored request JSON of a job's articles, in submission order."""
+        stored = await self._redis.hgetall(keys.job_key(job_id, "requests"))
+        return [stored[index].decode() for index in sorted(stored, key=int)]
+
+    @reached
+    async def batch_answer(self, job_id: str, custom_id: str) -> str | None:
+        """Return the provider's answer for one call of a job's batch, or None."""
+        return await self._batches.answer(job_id, custom_id)
+
+    @reached
+    async def batch_of(self, job_id: str) -> BatchRecord | None:
+        """Return a job's batch record (None: a realtime job)."""
+        return await self._batches.of(job_id)
 
     # --- webhooks --------------------------------------------------------------------------------------
 

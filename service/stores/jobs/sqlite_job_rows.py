@@ -9,11 +9,13 @@ from typing import Any
 from schemas import ExtractionResult
 from schemas.jobs import ArticleError, Job, JobCounts, JobResult, JobUsage, RejectedLine, WebhookDelivery
 from service.stores.jobs.job_store import ERRORS_SHOWN, ArticleOutcome, Delivery, WorkItem, moment
+from service.stores.jobs.sqlite_batches import BATCH_SCHEMA, PURGE_BATCHES, job_batch
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 DELIVERIES_SHOWN = 50
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, created_at REAL NOT NULL, started_at REAL, finished_at REAL, expires_at REAL,
     state TEXT NOT NULL, idempotency_key TEXT UNIQUE, body_sha256 TEXT NOT NULL, callback_url TEXT,
@@ -37,6 +39,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, due_at);
 """
+    + BATCH_SCHEMA
+)
 
 RESULT_COLUMNS = "SELECT idx, article_id, state, result, error FROM articles"
 PAGE_IN_ORDER = {  # which articles a page may hold, with their stored bytes; their JSON is read once admitted
@@ -58,7 +62,8 @@ UNFINISHED = "SELECT idx FROM articles WHERE job_id = ? AND state IN ('queued', 
 NEXT_JOB = (
     "SELECT id, key_name FROM jobs j WHERE state IN ('queued', 'running') AND EXISTS (SELECT 1 FROM articles a "
     "WHERE a.job_id = j.id AND (a.state = 'queued' OR (a.state = 'running' AND a.lease_until < ?1))) "
-    "ORDER BY turn, created_at LIMIT 1"
+    "AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.job_id = j.id "  # a batch still out holds its job back
+    "AND b.state IN ('pending', 'uploaded', 'submitted')) ORDER BY turn, created_at LIMIT 1"
 )
 NEXT_ARTICLE = (
     "SELECT idx, request FROM articles WHERE job_id = ?1 AND (state = 'queued' OR (state = 'running' "
@@ -73,6 +78,7 @@ FINISH_ARTICLE = (
     "WHERE job_id = :job AND idx = :idx AND owner = :owner AND state = 'running'"
 )
 PURGE = (
+    *PURGE_BATCHES,
     "DELETE FROM articles WHERE job_id = ?",
     "DELETE FROM deliveries WHERE job_id = ?",
     "DELETE FROM jobs WHERE id = ?",
@@ -89,6 +95,7 @@ def job_view(connection: sqlite3.Connection, job_id: str) -> Job:
         (job_id,),
     ).fetchall()
     by_state = {row["state"]: row for row in totals}
+    batch = job_batch(connection, job_id)
     errors = connection.execute(
         "SELECT error FROM articles WHERE job_id = ? AND state = 'failed' ORDER BY idx LIMIT ?",
         (job_id, ERRORS_SHOWN),
@@ -110,6 +117,8 @@ def job_view(connection: sqlite3.Connection, job_id: str) -> Job:
         rejected=[RejectedLine.model_validate(line) for line in json.loads(job["rejected"])],
         callback_url=job["callback_url"],
         callback_per_article=bool(job["callback_per_article"]),
+        mode="batch" if batch is not None else "realtime",
+        batch=None if batch is None else batch.view(),
         submitted_by=job["key_name"],
         webhooks=[_delivery(row) for row in reversed(deliveries)],
         links={"self": f"/v1/jobs/{job_id}", "results": f"/v1/jobs/{job_id}/results"},

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from schemas.jobs import Job, JobResult
 from service.errors import ConfigError, StoreUnavailable
+from service.stores.jobs.batch_store import BatchRecord
 from service.stores.jobs.job_store import (
     RESULTS_PAGE_BYTES,
     ArticleOutcome,
@@ -45,6 +46,14 @@ from service.stores.jobs.job_store import (
     wall_clock,
     webhook_payload,
     within_budget,
+)
+from service.stores.jobs.sqlite_batches import (
+    claim_due_batch,
+    insert_batch,
+    job_batch,
+    save_held_batch,
+    store_answers,
+    stored_answer,
 )
 from service.stores.jobs.sqlite_check import create_whole, damage, described, is_damage
 from service.stores.jobs.sqlite_job_rows import (
@@ -204,6 +213,8 @@ class SqliteJobs:
                     "INSERT INTO articles (job_id, idx, article_id, request, state) VALUES (?, ?, ?, ?, 'queued')",
                     ((job.id, a.index, a.article_id, a.request_json) for a in job.articles),
                 )
+                if job.batch_model is not None:
+                    insert_batch(connection, job.id, job.batch_model)
             return job_view(connection, job.id), True
 
         return await self._run(create)
@@ -480,3 +491,52 @@ class SqliteJobs:
         return await self._run(record)
 
     # --- the job as the API shows it ---------------------------------------------------------------
+
+    # --- provider batches of batch-mode jobs ------------------------------------------------------------
+
+    async def due_batch(self, owner: str, lease_s: float) -> BatchRecord | None:
+        """Claim for ``lease_s`` a batch due now (to send, to poll, or to cancel with its job), or None."""
+
+        def due(connection: sqlite3.Connection) -> BatchRecord | None:
+            with self._transaction(connection):
+                return claim_due_batch(connection, owner, wall_clock(), lease_s)
+
+        return await self._run(due)
+
+    async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
+        """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
+
+        def save(connection: sqlite3.Connection) -> bool:
+            with self._transaction(connection):
+                return save_held_batch(connection, record, wall_clock() + next_in_s)
+
+        return await self._run(save)
+
+    async def batch_answered(self, record: BatchRecord, answers: dict[str, str]) -> bool:
+        """Store a held batch's answers, record its final state and release the job's articles (one transaction)."""
+
+        def answered(connection: sqlite3.Connection) -> bool:
+            with self._transaction(connection):
+                if not save_held_batch(connection, record, wall_clock()):
+                    return False
+                store_answers(connection, record.job_id, answers)
+                return True
+
+        return await self._run(answered)
+
+    async def batch_requests(self, job_id: str) -> list[str]:
+        """Return the stored request JSON of a job's articles, in submission order."""
+
+        def requests(connection: sqlite3.Connection) -> list[str]:
+            rows = connection.execute("SELECT request FROM articles WHERE job_id = ? ORDER BY idx", (job_id,))
+            return [str(row["request"]) for row in rows.fetchall()]
+
+        return await self._run(requests)
+
+    async def batch_answer(self, job_id: str, custom_id: str) -> str | None:
+        """Return the provider's answer for one call of a job's batch, or None."""
+        return await self._run(lambda connection: stored_answer(connection, job_id, custom_id))
+
+    async def batch_of(self, job_id: str) -> BatchRecord | None:
+        """Return a job's batch record (None: a realtime job)."""
+        return await self._run(lambda connection: job_batch(connection, job_id))

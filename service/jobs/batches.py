@@ -1,0 +1,146 @@
+"""The batch loop of the jobs runner: send a batch-mode job's chunk calls as one provider batch, and poll it.
+
+Each step takes one batch under a lease (one owner at a time, in every process) and moves it one step on,
+recording where it is before giving it up: ``pending`` → input uploaded (``uploaded``, the file id kept)
+→ submitted (``submitted``, the provider's batch id kept) → polled, the wait doubling from ``batch_poll_s``
+to ``batch_poll_max_s`` → back (``ready``; or ``failed`` / ``cancelled``), when its answers are stored and
+the job's articles released to the article workers. A process killed at any point leaves the last step
+recorded: the next owner polls the same batch (an ``uploaded`` batch whose submission went out unrecorded
+is found among the provider's batches by its input file), so a job's batch is submitted once. A job
+cancelled while its batch is out has the provider's batch cancelled. A provider error is tried again later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from schemas import ExtractionRequest
+from schemas.jobs import BatchState
+from service.errors import InvalidRequest, ModelCannotBatch, UpstreamError
+from service.llm import batch_api
+from service.pipeline.batch_calls import job_calls
+from service.pipeline.extraction import Pipeline
+from service.settings import ModelEntry, Settings
+from service.stores.jobs.batch_store import BatchQueue, BatchRecord
+
+logger = logging.getLogger("claims.jobs")
+MAX_REQUESTS = 50_000  # OpenAI's limit on the calls of one batch
+
+
+def batch_alias(pipeline: Pipeline, requests: list[ExtractionRequest]) -> str:
+    """Return the one model alias a batch-mode job's articles ask; 422 when they ask several, or it cannot batch."""
+    aliases = sorted({request.options.model or pipeline.settings.default_model for request in requests})
+    if len(aliases) != 1:
+        raise InvalidRequest(f"a batch-mode job's articles must ask one model; these ask {', '.join(aliases)}")
+    entry = pipeline.model_chain(aliases[0])[0]
+    if batch_api.batch_provider(entry) is None:
+        raise ModelCannotBatch(
+            f"model {entry.model_name!r} ({entry.model}) has no batch endpoint litellm can use (batches go to "
+            f"{' and '.join(batch_api.BATCH_PROVIDERS)} models); submit the job with mode realtime"
+        )
+    return entry.model_name
+
+
+def poll_wait_s(settings: Settings, polls: int) -> float:
+    """Return how long to wait before the next poll, after ``polls`` polls: doubling, up to the maximum."""
+    return float(min(settings.batch_poll_max_s, settings.batch_poll_s * 2 ** min(polls, 30)))
+
+
+class Batches:
+    """What the batch loop does each step: move one due batch one step on."""
+
+    def __init__(
+        self, pipeline: Pipeline, queue: BatchQueue, *, owner: str, idle: Callable[[], Awaitable[None]]
+    ) -> None:
+        self._pipeline = pipeline
+        self._settings = pipeline.settings
+        self._queue = queue
+        self._owner = owner
+        self._idle = idle
+
+    async def step(self) -> None:
+        """Take one due batch and move it on; with none due, wait a moment."""
+        record = await self._queue.due_batch(self._owner, self._settings.job_lease_s)
+        if record is None:
+            await self._idle()
+            return
+        entry = self._settings.model_entry(record.model)
+        if entry is None:  # the alias left the config while its batch was out: its articles run and fail
+            await self._queue.batch_answered(record.moved("failed", detail=f"model {record.model!r} is gone"), {})
+            return
+        try:
+            await self._advance(record, entry)
+        except UpstreamError as exc:
+            wait = poll_wait_s(self._settings, record.polls)
+            logger.warning("job %s: its batch is %s; trying again in %.0f s (%s)", record.job_id, record.state,
+                           wait, exc.detail)  # fmt: skip
+            await self._queue.save_batch(record.moved(record.state, polls=record.polls + 1), wait)
+
+    async def _advance(self, record: BatchRecord, entry: ModelEntry) -> None:
+        """Do the one thing the batch needs next, and record it."""
+        if record.job_cancelled:
+            await self._cancel(record, entry)
+        elif record.state == "pending":
+            await self._upload(record, entry)
+        elif record.state == "uploaded":
+            await self._submit(record, entry)
+        else:
+            await self._poll(record, entry)
+
+    async def _upload(self, record: BatchRecord, entry: ModelEntry) -> None:
+        """Write the job's uncached chunk calls as the batch's input and upload it (none: the articles run now)."""
+        lines = await job_calls(self._pipeline, await self._queue.batch_requests(record.job_id))
+        if not lines:
+            await self._queue.batch_answered(record.moved("ready", detail="every chunk was in the reply cache"), {})
+            return
+        if len(lines) > MAX_REQUESTS:
+            detail = f"{len(lines):,} chunk calls are more than a batch takes ({MAX_REQUESTS:,}); asked in real time"
+            await self._queue.batch_answered(record.moved("failed", requests=len(lines), detail=detail), {})
+            return
+        file_id = await batch_api.upload_input(entry, lines)
+        logger.info("job %s: uploaded %d chunk call(s) as batch input %s", record.job_id, len(lines), file_id)
+        await self._queue.save_batch(record.moved("uploaded", input_file_id=file_id, requests=len(lines)), 0.0)
+
+    async def _submit(self, record: BatchRecord, entry: ModelEntry) -> None:
+        """Submit the uploaded input, unless a batch over it was already made (its id then went unrecorded)."""
+        assert record.input_file_id is not None  # noqa: S101 -- recorded with the uploaded state
+        batch_id = await batch_api.submitted_batch(entry, record.input_file_id)
+        if batch_id is None:
+            batch_id = await batch_api.submit_batch(entry, record.input_file_id, record.job_id)
+            logger.info("job %s: submitted batch %s", record.job_id, batch_id)
+        else:
+            logger.info("job %s: batch %s was submitted before; polling it", record.job_id, batch_id)
+        submitted = record.moved("submitted", provider_batch_id=batch_id, polls=0)
+        await self._queue.save_batch(submitted, poll_wait_s(self._settings, 0))
+
+    async def _poll(self, record: BatchRecord, entry: ModelEntry) -> None:
+        """Ask where the batch is; once it is done, store its answers and release the articles."""
+        assert record.provider_batch_id is not None  # noqa: S101 -- recorded with the submitted state
+        status = await batch_api.batch_status(entry, record.provider_batch_id)
+        if not status.finished:
+            polled = record.moved("submitted", polls=record.polls + 1)
+            await self._queue.save_batch(polled, poll_wait_s(self._settings, record.polls + 1))
+            return
+        answers = {}
+        if status.output_file_id:
+            answers = batch_api.answered_lines(await batch_api.file_text(entry, status.output_file_id))
+        state: BatchState = (
+            "ready" if status.status == "completed" else "cancelled" if status.status == "cancelled" else "failed"
+        )
+        unanswered = record.requests - len(answers)
+        detail = status.detail or (f"batch {status.status}" if state != "ready" else None)
+        if unanswered > 0:
+            detail = (
+                f"{detail + '; ' if detail else ''}{unanswered} call(s) unanswered by the batch, asked in real time"
+            )
+        logger.info("job %s: batch %s is %s with %d answer(s)", record.job_id, record.provider_batch_id,
+                    status.status, len(answers))  # fmt: skip
+        await self._queue.batch_answered(record.moved(state, answered=len(answers), detail=detail), answers)
+
+    async def _cancel(self, record: BatchRecord, entry: ModelEntry) -> None:
+        """Cancel a cancelled job's batch at the provider (when it was submitted) and record it cancelled."""
+        if record.provider_batch_id is not None:
+            await batch_api.cancel_batch(entry, record.provider_batch_id)
+            logger.info("job %s: cancelled batch %s", record.job_id, record.provider_batch_id)
+        await self._queue.batch_answered(record.moved("cancelled", detail="the job was cancelled"), {})

@@ -1,0 +1,86 @@
+"""The SQL of batch-mode jobs in the embedded backend: a job's provider batch, its lease, and its answers.
+
+Every function takes the store's connection, on the store's thread; writes run inside the caller's
+``BEGIN IMMEDIATE`` transaction, so two processes never hold one batch at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from service.stores.jobs.batch_store import BatchRecord
+
+BATCH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    job_id TEXT PRIMARY KEY, model TEXT NOT NULL, state TEXT NOT NULL, input_file_id TEXT,
+    provider_batch_id TEXT, requests INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0,
+    polls INTEGER NOT NULL DEFAULT 0, detail TEXT, owner TEXT, lease_until REAL, next_at REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS batch_answers (
+    job_id TEXT NOT NULL, custom_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (job_id, custom_id)
+);
+"""
+PURGE_BATCHES = ("DELETE FROM batch_answers WHERE job_id = ?", "DELETE FROM batches WHERE job_id = ?")
+DUE = (
+    "SELECT b.*, j.state AS job_state FROM batches b JOIN jobs j ON j.id = b.job_id "
+    "WHERE b.state IN ('pending', 'uploaded', 'submitted') AND (b.owner IS NULL OR b.lease_until < :now) "
+    "AND (b.next_at <= :now OR j.state = 'cancelled') ORDER BY b.next_at LIMIT 1"
+)
+
+
+def insert_batch(connection: sqlite3.Connection, job_id: str, model: str) -> None:
+    """Store a new batch-mode job's batch, pending (its articles are held until it is back)."""
+    connection.execute("INSERT INTO batches (job_id, model, state) VALUES (?, ?, 'pending')", (job_id, model))
+
+
+def batch_record(row: sqlite3.Row, owner: str = "", job_cancelled: bool = False) -> BatchRecord:
+    """Read a batches row as a record."""
+    return BatchRecord(
+        job_id=row["job_id"], model=row["model"], state=row["state"], input_file_id=row["input_file_id"],
+        provider_batch_id=row["provider_batch_id"], requests=row["requests"], answered=row["answered"],
+        polls=row["polls"], detail=row["detail"], owner=owner, job_cancelled=job_cancelled,
+    )  # fmt: skip
+
+
+def claim_due_batch(connection: sqlite3.Connection, owner: str, now: float, lease_s: float) -> BatchRecord | None:
+    """Take the batch due first for ``owner`` until ``now + lease_s`` (in the caller's transaction)."""
+    row = connection.execute(DUE, {"now": now}).fetchone()
+    if row is None:
+        return None
+    connection.execute(
+        "UPDATE batches SET owner = ?, lease_until = ? WHERE job_id = ?", (owner, now + lease_s, row["job_id"])
+    )
+    return batch_record(row, owner, job_cancelled=row["job_state"] == "cancelled")
+
+
+def save_held_batch(connection: sqlite3.Connection, record: BatchRecord, next_at: float) -> bool:
+    """Write a held batch's progress and free it until ``next_at``; False when ``record.owner`` lost it."""
+    cursor = connection.execute(
+        "UPDATE batches SET state = ?, input_file_id = ?, provider_batch_id = ?, requests = ?, answered = ?, "
+        "polls = ?, detail = ?, owner = NULL, lease_until = NULL, next_at = ? WHERE job_id = ? AND owner = ?",
+        (record.state, record.input_file_id, record.provider_batch_id, record.requests, record.answered,
+         record.polls, record.detail, next_at, record.job_id, record.owner),
+    )  # fmt: skip
+    return cursor.rowcount == 1
+
+
+def store_answers(connection: sqlite3.Connection, job_id: str, answers: dict[str, str]) -> None:
+    """Store a batch's answers by custom_id (a repeated one keeps the first)."""
+    connection.executemany(
+        "INSERT OR IGNORE INTO batch_answers (job_id, custom_id, body) VALUES (?, ?, ?)",
+        ((job_id, custom_id, body) for custom_id, body in answers.items()),
+    )
+
+
+def stored_answer(connection: sqlite3.Connection, job_id: str, custom_id: str) -> str | None:
+    """Return one stored answer, or None."""
+    row = connection.execute(
+        "SELECT body FROM batch_answers WHERE job_id = ? AND custom_id = ?", (job_id, custom_id)
+    ).fetchone()
+    return None if row is None else str(row["body"])
+
+
+def job_batch(connection: sqlite3.Connection, job_id: str) -> BatchRecord | None:
+    """Return a job's batch, or None for a realtime job."""
+    row = connection.execute("SELECT * FROM batches WHERE job_id = ?", (job_id,)).fetchone()
+    return None if row is None else batch_record(row)
