@@ -32,9 +32,13 @@ def multipart_file(body: bytes, content_type: str) -> tuple[str, bytes]:
 class FakeBatches:
     """Uploaded files and batches, finishing ``batch_seconds`` after they are made."""
 
-    def __init__(self, answer: Answer, batch_seconds: float) -> None:
+    def __init__(
+        self, answer: Answer, batch_seconds: float, *, ending: str = "completed", answers: int | None = None
+    ) -> None:
         self._answer = answer
         self.batch_seconds = batch_seconds
+        self.ending = ending  # how a batch ends: completed, or expired (the 24 hours ran out), or failed
+        self.answers = answers  # answer only this many lines (the rest are in the error file); None: all
         self.files: dict[str, bytes] = {}
         self.file_meta: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
@@ -87,20 +91,38 @@ class FakeBatches:
         return {key: value for key, value in batch.items() if not key.startswith("_")}
 
     def _complete(self, batch: dict[str, Any]) -> None:
-        """Answer every line of a batch into an output file."""
+        """Answer the lines of a batch into an output file (those left unanswered into an error file)."""
+        if self.ending == "failed":
+            batch.update(status="failed", failed_at=int(time.time()))
+            error = {"code": "invalid_json_line", "line": 1, "param": None, "message": "This line is not valid JSON."}
+            batch["errors"] = {"object": "list", "data": [error]}
+            return
+        answered = batch["_lines"][: self.answers]
+        unanswered = batch["_lines"][len(answered) :]
         output = []
-        for number, line in enumerate(batch["_lines"]):
+        for number, line in enumerate(answered):
             body = self._answer(line["body"])
             output.append({
                 "id": f"batch_req_{number:06d}", "custom_id": line["custom_id"],
                 "response": {"status_code": 200, "request_id": f"req_{number:06d}", "body": body}, "error": None,
             })  # fmt: skip
         self.lines += len(output)
-        file_id = f"file-{secrets.token_hex(12)}"
-        self.files[file_id] = "".join(json.dumps(line) + "\n" for line in output).encode()
+        errors = [
+            {"id": f"batch_req_e{number:06d}", "custom_id": line["custom_id"], "response": None,
+             "error": {"code": "batch_expired", "message": "This request could not be executed before the "
+                                                           "completion window expired."}}
+            for number, line in enumerate(unanswered)
+        ]  # fmt: skip
         now = int(time.time())
-        batch.update(status="completed", output_file_id=file_id, finalizing_at=now, completed_at=now)
-        batch["request_counts"] = {"total": len(output), "completed": len(output), "failed": 0}
+        batch.update(status=self.ending, output_file_id=self._file(output), finalizing_at=now)
+        batch.update({f"{self.ending}_at": now, "error_file_id": self._file(errors) if errors else None})
+        batch["request_counts"] = {"total": len(batch["_lines"]), "completed": len(output), "failed": len(errors)}
+
+    def _file(self, lines: list[dict[str, Any]]) -> str:
+        """Store JSON lines as a file; return its id."""
+        file_id = f"file-{secrets.token_hex(12)}"
+        self.files[file_id] = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        return file_id
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
         """Cancel a batch still running."""

@@ -1,0 +1,341 @@
+"""Tests of batch-mode jobs (``service/jobs/batches.py``) through the real litellm -> httpx path.
+
+OpenAI's Batch API is faked with respx (``tests/jobs/batch_fakes.py``: files, batches, their output, errors,
+expiry, cancel, in OpenAI's shapes); the chat endpoint is mocked too, so a chat call the batch should have
+answered is counted, and any other request fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+from fastapi.testclient import TestClient
+
+from benchmarks.fake_batches import FakeBatches
+from service.api.app import create_app
+from service.settings import Settings
+from service.stores.jobs.batch_store import BatchRecord
+from service.stores.jobs.job_store import NewArticle, NewJob, new_job_id
+from service.stores.jobs.sqlite_jobs import SqliteJobs
+from tests.conftest import OPENAI_URL, hosted_settings
+from tests.jobs.batch_fakes import good_answer, input_lines, route_batches
+from tests.providers import scripted_openai_reply
+
+pytestmark = pytest.mark.usefixtures("provider_keys")
+GPT_4O_MINI_BATCH = (7.5e-08, 3e-07)  # litellm's input/output_cost_per_token_batches for gpt-4o-mini
+
+
+def batch_job(articles: int, **job: Any) -> dict[str, Any]:
+    """Return a batch-mode job body of ``articles`` two-sentence articles with figures."""
+    requests = [
+        {"article": {"id": f"a{n}", "text": f"Prices rose {n}% in May. Rents fell {n + 1}% in June."}}
+        for n in range(articles)
+    ]
+    return {"mode": "batch", "requests": requests, **job}
+
+
+def settled(client: TestClient, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """Wait until the job is finished; return it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
+        if job["state"] not in ("queued", "running"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+
+
+def quick(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings on the OpenAI alias `gpt` polling batches every 50 ms."""
+    return hosted_settings(tmp_path, job_workers=1, batch_poll_s=0.05, batch_poll_max_s=0.1, **overrides)
+
+
+@pytest.fixture
+def chat(http_mock: respx.MockRouter) -> respx.Route:
+    """OpenAI's chat endpoint, answering like a good model (counted: batch-mode chunks should not come here)."""
+    route: respx.Route = http_mock.post(OPENAI_URL).mock(side_effect=scripted_openai_reply)
+    return route
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest) -> dict[str, object]:
+    """The job store: embedded (SQLite) or Redis (the test's own database)."""
+    if request.param == "sqlite":
+        return {}
+    return {"redis_url": request.getfixturevalue("redis_url")}
+
+
+def test_a_batch_mode_job_is_one_provider_batch_priced_at_the_batch_price(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route, backend: dict[str, object]
+) -> None:
+    """Six articles: one upload, one batch, no chat call; claims grounded; cost at gpt-4o-mini's batch price."""
+    fake = FakeBatches(good_answer, batch_seconds=0.2)
+    api = route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path, **backend))) as client:
+        submitted = client.post("/v1/jobs", json=batch_job(6))
+        job = settled(client, submitted.json()["id"])
+        results = client.get(f"/v1/jobs/{job['id']}/results").json()
+    assert submitted.status_code == 202
+    assert submitted.json()["mode"] == "batch"
+    assert submitted.json()["batch"] == {
+        "state": "pending", "model": "gpt", "provider_batch_id": None, "requests": 0, "answered": 0, "detail": None
+    }  # fmt: skip
+    assert fake.created == 1
+    assert chat.call_count == 0
+    calls = [(call.request.method, call.request.url.path) for call in api.calls]
+    assert calls[:3] == [("POST", "/v1/files"), ("GET", "/v1/batches"), ("POST", "/v1/batches")]
+    assert calls[-1] == (
+        "GET",
+        f"/v1/files/{fake.batches[job['batch']['provider_batch_id']]['output_file_id']}/content",
+    )
+    assert job["state"] == "succeeded"
+    assert job["batch"] == {
+        "state": "ready", "model": "gpt", "provider_batch_id": next(iter(fake.batches)), "requests": 6,
+        "answered": 6, "detail": None,
+    }  # fmt: skip
+    assert job["counts"]["claims"] == 12
+    assert job["usage"]["model_calls"] == 6
+    prompt_price, completion_price = GPT_4O_MINI_BATCH
+    assert job["usage"]["cost_usd"] == pytest.approx(6 * (200 * prompt_price + 50 * completion_price))
+    first = results[0]["result"]
+    assert [claim["source"]["quote"] for claim in first["claims"]] == [
+        "Prices rose 0% in May.",
+        "Rents fell 1% in June.",
+    ]
+    assert first["warnings"] == []
+
+
+def test_the_batch_input_is_openais_jsonl_a_custom_id_per_chunk(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """Each line is a chat-completions call with a custom_id, the model's name, the prompt and the JSON schema."""
+    fake = FakeBatches(good_answer, batch_seconds=0.0)
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path))) as client:
+        settled(client, client.post("/v1/jobs", json=batch_job(2)).json()["id"])
+    lines = input_lines(fake)
+    assert len(lines) == 2
+    assert len({line["custom_id"] for line in lines}) == 2
+    assert all(line["custom_id"].startswith("chunk-") for line in lines)
+    assert {(line["method"], line["url"]) for line in lines} == {("POST", "/v1/chat/completions")}
+    body = lines[0]["body"]
+    assert body["model"] == "gpt-4o-mini"
+    assert body["temperature"] == 0
+    assert body["response_format"]["type"] == "json_schema"
+    assert [message["role"] for message in body["messages"]] == ["system", "user"]
+    assert "[S1] Prices rose 0% in May." in body["messages"][-1]["content"]
+    assert "api_key" not in json.dumps(lines)
+    assert next(iter(fake.batches.values()))["metadata"]["claims_job"].startswith("job_")
+
+
+def test_a_model_without_a_batch_endpoint_is_a_422_naming_it(tmp_path: Path) -> None:
+    """The offline model cannot batch: the submission is refused, naming the alias and the model."""
+    with TestClient(create_app(quick(tmp_path))) as client:
+        refused = client.post(
+            "/v1/jobs",
+            json=batch_job(1)
+            | {"requests": [{"article": {"text": "Prices rose 3%."}, "options": {"model": "default"}}]},
+        )
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["type"].endswith("/model-cannot-batch")
+    assert "'default' (offline/rules)" in problem["detail"]
+
+
+def test_articles_asking_two_models_cannot_share_a_batch(tmp_path: Path) -> None:
+    """One batch goes to one model: a batch-mode job whose articles ask two aliases is a 422."""
+    body = batch_job(1)
+    body["requests"].append({"article": {"text": "Prices rose 3%."}, "options": {"model": "claude"}})
+    with TestClient(create_app(quick(tmp_path))) as client:
+        refused = client.post("/v1/jobs", json=body)
+    assert refused.status_code == 422
+    assert "must ask one model; these ask claude, gpt" in refused.json()["detail"]
+
+
+def test_an_invalid_batch_answer_is_repaired_in_real_time_with_the_validation_error(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """A batch line that is not the reply schema goes through the repair loop: one chat call, carrying the error."""
+    answered: list[int] = []
+
+    def first_one_broken(body: dict[str, Any]) -> dict[str, Any]:
+        answered.append(1)
+        return good_answer(body) if len(answered) > 1 else good_answer(body) | {"choices": [
+            {"index": 0, "message": {"role": "assistant", "content": '{"claims": "none"}'}, "finish_reason": "stop"}
+        ]}  # fmt: skip
+
+    route_batches(http_mock, FakeBatches(first_one_broken, batch_seconds=0.0))
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(3)).json()["id"])
+        results = client.get(f"/v1/jobs/{job['id']}/results").json()
+    assert job["state"] == "succeeded"
+    assert chat.call_count == 1
+    repair = json.loads(chat.calls[0].request.content)["messages"]
+    assert repair[-2] == {"role": "assistant", "content": '{"claims": "none"}'}
+    assert "claims" in repair[-1]["content"]
+    assert "list" in repair[-1]["content"]
+    assert [result["result"]["usage"]["repairs"] for result in results] == [1, 0, 0]
+    assert job["counts"]["claims"] == 6
+
+
+def test_an_expired_batch_answers_what_it_did_and_the_rest_is_asked_in_real_time(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """Expired with two of five lines answered: those two come from the batch, three chat calls, the job says so."""
+    route_batches(http_mock, FakeBatches(good_answer, batch_seconds=0.0, ending="expired", answers=2))
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(5)).json()["id"])
+    assert job["state"] == "succeeded"
+    assert chat.call_count == 3
+    assert job["batch"]["state"] == "failed"
+    assert job["batch"]["answered"] == 2
+    assert job["batch"]["detail"] == "batch expired; 3 call(s) unanswered by the batch, asked in real time"
+    assert job["counts"]["claims"] == 10
+
+
+def test_a_failed_batch_says_why_and_its_articles_are_asked_in_real_time(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """A batch the provider failed (its input refused) is reported with the provider's reason."""
+    route_batches(http_mock, FakeBatches(good_answer, batch_seconds=0.0, ending="failed"))
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(2)).json()["id"])
+    assert job["state"] == "succeeded"
+    assert chat.call_count == 2
+    assert job["batch"]["state"] == "failed"
+    assert job["batch"]["detail"].startswith("This line is not valid JSON.; 2 call(s) unanswered")
+
+
+def test_cancelling_the_job_cancels_the_providers_batch(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route, backend: dict[str, object]
+) -> None:
+    """DELETE while the batch is out: the provider's batch is cancelled and no article is run."""
+    fake = FakeBatches(good_answer, batch_seconds=60.0)
+    api = route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path, **backend))) as client:
+        job_id = client.post("/v1/jobs", json=batch_job(3)).json()["id"]
+        deadline = time.monotonic() + 20
+        while client.get(f"/v1/jobs/{job_id}").json()["batch"]["state"] != "submitted":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
+        while client.get(f"/v1/jobs/{job_id}").json()["batch"]["state"] != "cancelled":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        job = client.get(f"/v1/jobs/{job_id}").json()
+    batch = next(iter(fake.batches.values()))
+    assert batch["status"] == "cancelled"
+    assert ("POST", f"/v1/batches/{batch['id']}/cancel") in [(c.request.method, c.request.url.path) for c in api.calls]
+    assert job["counts"]["cancelled"] == 3
+    assert job["batch"]["detail"] == "the job was cancelled"
+    assert chat.call_count == 0
+
+
+def test_a_provider_error_while_submitting_is_tried_again_and_makes_one_batch(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """A 500 on the batch's creation: tried again at the next poll, one batch made, the job succeeds."""
+    fake = FakeBatches(good_answer, batch_seconds=0.0)
+    failing = {"left": 1}
+    real = fake.create
+
+    def create_once_failing(body: bytes) -> tuple[int, dict[str, Any]]:
+        if failing["left"]:
+            failing["left"] -= 1
+            return 500, {"error": {"message": "The server had an error", "type": "server_error", "code": None}}
+        return real(body)
+
+    fake.create = create_once_failing  # type: ignore[method-assign]
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(2)).json()["id"])
+    assert job["state"] == "succeeded"
+    assert fake.created == 1
+    assert chat.call_count == 0
+
+
+async def test_a_batch_submitted_but_not_recorded_is_found_and_polled_not_submitted_again(
+    tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """A process killed between submitting and recording: the next owner finds the batch by its input file."""
+    from service.jobs.batches import Batches
+    from service.pipeline.build import build_pipeline
+
+    fake = FakeBatches(good_answer, batch_seconds=60.0)
+    route_batches(http_mock, fake)
+    settings = quick(tmp_path)
+    store = SqliteJobs(settings.data_dir, lease_s=30, retention_s=3600)
+    pipeline = build_pipeline(settings)
+    request = json.dumps(batch_job(1)["requests"][0])
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", request)], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    await store.create(job)
+    batches = Batches(pipeline, store, owner="worker_a", idle=_no_wait)
+    await batches.step()  # uploads
+    record = await store.batch_of(job.id)
+    assert record is not None
+    assert record.state == "uploaded"
+    assert record.input_file_id is not None
+    fake.create(json.dumps({"input_file_id": record.input_file_id, "endpoint": "/v1/chat/completions",
+                            "completion_window": "24h"}).encode())  # fmt: skip  # the submit whose reply was lost
+    await batches.step()
+    resumed = await store.batch_of(job.id)
+    await store.close()
+    await pipeline.close()
+    assert fake.created == 1
+    assert resumed is not None
+    assert resumed.state == "submitted"
+    assert resumed.provider_batch_id == next(iter(fake.batches))
+
+
+async def _no_wait() -> None:
+    """Idle without waiting."""
+
+
+async def test_one_owner_holds_a_batch_at_a_time_on_redis(redis_url: str) -> None:
+    """Two workers ask for due batches: the first gets it for its lease, the second nothing; saved, it is due again."""
+    from service.stores.jobs.redis_jobs import RedisJobs
+
+    store = RedisJobs(redis_url, lease_s=30, retention_s=3600)
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", "{}")], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    try:
+        await store.create(job)
+        first = await store.due_batch("worker_a", 30)
+        second = await store.due_batch("worker_b", 30)
+        assert first is not None
+        assert first.owner == "worker_a"
+        assert second is None
+        assert await store.save_batch(first.moved("uploaded", input_file_id="file-1"), 0.0)
+        assert not await store.save_batch(first.moved("uploaded", input_file_id="file-2"), 0.0)  # no longer held
+        again = await store.due_batch("worker_b", 30)
+        assert again == BatchRecord(job_id=job.id, model="gpt", state="uploaded", input_file_id="file-1",
+                                    owner="worker_b")  # fmt: skip
+        assert await store.depth() == {"queued": 0, "running": 0}  # no ticket while the batch is out
+    finally:
+        await store.close()
+
+
+async def test_one_owner_holds_a_batch_at_a_time_embedded(tmp_path: Path) -> None:
+    """The same on SQLite: one owner at a time, and the job's article is held back from the queue while it is out."""
+    store = SqliteJobs(tmp_path, lease_s=30, retention_s=3600)
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", "{}")], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    try:
+        await store.create(job)
+        first = await store.due_batch("worker_a", 30)
+        assert first is not None
+        assert await store.due_batch("worker_b", 30) is None
+        assert await store.claim("worker_b") is None  # held back while the batch is out
+        assert await store.batch_answered(first.moved("ready", answered=1), {"chunk-1": "{}"})
+        assert await store.batch_answer(job.id, "chunk-1") == "{}"
+        item = await store.claim("worker_b")
+        assert item is not None
+        assert item.job_id == job.id
+    finally:
+        await store.close()
