@@ -79,12 +79,14 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_provider(latency_ms: float, workdir: Path, max_seconds: float, batch_seconds: float = 1.0) -> Process:
-    """Start the fake provider (its batches taking ``batch_seconds``) and wait for it to print its port."""
+def start_provider(
+    latency_ms: float, workdir: Path, max_seconds: float, batch_seconds: float = 1.0, port: int = 0
+) -> Process:
+    """Start the fake provider (its batches taking ``batch_seconds``; on ``port``, 0: any) and wait for its port."""
     log_path = workdir / "provider.log"
     log = log_path.open("wb")
     command = [sys.executable, "-m", "benchmarks.fake_provider", "--latency-ms", str(latency_ms)]
-    command += ["--max-seconds", str(max_seconds), "--batch-seconds", str(batch_seconds)]
+    command += ["--max-seconds", str(max_seconds), "--batch-seconds", str(batch_seconds), "--port", str(port)]
     started = time.perf_counter()
     popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=clean_environment(), cwd=_root())  # noqa: S603 -- our own module
     assert popen.stdout is not None
@@ -120,11 +122,13 @@ def service_config(provider_port: int, cache_dir: Path, concurrency: int, model_
     }
 
 
-def start_service(name: str, config: Mapping[str, Any], workdir: Path, env: Mapping[str, str] | None = None) -> Process:
-    """Write the config, start ``python -m service serve`` (``env`` added) and return at once (see ``wait_ready``)."""
+def start_service(
+    name: str, config: Mapping[str, Any], workdir: Path, env: Mapping[str, str] | None = None, port: int = 0
+) -> Process:
+    """Write the config, start ``python -m service serve`` (``env`` added; on ``port``, 0: a free one) and return."""
     config_path = workdir / f"{name}.claims.yaml"
     config_path.write_text(yaml.safe_dump(dict(config)), encoding="utf-8")
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
     return _spawn(name, command, port, workdir, {**(env or {}), "CLAIMS_CONFIG": str(config_path)})
 

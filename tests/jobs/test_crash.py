@@ -111,3 +111,18 @@ def test_a_batch_survives_sigkill_with_every_article_once_and_no_chunk_paid_twic
     assert asked_twice <= in_flight  # only the calls the kill cut off were made again; no answered chunk
     print(f"\n{len(calls)} calls for {chunks} chunks; {in_flight} in flight at the kill, {asked_twice} asked again; "
           f"{from_cache} from the cache after the restart")  # fmt: skip
+
+
+def test_a_batch_mode_job_killed_while_its_batch_is_out_resumes_the_same_batch(tmp_path: Path) -> None:
+    """SIGKILL while the provider batch is out, restart: the same batch is polled, 40 articles each once, no chat."""
+    from benchmarks.batch_mode import ARTICLES, run
+
+    seen = run(tmp_path, 0, kill=True)
+    assert seen["killed"]["batch"]["state"] == "submitted"
+    assert seen["killed"]["counts"]["succeeded"] == 0
+    assert seen["job"]["batch"]["provider_batch_id"] == seen["killed"]["batch"]["provider_batch_id"]
+    assert seen["job"]["state"] == "succeeded"
+    assert seen["job"]["counts"]["succeeded"] == ARTICLES
+    assert seen["results"] == ARTICLES
+    assert seen["every_article_once"]
+    assert seen["provider"] == {"batches_created": 1, "batch_lines": 2 * ARTICLES, "chat_calls": 0}
