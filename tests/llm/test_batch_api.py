@@ -1,0 +1,102 @@
+"""Tests of ``service/llm/batch_api.py``: which models can batch, batch prices, the input lines, the output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from service.errors import UpstreamAuthError
+from service.llm import batch_api
+from service.settings import ModelEntry
+from tests.conftest import hosted_settings
+from tests.providers import openai_error
+
+
+def entry(model: str, **params: object) -> ModelEntry:
+    """Return an alias for ``model``."""
+    return ModelEntry(model_name="m", litellm_params={"model": model, **params})
+
+
+def test_only_openai_and_azure_models_can_batch() -> None:
+    """OpenAI and Azure have a Batch API litellm drives whole; the offline model, Anthropic and Ollama do not."""
+    assert batch_api.batch_provider(entry("openai/gpt-4o-mini")) == "openai"
+    assert batch_api.batch_provider(entry("azure/my-deployment")) == "azure"
+    assert batch_api.batch_provider(entry("offline/rules")) is None
+    assert batch_api.batch_provider(entry("anthropic/claude-haiku-4-5")) is None
+    assert batch_api.batch_provider(entry("ollama/llama3")) is None
+
+
+def test_batch_prices_come_from_litellms_map_or_are_unknown() -> None:
+    """gpt-4o-mini has batch prices (half its realtime ones); a model the map lacks has none."""
+    assert batch_api.batch_prices(entry("openai/gpt-4o-mini")) == (7.5e-08, 3e-07)
+    assert batch_api.batch_prices(entry("openai/no-such-model")) is None
+
+
+def test_the_custom_id_is_the_question_asked() -> None:
+    """The same alias, mode and messages give the same id; another mode or message another one."""
+    messages = [{"role": "user", "content": "[S1] Prices rose 3%."}]
+    same = batch_api.custom_id_for("gpt", "json_schema", messages)
+    assert same == batch_api.custom_id_for("gpt", "json_schema", list(messages))
+    assert same != batch_api.custom_id_for("gpt", "json_object", messages)
+    assert same != batch_api.custom_id_for("gpt", "json_schema", [{"role": "user", "content": "[S1] Other."}])
+    assert len(same) <= 64  # OpenAI's limit on a custom_id
+
+
+def test_a_batch_line_is_the_realtime_call_without_connection_or_secret() -> None:
+    """The body names the provider's model, keeps the model's own params and the prompt's, and no key or base."""
+    model = entry("openai/gpt-4o-mini", api_key="os.environ/OPENAI_API_KEY", api_base="http://x/v1", temperature=0)
+    line = batch_api.batch_line(model, "json_object", [{"role": "user", "content": "hi"}], {"max_tokens": 900})
+    assert line == {
+        "custom_id": batch_api.custom_id_for("m", "json_object", [{"role": "user", "content": "hi"}]),
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "hi"}],
+            "temperature": 0,
+            "max_tokens": 900,
+            "response_format": {"type": "json_object", "schema": line["body"]["response_format"]["schema"]},
+        },
+    }
+
+
+def test_answered_lines_keep_the_200s_and_leave_out_errors() -> None:
+    """An output file's successful lines by custom_id; a non-200 response, an error or a broken line is left out."""
+    ok = {"id": "chatcmpl-1", "choices": []}
+    output = "\n".join(
+        json.dumps(line)
+        for line in [
+            {
+                "id": "r1",
+                "custom_id": "c1",
+                "response": {"status_code": 200, "request_id": "q1", "body": ok},
+                "error": None,
+            },
+            {"id": "r2", "custom_id": "c2", "response": {"status_code": 400, "body": {"error": {}}}, "error": None},
+            {"id": "r3", "custom_id": "c3", "response": None, "error": {"code": "batch_expired", "message": "…"}},
+        ]
+    )
+    assert batch_api.answered_lines(output + "\nnot json\n") == {"c1": json.dumps(ok)}
+
+
+async def test_a_refused_key_on_upload_is_the_services_upstream_auth_error(
+    tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None
+) -> None:
+    """A 401 from /v1/files is translated like a chat call's: UpstreamAuthError naming the alias, no retry."""
+    route = http_mock.post("https://api.openai.com/v1/files").mock(
+        return_value=openai_error(
+            401, "Incorrect API key provided: sk-test-****", "invalid_request_error", "invalid_api_key"
+        )
+    )
+    gpt = hosted_settings(tmp_path).model_entry("gpt")
+    assert gpt is not None
+    with pytest.raises(UpstreamAuthError) as raised:
+        await batch_api.upload_input(gpt, [{"custom_id": "c1"}])
+    assert route.call_count == 1
+    assert "'gpt'" in raised.value.detail
+    assert isinstance(route.calls[0].request, httpx.Request)
+    assert b'"custom_id": "c1"' in route.calls[0].request.content
