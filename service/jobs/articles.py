@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from cachetools import LRUCache
 from pydantic import ValidationError
 
 from schemas import ExtractionRequest, ExtractionResult, Usage
@@ -41,6 +42,7 @@ from service.stores.limits.quotas import KeyQuotas
 
 logger = logging.getLogger("claims.jobs")
 STORE_RETRY_S = 1.0
+JOBS_REMEMBERED = 4096  # jobs whose mode a process remembers
 
 
 def succeeded(result: ExtractionResult) -> ArticleOutcome:
@@ -145,6 +147,7 @@ class ArticleWorkers:
         self._owner = owner
         self._idle = idle
         self._wake = wake
+        self._batched: LRUCache[str, bool] = LRUCache(maxsize=JOBS_REMEMBERED)  # job id -> in batch mode
 
     async def step(self) -> None:
         """Take one article and run it; with none waiting, wait a moment."""
@@ -192,10 +195,16 @@ class ArticleWorkers:
             self._wake()  # a finished job may have a webhook to send
 
     async def _client_for(self, item: WorkItem) -> ChatModels | None:
-        """Return what answers a batch-mode job's article (its batch, else the model in real time); None otherwise."""
-        if await self._queue.batch_of(item.job_id) is None:
-            return None
+        """Return what answers a batch-mode job's article (its batch, else the model in real time); None otherwise.
+
+        Whether a job is in batch mode never changes, so each job is looked up once in a while, not per article.
+        """
         job_id = item.job_id
+        batched = self._batched.get(job_id)
+        if batched is None:
+            batched = self._batched[job_id] = await self._queue.batch_of(job_id) is not None
+        if not batched:
+            return None
         return BatchAnswers(self._pipeline.client, lambda custom_id: self._queue.batch_answer(job_id, custom_id))
 
     def _admit(self, item: WorkItem) -> tuple[ApiKey | None, ClaimServiceError | None]:

@@ -339,3 +339,21 @@ async def test_one_owner_holds_a_batch_at_a_time_embedded(tmp_path: Path) -> Non
         assert item.job_id == job.id
     finally:
         await store.close()
+
+
+def test_an_ndjson_job_asks_for_batch_mode_in_the_query(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """``?mode=batch`` with an NDJSON body: one batch; the same body in realtime mode makes chat calls instead."""
+    fake = FakeBatches(good_answer, batch_seconds=0.0)
+    route_batches(http_mock, fake)
+    body = "".join(json.dumps(request) + "\n" for request in batch_job(2)["requests"])
+    headers = {"content-type": "application/x-ndjson"}
+    with TestClient(create_app(quick(tmp_path))) as client:
+        batched = settled(client, client.post("/v1/jobs?mode=batch", content=body, headers=headers).json()["id"])
+        realtime = client.post("/v1/jobs", content=body, headers=headers | {"idempotency-key": "k1"}).json()
+        realtime = settled(client, realtime["id"])
+    assert (batched["mode"], batched["batch"]["state"], fake.created) == ("batch", "ready", 1)
+    assert (realtime["mode"], realtime["batch"]) == ("realtime", None)
+    assert chat.call_count == 0  # the realtime job's chunks were answered by the batch before, from the cache
+    assert realtime["usage"]["cache_hits"] == 2
