@@ -1,8 +1,8 @@
 """The batch loop of the jobs runner: send a batch-mode job's chunk calls as one provider batch, and poll it.
 
-Each step takes one batch under a lease (one owner at a time, in every process) and moves it one step on,
-recording where it is before giving it up: ``pending`` → input uploaded (``uploaded``, the file id kept)
-→ submitted (``submitted``, the provider's batch id kept) → polled, the wait doubling from ``batch_poll_s``
+Each step takes one batch under a lease (one owner at a time, in every process; four job leases long) and
+moves it one step on, recording where it is before giving it up: ``pending`` → input uploaded
+(``uploaded``, the file id kept) → submitted (``submitted``, the provider's batch id kept) → polled, the wait doubling from ``batch_poll_s``
 to ``batch_poll_max_s`` → back (``ready``; or ``failed`` / ``cancelled``), when its answers are stored and
 the job's articles released to the article workers. A process killed at any point leaves the last step
 recorded: the next owner polls the same batch (an ``uploaded`` batch whose submission went out unrecorded
@@ -26,6 +26,7 @@ from service.stores.jobs.batch_store import BatchQueue, BatchRecord
 
 logger = logging.getLogger("claims.jobs")
 MAX_REQUESTS = 50_000  # OpenAI's limit on the calls of one batch
+LEASES_A_STEP = 4  # a batch is held for this many job leases: an upload of a large input takes a while
 
 
 def batch_alias(pipeline: Pipeline, requests: list[ExtractionRequest]) -> str:
@@ -61,7 +62,7 @@ class Batches:
 
     async def step(self) -> None:
         """Take one due batch and move it on; with none due, wait a moment."""
-        record = await self._queue.due_batch(self._owner, self._settings.job_lease_s)
+        record = await self._queue.due_batch(self._owner, LEASES_A_STEP * self._settings.job_lease_s)
         if record is None:
             await self._idle()
             return

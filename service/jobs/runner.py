@@ -71,15 +71,18 @@ class JobRunner:
         self._purge = Purge(store)
 
     def start(self) -> None:
-        """Start ``job_workers`` workers (none: an API-only process), the webhook sender, recovery and the purger."""
+        """Start ``job_workers`` workers (none: an API-only process), the webhook sender, recovery and the purger.
+
+        A process with workers also runs the batch loop (sending and polling batch-mode jobs' provider batches);
+        an API-only one leaves that work, which reads and chunks every article of a job, to the workers.
+        """
         self._workers = [
             asyncio.create_task(self._forever("work", self._articles.step), name=f"claims-worker-{n}")
             for n in range(self._settings.job_workers)
         ]
-        helpers = {
-            "deliver": self._deliveries.step, "recover": self._recovery.step, "purge": self._purge.step,
-            "batch": self._batches.step,
-        }  # fmt: skip
+        helpers = {"deliver": self._deliveries.step, "recover": self._recovery.step, "purge": self._purge.step}
+        if self._settings.job_workers:
+            helpers["batch"] = self._batches.step
         self._helpers = [
             asyncio.create_task(self._forever(name, step), name=f"claims-{name}") for name, step in helpers.items()
         ]
