@@ -2,12 +2,13 @@
 
 Each step takes one batch under a lease (one owner at a time, in every process; four job leases long) and
 moves it one step on, recording where it is before giving it up: ``pending`` → input uploaded
-(``uploaded``, the file id kept) → submitted (``submitted``, the provider's batch id kept) → polled, the wait doubling from ``batch_poll_s``
-to ``batch_poll_max_s`` → back (``ready``; or ``failed`` / ``cancelled``), when its answers are stored and
-the job's articles released to the article workers. A process killed at any point leaves the last step
-recorded: the next owner polls the same batch (an ``uploaded`` batch whose submission went out unrecorded
-is found among the provider's batches by its input file), so a job's batch is submitted once. A job
-cancelled while its batch is out has the provider's batch cancelled. A provider error is tried again later.
+(``uploaded``, the file id kept) → submitted (``submitted``, the provider's batch id kept) → polled, the
+wait doubling from ``batch_poll_s`` to ``batch_poll_max_s`` → back (``ready``; or ``failed`` /
+``cancelled``), when its answers are stored and the job's articles released to the article workers. A
+process killed at any point leaves the last step recorded: the next owner polls the same batch (an
+``uploaded`` batch whose submission went out unrecorded is found among the provider's batches by its input
+file), so a job's batch is submitted once. A job cancelled while its batch is out has the provider's batch
+cancelled. A provider error is tried again later.
 """
 
 from __future__ import annotations
