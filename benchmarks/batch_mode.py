@@ -114,7 +114,7 @@ def run(workdir: Path, port: int, kill: bool) -> dict[str, Any]:
         "job": {key: job[key] for key in ("state", "mode", "batch", "counts", "usage")},
         "results": len(results), "every_article_once": indexes == list(range(ARTICLES)),
         "provider": {"batches_created": stats["batches_created"], "batch_lines": stats["batch_lines"],
-                     "chat_calls": stats["calls"]},
+                     "chat_calls": stats["calls"], "batch_api_requests": stats["batch_api_requests"]},
     }  # fmt: skip
 
 

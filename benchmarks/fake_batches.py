@@ -4,7 +4,8 @@
 uploaded JSONL input, ``in_progress`` for ``batch_seconds`` and then ``completed``, every line answered as
 ``/v1/chat/completions`` would answer it (one output line per input line, a ``custom_id`` each); ``GET
 /v1/batches/{id}`` polls it, ``GET /v1/batches`` lists them, ``POST /v1/batches/{id}/cancel`` cancels it and
-``GET /v1/files/{id}/content`` returns a file's bytes. Every batch made is counted (``/stats``).
+``GET /v1/files/{id}/content`` returns a file's bytes. Every batch made, and every request, is counted
+(``/stats``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -44,6 +46,7 @@ class FakeBatches:
         self.batches: dict[str, dict[str, Any]] = {}
         self.created = 0  # batches made since the start
         self.lines = 0  # input lines answered in batches
+        self.requests: Counter[str] = Counter()  # the Batch API and Files requests, by method and route
 
     def upload(self, body: bytes, content_type: str) -> dict[str, Any]:
         """Store an uploaded file; return OpenAI's file object."""
@@ -135,6 +138,9 @@ class FakeBatches:
         """Answer a Batch API or Files request; None when ``path`` is neither."""
         path = path.split("?", 1)[0].rstrip("/")
         parts = path.split("/")
+        named = "/".join("{id}" if part.startswith(("file-", "batch_")) else part for part in parts)
+        if "/files" in path or "/batches" in path:
+            self.requests[f"{method} {named}"] += 1
         if method == "POST" and path.endswith("/files"):
             return 200, self.upload(body, content_type)
         if method == "GET" and path.endswith("/content") and parts[-2] in self.files:

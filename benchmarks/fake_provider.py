@@ -128,7 +128,10 @@ class FakeProvider:
         if batch_answer is not None:
             return batch_answer
         if method == "GET" and path == "/stats":
-            batches = {"batches_created": self.batches.created, "batch_lines": self.batches.lines}
+            batches = {
+                "batches_created": self.batches.created, "batch_lines": self.batches.lines,
+                "batch_api_requests": dict(self.batches.requests),
+            }  # fmt: skip
             return 200, {**asdict(self.counters), **batches, "latency_s": self.latency_s}
         if method == "GET" and path == "/calls":
             return 200, {"calls": self.calls}

@@ -125,4 +125,6 @@ def test_a_batch_mode_job_killed_while_its_batch_is_out_resumes_the_same_batch(t
     assert seen["job"]["counts"]["succeeded"] == ARTICLES
     assert seen["results"] == ARTICLES
     assert seen["every_article_once"]
+    requests = seen["provider"].pop("batch_api_requests")
     assert seen["provider"] == {"batches_created": 1, "batch_lines": 2 * ARTICLES, "chat_calls": 0}
+    assert (requests["POST /v1/files"], requests["POST /v1/batches"]) == (1, 1)  # uploaded and submitted once
