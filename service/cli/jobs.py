@@ -123,9 +123,12 @@ def submit(
     per_article: Annotated[bool, typer.Option("--per-article", help="Also POST each article's result.")] = False,
     idempotency_key: Annotated[str | None, typer.Option(help="Submit at most once under this key.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the job until it finishes.")] = False,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Batch mode: the provider's Batch API, about half price, within 24 h.")
+    ] = False,
 ) -> None:
     """Submit the articles as one job; print the job (as it ends, with --wait)."""
-    params: dict[str, Any] = {"callback_per_article": per_article}
+    params: dict[str, Any] = {"callback_per_article": per_article, "mode": "batch" if batch else "realtime"}
     if callback_url:
         params["callback_url"] = callback_url
     headers = {"content-type": "application/x-ndjson"}

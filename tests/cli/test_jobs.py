@@ -155,3 +155,12 @@ def test_a_key_no_header_can_carry_is_refused_before_any_request() -> None:
         "error: --api-key (or CLAIMS_API_KEY) holds a character no HTTP header carries: an API key is printable "
         "ASCII, as claims keys new prints it\n",
     )
+
+
+def test_batch_mode_on_a_model_that_cannot_batch_is_the_services_422_in_one_line(
+    served: Process, articles: Path
+) -> None:
+    """``--batch`` asks for batch mode; the offline model has no Batch API: the 422 says so, exit 2."""
+    result = claims("jobs", "submit", str(articles), "--batch", "--url", f"http://127.0.0.1:{served.port}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: Model cannot run as a batch: model 'default' (offline/rules)")
