@@ -154,10 +154,20 @@ class Claim(BaseModel):
     """A checkable factual claim, grounded in a verbatim span of the article."""
 
     id: str = Field(description="Stable: the same claim in the same article always gets the same id.")
-    text: str
+    text: str = Field(
+        description="The claim in words a reader can follow without the article; context taken from the article "
+        'is in square brackets ("[Christine Lagarde] noted that import prices had fallen by 1.9%").'
+    )
     type: ClaimType
     claimant: str | None
     attribution: Attribution
+    standalone: bool = Field(
+        default=False,
+        description="True when the text can be understood without the article: no pronoun, demonstrative, "
+        '"the company" or unnamed time ("last month") is left that only the article explains '
+        "(bracketed context resolves one; a first person is resolved by the claimant). Computed by the service "
+        "for every claim, whatever the model (false on a job's claim stored before it was).",
+    )
     checkworthiness: float = Field(ge=0.0, le=1.0)
     source: ClaimSource
     chunk: int = Field(ge=1, description="The chunk (1-based) whose model reply produced the claim.")

@@ -21,6 +21,7 @@ from schemas.model_reply import ModelClaim, ModelReply
 from service.offline.checkworthiness import score_lines
 from service.offline.claimants import Source, find_source, is_pure_quote
 from service.offline.lexicon import IMPERATIVE_VERBS, OPINION_RULE_WORDS
+from service.offline.references import resolve_references
 from service.steps.speakers import split_speaker_label
 
 # --- word lists -------------------------------------------------------------------------------------
@@ -35,6 +36,7 @@ MONTHS = (
 QUOTED_SPAN = re.compile(
     r"“([^”]{0,600})”|\"([^\"]{0,600})\"|‘(.{0,600}?)’(?=[\s,.;:!?]|$)|(?:^|(?<=\s))'(.{0,600}?)'(?=[\s,.;:!?]|$)"
 )
+EARLIER_SENTENCES = 5  # the sentences before one that its references are resolved from
 MAX_SENTENCE_CHARS = 2_000  # longer is a run-on the segmenter could not split (a list, a table): no claim
 
 # publishing furniture, matched on lower-cased text: phrases that open the sentence, then phrases anywhere
@@ -185,12 +187,12 @@ def standalone_text(sentence: str) -> str:
     return text[:1].upper() + text[1:] if text else sentence
 
 
-def _claim(sentence_id: int, sentence: str, source: Source, score: float) -> ModelClaim:
-    """Return the claim a check-worthy sentence yields: the whole sentence as its quote."""
+def _claim(sentence_id: int, sentence: str, source: Source, score: float, earlier: Sequence[str]) -> ModelClaim:
+    """Return the claim a check-worthy sentence yields: the whole sentence as its quote, its references filled in."""
     return ModelClaim(
         sentence_ids=[sentence_id],
         quote=sentence,
-        text=standalone_text(sentence),
+        text=standalone_text(resolve_references(sentence, earlier)),
         type=claim_type(sentence, source),
         claimant=source.claimant,
         attribution=source.attribution,
@@ -213,11 +215,12 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
     scores = score_lines([(speaker, text) for _, speaker, text in spoken])  # each read in its passage
     claims: list[ModelClaim] = []
     previous_speaker: str | None = None
-    for (sentence_id, speaker, sentence), probability in zip(spoken, scores, strict=True):
+    for index, ((sentence_id, speaker, sentence), probability) in enumerate(zip(spoken, scores, strict=True)):
         source = find_source(sentence, previous_speaker)
         previous_speaker = source.claimant if is_pure_quote(sentence) else None
         if speaker is not None and source.claimant is None:
             source = Source(source.attribution, speaker)
         if is_check_worthy(sentence, source):
-            claims.append(_claim(sentence_id, sentence, source, rounded_score(probability)))
+            earlier = [text for _, _, text in spoken[max(0, index - EARLIER_SENTENCES) : index]]
+            claims.append(_claim(sentence_id, sentence, source, rounded_score(probability), earlier))
     return ModelReply(claims=claims)

@@ -37,6 +37,7 @@ from service.steps.dedupe import claim_id, dedupe_claims
 from service.steps.grounding import GroundedClaim, Producer
 from service.steps.html import is_html, read_html
 from service.steps.reading import read_sentences
+from service.steps.standalone import is_standalone
 from service.steps.text import NormalizedText, Sentence, normalize_text
 from service.steps.transcript import attribute_to_speakers
 from service.stores.cache.reply_cache import ReplyCache
@@ -309,6 +310,7 @@ def _to_claim(article_key: str, grounded: GroundedClaim) -> Claim:
         type=claim.type,
         claimant=claim.claimant,
         attribution=claim.attribution,
+        standalone=is_standalone(claim.text, claim.claimant),
         checkworthiness=claim.checkworthiness,
         source=ClaimSource(
             quote=grounded.quote, start=grounded.start, end=grounded.end, sentence_ids=list(grounded.sentence_ids)

@@ -19,14 +19,15 @@ a later request, or a claimant named in every claim, is read once. The gate's co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
 from schemas import Notice
 from service.steps.chunking import Chunk
 from service.steps.grounding import GroundedClaim
+from service.steps.standalone import unbracketed
 
 FaithfulnessMode = Literal["drop", "warn", "off"]
 
@@ -59,6 +60,19 @@ _OPENER_WORDS = """
 OPENERS = frozenset(_OPENER_WORDS.split())
 NOT_NAMES = OPENERS | UNITS.keys() | TENS.keys() | SCALES.keys()  # "One of the largest", "Two people": numbers
 NUMBER_WORDS = frozenset(UNITS.keys() | TENS.keys() | SCALES.keys())  # a spelled-out run holds one of these
+NEGATIONS = frozenset(
+    ["not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "false", "untrue", "incorrect"]
+)
+NOT_NEGATING = frozenset({"until", "only", "just", "merely", "till"})  # after a negation: a positive idiom
+# words that frame a claim without being its content: function words, auxiliaries, speech verbs
+_FRAME = """
+    is are was were be been being am has have had do does did will would can could may might shall should must
+    said says say saying told tells according added noted stated claimed argued reported reports announced
+    that which who whom whose what than to of the about also per cent percent s
+"""
+FRAME_WORDS = OPENERS | frozenset(_FRAME.split())
+CONTENT_FROM_QUOTE = 0.5  # at least this share of a claim's own content words must come from its quote
+YEARS = (1800, 2100)  # whole numbers in this range may be years
 MIN_STEM_FOR_PREFIX = 4
 MAX_SUFFIX = 3
 STEMS_REMEMBERED = 4_096  # distinct names in claims, ~0.5 MB at most
@@ -74,17 +88,18 @@ class Support:
 
     words: frozenset[str]
     numbers: frozenset[float]
+    sentences: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def of(cls, texts: Iterable[str]) -> Support:
-        """Read the words and numbers of the texts the model was shown."""
+    def of(cls, texts: Iterable[str], sentences: Mapping[int, str] | None = None) -> Support:
+        """Read the words and numbers of the texts the model was shown (``sentences``: the citable ones, by id)."""
         words: set[str] = set()
         numbers: set[float] = set()
         for text in texts:
             reading = _read(text)
             words |= reading.words
             numbers |= reading.numbers
-        return cls(frozenset(words), frozenset(numbers))
+        return cls(frozenset(words), frozenset(numbers), dict(sentences or {}))
 
     def has_word(self, word: str) -> bool:
         """Say whether a word, or a form of it that differs only by an ending, is supported."""
@@ -136,7 +151,8 @@ def chunk_support(chunk: Chunk, title: str | None) -> Support:
     """Return what the model was shown for a chunk: its sentences, their context, the title and the speakers."""
     shown = [*chunk.context, *chunk.sentences]
     speakers = {sentence.speaker for sentence in shown if sentence.speaker}
-    return Support.of([*(sentence.text for sentence in shown), *speakers, title or ""])
+    citable = {sentence.id: sentence.text for sentence in chunk.sentences}
+    return Support.of([*(sentence.text for sentence in shown), *speakers, title or ""], citable)
 
 
 def _tokens(text: str) -> list[str]:
@@ -238,6 +254,102 @@ def unsupported_terms(text: str, claimant: str | None, support: Support) -> list
     return list(dict.fromkeys(missing))
 
 
+def _said(grounded: GroundedClaim, support: Support) -> str:
+    """Return what a claim's quote says, in full: its cited sentences (the quote alone when they are not known).
+
+    A quote may be the span of a sentence that states one fact; the sentence's own frame ("…, a spokesman
+    said") is part of what it says.
+    """
+    cited = [support.sentences.get(sentence_id) for sentence_id in grounded.sentence_ids]
+    return " ".join(text for text in cited if text) or grounded.quote
+
+
+def unsaid_words(text: str, said: str, support: Support) -> tuple[int, list[str]]:
+    """Return how many content words and numbers a claim's own text has, and those its quote does not say.
+
+    Its own text is what lies outside brackets; its content, the words less function words and speech verbs
+    (a model writes "X said that …"), and the numbers it states. A name the chunk supports is never unsaid:
+    a referent carried over from an earlier sentence stands a claim alone, and is not counted.
+    """
+    own = _read(unbracketed(text))
+    quoted = _read(said)
+    said_support = Support(quoted.words, quoted.numbers)
+    counted = len(own.numbers)
+    unsaid = [_show(number) for number in sorted(own.numbers - quoted.numbers)]
+    for token in own.tokens:
+        stem = _stem(token)
+        if token[0].isdigit() or stem in FRAME_WORDS or stem in NUMBER_WORDS:
+            continue
+        if said_support.has_word(token):
+            counted += 1
+        elif not (token[0].isupper() and support.has_word(token)):  # a referent carried over is neither
+            counted += 1
+            unsaid.append(token)
+    return counted, list(dict.fromkeys(unsaid))
+
+
+def _figures_from_elsewhere(text: str, said: str, cited: Sequence[int], support: Support) -> list[str]:
+    """Return the figures (years aside) of a claim's own text that another citable sentence states, not its quote.
+
+    A model that needs a figure of another sentence of its chunk cites that sentence too; one that does not has
+    pasted it. Years are left to the share of content words: a model may name the year "last year" means.
+    """
+    own = _read(unbracketed(text)).numbers - _read(said).numbers
+    figures = {number for number in own if not (number == int(number) and YEARS[0] <= number <= YEARS[1])}
+    if not figures:
+        return []
+    others = [sentence for sentence_id, sentence in support.sentences.items() if sentence_id not in cited]
+    stated: set[float] = set().union(*(_read(sentence).numbers for sentence in others)) if others else set()
+    return [_show(number) for number in sorted(figures & stated)]
+
+
+def _negations(text: str) -> int:
+    """Return how many negations a text states: "not", "no", "never", "n't", "false", "untrue" and the like.
+
+    "Not until" (only after) and "not only" (as well as) are no negation.
+    """
+    tokens = _read(text).tokens
+    return sum(1 for index, token in enumerate(tokens) if _is_negation(token) and not _idiom(tokens, index))
+
+
+def _idiom(tokens: Sequence[str], index: int) -> bool:
+    """Tell whether the negation at ``index`` opens a positive idiom ("not until", "not only", "not just")."""
+    return index + 1 < len(tokens) and tokens[index + 1].casefold() in NOT_NEGATING
+
+
+def _is_negation(token: str) -> bool:
+    """Tell whether one token negates: a negative word, or a contraction ending in n't."""
+    folded = token.casefold()
+    return folded in NEGATIONS or folded.endswith(("n't", "n’t"))
+
+
+def polarity_flipped(text: str, said: str, quote: str) -> bool:
+    """Tell whether a claim negates what its quote says, or states what the quote negates.
+
+    A negation the claim adds ("was not", "It is false that") is one its quote's sentences do not hold; a
+    negation it removes is one in the quote whose negated word ("not *rise*") the claim states without one.
+    """
+    own = unbracketed(text)
+    added = _negations(own)
+    if added > _negations(said):
+        return True
+    if added >= _negations(quote):
+        return False
+    claim_words = _read(own).words
+    return any(negated in claim_words for negated in _negated_words(quote))
+
+
+def _negated_words(quote: str) -> list[str]:
+    """Return the comparable form of the content word each negation of a quote bears on ("never *met*")."""
+    tokens = _read(quote).tokens
+    negated: list[str] = []
+    for index, token in enumerate(tokens):
+        if _is_negation(token) and not _idiom(tokens, index):
+            following = [_stem(word) for word in tokens[index + 1 : index + 4] if _stem(word) not in FRAME_WORDS]
+            negated += following[:1]
+    return negated
+
+
 def _show(number: float) -> str:
     """Write a number as a reader would: 15.2, 1324994, 2024."""
     return str(int(number)) if number == int(number) else str(number)
@@ -252,24 +364,37 @@ def check_faithfulness(
     kept: list[GroundedClaim] = []
     notices: list[Notice] = []
     for grounded in claims:
-        missing = unsupported_terms(grounded.claim.text, grounded.claim.claimant, support)
-        if missing and mode == "drop":
-            notices.append(_notice(grounded, missing, chunk, "unfaithful_claim_dropped"))
+        fault = unfaithfulness(grounded, support)
+        if fault and mode == "drop":
+            notices.append(_notice(grounded, fault, chunk, "unfaithful_claim_dropped"))
             continue
-        if missing:
-            notices.append(_notice(grounded, missing, chunk, "unfaithful_claim_kept"))
+        if fault:
+            notices.append(_notice(grounded, fault, chunk, "unfaithful_claim_kept"))
         kept.append(grounded)
     return kept, notices
 
 
-def _notice(grounded: GroundedClaim, missing: list[str], chunk: int, code: str) -> Notice:
-    """Say which claim named what the text it was shown does not support."""
-    terms = ", ".join(repr(term) for term in missing)
-    return Notice(
-        chunk=chunk,
-        code=code,
-        detail=f"claim {grounded.claim.text[:80]!r} names what the text it was shown does not support: {terms}",
-    )
+def unfaithfulness(grounded: GroundedClaim, support: Support) -> str | None:
+    """Say what makes a claim unfaithful to what it was shown and to its quote, or None when nothing does."""
+    claim = grounded.claim
+    missing = unsupported_terms(claim.text, claim.claimant, support)
+    if missing:
+        return f"names what the text it was shown does not support: {', '.join(repr(term) for term in missing)}"
+    said = _said(grounded, support)
+    elsewhere = _figures_from_elsewhere(claim.text, said, grounded.sentence_ids, support)
+    if elsewhere:
+        return f"states a figure another sentence says, not its quote: {', '.join(repr(f) for f in elsewhere)}"
+    counted, unsaid = unsaid_words(claim.text, said, support)
+    if counted and len(unsaid) > counted * (1 - CONTENT_FROM_QUOTE):
+        return f"says what its quote does not: {', '.join(repr(word) for word in unsaid)}"
+    if polarity_flipped(claim.text, said, grounded.quote):
+        return "negates what its quote says, or states what its quote negates"
+    return None
+
+
+def _notice(grounded: GroundedClaim, fault: str, chunk: int, code: str) -> Notice:
+    """Say which claim is unfaithful, and why."""
+    return Notice(chunk=chunk, code=code, detail=f"claim {grounded.claim.text[:80]!r} {fault}")
 
 
 _remembered_reading = lru_cache(maxsize=TEXTS_REMEMBERED)(_reading)

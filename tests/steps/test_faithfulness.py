@@ -62,10 +62,11 @@ def test_what_the_text_never_said_is_named(text: str, claimant: str | None, miss
     assert unsupported_terms(text, claimant, SHOWN) == missing
 
 
-def grounded(text: str, claimant: str | None) -> GroundedClaim:
-    """Return a grounded claim with this text and claimant (its quote is not what is judged)."""
-    claim = ModelClaim(sentence_ids=[1], quote="q", text=text, type="other", claimant=claimant, checkworthiness=0.5)
-    return GroundedClaim(claim, chunk=1, sentence_ids=(1,), start=0, end=1, quote="q", producer=Producer("m", "m"))
+def grounded(text: str, claimant: str | None, quote: str | None = None) -> GroundedClaim:
+    """Return a grounded claim with this text, claimant and quote (by default, its quote says what its text says)."""
+    quote = text if quote is None else quote
+    claim = ModelClaim(sentence_ids=[1], quote=quote, text=text, type="other", claimant=claimant, checkworthiness=0.5)
+    return GroundedClaim(claim, chunk=1, sentence_ids=(1,), start=0, end=1, quote=quote, producer=Producer("m", "m"))
 
 
 def test_the_mode_drops_warns_or_keeps() -> None:

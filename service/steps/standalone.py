@@ -1,0 +1,95 @@
+"""Standalone: whether a claim's text can be understood without the article it came from.
+
+A claim stands alone when nothing in its text leans on the article: no third-person pronoun ("he", "their",
+"it"), no demonstrative ("this", "those", "that's"), no anaphoric description ("the company", "the former",
+"the pair"), no unnamed time ("last month", "that year", "on Monday", "yesterday"). What fact-checkers write
+in square brackets is context supplied from the article ("[Christine Lagarde] noted …", "he [Joe Biden]
+said"): a bracketed part, and the word just before a bracket it explains, count as resolved. A first-person
+pronoun ("I", "we", "our") is resolved by the claim's claimant; with none, it is not.
+
+The reading is a handful of regular expressions over the text, memoised per distinct text and claimant: it
+runs on every claim of every reply, whatever the model.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+BRACKETED = re.compile(r"\[[^\[\]]{1,200}\]")
+_RESOLVED_BY_BRACKET = re.compile(r"[\w’']+\s*\[[^\[\]]{1,200}\]")  # "he [Joe Biden]": the word is explained
+_TIME_UNIT = (
+    r"year|years|month|months|week|weeks|quarter|day|days|decade|century|spring|summer|autumn|fall|winter"
+    r"|season|term|session|night|morning|evening|weekend|time"
+)
+_WEEKDAY = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_DESCRIPTION = (
+    r"company|firm|group|pair|former|latter|couple|bill|plan|deal|agreement|move|measure|proposal|scheme"
+    r"|policy|decision|announcement|incident|attack|programme|program|project|organisation|organization"
+    r"|man|woman|men|women|businessman|businesswoman|official|spokesman|spokeswoman|spokesperson|candidate"
+    r"|lawmaker|politician|country|city|town|region|state|team|club|party|report|study|survey|figure|figures"
+    r"|same|above|following|two|three|both"
+)
+PERSONAL = re.compile(
+    r"\b(?:he|him|his|himself|she|her|hers|herself|they|them|their|theirs|themselves|its|itself)\b", re.IGNORECASE
+)
+CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*")
+UNRESOLVED = re.compile(
+    r"\b(?:this|these|those)\b"
+    r"|^(?:[\"“‘']?(?:and|but|so|yet|still|also|however),?\s+)?that\b(?!\s+(?:is|was)\s+(?:why|how|what|when))"
+    r"|\b(?:in|on|at|by|for|from|with|of|after|before|since|until|like|about)\s+that\b"
+    r"|\bthat(?:[’']s)\b"
+    rf"|\b(?:last|next|this|that|the\s+same|the\s+previous|the\s+following)\s+(?:{_TIME_UNIT})\b"
+    r"|\b(?:yesterday|today|tomorrow|tonight)\b|\b(?:\w+)\s+(?:days?|weeks?|months?|years?)\s+ago\b"
+    rf"|\b(?:on|last|next|this)\s+(?:{_WEEKDAY})\b(?!\s*,?\s*(?:\d|January|February|March|April|May|June|July"
+    r"|August|September|October|November|December))"
+    rf"|\bthe\s+(?:{_DESCRIPTION})\b(?!\s+(?:of|in|at|on|for|by|from)\b)",
+    re.IGNORECASE,
+)
+# "it" leans on the article unless it is a placeholder subject: "it is estimated that", "it was not until"
+IT_REFERENCE = re.compile(
+    r"\bit\b(?!\s+(?:is|was|has been|had been|will be|would be|seems|seemed|appears|appeared|remains|takes|took"
+    r"|costs?|means)\s+(?:\w+\s+){0,3}?(?:that|to|for|when|until|whether|if|how)\b)",
+    re.IGNORECASE,
+)
+FIRST_PERSON = re.compile(r"\b(?:I|me|my|mine|myself|we|us|our|ours|ourselves)\b")
+SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
+_FIXED_YOU = re.compile(r"\byou (?:know|see)\b|\bmind you\b|\bthank you\b", re.IGNORECASE)
+# capitalised words that open a sentence or clause without naming anyone ("However, he …" names no one)
+OPENERS = frozenset(
+    str.split(
+        "a an the this that these those there here it its he she they we i you his her their our my your in on at"
+        " by for from of to with after before during while when as since until but and or so yet however also then"
+        " now still even only according meanwhile instead earlier later last next if because although though"
+    )
+)
+RESOLVED = " Named "  # what a bracket stands for when reading the rest: a name ("[Musk] said he …")
+TEXTS_REMEMBERED = 4_096  # distinct (text, claimant) pairs, a few hundred KB at most
+
+
+def unbracketed(text: str, placeholder: str = " ") -> str:
+    """Return the text without its bracketed context, nor the words the brackets explain (``placeholder`` instead)."""
+    return BRACKETED.sub(placeholder, _RESOLVED_BY_BRACKET.sub(placeholder, text))
+
+
+def unresolved_references(text: str, claimant: str | None = None) -> list[str]:
+    """Return what in a claim's text leans on the article (empty when it stands alone), in order."""
+    own = _FIXED_YOU.sub(" ", unbracketed(text, RESOLVED))
+    found = [(match.start(), match.group(0)) for match in UNRESOLVED.finditer(own)]
+    for pattern in (PERSONAL, IT_REFERENCE):  # "Musk said he would help": the sentence names whom "he" means
+        found += [(match.start(), match.group(0)) for match in pattern.finditer(own) if not _named_before(own, match)]
+    found += [(match.start(), match.group(0)) for match in SECOND_PERSON.finditer(own)]
+    if not (claimant and claimant.strip()):
+        found += [(match.start(), match.group(0)) for match in FIRST_PERSON.finditer(own)]
+    return [words for _, words in sorted(found)]
+
+
+def _named_before(text: str, match: re.Match[str]) -> bool:
+    """Tell whether the text names someone or something (a capitalised word, not an opener) before a pronoun."""
+    return any(word.casefold().rstrip(".") not in OPENERS for word in CAPITALISED.findall(text, 0, match.start()))
+
+
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def is_standalone(text: str, claimant: str | None = None) -> bool:
+    """Tell whether a claim's text can be understood without its article (its claimant given)."""
+    return not unresolved_references(text, claimant)
