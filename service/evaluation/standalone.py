@@ -108,13 +108,16 @@ def _share(hits: Sequence[bool]) -> float:
 
 
 def same_form(found: str, expected: str) -> bool:
-    """Tell whether two forms of a claim agree: case, quote marks, a leading connective and end punctuation aside."""
+    """Tell whether two forms of a claim agree: case, quote marks, a leading connective, end punctuation aside.
+
+    A possessive inside or after a bracket is the same ("[Nvidia's] revenue", "[Nvidia]'s revenue").
+    """
     return _comparable(found) == _comparable(expected)
 
 
 def _comparable(text: str) -> str:
     """Fold a claim's text for comparison."""
-    folded = " ".join(text.translate(_FOLDED).split()).strip().rstrip(".!;:").casefold()
+    folded = " ".join(text.translate(_FOLDED).split()).strip().rstrip(".!;:").casefold().replace("]'s", "'s]")
     return _LEADING_CONNECTIVE.sub("", folded)
 
 

@@ -17,7 +17,11 @@ import re
 from functools import lru_cache
 
 BRACKETED = re.compile(r"\[[^\[\]]{1,200}\]")
-_RESOLVED_BY_BRACKET = re.compile(r"[\w’']+\s*\[[^\[\]]{1,200}\]")  # "he [Joe Biden]": the word is explained
+# what a bracket right after explains: "he [Joe Biden]", "the company [Tesla]", "last year [2023]"
+_RESOLVED_BY_BRACKET = re.compile(
+    r"\b(?:(?i:he|she|it|they|him|her|his|its|their|them|we|us|our|me|my|you|your|I|there|then)"
+    r"|(?i:the|this|that|these|those|last|next)\s+[\w’'-]+(?:\s+[\w’'-]+)?)\s*\[[^\[\]]{1,200}\]"
+)
 _TIME_UNIT = (
     r"year|years|month|months|week|weeks|quarter|day|days|decade|century|spring|summer|autumn|fall|winter"
     r"|season|term|session|night|morning|evening|weekend|time"
@@ -27,9 +31,13 @@ _DESCRIPTION = (
     r"company|firm|group|pair|former|latter|couple|bill|plan|deal|agreement|move|measure|proposal|scheme"
     r"|policy|decision|announcement|incident|attack|programme|program|project|organisation|organization"
     r"|man|woman|men|women|businessman|businesswoman|official|spokesman|spokeswoman|spokesperson|candidate"
-    r"|lawmaker|politician|country|city|town|region|state|team|club|party|report|study|survey|figure|figures"
-    r"|same|above|following|two|three|both"
+    r"|lawmaker|politician|leader|report|study|survey|figure|figures|above|following|two|three|both"
+    r"|conversation|discussion|interview|meeting|talks|stream|speech|event|rally|summit|call|visit|trip"
+    r"|judge|judges|court|minister|ministry|president|government|administration|agency|bank|lender|insurer"
+    r"|airline|carmaker|automaker|chipmaker|retailer|manufacturer|startup|club|team|party"
 )
+# a place or organisation described after the sentence names one ("Arizona … fled the state") is that one
+_PLACE = r"country|city|town|region|state|province|nation"
 PERSONAL = re.compile(
     r"\b(?:he|him|his|himself|she|her|hers|herself|they|them|their|theirs|themselves|its|itself)\b", re.IGNORECASE
 )
@@ -43,8 +51,17 @@ UNRESOLVED = re.compile(
     r"|\b(?:yesterday|today|tomorrow|tonight)\b|\b(?:\w+)\s+(?:days?|weeks?|months?|years?)\s+ago\b"
     rf"|\b(?:on|last|next|this)\s+(?:{_WEEKDAY})\b(?!\s*,?\s*(?:\d|January|February|March|April|May|June|July"
     r"|August|September|October|November|December))"
-    rf"|\bthe\s+(?:{_DESCRIPTION})\b(?!\s+(?:of|in|at|on|for|by|from)\b)",
+    rf"|\bthe\s+(?:{_DESCRIPTION})\b(?!\s+(?:of|in|for|by|between|with)\b)"
+    r"|\b(?:at|by|until|since|back)\s+(?:that\s+|the\s+)?(?:then|time)\b",
     re.IGNORECASE,
+)
+PLACE = re.compile(rf"\bthe\s+(?:{_PLACE})\b(?!\s+(?:of|in)\b)", re.IGNORECASE)
+# "there" where it is a place, not the subject of "there is": after a word that is neither a conjunction nor a verb
+# of saying or thinking ("said there were …")
+LOCATIVE_THERE = re.compile(
+    r"\b(?!(?:and|but|or|that|if|when|because|so|where|while|as|since|whether|is|was|are|were|then|now|yet|said"
+    r"|says|say|think|thinks|believe|believes|know|knows|claimed|argued|found|shows|showed|estimated|is|be)\b)"
+    r"[a-z]+\s+there\b"
 )
 # "it" leans on the article unless it is a placeholder subject: "it is estimated that", "it was not until"
 IT_REFERENCE = re.compile(
@@ -52,7 +69,7 @@ IT_REFERENCE = re.compile(
     r"|costs?|means)\s+(?:\w+\s+){0,3}?(?:that|to|for|when|until|whether|if|how)\b)",
     re.IGNORECASE,
 )
-FIRST_PERSON = re.compile(r"\b(?:I|me|my|mine|myself|we|us|our|ours|ourselves)\b")
+FIRST_PERSON = re.compile(r"\b(?:I|(?i:me|my|mine|myself|we|us|our|ours|ourselves))\b")
 SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
 _FIXED_YOU = re.compile(r"\byou (?:know|see)\b|\bmind you\b|\bthank you\b", re.IGNORECASE)
 # capitalised words that open a sentence or clause without naming anyone ("However, he …" names no one)
@@ -76,8 +93,11 @@ def unresolved_references(text: str, claimant: str | None = None) -> list[str]:
     """Return what in a claim's text leans on the article (empty when it stands alone), in order."""
     own = _FIXED_YOU.sub(" ", unbracketed(text, RESOLVED))
     found = [(match.start(), match.group(0)) for match in UNRESOLVED.finditer(own)]
-    for pattern in (PERSONAL, IT_REFERENCE):  # "Musk said he would help": the sentence names whom "he" means
+    found += [(match.start(), match.group(0).split()[-1]) for match in LOCATIVE_THERE.finditer(own)]
+    for pattern in (PERSONAL, PLACE):  # "Musk said he would help": the sentence names whom "he" means
         found += [(match.start(), match.group(0)) for match in pattern.finditer(own) if not _named_before(own, match)]
+    bare = own.replace(RESOLVED, " ")  # a bracket names a person more often than a thing: "[Newsom] said it …"
+    found += [(m.start(), m.group(0)) for m in IT_REFERENCE.finditer(bare) if not _named_before(bare, m)]
     found += [(match.start(), match.group(0)) for match in SECOND_PERSON.finditer(own)]
     if not (claimant and claimant.strip()):
         found += [(match.start(), match.group(0)) for match in FIRST_PERSON.finditer(own)]
