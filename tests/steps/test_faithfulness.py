@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+import yaml
 from fastapi.testclient import TestClient
 
 from schemas import ModelClaim
 from service.api.app import create_app
+from service.evaluation.hostile_claims import count_files
 from service.steps import faithfulness
 from service.steps.faithfulness import Support, check_faithfulness, unsupported_terms
 from service.steps.grounding import GroundedClaim, Producer
@@ -253,3 +255,85 @@ def test_stemming_a_text_at_once_equals_stemming_each_word(sample_article: str) 
     each = {faithfulness._stemmed(token) for token in tokens if not token[0].isdigit()}
     assert faithfulness._stems(tokens) == each
     assert {"musk", "us", "january", "september", "o'neill", "x"} <= each
+
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+DEBATE = GOLDEN / "debate1-clinton-economy.yaml"
+
+
+def transcript_extract(tmp_path: Path, text: str) -> dict[str, object]:
+    """POST a transcript to the app on the scripted OpenAI model."""
+    with TestClient(create_app(hosted_settings(tmp_path))) as client:
+        body = {"article": {"text": text, "format": "transcript"}}
+        result: dict[str, object] = client.post("/v1/extractions", json=body).json()
+    return result
+
+
+@pytest.mark.usefixtures("provider_keys")
+def test_another_sentences_text_pasted_onto_a_quote_is_dropped(tmp_path: Path, http_mock: respx.MockRouter) -> None:
+    """A claim whose text is another sentence's, on a real quote, is dropped, saying what its quote does not say."""
+    debate = yaml.safe_load(DEBATE.read_text(encoding="utf-8"))["text"]
+    hostile = [
+        ("That's called business, by the way.", "Nine million people lost their jobs.", "Clinton"),
+        ("Five million people lost their homes.", "Nine million people lost their jobs.", "Clinton"),
+        ("Take clean energy.", "Donald Trump thinks that climate change is a hoax perpetrated by the Chinese.", None),
+        ("Nine million people -- nine million people lost their jobs.", "Nine million people lost their jobs.", None),
+    ]
+    http_mock.post(OPENAI_URL).mock(side_effect=reply_with(hostile))
+    result = transcript_extract(tmp_path, debate)
+    assert [claim["text"] for claim in result["claims"]] == ["Nine million people lost their jobs."]  # type: ignore[index]
+    warnings = result["warnings"]
+    assert [w["code"] for w in warnings] == ["unfaithful_claim_dropped"] * 3  # type: ignore[index]
+    assert (
+        [w["detail"].split("' ", 1)[1] for w in warnings]
+        == [  # type: ignore[index]
+            "states a figure another sentence says, not its quote: '9000000'",
+            "states a figure another sentence says, not its quote: '9000000'",
+            "says what its quote does not: 'thinks', 'climate', 'change', 'hoax', 'perpetrated'",  # 'Chinese': a name of the chunk
+        ]
+    )
+
+
+@pytest.mark.usefixtures("provider_keys")
+def test_a_negated_quote_is_dropped(tmp_path: Path, http_mock: respx.MockRouter, sample_article: str) -> None:
+    """A claim that negates its quote ("was not", "It is false that"), or drops its quote's "not", is dropped."""
+    hostile = [
+        ("President Joe Biden in January 2021 rejoined the Paris agreement.",
+         "President Joe Biden did not rejoin the Paris agreement in January 2021.", None),
+        ("The conversation at times garnered an audience as large as 1,324,994 people.",
+         "It is false that the conversation garnered an audience as large as 1,324,994 people.", None),
+        ("their relationship was not always so amiable",
+         "The relationship between Donald Trump and Elon Musk was always amiable.", None),
+        ("Tesla continues to have a reputation for its anti-union practices and brutal layoffs.",
+         "Tesla continues to have a reputation for anti-union practices and brutal layoffs.", None),
+    ]  # fmt: skip
+    http_mock.post(OPENAI_URL).mock(side_effect=reply_with(hostile))
+    result = extract(tmp_path, sample_article)
+    assert [claim["text"] for claim in result["claims"]] == [hostile[3][1]]  # type: ignore[index]
+    details = [w["detail"] for w in result["warnings"]]  # type: ignore[index]
+    assert len(details) == 3
+    assert all(d.endswith("negates what its quote says, or states what its quote negates") for d in details)
+
+
+def test_the_prompts_own_examples_of_standing_alone_are_faithful() -> None:
+    """extract_claims@2's worked example (context carried over, a shorter span quoted) passes the gate."""
+    sentence = "The company employs 4,000 people there, a spokesman said, and output fell 12% last year."
+    support = Support.of(["Acme Corp. said on Monday it would close two plants.", sentence], {1: sentence})
+    examples = [
+        ("The company employs 4,000 people there",
+         "An Acme Corp. spokesman said that Acme employs 4,000 people at the two plants it plans to close."),
+        ("output fell 12% last year",
+         "Output at Acme Corp.'s two plants fell 12% in the year before the closures were announced."),
+    ]  # fmt: skip
+    for quote, text in examples:
+        claim = ModelClaim(sentence_ids=[1], quote=quote, text=text, type="other", checkworthiness=0.8)
+        grounded = GroundedClaim(claim, 1, (1,), 0, len(quote), quote, Producer("m", "m"))
+        assert faithfulness.unfaithfulness(grounded, support) is None
+
+
+def test_the_hostile_sets_claims_are_dropped_and_the_offline_models_kept() -> None:
+    """Of the golden articles' pasted and negated claims the gate keeps few; of the offline model's, all it kept."""
+    count = count_files(sorted(GOLDEN.glob("*.yaml")))
+    assert count.pasted >= 200 and count.negated >= 200  # noqa: PT018 - both kinds made
+    assert count.pasted_kept <= count.pasted * 0.1  # 19 of 226 when written (226 of 226 before)
+    assert count.negated_kept <= count.negated * 0.02  # 1 of 227 when written (227 of 227 before)
