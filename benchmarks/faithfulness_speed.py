@@ -9,6 +9,9 @@ plus ``check_faithfulness`` (each claim's names and numbers against it):
 * first reading: every text of the chunk is new to the process (the memoised readings are dropped first),
   as for a chunk never seen before;
 * read again: the same chunk once more, its texts remembered, as for a chunk of an edited article;
+* reworded: the same claims with their texts reworded as a hosted model writes them ("Officials said that
+  …", a bracket for context), so the check that a claim says what its quote says reads each one (a claim
+  that copies its quote needs no reading); first reading;
 * grounding beside it, for scale: ``ground_claims`` of the same claims.
 
 Times are this thread's CPU time (``time.thread_time``), medians over the chunks, so other work on a shared
@@ -78,9 +81,19 @@ def _gate(chunk: Chunk, title: str, grounded: list[GroundedClaim]) -> float:
     return time.thread_time() - started
 
 
+def _reworded(claims: list[ModelClaim]) -> list[ModelClaim]:
+    """Return the claims with their texts reworded as a hosted model writes them: a frame, a bracket."""
+    return [
+        claim.model_copy(
+            update={"text": f"Officials said that [in the report] {claim.text[:1].lower()}{claim.text[1:]}"}
+        )
+        for claim in claims
+    ]
+
+
 def measure_faithfulness(articles: int = 20, words: int = 1_000) -> dict[str, Any]:
-    """Return the gate's cost a chunk (first reading and read again), and grounding's beside it, in µs."""
-    first, again, grounding, claims = [], [], [], []
+    """Return the gate's cost a chunk (first reading, read again, reworded), and grounding's beside it, in µs."""
+    first, again, reworded, grounding, claims = [], [], [], [], []
     for seed in range(articles):
         for chunk, normalized, original, title, model_claims in _chunks(70_000 + seed, words):
             started = time.thread_time()
@@ -90,12 +103,16 @@ def measure_faithfulness(articles: int = 20, words: int = 1_000) -> dict[str, An
             first.append(_gate(chunk, title, grounded))
             again.append(_gate(chunk, title, grounded))
             claims.append(len(grounded))
+            rewritten, _ = ground_claims(_reworded(model_claims), chunk, normalized, original, PRODUCER)
+            _forget()
+            reworded.append(_gate(chunk, title, rewritten))
     return {
         "chunks": len(first),
         "claims_per_chunk": round(sum(claims) / len(claims), 1),
         "first_reading_us_per_chunk": round(median(first) * 1e6, 1),
         "first_reading_p95_us": round(sorted(first)[int(len(first) * 0.95)] * 1e6, 1),
         "read_again_us_per_chunk": round(median(again) * 1e6, 1),
+        "reworded_us_per_chunk": round(median(reworded) * 1e6, 1),
         "grounding_us_per_chunk": round(median(grounding) * 1e6, 1),
     }
 

@@ -63,7 +63,7 @@ NUMBER_WORDS = frozenset(UNITS.keys() | TENS.keys() | SCALES.keys())  # a spelle
 NEGATIONS = frozenset(
     ["not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "false", "untrue", "incorrect"]
 )
-NOT_NEGATING = frozenset({"until", "only", "just", "merely", "till"})  # after a negation: a positive idiom
+NOT_NEGATING = frozenset({"until", "till", "only", "just", "merely"})  # after a negation: a positive idiom
 # words that frame a claim without being its content: function words, auxiliaries, speech verbs
 _FRAME = """
     is are was were be been being am has have had do does did will would can could may might shall should must
@@ -264,43 +264,71 @@ def _said(grounded: GroundedClaim, support: Support) -> str:
     return " ".join(text for text in cited if text) or grounded.quote
 
 
-def unsaid_words(text: str, said: str, support: Support) -> tuple[int, list[str]]:
+@dataclass(frozen=True, slots=True)
+class _Against:
+    """A claim's own text read against what its quote says (independent of the chunk, so memoised).
+
+    ``counted`` content words and figures, names aside; ``unsaid`` those the quote does not say, in order;
+    ``names`` the capitalised words the quote does not say (unsaid unless the chunk supports them: a referent
+    carried over is neither said nor unsaid); ``figures`` the numbers the quote does not state.
+    """
+
+    counted: int
+    unsaid: tuple[str, ...]
+    names: tuple[str, ...]
+    figures: frozenset[float]
+    flipped: bool
+
+
+def _against(text: str, said: str, quote: str) -> _Against:
+    """Read a claim's own text (outside brackets) against its quote's sentences: content and polarity.
+
+    Content is compared as sets of comparable words (each distinct word once), so that the work is a few set
+    operations whatever the length; only the words the quote lacks are looked at one by one.
+    """
+    own_text = unbracketed(text)
+    if own_text.strip() in (said.strip(), quote.strip()):  # the usual case: the claim copies its quote
+        return _Against(0, (), (), frozenset(), flipped=False)
+    own = _read(own_text)
+    quoted = _read(said)
+    figures = own.numbers - quoted.numbers
+    content = own.words - FRAME_WORDS - NUMBER_WORDS
+    said_support = Support(quoted.words, quoted.numbers)
+    lacking = {stem for stem in content - quoted.words if not said_support.has_word(stem)}  # endings: "Venezuelans"
+    capitalised = {_stem(token) for token in own.tokens if token[0].isupper()} & lacking
+    folded = own_text.casefold()
+    in_order = sorted(lacking, key=folded.find)
+    unsaid = [_show(number) for number in sorted(figures)] + [stem for stem in in_order if stem not in capitalised]
+    names = tuple(token for token in dict.fromkeys(own.tokens) if token[0].isupper() and _stem(token) in capitalised)
+    counted = len(own.numbers) + len(content) - len(capitalised)
+    flipped = _polarity_flipped(own_text, said, quote, own.words)
+    return _Against(counted, tuple(unsaid), names, frozenset(figures), flipped)
+
+
+def unsaid_words(text: str, said: str, support: Support, quote: str | None = None) -> tuple[int, list[str]]:
     """Return how many content words and numbers a claim's own text has, and those its quote does not say.
 
     Its own text is what lies outside brackets; its content, the words less function words and speech verbs
     (a model writes "X said that …"), and the numbers it states. A name the chunk supports is never unsaid:
     a referent carried over from an earlier sentence stands a claim alone, and is not counted.
     """
-    own = _read(unbracketed(text))
-    quoted = _read(said)
-    said_support = Support(quoted.words, quoted.numbers)
-    counted = len(own.numbers)
-    unsaid = [_show(number) for number in sorted(own.numbers - quoted.numbers)]
-    for token in own.tokens:
-        stem = _stem(token)
-        if token[0].isdigit() or stem in FRAME_WORDS or stem in NUMBER_WORDS:
-            continue
-        if said_support.has_word(token):
-            counted += 1
-        elif not (token[0].isupper() and support.has_word(token)):  # a referent carried over is neither
-            counted += 1
-            unsaid.append(token)
-    return counted, list(dict.fromkeys(unsaid))
+    read = _remembered_against(text, said, said if quote is None else quote)
+    names = [name for name in read.names if not support.has_word(name)]
+    return read.counted + len(names), [*read.unsaid, *names]
 
 
-def _figures_from_elsewhere(text: str, said: str, cited: Sequence[int], support: Support) -> list[str]:
-    """Return the figures (years aside) of a claim's own text that another citable sentence states, not its quote.
+def _figures_from_elsewhere(figures: Set[float], cited: Sequence[int], support: Support) -> list[str]:
+    """Return the figures (years aside) a claim states that another citable sentence states, not its quote.
 
     A model that needs a figure of another sentence of its chunk cites that sentence too; one that does not has
     pasted it. Years are left to the share of content words: a model may name the year "last year" means.
     """
-    own = _read(unbracketed(text)).numbers - _read(said).numbers
-    figures = {number for number in own if not (number == int(number) and YEARS[0] <= number <= YEARS[1])}
+    figures = {number for number in figures if not (number == int(number) and YEARS[0] <= number <= YEARS[1])}
     if not figures:
-        return []
-    others = [sentence for sentence_id, sentence in support.sentences.items() if sentence_id not in cited]
-    stated: set[float] = set().union(*(_read(sentence).numbers for sentence in others)) if others else set()
-    return [_show(number) for number in sorted(figures & stated)]
+        return []  # the usual case: every figure is its quote's (or a year)
+    others = [text for sentence_id, text in support.sentences.items() if sentence_id not in cited]
+    found = [number for number in figures if any(number in _read(text).numbers for text in others)]
+    return [_show(number) for number in sorted(found)]
 
 
 def _negations(text: str) -> int:
@@ -308,35 +336,41 @@ def _negations(text: str) -> int:
 
     "Not until" (only after) and "not only" (as well as) are no negation.
     """
-    tokens = _read(text).tokens
-    return sum(1 for index, token in enumerate(tokens) if _is_negation(token) and not _idiom(tokens, index))
+    reading = _read(text)
+    if NEGATIONS.isdisjoint(reading.words) and "n't" not in text and "n’t" not in text:
+        return 0  # the usual case: found with one set operation
+    tokens = [token.casefold() for token in reading.tokens]
+    return sum(
+        1
+        for index, token in enumerate(tokens)
+        if (token in NEGATIONS or token.endswith(("n't", "n’t")))
+        and not (index + 1 < len(tokens) and tokens[index + 1] in NOT_NEGATING)
+    )
 
 
-def _idiom(tokens: Sequence[str], index: int) -> bool:
-    """Tell whether the negation at ``index`` opens a positive idiom ("not until", "not only", "not just")."""
-    return index + 1 < len(tokens) and tokens[index + 1].casefold() in NOT_NEGATING
-
-
-def _is_negation(token: str) -> bool:
-    """Tell whether one token negates: a negative word, or a contraction ending in n't."""
-    folded = token.casefold()
-    return folded in NEGATIONS or folded.endswith(("n't", "n’t"))
-
-
-def polarity_flipped(text: str, said: str, quote: str) -> bool:
-    """Tell whether a claim negates what its quote says, or states what the quote negates.
+def _polarity_flipped(own: str, said: str, quote: str, words: Set[str]) -> bool:
+    """Tell whether a claim negates what its quote says, or states what its quote negates.
 
     A negation the claim adds ("was not", "It is false that") is one its quote's sentences do not hold; a
     negation it removes is one in the quote whose negated word ("not *rise*") the claim states without one.
     """
-    own = unbracketed(text)
     added = _negations(own)
-    if added > _negations(said):
+    if added > _text_negations(said):
         return True
-    if added >= _negations(quote):
+    if added >= _text_negations(quote):
         return False
-    claim_words = _read(own).words
-    return any(negated in claim_words for negated in _negated_words(quote))
+    return any(negated in words for negated in _negated_words(quote))
+
+
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def _text_negations(text: str) -> int:
+    """Return how many negations a text states (memoised: a sentence is the quote of several claims)."""
+    return _negations(text)
+
+
+def polarity_flipped(text: str, said: str, quote: str) -> bool:
+    """Tell whether a claim's own text (outside brackets) flips the polarity of its quote."""
+    return _remembered_against(text, said, quote).flipped
 
 
 def _negated_words(quote: str) -> list[str]:
@@ -344,7 +378,9 @@ def _negated_words(quote: str) -> list[str]:
     tokens = _read(quote).tokens
     negated: list[str] = []
     for index, token in enumerate(tokens):
-        if _is_negation(token) and not _idiom(tokens, index):
+        folded = token.casefold()
+        idiom = index + 1 < len(tokens) and tokens[index + 1].casefold() in NOT_NEGATING
+        if (folded in NEGATIONS or folded.endswith(("n't", "n’t"))) and not idiom:
             following = [_stem(word) for word in tokens[index + 1 : index + 4] if _stem(word) not in FRAME_WORDS]
             negated += following[:1]
     return negated
@@ -380,14 +416,17 @@ def unfaithfulness(grounded: GroundedClaim, support: Support) -> str | None:
     missing = unsupported_terms(claim.text, claim.claimant, support)
     if missing:
         return f"names what the text it was shown does not support: {', '.join(repr(term) for term in missing)}"
-    said = _said(grounded, support)
-    elsewhere = _figures_from_elsewhere(claim.text, said, grounded.sentence_ids, support)
+    if claim.text == grounded.quote:
+        return None  # a claim that copies its quote says what its quote says
+    read = _remembered_against(claim.text, _said(grounded, support), grounded.quote)
+    elsewhere = _figures_from_elsewhere(read.figures, grounded.sentence_ids, support)
     if elsewhere:
         return f"states a figure another sentence says, not its quote: {', '.join(repr(f) for f in elsewhere)}"
-    counted, unsaid = unsaid_words(claim.text, said, support)
+    names = [name for name in read.names if not support.has_word(name)]
+    counted, unsaid = read.counted + len(names), [*read.unsaid, *names]
     if counted and len(unsaid) > counted * (1 - CONTENT_FROM_QUOTE):
         return f"says what its quote does not: {', '.join(repr(word) for word in unsaid)}"
-    if polarity_flipped(claim.text, said, grounded.quote):
+    if read.flipped:
         return "negates what its quote says, or states what its quote negates"
     return None
 
@@ -400,9 +439,10 @@ def _notice(grounded: GroundedClaim, fault: str, chunk: int, code: str) -> Notic
 _remembered_reading = lru_cache(maxsize=TEXTS_REMEMBERED)(_reading)
 _remembered_terms = lru_cache(maxsize=CLAIM_TEXTS_REMEMBERED)(_terms)
 _remembered_stem = lru_cache(maxsize=STEMS_REMEMBERED)(_stemmed)
+_remembered_against = lru_cache(maxsize=CLAIM_TEXTS_REMEMBERED)(_against)
 
 
 def forget() -> None:
     """Drop every memoised reading (benchmarks measure a first reading with it; nothing else needs it)."""
-    for memoised in (_remembered_reading, _remembered_stem, _remembered_terms):
+    for memoised in (_remembered_reading, _remembered_stem, _remembered_terms, _remembered_against, _text_negations):
         memoised.cache_clear()

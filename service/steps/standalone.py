@@ -17,11 +17,14 @@ import re
 from functools import lru_cache
 
 BRACKETED = re.compile(r"\[[^\[\]]{1,200}\]")
-# what a bracket right after explains: "he [Joe Biden]", "the company [Tesla]", "last year [2023]"
-_RESOLVED_BY_BRACKET = re.compile(
-    r"\b(?:(?i:he|she|it|they|him|her|his|its|their|them|we|us|our|me|my|you|your|I|there|then)"
-    r"|(?i:the|this|that|these|those|last|next)\s+[\w’'-]+(?:\s+[\w’'-]+)?)\s*\[[^\[\]]{1,200}\]"
+# what a bracket right after explains: "he [Joe Biden]", "the company [Tesla]", "last year [2023]" (searched in the
+# few characters before each bracket)
+_EXPLAINED = re.compile(
+    r"(?:\b(?:he|she|it|they|him|her|his|its|their|them|we|us|our|me|my|you|your|i|there|then)"
+    r"|\b(?:the|this|that|these|those|last|next)\s+[\w’'-]+(?:\s+[\w’'-]+)?)\s*$",
+    re.IGNORECASE,
 )
+_BEFORE_BRACKET = 40  # characters before a bracket where what it explains may be
 _TIME_UNIT = (
     r"year|years|month|months|week|weeks|quarter|day|days|decade|century|spring|summer|autumn|fall|winter"
     r"|season|term|session|night|morning|evening|weekend|time"
@@ -86,7 +89,16 @@ TEXTS_REMEMBERED = 4_096  # distinct (text, claimant) pairs, a few hundred KB at
 
 def unbracketed(text: str, placeholder: str = " ") -> str:
     """Return the text without its bracketed context, nor the words the brackets explain (``placeholder`` instead)."""
-    return BRACKETED.sub(placeholder, _RESOLVED_BY_BRACKET.sub(placeholder, text))
+    if "[" not in text:
+        return text  # the usual case, and the cheap one
+    pieces: list[str] = []
+    done = 0
+    for bracket in BRACKETED.finditer(text):
+        window = max(done, bracket.start() - _BEFORE_BRACKET)
+        explained = _EXPLAINED.search(text, window, bracket.start())
+        pieces += [text[done : explained.start() if explained else bracket.start()], placeholder]
+        done = bracket.end()
+    return "".join([*pieces, text[done:]])
 
 
 def unresolved_references(text: str, claimant: str | None = None) -> list[str]:

@@ -284,14 +284,12 @@ def test_another_sentences_text_pasted_onto_a_quote_is_dropped(tmp_path: Path, h
     assert [claim["text"] for claim in result["claims"]] == ["Nine million people lost their jobs."]  # type: ignore[index]
     warnings = result["warnings"]
     assert [w["code"] for w in warnings] == ["unfaithful_claim_dropped"] * 3  # type: ignore[index]
-    assert (
-        [w["detail"].split("' ", 1)[1] for w in warnings]
-        == [  # type: ignore[index]
-            "states a figure another sentence says, not its quote: '9000000'",
-            "states a figure another sentence says, not its quote: '9000000'",
-            "says what its quote does not: 'thinks', 'climate', 'change', 'hoax', 'perpetrated'",  # 'Chinese': a name of the chunk
-        ]
-    )
+    assert [w["detail"].split("' ", 1)[1] for w in warnings] == [  # type: ignore[index]
+        "states a figure another sentence says, not its quote: '9000000'",
+        "states a figure another sentence says, not its quote: '9000000'",
+        # 'Chinese' is a name of the chunk: carried over, not counted
+        "says what its quote does not: 'thinks', 'climate', 'change', 'hoax', 'perpetrated'",
+    ]
 
 
 @pytest.mark.usefixtures("provider_keys")
@@ -335,5 +333,5 @@ def test_the_hostile_sets_claims_are_dropped_and_the_offline_models_kept() -> No
     """Of the golden articles' pasted and negated claims the gate keeps few; of the offline model's, all it kept."""
     count = count_files(sorted(GOLDEN.glob("*.yaml")))
     assert count.pasted >= 200 and count.negated >= 200  # noqa: PT018 - both kinds made
-    assert count.pasted_kept <= count.pasted * 0.1  # 19 of 226 when written (226 of 226 before)
+    assert count.pasted_kept <= count.pasted * 0.1  # 17 of 226 when written (226 of 226 before)
     assert count.negated_kept <= count.negated * 0.02  # 1 of 227 when written (227 of 227 before)
