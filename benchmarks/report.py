@@ -178,7 +178,8 @@ def _load_rows(f: Figures) -> list[Row]:
              lambda v: f"{v['sentences_per_s']:,}" if v["sentences_per_s"] is not None else f"missing ({v['note']})"),
         _row(f, "faithfulness", "Faithfulness gate: CPU a chunk, its texts read for the first time", "≤ 300 µs",
              lambda v: f"{v['first_reading_us_per_chunk']} µs (p95 {v['first_reading_p95_us']} µs; read again "
-             f"{v['read_again_us_per_chunk']} µs; grounding {v['grounding_us_per_chunk']} µs; "
+             f"{v['read_again_us_per_chunk']} µs; reworded claims {v.get('reworded_us_per_chunk', '—')} µs; "
+             f"grounding {v['grounding_us_per_chunk']} µs; "
              f"{v['claims_per_chunk']} claims a chunk, {v['chunks']} chunks)",
              lambda v: v["first_reading_us_per_chunk"] <= 300),
         _row(f, "startup", "Start-up: process start → /readyz 200", "—", lambda v: f"{v['ready_ms']} ms"),
