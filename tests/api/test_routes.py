@@ -88,7 +88,7 @@ def test_reply_contract_is_whole(client: TestClient, sample_article: str) -> Non
     assert usage["completion_tokens"] > 0
     first = result["claims"][0]
     assert set(first) == {
-        *("id", "text", "type", "claimant", "attribution", "checkworthiness", "source", "chunk"),
+        *("id", "text", "type", "claimant", "attribution", "standalone", "checkworthiness", "source", "chunk"),
         *("model_alias", "model"),
     }
     assert {(claim["model_alias"], claim["model"]) for claim in result["claims"]} == {("default", "offline/rules")}
