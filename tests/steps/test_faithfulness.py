@@ -21,14 +21,13 @@ from service.steps.grounding import GroundedClaim, Producer
 from tests.conftest import OPENAI_URL, hosted_settings
 from tests.providers import openai_chat_completion, sentence_lines
 
-SHOWN = Support.of(
-    [
-        "Former President Donald Trump and Tesla CEO Elon Musk on Monday held a conversation on X.",
-        "The conversation garnered an audience as large as 1,324,994 people after a 42-minute delay.",
-        "The FBI’s 2024 report indicates violent crime is down 15.2 percent, Musk’s guest said.",
-        "Prices rose in Jan. in the U.S. and in Venezuela.",
-    ]
-)
+SHOWN_TEXTS = [
+    "Former President Donald Trump and Tesla CEO Elon Musk on Monday held a conversation on X.",
+    "The conversation garnered an audience as large as 1,324,994 people after a 42-minute delay.",
+    "The FBI’s 2024 report indicates violent crime is down 15.2 percent, Musk’s guest said.",
+    "Prices rose in Jan. in the U.S. and in Venezuela.",
+]
+SHOWN = Support.of(SHOWN_TEXTS)
 
 
 @pytest.mark.parametrize(
@@ -335,3 +334,18 @@ def test_the_hostile_sets_claims_are_dropped_and_the_offline_models_kept() -> No
     assert count.pasted >= 200 and count.negated >= 200  # noqa: PT018 - both kinds made
     assert count.pasted_kept <= count.pasted * 0.1  # 17 of 226 when written (226 of 226 before)
     assert count.negated_kept <= count.negated * 0.02  # 1 of 227 when written (227 of 227 before)
+
+
+def test_a_bracketed_name_is_accepted_when_the_chunk_names_it() -> None:
+    """Context in brackets must be supported like any name; the rest must come from the quote."""
+    quote = "The conversation garnered an audience as large as 1,324,994 people after a 42-minute delay."
+    shown = Support.of([*SHOWN_TEXTS, quote], {1: quote})
+    carried = "The conversation [between Donald Trump and Elon Musk] garnered an audience as large as 1,324,994 people."
+    invented = (
+        "The conversation [between Anthony Fauci and Elon Musk] garnered an audience as large as 1,324,994 people."
+    )
+    kept, notices = check_faithfulness(
+        [grounded(carried, None, quote), grounded(invented, None, quote)], shown, "drop", 1
+    )
+    assert [claim.claim.text for claim in kept] == [carried]
+    assert notices[0].detail.endswith("does not support: 'Anthony', 'Fauci'")
