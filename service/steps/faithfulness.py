@@ -10,6 +10,13 @@ possessives ("Musk's"), plural and demonym endings ("Americans", "Venezuelan"), 
 dots in acronyms ("U.S."), thousands separators ("1,324,994"), "percent" for "%", and numbers spelled out
 ("forty-two", "two million"). A claim that fails names what was unsupported.
 
+A claim must also say what its own quote says (issue 21): outside its square brackets (context filled in
+from the article, which the names check above covers), at least half of its content words and figures must
+come from the sentences its quote lies in (a name the chunk supports is a referent carried over, counted on
+neither side), a figure another sentence of the chunk states and its own does not is a paste, and its
+polarity must match ("was not …" or "It is false that …" on a quote that says otherwise, or a quote's "not"
+dropped). A claim that copies its quote, the usual case, is not read again.
+
 Reading is memoised, bounded: a word's comparable form, a text's words and numbers, and a claim's terms
 are each worked out once per distinct string (least recently used dropped first), so the same sentence in
 a later request, or a claimant named in every claim, is read once. The gate's cost a chunk is measured by
@@ -305,18 +312,6 @@ def _against(text: str, said: str, quote: str) -> _Against:
     return _Against(counted, tuple(unsaid), names, frozenset(figures), flipped)
 
 
-def unsaid_words(text: str, said: str, support: Support, quote: str | None = None) -> tuple[int, list[str]]:
-    """Return how many content words and numbers a claim's own text has, and those its quote does not say.
-
-    Its own text is what lies outside brackets; its content, the words less function words and speech verbs
-    (a model writes "X said that …"), and the numbers it states. A name the chunk supports is never unsaid:
-    a referent carried over from an earlier sentence stands a claim alone, and is not counted.
-    """
-    read = _remembered_against(text, said, said if quote is None else quote)
-    names = [name for name in read.names if not support.has_word(name)]
-    return read.counted + len(names), [*read.unsaid, *names]
-
-
 def _figures_from_elsewhere(figures: Set[float], cited: Sequence[int], support: Support) -> list[str]:
     """Return the figures (years aside) a claim states that another citable sentence states, not its quote.
 
@@ -366,11 +361,6 @@ def _polarity_flipped(own: str, said: str, quote: str, words: Set[str]) -> bool:
 def _text_negations(text: str) -> int:
     """Return how many negations a text states (memoised: a sentence is the quote of several claims)."""
     return _negations(text)
-
-
-def polarity_flipped(text: str, said: str, quote: str) -> bool:
-    """Tell whether a claim's own text (outside brackets) flips the polarity of its quote."""
-    return _remembered_against(text, said, quote).flipped
 
 
 def _negated_words(quote: str) -> list[str]:
