@@ -34,7 +34,7 @@ from typing import Literal
 from schemas import Notice
 from service.steps.chunking import Chunk
 from service.steps.grounding import GroundedClaim
-from service.steps.standalone import unbracketed
+from service.steps.standalone import BRACKETED, unbracketed
 
 FaithfulnessMode = Literal["drop", "warn", "off"]
 
@@ -240,7 +240,16 @@ def _spelled_numbers(tokens: Sequence[str]) -> set[float]:
 
 
 def _claim_terms(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """Return the names (capitalised words that are not sentence openers) and the numbers a text states."""
+    """Return the names (capitalised words that are not sentence openers) and the numbers a text states.
+
+    A text with brackets is read as its own words and each bracket's (the quote check reads its own words
+    too, so it is read once): the names and numbers of all of them.
+    """
+    if "[" in text:
+        pieces = [unbracketed(text), *(bracket.group(0)[1:-1] for bracket in BRACKETED.finditer(text))]
+        terms = [_claim_terms(piece) for piece in pieces]
+        names = tuple(dict.fromkeys(name for piece_names, _ in terms for name in piece_names))
+        return names, tuple(sorted({number for _, numbers in terms for number in numbers}))
     return _remembered_terms(text) if len(text) <= REMEMBERED_CHARS else _terms(text)
 
 

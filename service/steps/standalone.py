@@ -84,7 +84,8 @@ OPENERS = frozenset(
     )
 )
 RESOLVED = " Named "  # what a bracket stands for when reading the rest: a name ("[Musk] said he …")
-TEXTS_REMEMBERED = 4_096  # distinct (text, claimant) pairs, a few hundred KB at most
+TEXTS_REMEMBERED = 4_096  # distinct (text, claimant) pairs, ~4 MB at most
+REMEMBERED_CHARS = 1_000  # longer texts are read each time
 
 
 def unbracketed(text: str, placeholder: str = " ") -> str:
@@ -121,7 +122,14 @@ def _named_before(text: str, match: re.Match[str]) -> bool:
     return any(word.casefold().rstrip(".") not in OPENERS for word in CAPITALISED.findall(text, 0, match.start()))
 
 
-@lru_cache(maxsize=TEXTS_REMEMBERED)
 def is_standalone(text: str, claimant: str | None = None) -> bool:
-    """Tell whether a claim's text can be understood without its article (its claimant given)."""
+    """Tell whether a claim's text can be understood without its article (its claimant given; memoised)."""
+    if len(text) > REMEMBERED_CHARS:
+        return not unresolved_references(text, claimant)  # read each time: the memory stays small
+    return _remembered_standalone(text, claimant)
+
+
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def _remembered_standalone(text: str, claimant: str | None) -> bool:
+    """Return ``is_standalone`` of a short text, remembered."""
     return not unresolved_references(text, claimant)
