@@ -15,6 +15,7 @@ import respx
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.offline.checkworthiness import default_model_only
 from service.settings import ModelEntry, Settings
 from service.stores.redis_connection import redacted
 
@@ -53,6 +54,21 @@ def http_mock() -> Iterator[respx.MockRouter]:
     """Mock all HTTP: a request no test routed fails the test instead of reaching the network."""
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture(autouse=True)
+def default_checkworthiness(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Score the offline model's check-worthiness with the default model, unless a test is marked ``multilingual``.
+
+    The test extra installs the multilingual extra, whose head embeds every sentence (about 25 ms of CPU each):
+    the tests of the default model's figures and of everything else keep its fast, exact scores, and the tests
+    marked ``multilingual`` (tests/multilingual/) run the head through the service.
+    """
+    if request.node.get_closest_marker("multilingual"):
+        yield
+        return
+    with default_model_only():
+        yield
 
 
 def redis_database_of(url: str) -> int | None:

