@@ -26,7 +26,6 @@ import train_multilingual_checkworthiness as head_trainer
 from embedding_cache import embedded
 
 from service.evaluation.metrics import average_precision
-from service.multilingual.checkworthiness import in_context
 from service.offline.checkworthiness import shipped_model
 
 MODES = ("speakers", "article")
@@ -94,9 +93,8 @@ def debate_figures(
     config: head_trainer.Config,
     seed: int,
     fusion: float | None,
-    context: float | None,
-) -> tuple[float, float, dict[str, object]]:
-    """Return the chosen fusion weight and context, and MAP per edition for the default model, the head and both."""
+) -> tuple[float, dict[str, object]]:
+    """Return the chosen fusion weight, and MAP per edition for the default model, the head alone and both."""
     names, copy_of = claimbuster_copies(data)
     english = next(part for part in train if part.language == "english")
     copies = copy_of[english.rows]
@@ -115,71 +113,48 @@ def debate_figures(
     names = list(heads)
     print(f"{len(names)} debates fully embedded: {', '.join(names)}", flush=True)
     defaults = default_lodo_logits(data, cache, seed, names)
-    labels = {
-        name: np.array(
-            [
-                int(row.split("\t")[3])
-                for row in (data / "debates" / f"{name}.tsv").read_text(encoding="utf-8").splitlines()
-                if row.strip()
-            ]
-        )
-        for name in names
-    }
-    table: dict[str, dict[str, float]] = {}
-    fusions = (fusion,) if fusion is not None else head_trainer.FUSIONS
-    contexts = (context,) if context is not None else head_trainer.CONTEXTS
-    for f in fusions:
-        for c in contexts:
-            for mode in MODES:
-                per_debate = {}
-                for name in names:
-                    head = in_context(heads[name], c)
-                    fused = head if f is None else (head + f * defaults[f"{name}|{mode}"]) / (1 + f)
-                    keep = defaults[f"{name}|keep"].astype(bool)
-                    ranked = np.where(keep, fused, fused.min() - 1.0)
-                    per_debate[name] = average_precision(ranked.tolist(), labels[name].tolist())
-                table[f"fusion={f} context={c} {mode}"] = summary(per_debate)
-            print(f"  fusion {f} context {c}: {table[f'fusion={f} context={c} speakers']}", flush=True)
-    baseline = {}
-    for mode in MODES:
+    labels = {name: np.array(debate_labels(data / "debates" / f"{name}.tsv")) for name in names}
+
+    def lodo_map(weight: float | None, mode: str) -> dict[str, float | int]:
+        """MAP of the fusion with ``weight`` (None: the default model alone), lines the rules drop ranked last."""
         per_debate = {}
         for name in names:
-            keep = defaults[f"{name}|keep"].astype(bool)
-            score = defaults[f"{name}|{mode}"]
-            per_debate[name] = average_precision(
-                np.where(keep, score, score.min() - 1.0).tolist(), labels[name].tolist()
-            )
-        baseline[mode] = summary(per_debate)
-    best = max(
-        ((f, c) for f in fusions for c in contexts),
-        key=lambda fc: (
-            table[f"fusion={fc[0]} context={fc[1]} speakers"]["all"]
-            + table[f"fusion={fc[0]} context={fc[1]} article"]["all"]
-        ),
-    )
-    chosen = {mode: table[f"fusion={best[0]} context={best[1]} {mode}"] for mode in MODES}
-    head_alone = {mode: table.get(f"fusion=0.0 context={best[1]} {mode}") for mode in MODES}
-    print(f"default {baseline}\nhead alone {head_alone}\nfused (f={best[0]}, context={best[1]}) {chosen}", flush=True)
-    return (
-        best[0],
-        best[1],
-        {
-            "default_model_lodo_map": baseline,
-            "head_alone_lodo_map": head_alone,
-            "fused_lodo_map": chosen,
-            "fusion": best[0],
-            "context": best[1],
-            "search": table,
-        },
-    )
+            default = defaults[f"{name}|{mode}"]
+            score = default if weight is None else (heads[name] + weight * default) / (1 + weight)
+            ranked = np.where(defaults[f"{name}|keep"].astype(bool), score, score.min() - 1.0)
+            per_debate[name] = average_precision(ranked.tolist(), labels[name].tolist())
+        return summary(per_debate)
+
+    weights = (fusion,) if fusion is not None else head_trainer.FUSIONS
+    table = {f"{weight} {mode}": lodo_map(weight, mode) for weight in sorted({0.0, *weights}) for mode in MODES}
+    for weight in sorted({0.0, *weights}):
+        print(f"  fusion {weight}: {table[f'{weight} speakers']} / article {table[f'{weight} article']}", flush=True)
+    best = max(weights, key=lambda w: float(table[f"{w} speakers"]["all"]) + float(table[f"{w} article"]["all"]))
+    figures: dict[str, object] = {
+        "debates": names,
+        "default_model_lodo_map": {mode: lodo_map(None, mode) for mode in MODES},
+        "head_alone_lodo_map": {mode: table[f"0.0 {mode}"] for mode in MODES},
+        "fused_lodo_map": {mode: table[f"{best} {mode}"] for mode in MODES},
+        "fusion": best,
+        "search": table,
+    }
+    print(json.dumps({key: figures[key] for key in list(figures)[1:5]}), flush=True)
+    return best, figures
 
 
-def summary(per_debate: dict[str, float]) -> dict[str, float]:
+def debate_labels(path: Path) -> list[int]:
+    """Return a debate file's labels, in order."""
+    return [int(row.split("\t")[3]) for row in path.read_text(encoding="utf-8").splitlines() if row.strip()]
+
+
+def summary(per_debate: dict[str, float]) -> dict[str, float | int]:
     """Return MAP per edition (2019, 2020) and over all debates."""
-    table = {}
+    table: dict[str, float | int] = {}
     for edition, prefix in (("2019", "2019_"), ("2020", "2020_"), ("all", "")):
         values = [ap for name, ap in per_debate.items() if name.startswith(prefix)]
-        table[edition] = round(float(np.mean(values)), 4)
+        if values:
+            table[edition] = round(float(np.mean(values)), 4)
+    table["debates"] = len(per_debate)
     return table
 
 

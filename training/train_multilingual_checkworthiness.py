@@ -18,7 +18,7 @@ fitted on every train sentence, and its average precision is reported on each de
 English debates (``debates/``, with ``--debates``): leave-one-debate-out, the head trained without the
 held-out debate's copies in ClaimBuster, fused with the default model's held-out scores
 (``training/train_checkworthiness.py``'s leave-one-debate-out fits) as ``(head + f * default) / (1 + f)`` on
-their logits, each read beside its neighbours; ``f`` is chosen from ``FUSIONS`` by MAP over the 66 debates
+their logits (the default model's read in its passage); ``f`` is chosen from ``FUSIONS`` by MAP over the 66 debates
 (lines the offline rules make no claim of score lowest, as in the pipeline). MAP is reported per edition for
 the default model, the head alone and the fusion.
 """
@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "training"))
 from embedding_cache import embedded, file_texts  # noqa: E402
 
 from service.evaluation.metrics import average_precision  # noqa: E402
+from service.offline.checkworthiness import shipped_model  # noqa: E402
 
 TRAIN = ("english", "arabic", "dutch")
 DEV = ("english", "arabic", "dutch", "spanish")
@@ -53,7 +54,6 @@ SEARCH_GRID: dict[str, tuple[float, ...]] = {
     "language_balance": (0.0, 1.0),  # 0: every sentence weighs the same; 1: every language weighs the same
 }
 FUSIONS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
-CONTEXTS = (0.0, 0.2, 0.4)
 
 
 @dataclass(frozen=True)
@@ -157,16 +157,22 @@ def search(parts: Sequence[Part], seed: int) -> tuple[Config, list[dict[str, obj
     return best[1], rows
 
 
-def dev_figures(parts: Sequence[Part], weights: np.ndarray, bias: float) -> dict[str, dict[str, float]]:
-    """Return each dev part's average precision of the check-worthy class, its size and positive rate."""
-    return {
-        part.language: {
-            "average_precision": round(average_precision((part.x @ weights + bias).tolist(), part.y.tolist()), 4),
+def dev_figures(parts: Sequence[Part], weights: np.ndarray, bias: float, fusion: float) -> dict[str, dict[str, float]]:
+    """Return each dev part's size, positive rate and check-worthy average precision: default model, head, fused."""
+    default = shipped_model()
+    table = {}
+    for part in parts:
+        head = part.x @ weights + bias
+        logits = np.array([default.logits([(None, text)])[0] for text in part.texts])
+        fused = (head + fusion * logits) / (1 + fusion)
+        table[part.language] = {
             "sentences": len(part.y),
             "positive_rate": round(float(part.y.mean()), 3),
+            "default_model_average_precision": round(average_precision(logits.tolist(), part.y.tolist()), 4),
+            "head_average_precision": round(average_precision(head.tolist(), part.y.tolist()), 4),
+            f"fused_{fusion}_average_precision": round(average_precision(fused.tolist(), part.y.tolist()), 4),
         }
-        for part in parts
-    }
+    return table
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -184,7 +190,6 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--language-balance", type=float, default=1.0)
     parser.add_argument("--debates", action="store_true", help="measure the fusion with the default model on debates")
     parser.add_argument("--fusion", type=float, help="skip the fusion search: this weight of the default model")
-    parser.add_argument("--context", type=float, help="skip the context search: this weight of the neighbours")
     return parser.parse_args(argv)
 
 
@@ -202,15 +207,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = Config(c=options.c, language_balance=options.language_balance)
     figures["config"] = asdict(config)
     weights, bias = fit(train, config, options.seed)
-    figures["dev"] = dev_figures(dev, weights, bias)
-    print(f"dev average precision: {json.dumps(figures['dev'])}", flush=True)
-    fusion, context = options.fusion or 0.0, options.context or 0.0
+    fusion = options.fusion or 0.0
     if options.debates:
         from debates_fusion import debate_figures
 
-        fusion, context, figures["debates"] = debate_figures(
-            options.data, options.cache, train, config, options.seed, options.fusion, options.context
+        fusion, figures["debates"] = debate_figures(
+            options.data, options.cache, train, config, options.seed, options.fusion
         )
+    figures["dev"] = dev_figures(dev, weights, bias, fusion)
+    print(f"dev average precision: {json.dumps(figures['dev'], indent=1)}", flush=True)
     if options.out:
         document = {
             "format": 1,
@@ -220,7 +225,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "of CheckThat! 2024 train sentences (en, ar, nl); training/train_multilingual_checkworthiness.py"
             ),
             "bias": round(bias, 6),
-            "context": context,
             "fusion": fusion,
             "weights": [round(float(w), 6) for w in weights],
         }

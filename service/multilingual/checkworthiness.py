@@ -1,11 +1,11 @@
 """Check-worthiness in any language: a linear head over the multilingual encoder's sentence embeddings.
 
-The head (``checkworthiness_head.json``: 384 weights, a bias and how it fuses) is a logistic regression that
-``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences (English, Arabic, Dutch)
-embedded by multilingual-e5-small; it is scored here with numpy alone. For English, where the default
-model's lexical cues add to it, the two are fused: the head's logit plus ``fusion`` times the default
-model's (both read in their passage), their weighted mean mapped to 0-1. Other languages get the head alone,
-since the default model's cues are English words.
+The head (``checkworthiness_head.json``: 384 weights, a bias and a fusion weight) is a logistic regression
+that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences (English, Arabic,
+Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. It is fused with the default
+model: the head's logit plus ``fusion`` times the default model's (which reads each sentence in its
+passage), divided by ``1 + fusion``, mapped to 0-1 (``checkworthiness_head_figures.json`` says what the
+fusion adds on English debates and what it costs in other languages).
 
 Nothing here loads the encoder: the first sentence scored does (``service.multilingual.encoder``), on the
 thread the offline model runs on, never the event loop.
@@ -36,15 +36,13 @@ class CheckworthinessHead:
 
     weights: Floats
     bias: float
-    context: float = 0.0
     fusion: float = 0.0
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def logits(self, vectors: npt.NDArray[np.float32]) -> Floats:
-        """Return each embedded sentence's logit, each read beside its neighbours when ``context`` is set."""
-        own = vectors.astype(np.float64) @ self.weights + self.bias
-        return in_context(own, self.context)
+        """Return each embedded sentence's logit (the sentence alone)."""
+        return vectors.astype(np.float64) @ self.weights + self.bias
 
     def scores(self, vectors: npt.NDArray[np.float32], default_logits: Sequence[float] | None = None) -> list[float]:
         """Return each sentence's check-worthiness, 0-1; fused with the default model's logits when given."""
@@ -61,25 +59,14 @@ class CheckworthinessHead:
         weights = np.asarray(document["weights"], dtype=np.float64)
         if weights.shape != (DIMENSIONS,):
             raise ValueError(f"the head has {weights.size} weights; the encoder gives {DIMENSIONS} dimensions")
-        known = {"format", "weights", "bias", "context", "fusion", "description"}
+        known = {"format", "weights", "bias", "fusion", "description"}
         return cls(
             weights=weights,
             bias=float(document["bias"]),
-            context=float(document.get("context", 0.0)),
             fusion=float(document.get("fusion", 0.0)),
             description=str(document.get("description", "")),
             extra={key: value for key, value in document.items() if key not in known},
         )
-
-
-def in_context(linear: Floats, context: float) -> Floats:
-    """Add ``context`` times the mean of each score's neighbours (as the default model reads a passage)."""
-    if not context or len(linear) < 2:
-        return linear
-    padded = np.concatenate(([0.0], linear, [0.0]))
-    counts = np.full(len(linear), 2.0)
-    counts[0] = counts[-1] = 1.0
-    return linear + context * (padded[:-2] + padded[2:]) / counts
 
 
 @lru_cache(maxsize=1)

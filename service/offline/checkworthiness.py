@@ -65,7 +65,11 @@ class CheckworthinessModel:
 
     def probability(self, linear: float) -> float:
         """Map a (context-adjusted) linear score to 0-1."""
-        z = self.slope * linear + self.offset
+        return self.probability_of_logit(self.slope * linear + self.offset)
+
+    @staticmethod
+    def probability_of_logit(z: float) -> float:
+        """Map a logit (the sigmoid's input) to 0-1."""
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def in_context(self, linear: Sequence[float]) -> list[float]:
@@ -164,11 +168,12 @@ def score_passage(sentences: Sequence[str]) -> list[float]:
     return active_model().score_passage(sentences)
 
 
-def score_lines(lines: Sequence[Line]) -> list[float]:
+def score_lines(lines: Sequence[Line], claimed: Sequence[bool] | None = None) -> list[float]:
     """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model.
 
-    With the multilingual extra installed, the multilingual head scores them (fused with the active model's
-    logits, which carry English cues); the encoder loads on the first call, on the caller's thread.
+    With the multilingual extra installed, the multilingual head scores the lines ``claimed`` (every line when
+    None), fused with the active model's logits (which carry English cues); the others keep the active model's
+    score. The encoder loads on the first line it embeds, on the caller's thread: none when no line is claimed.
     """
     model = active_model()
     encoder = multilingual_encoder()
@@ -176,7 +181,13 @@ def score_lines(lines: Sequence[Line]) -> list[float]:
         return model.score_lines(lines)
     from service.multilingual.checkworthiness import head_scores
 
-    return head_scores(encoder, [text for _, text in lines], model.logits(lines))
+    logits = model.logits(lines)
+    scores = [model.probability_of_logit(logit) for logit in logits]
+    chosen = [index for index in range(len(lines)) if claimed is None or claimed[index]]
+    fused = head_scores(encoder, [lines[i][1] for i in chosen], [logits[i] for i in chosen])
+    for index, score in zip(chosen, fused, strict=True):
+        scores[index] = score
+    return scores
 
 
 def multilingual_encoder() -> Encoder | None:

@@ -212,15 +212,27 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
         for sentence_id, text in sentences
         if text.strip() and len(text) <= MAX_SENTENCE_CHARS
     ]
-    scores = score_lines([(speaker, text) for _, speaker, text in spoken])  # each read in its passage
-    claims: list[ModelClaim] = []
+    sources: list[Source] = []
     previous_speaker: str | None = None
-    for index, ((sentence_id, speaker, sentence), probability) in enumerate(zip(spoken, scores, strict=True)):
+    for _, speaker, sentence in spoken:
         source = find_source(sentence, previous_speaker)
         previous_speaker = source.claimant if is_pure_quote(sentence) else None
-        if speaker is not None and source.claimant is None:
-            source = Source(source.attribution, speaker)
-        if is_check_worthy(sentence, source):
-            earlier = [text for _, _, text in spoken[max(0, index - EARLIER_SENTENCES) : index]]
-            claims.append(_claim(sentence_id, sentence, source, rounded_score(probability), earlier))
-    return ModelReply(claims=claims)
+        sources.append(
+            Source(source.attribution, speaker) if speaker is not None and source.claimant is None else source
+        )
+    claimed = [is_check_worthy(sentence, source) for (_, _, sentence), source in zip(spoken, sources, strict=True)]
+    scores = score_lines([(speaker, text) for _, speaker, text in spoken], claimed)  # each read in its passage
+    return ModelReply(
+        claims=[
+            _claim(sentence_id, sentence, source, rounded_score(probability), _earlier(spoken, index))
+            for index, ((sentence_id, _, sentence), source, probability, kept) in enumerate(
+                zip(spoken, sources, scores, claimed, strict=True)
+            )
+            if kept
+        ]
+    )
+
+
+def _earlier(spoken: Sequence[tuple[int, str | None, str]], index: int) -> list[str]:
+    """Return the texts of the sentences before ``index`` that references may be filled in from."""
+    return [text for _, _, text in spoken[max(0, index - EARLIER_SENTENCES) : index]]

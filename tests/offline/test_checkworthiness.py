@@ -148,10 +148,12 @@ def test_transcript_digest_ignores_spacing_but_not_words() -> None:
 
 
 def test_scoring_does_not_import_numpy() -> None:
-    """The offline model scores with the standard library only: numpy is for training."""
+    """The default model scores with the standard library only: numpy is for training and the multilingual extra."""
     code = (
-        "import sys; from service.offline.rules import extract_offline_reply; "
-        "extract_offline_reply([(1, 'Taxes rose 5%.')]); print('numpy' in sys.modules)"
+        "import sys; from service.offline.rules import extract_offline_reply\n"
+        "from service.offline.checkworthiness import default_model_only\n"
+        "with default_model_only(): extract_offline_reply([(1, 'Taxes rose 5%.')])\n"
+        "print('numpy' in sys.modules)"
     )
     result = subprocess.run(  # noqa: S603 -- our own interpreter
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
