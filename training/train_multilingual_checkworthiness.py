@@ -119,20 +119,38 @@ def subset(part: Part, rows: np.ndarray) -> Part:
     return Part(part.language, [part.texts[i] for i in rows], part.y[rows], part.x[rows], part.rows[rows])
 
 
-def cross_validated(parts: Sequence[Part], config: Config, seed: int) -> dict[str, float]:
-    """Return each train part's mean average precision over ``FOLDS`` stratified folds (fitted on all parts' rest)."""
+def cross_validated(
+    parts: Sequence[Part], config: Config, seed: int, fusions: Sequence[float] = (0.0,)
+) -> dict[float, dict[str, float]]:
+    """Return, for each fusion weight, each train part's mean average precision over ``FOLDS`` stratified folds.
+
+    Each fold's head is fitted on every part's other folds; a fused score adds the default model's logit.
+    """
     splits = {
         part.language: list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(part.x, part.y))
         for part in parts
     }
-    scores: dict[str, list[float]] = {part.language: [] for part in parts}
+    defaults = {part.language: default_logits(part.texts) for part in parts} if any(fusions) else {}
+    scores: dict[float, dict[str, list[float]]] = {f: {part.language: [] for part in parts} for f in fusions}
     for fold in range(FOLDS):
         train = [subset(part, splits[part.language][fold][0]) for part in parts]
         weights, bias = fit(train, config, seed)
         for part in parts:
-            held = subset(part, splits[part.language][fold][1])
-            scores[part.language].append(average_precision((held.x @ weights + bias).tolist(), held.y.tolist()))
-    return {language: round(float(np.mean(values)), 4) for language, values in scores.items()}
+            rows = splits[part.language][fold][1]
+            head = part.x[rows] @ weights + bias
+            for f, table in scores.items():
+                fused = head if not f else (head + f * defaults[part.language][rows]) / (1 + f)
+                table[part.language].append(average_precision(fused.tolist(), part.y[rows].tolist()))
+    return {
+        f: {language: round(float(np.mean(values)), 4) for language, values in table.items()}
+        for f, table in scores.items()
+    }
+
+
+def default_logits(texts: Sequence[str]) -> np.ndarray:
+    """Return the default model's logit of each text, read alone (as the 2024 sentences come)."""
+    model = shipped_model()
+    return np.array([model.logits([(None, text)])[0] for text in texts])
 
 
 def search(parts: Sequence[Part], seed: int) -> tuple[Config, list[dict[str, object]]]:
@@ -143,7 +161,7 @@ def search(parts: Sequence[Part], seed: int) -> tuple[Config, list[dict[str, obj
         for balance in SEARCH_GRID["language_balance"]:
             config = Config(c=c, language_balance=balance)
             started = time.perf_counter()
-            by_language = cross_validated(parts, config, seed)
+            by_language = cross_validated(parts, config, seed)[0.0]
             mean = round(float(np.mean(list(by_language.values()))), 4)
             rows.append({"config": asdict(config), "cv_average_precision": by_language, "mean": mean})
             print(
@@ -159,18 +177,17 @@ def search(parts: Sequence[Part], seed: int) -> tuple[Config, list[dict[str, obj
 
 def dev_figures(parts: Sequence[Part], weights: np.ndarray, bias: float, fusion: float) -> dict[str, dict[str, float]]:
     """Return each dev part's size, positive rate and check-worthy average precision: default model, head, fused."""
-    default = shipped_model()
     table = {}
     for part in parts:
         head = part.x @ weights + bias
-        logits = np.array([default.logits([(None, text)])[0] for text in part.texts])
+        logits = default_logits(part.texts)
         fused = (head + fusion * logits) / (1 + fusion)
         table[part.language] = {
             "sentences": len(part.y),
             "positive_rate": round(float(part.y.mean()), 3),
             "default_model_average_precision": round(average_precision(logits.tolist(), part.y.tolist()), 4),
             "head_average_precision": round(average_precision(head.tolist(), part.y.tolist()), 4),
-            f"fused_{fusion}_average_precision": round(average_precision(fused.tolist(), part.y.tolist()), 4),
+            "fused_average_precision": round(average_precision(fused.tolist(), part.y.tolist()), 4),
         }
     return table
 
@@ -214,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fusion, figures["debates"] = debate_figures(
             options.data, options.cache, train, config, options.seed, options.fusion
         )
+    figures["cv_fused"] = {str(f): row for f, row in cross_validated(train, config, options.seed, FUSIONS).items()}
+    print(f"train CV AP by fusion weight: {json.dumps(figures['cv_fused'])}", flush=True)
     figures["dev"] = dev_figures(dev, weights, bias, fusion)
     print(f"dev average precision: {json.dumps(figures['dev'], indent=1)}", flush=True)
     if options.out:

@@ -2,10 +2,10 @@
 
 The head (``checkworthiness_head.json``: 384 weights, a bias and a fusion weight) is a logistic regression
 that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences (English, Arabic,
-Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. It is fused with the default
-model: the head's logit plus ``fusion`` times the default model's (which reads each sentence in its
-passage), divided by ``1 + fusion``, mapped to 0-1 (``checkworthiness_head_figures.json`` says what the
-fusion adds on English debates and what it costs in other languages).
+Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. For English it is fused with
+the default model, whose cues are English words: the head's logit plus ``fusion`` times the default model's
+(which reads each sentence in its passage), divided by ``1 + fusion``, mapped to 0-1. Other languages get
+the head alone: fused, Arabic and Dutch lose in cross-validation (``checkworthiness_head_figures.json``).
 
 Nothing here loads the encoder: the first sentence scored does (``service.multilingual.encoder``), on the
 thread the offline model runs on, never the event loop.

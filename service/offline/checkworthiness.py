@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -168,12 +169,15 @@ def score_passage(sentences: Sequence[str]) -> list[float]:
     return active_model().score_passage(sentences)
 
 
-def score_lines(lines: Sequence[Line], claimed: Sequence[bool] | None = None) -> list[float]:
+def score_lines(
+    lines: Sequence[Line], claimed: Sequence[bool] | None = None, language: str | None = None
+) -> list[float]:
     """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model.
 
     With the multilingual extra installed, the multilingual head scores the lines ``claimed`` (every line when
-    None), fused with the active model's logits (which carry English cues); the others keep the active model's
-    score. The encoder loads on the first line it embeds, on the caller's thread: none when no line is claimed.
+    None), fused with the active model's logits when ``language`` is English (or unknown: None), whose cues
+    are English words; the other lines keep the active model's score. The encoder loads on the first line it
+    embeds, on the caller's thread: none when no line is claimed.
     """
     model = active_model()
     encoder = multilingual_encoder()
@@ -184,10 +188,29 @@ def score_lines(lines: Sequence[Line], claimed: Sequence[bool] | None = None) ->
     logits = model.logits(lines)
     scores = [model.probability_of_logit(logit) for logit in logits]
     chosen = [index for index in range(len(lines)) if claimed is None or claimed[index]]
-    fused = head_scores(encoder, [lines[i][1] for i in chosen], [logits[i] for i in chosen])
+    fuse = is_english(language)
+    fused = head_scores(encoder, [lines[i][1] for i in chosen], [logits[i] for i in chosen] if fuse else None)
     for index, score in zip(chosen, fused, strict=True):
         scores[index] = score
     return scores
+
+
+ARTICLE_LANGUAGE: ContextVar[str | None] = ContextVar("article_language", default=None)
+
+
+def is_english(language: str | None) -> bool:
+    """Say whether a BCP 47 tag is English; an unknown language (None) counts as English, the default's."""
+    return language is None or language.lower().split("-")[0] == "en"
+
+
+@contextmanager
+def article_language(language: str) -> Iterator[None]:
+    """Tell the offline model, called inside the block (in this task), the language of the article it reads."""
+    token = ARTICLE_LANGUAGE.set(language)
+    try:
+        yield
+    finally:
+        ARTICLE_LANGUAGE.reset(token)
 
 
 def multilingual_encoder() -> Encoder | None:

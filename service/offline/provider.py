@@ -22,6 +22,7 @@ from litellm import ModelResponse, Usage
 from litellm.llms.custom_llm import CustomLLM
 
 from service.offline import OFFLINE_MODEL, OFFLINE_PROVIDER
+from service.offline.checkworthiness import ARTICLE_LANGUAGE
 from service.offline.rules import extract_offline_reply
 from service.prompts.sentence_lines import last_sentence_lines
 from service.steps.cpu import on_the_cpu_thread
@@ -61,9 +62,11 @@ def estimate_tokens(text_length: int) -> int:
     return math.ceil(text_length / CHARS_PER_TOKEN)
 
 
-def offline_response(messages: Sequence[Mapping[str, Any]], model_response: Any = None) -> ModelResponse:
-    """Answer ``messages`` with the rules, filling ``model_response`` (litellm's) or a new ModelResponse."""
-    content = extract_offline_reply(sentences_from_messages(messages)).model_dump_json()
+def offline_response(
+    messages: Sequence[Mapping[str, Any]], model_response: Any = None, language: str | None = None
+) -> ModelResponse:
+    """Answer ``messages`` with the rules (for an article in ``language``), filling ``model_response`` or a new one."""
+    content = extract_offline_reply(sentences_from_messages(messages), language).model_dump_json()
     response = model_response if isinstance(model_response, ModelResponse) else ModelResponse()
     response.choices[0].message.content = content
     response.choices[0].finish_reason = "stop"
@@ -84,11 +87,12 @@ class OfflineRulesLLM(CustomLLM):
 
     def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
         """Answer a chat completion synchronously; sampling and format parameters are ignored."""
-        return offline_response(messages, kwargs.get("model_response"))
+        return offline_response(messages, kwargs.get("model_response"), ARTICLE_LANGUAGE.get())
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
         """Answer a chat completion in a worker thread, so that a long article never stalls the event loop."""
-        return await on_the_cpu_thread(partial(offline_response, messages, kwargs.get("model_response")))
+        response = kwargs.get("model_response")  # the article's language is read here, in the caller's context
+        return await on_the_cpu_thread(partial(offline_response, messages, response, ARTICLE_LANGUAGE.get()))
 
 
 _HANDLER = OfflineRulesLLM()

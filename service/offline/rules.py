@@ -200,12 +200,13 @@ def _claim(sentence_id: int, sentence: str, source: Source, score: float, earlie
     )
 
 
-def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
+def extract_offline_reply(sentences: Sequence[tuple[int, str]], language: str | None = None) -> ModelReply:
     """Extract one claim per check-worthy ``(N, text)`` sentence, as the model reply the service expects.
 
     A line that shows its speaker (``[S3] TRUMP: words``, as prompt versions that render speakers do) is
     read without the label, and the speaker is the claimant of what it asserts in its own voice. A line
     over ``MAX_SENTENCE_CHARS`` yields nothing, so that every request's time stays linear in its length.
+    ``language`` (the article's, None when unknown) chooses how check-worthiness is scored.
     """
     spoken = [
         (sentence_id, *split_speaker_label(text.strip()))
@@ -221,7 +222,7 @@ def extract_offline_reply(sentences: Sequence[tuple[int, str]]) -> ModelReply:
             Source(source.attribution, speaker) if speaker is not None and source.claimant is None else source
         )
     claimed = [is_check_worthy(sentence, source) for (_, _, sentence), source in zip(spoken, sources, strict=True)]
-    scores = score_lines([(speaker, text) for _, speaker, text in spoken], claimed)  # each read in its passage
+    scores = score_lines([(speaker, text) for _, speaker, text in spoken], claimed, language)  # read in its passage
     return ModelReply(
         claims=[
             _claim(sentence_id, sentence, source, rounded_score(probability), _earlier(spoken, index))

@@ -27,7 +27,7 @@ from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ChatModels, ModelClient
 from service.observability import metrics
 from service.offline import OFFLINE_MODEL
-from service.offline.checkworthiness import multilingual_checkworthiness
+from service.offline.checkworthiness import article_language, is_english, multilingual_checkworthiness
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
 from service.prompts.registry import PromptRegistry
@@ -109,7 +109,8 @@ class Pipeline:
         article, read, job, sentences, chunks = await self.chunked(request)
         models = list(job.models)
         prompt = job.prompt
-        outcomes = await self._ask(job, chunks, budget, client or self.client)
+        with article_language(article.language):  # the offline model scores check-worthiness by language
+            outcomes = await self._ask(job, chunks, budget, client or self.client)
         _count(outcomes)
         _raise_if_all_failed(outcomes)
         size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
@@ -245,7 +246,7 @@ class Pipeline:
 
 def _english_checkworthiness(language: str, outcomes: list[ChunkOutcome]) -> Notice | None:
     """Warn when the offline model scored a non-English article with its English model (no multilingual extra)."""
-    if language.lower().split("-")[0] == "en" or multilingual_checkworthiness():
+    if is_english(language) or multilingual_checkworthiness():
         return None
     if not any(producer.model == OFFLINE_MODEL for outcome in outcomes for producer in outcome.answered_by):
         return None
