@@ -23,12 +23,13 @@ ROOMS = (
     "prompts",
     "llm",
     "offline",
+    "multilingual",
     "stores",
     "evaluation",
     "observability",
     "exports",
 )
-BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "stores")
+BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "multilingual", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
 UNTYPED_STATE = ("app.state", '["app"].state')
 
