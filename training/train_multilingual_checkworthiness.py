@@ -7,7 +7,10 @@ go beside it (``checkworthiness_head_figures.json``). Deterministic for a given 
     pip install -e '.[train,multilingual]'
     nice python training/embedding_cache.py --data /work/shared/data/checkworthiness --cache /work/cache/e5
     python training/train_multilingual_checkworthiness.py --data /work/shared/data/checkworthiness \
-        --cache /work/cache/e5 --out service/multilingual/checkworthiness_head.json
+        --cache /work/cache/e5 --debates --out service/multilingual/checkworthiness_head.json
+
+(docs/multilingual.md gives the embedding command of the shipped head's sample.) Only the sentences in the
+cache are read: a seeded random sample of each file when not all of it is embedded.
 
 Data (``--data``, see its README.md): ``sentences-2024/<language>_<split>.tsv``. The head is chosen on the
 **train** parts only (English, Arabic, Dutch; Spanish has no train part, so it is zero-shot): every
