@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from schemas.catalog import Problem
 from schemas.jobs import BatchSubmission, SingleSubmission
+from schemas.streaming import ArticleFinished, ChunkClaims
 from service.errors import PROBLEM_CONTENT_TYPE
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -32,7 +33,9 @@ def problem_openapi(app: FastAPI, choices: Choices) -> Callable[[], dict[str, An
         """Build the OpenAPI document on first use, with problem+json error responses and configured choices."""
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            document = with_models(with_problem_responses(document), (BatchSubmission, SingleSubmission))
+            document = with_models(
+                with_problem_responses(document), (BatchSubmission, SingleSubmission, ChunkClaims, ArticleFinished)
+            )
             document = with_choices(document, choices)
             app.openapi_schema = document if choices.keys_required else without_security(document)
         return app.openapi_schema

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,13 @@ from schemas import ExtractionRequest, ExtractionResult
 from schemas.catalog import HealthStatus, ModelSummary, ProblemType, PromptDetail, PromptSummary
 from service.api.auth import AUTH_RESPONSES, budget_of, refresh_rate_headers, require
 from service.api.dependencies import JobsDep, PipelineDep
+from service.api.extraction_events import (
+    EVENT_STREAM,
+    EVENTS_DESCRIPTION,
+    EXTRACTION_EVENTS,
+    stream_extraction,
+    wants_events,
+)
 from service.api.problems import request_id_of
 from service.api.readiness import readiness
 from service.api.representations import ALTERNATIVES, claims_as, wanted
@@ -27,6 +35,8 @@ from service.errors import (
 )
 from service.observability import metrics
 from service.observability.extraction_log import log_extraction
+from service.pipeline.extraction import Pipeline
+from service.pipeline.progress import Progress
 from service.prompts.spec import PromptVersion
 
 router = APIRouter()
@@ -71,8 +81,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=ExtractionResult,
     responses={
         200: {
-            "description": "The claims, as JSON; or as ClaimReview JSON-LD or CSV (`Accept`).",
-            "content": ALTERNATIVES,
+            "description": "The claims, as JSON; or as ClaimReview JSON-LD or CSV (`Accept`). " + EVENTS_DESCRIPTION,
+            "content": {
+                **ALTERNATIVES,
+                EVENT_STREAM: EXTRACTION_EVENTS,
+            },
         },
         **PROBLEM_RESPONSES,
         **AUTH_RESPONSES,
@@ -98,17 +111,30 @@ async def create_extraction(
 
     Every claim's `source.quote == article.text[source.start:source.end]`. Claims the model could not ground
     are dropped and listed in `warnings`; chunks that failed after retries, repairs and fallbacks are listed
-    in `errors` with `status: partial`.
+    in `errors` with `status: partial`. With `Accept: text/event-stream` the same extraction streams: each
+    chunk's claims as it is answered, then the final result.
     """
-    started = time.perf_counter()
-    try:
-        result = await pipeline.extract(body, budget_of(request))  # reserved before the models, settled after
-    finally:
-        await refresh_rate_headers(request)
-    log_extraction(result, time.perf_counter() - started, request_id=request_id_of(request))
+    if wants_events(request):
+        streaming = await stream_extraction(request, partial(_extract, request, pipeline, body))
+        await refresh_rate_headers(request)  # the estimate is held by now
+        return streaming
+    result = await _extract(request, pipeline, body)
     alternative = wanted(request)
     response.headers["Vary"] = "Accept"
     return result if alternative is None else claims_as(alternative, [result])
+
+
+async def _extract(
+    request: Request, pipeline: Pipeline, body: ExtractionRequest, progress: Progress | None = None
+) -> ExtractionResult:
+    """Run the extraction on the caller's budget (reserved before the models, settled after) and log it."""
+    started = time.perf_counter()
+    try:
+        result = await pipeline.extract(body, budget_of(request), progress=progress)
+    finally:
+        await refresh_rate_headers(request)
+    log_extraction(result, time.perf_counter() - started, request_id=request_id_of(request))
+    return result
 
 
 def _summary(version: PromptVersion) -> PromptSummary:

@@ -85,7 +85,7 @@ async def extract_article(
         return failed_and_logged(item, "-", refused, None, started)
     article_id = request.article.id or "-"
     try:
-        result = await pipeline.extract(request, budget, client)
+        result = await pipeline.extract(request, budget, client=client)
     except ExtractionFailed as failure:
         return failed_and_logged(item, article_id, failure.cause, failure.usage, started)
     except ClaimServiceError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
@@ -13,6 +13,7 @@ from schemas import (
     Article,
     Claim,
     ClaimSource,
+    ExtractionOptions,
     ExtractionRequest,
     ExtractionResult,
     ModelProvenance,
@@ -22,6 +23,7 @@ from schemas import (
     Usage,
 )
 from schemas.extraction import TITLE_CHARS, ReadArticle
+from schemas.streaming import ChunkClaims
 from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
 from service.llm.client import ChatModels, ModelClient
@@ -29,6 +31,7 @@ from service.observability import metrics
 from service.offline import OFFLINE_MODEL
 from service.offline.checkworthiness import article_language, is_english, multilingual_checkworthiness
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
+from service.pipeline.progress import Progress
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
 from service.prompts.languages import language_name, primary
 from service.prompts.registry import PromptRegistry
@@ -101,23 +104,30 @@ class Pipeline:
         return article.id or article_fingerprint(article.text)
 
     async def extract(
-        self, request: ExtractionRequest, budget: Budget | None = None, client: ChatModels | None = None
+        self,
+        request: ExtractionRequest,
+        budget: Budget | None = None,
+        *,
+        client: ChatModels | None = None,
+        progress: Progress | None = None,
     ) -> ExtractionResult:
         """Extract grounded, de-duplicated claims from an article (an HTML page's main text, for a page).
 
         Before any model is called, the extraction's estimate is reserved on ``budget`` (which may refuse it);
         when the calls are over, however they ended, what they used is settled on it. ``client`` answers the
-        chunk calls in place of the model client (a batch-mode job's answers).
+        chunk calls in place of the model client (a batch-mode job's answers). ``progress`` hears when the models
+        are about to be asked and each chunk's provisional claims as it is answered.
         """
         article, read, job, sentences, chunks = await self.chunked(request)
         models = list(job.models)
         prompt = job.prompt
+        as_read = request.model_copy(update={"article": article})  # an HTML page's id: its text's, not its markup's
+        report = None if progress is None else partial(_report, progress, as_read, sentences, len(chunks))
         with article_language(job.language):  # the offline model scores check-worthiness by language
-            outcomes = await self._ask(job, chunks, budget, client or self.client)
+            outcomes = await self._ask(job, chunks, budget, client or self.client, progress, report)
         _count(outcomes)
         _raise_if_all_failed(outcomes)
         size = sum(len(outcome.claims) for outcome in outcomes) * CHARS_A_CLAIM
-        as_read = request.model_copy(update={"article": article})  # an HTML page's id: its text's, not its markup's
         finish = partial(self._finish, as_read, prompt, models, outcomes, sentences)
         result = await off_the_loop(finish, size=size)
         metrics.EXTRACTIONS.labels(result.status).inc()
@@ -161,23 +171,33 @@ class Pipeline:
         return article, read, job, sentences, chunks
 
     async def _ask(
-        self, job: ChunkJob, chunks: list[Chunk], budget: Budget | None, client: ChatModels
+        self,
+        job: ChunkJob,
+        chunks: list[Chunk],
+        budget: Budget | None,
+        client: ChatModels,
+        progress: Progress | None = None,
+        report: Callable[[ChunkOutcome], None] | None = None,
     ) -> list[ChunkOutcome]:
         """Ask for the chunks' claims; with a ``budget``, reserve their estimate first and settle what was used after.
 
         The settlement happens however the calls end (answered, failed, cancelled), counting the calls that
-        answered: the outcomes fill as the chunks go.
+        answered: the outcomes fill as the chunks go. ``progress`` hears that the models are about to be asked
+        once the estimate is held, and ``report`` is given each chunk's outcome as it comes.
         """
         outcomes = [ChunkOutcome(chunk=chunk.index) for chunk in chunks]
-        calls = (
-            extract_chunk(job, chunk, client, self.cache, outcome)
+        calls = [
+            partial(extract_chunk, job, chunk, client, self.cache, outcome)
             for chunk, outcome in zip(chunks, outcomes, strict=True)
-        )
+        ]
+        if budget is not None:
+            await budget.reserve(await off_the_loop(partial(estimate_spend, job, chunks), size=len(job.original)))
+        if progress is not None:
+            progress.started(len(chunks))
         if budget is None:
-            return await _bounded_gather(calls, self.settings.max_concurrency)
-        await budget.reserve(await off_the_loop(partial(estimate_spend, job, chunks), size=len(job.original)))
+            return await _bounded_gather(calls, self.settings.max_concurrency, report)
         try:
-            return await _bounded_gather(calls, self.settings.max_concurrency)
+            return await _bounded_gather(calls, self.settings.max_concurrency, report)
         finally:
             await settle_whatever_happens(budget, _usage(outcomes))
 
@@ -225,6 +245,16 @@ class Pipeline:
             grounded = attribute_to_speakers(grounded, sentences)
         return self._result(request, prompt, models, outcomes, dedupe_claims(grounded))
 
+    @staticmethod
+    def _wanted(options: ExtractionOptions, grounded: list[GroundedClaim]) -> list[GroundedClaim]:
+        """Keep the claims the request asks for (``min_checkworthiness``, ``claim_types``)."""
+        return [
+            claim
+            for claim in grounded
+            if claim.claim.checkworthiness >= options.min_checkworthiness
+            and (options.claim_types is None or claim.claim.type in options.claim_types)
+        ]
+
     def _result(
         self,
         request: ExtractionRequest,
@@ -235,13 +265,7 @@ class Pipeline:
     ) -> ExtractionResult:
         """Assemble the reply from the chunk outcomes and the de-duplicated claims."""
         article_key = request.article.id or article_fingerprint(request.article.text)
-        options = request.options
-        wanted = [
-            claim
-            for claim in grounded
-            if claim.claim.checkworthiness >= options.min_checkworthiness
-            and (options.claim_types is None or claim.claim.type in options.claim_types)
-        ]
+        wanted = self._wanted(request.options, grounded)
         errors = [failure.notice(outcome.chunk) for outcome in outcomes for failure in outcome.failures]
         usage = _usage(outcomes)
         warnings = [warning for outcome in outcomes for warning in outcome.warnings]
@@ -326,13 +350,44 @@ def article_fingerprint(text: str) -> str:
     return "art_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-async def _bounded_gather(jobs: Iterable[Awaitable[ChunkOutcome]], limit: int) -> list[ChunkOutcome]:
-    """Run chunk jobs concurrently, at most ``limit`` at a time, keeping their order."""
+def _report(
+    progress: Progress, request: ExtractionRequest, sentences: list[Sentence], chunks: int, outcome: ChunkOutcome
+) -> None:
+    """Tell ``progress`` one chunk's claims as the reply would show them, but before the cross-chunk de-duplication."""
+    article_key = request.article.id or article_fingerprint(request.article.text)
+    grounded = outcome.claims
+    if any(sentence.speaker for sentence in sentences):
+        grounded = attribute_to_speakers(grounded, sentences)
+    claims = [_to_claim(article_key, claim) for claim in Pipeline._wanted(request.options, grounded)]
+    progress.answered(
+        ChunkClaims(
+            chunk=outcome.chunk,
+            chunks=chunks,
+            claims=claims,
+            warnings=list(outcome.warnings),
+            errors=[failure.notice(outcome.chunk) for failure in outcome.failures],
+            cached=outcome.cache_hit,
+        )
+    )
+
+
+async def _bounded_gather(
+    jobs: Iterable[Callable[[], Awaitable[ChunkOutcome]]],
+    limit: int,
+    report: Callable[[ChunkOutcome], None] | None = None,
+) -> list[ChunkOutcome]:
+    """Run chunk jobs concurrently, at most ``limit`` at a time, keeping their order; ``report`` each as it ends.
+
+    A job is started only once it passes the gate, so one cancelled while it waits was never begun.
+    """
     gate = asyncio.Semaphore(limit)
 
-    async def bounded(job: Awaitable[ChunkOutcome]) -> ChunkOutcome:
+    async def bounded(job: Callable[[], Awaitable[ChunkOutcome]]) -> ChunkOutcome:
         async with gate:
-            return await job
+            outcome = await job()
+        if report is not None:
+            report(outcome)
+        return outcome
 
     return list(await asyncio.gather(*(bounded(job) for job in jobs)))
 
