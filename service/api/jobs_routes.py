@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import TypeAdapter
 
 from schemas.jobs import (
@@ -24,6 +25,8 @@ from schemas.jobs import (
 )
 from service.api.auth import AUTH_RESPONSES, Caller, require
 from service.api.dependencies import JobsDep, PipelineDep, RunnerDep
+from service.api.extraction_events import sse_content
+from service.api.job_events import follow_job
 from service.api.representations import ALTERNATIVES, JSON, VARY, claims_as, preferred
 from service.errors import JobLost, NotFound, ResourceConflict
 from service.jobs.batches import batch_alias
@@ -54,6 +57,14 @@ JOB_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 JobsCaller = Annotated[Caller, Depends(require("jobs"))]
 SubmittingCaller = Annotated[Caller, Depends(require("jobs", spends=True))]
+
+
+async def _owned_job(jobs: JobsDep, caller: JobsCaller, job_id: str) -> Job:
+    """Return the job in the path if the caller may see it (a dependency: it answers before any streaming)."""
+    return await _owned(jobs, caller, job_id)
+
+
+OwnedJob = Annotated[Job, Depends(_owned_job)]
 
 
 @router.post(
@@ -256,6 +267,39 @@ async def _stream(jobs: JobStore, job_id: str, order: Order) -> AsyncIterator[by
             return
         if not page:
             await asyncio.sleep(STREAM_POLL_S)
+
+
+@router.get(
+    "/v1/jobs/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        **JOB_PROBLEMS,
+        200: {
+            "description": "Server-sent events: `event: article` as each article finishes (an `ArticleFinished`, "
+            "with the job's counts; its `id` is the article's place in completion order), then `event: end` with "
+            "the job, and the stream closes. Send `Last-Event-ID` to resume after the last event you had. "
+            "`: ping` comments every 15 s keep the connection through proxies.",
+            "content": {"text/event-stream": sse_content({"article": "ArticleFinished", "end": "Job"})},
+        },
+    },
+    summary="Follow a job's progress as events",
+)
+async def job_events(
+    jobs: JobsDep,
+    job: OwnedJob,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            pattern=r"^[0-9]{1,10}$", description="Resume after this event (an article's place in completion order)."
+        ),
+    ] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Stream the job's progress: each article finished, with the counts, then the job's end (polling its store).
+
+    The job is looked up (and its owner checked) before the stream begins: a 404 is an ordinary response.
+    """
+    async for event in follow_job(jobs, job.id, int(last_event_id or 0)):
+        yield event
 
 
 def _well_formed(job_id: str) -> str:

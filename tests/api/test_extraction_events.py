@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 import respx
-from httpx_sse import ServerSentEvent
-from httpx_sse._decoders import SSEDecoder
+from httpx_sse import EventSource, ServerSentEvent
 
 from service.api.app import create_app
 from service.api.auth import key_hash
@@ -62,12 +61,8 @@ class Streamed:
 
     def events(self) -> list[ServerSentEvent]:
         """Return the events of the body, read by httpx-sse's decoder (comments are not events)."""
-        decoder, found = SSEDecoder(), []
-        for line in self.text.splitlines():
-            event = decoder.decode(line)
-            if event is not None:
-                found.append(event)
-        return found
+        response = httpx.Response(200, headers={"content-type": "text/event-stream"}, text=self.text)
+        return list(EventSource(response).iter_sse())
 
     def timed_events(self) -> list[tuple[float, str]]:
         """Return each event's name with the moment its body part was sent."""
