@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -52,6 +53,7 @@ ApiKeyOption = Annotated[
 DEFAULT_URL = "http://127.0.0.1:8000"
 TERMINAL = ("succeeded", "partial", "failed", "cancelled")
 POLL_S = 0.5
+RECONNECTS = 5  # times the events are followed again after the connection dropped, before giving up
 KEY_ADVICE = {
     401: "pass the service's API key with --api-key KEY or CLAIMS_API_KEY",
     403: "use a key holding that scope (the operator makes one: claims keys new NAME --scopes ...)",
@@ -146,19 +148,70 @@ def submit(
 
 
 def _follow(service: Service, job: dict[str, Any]) -> dict[str, Any]:
-    """Show the job's progress on stderr until it finishes; return it finished."""
+    """Show the job's progress on stderr until it finishes; return it finished.
+
+    The job's events (``GET /v1/jobs/{id}/events``) are followed, resumed after the last one had when the
+    connection drops; a service too old to have them is polled instead.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
     with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as progress:
         task = progress.add_task(job["id"], total=job["counts"]["total"])
-        while job["state"] not in TERMINAL:
-            time.sleep(POLL_S)
-            job = _call(service, "GET", f"/v1/jobs/{job['id']}")
-            counts = job["counts"]
+
+        def show(counts: dict[str, int]) -> None:
             progress.update(task, completed=counts["succeeded"] + counts["failed"] + counts["cancelled"])
+
+        if job["state"] in TERMINAL:
+            return job
+        return _follow_events(service, job["id"], show) or _poll(service, job, show)
+
+
+def _poll(service: Service, job: dict[str, Any], show: Callable[[dict[str, int]], None]) -> dict[str, Any]:
+    """Ask for the job every ``POLL_S`` until it finishes; return it finished."""
+    while job["state"] not in TERMINAL:
+        time.sleep(POLL_S)
+        job = _call(service, "GET", f"/v1/jobs/{job['id']}")
+        show(job["counts"])
     return job
+
+
+def _follow_events(service: Service, job_id: str, show: Callable[[dict[str, int]], None]) -> dict[str, Any] | None:
+    """Follow the job's events to its end and return the job; None when the service has no events to follow."""
+    import httpx
+    from httpx_sse import connect_sse
+
+    last_id: str | None = None
+    for attempt in range(1, RECONNECTS + 1):
+        headers = {"last-event-id": last_id} if last_id else {}
+        try:
+            with (
+                service.client() as client,
+                connect_sse(client, "GET", f"/v1/jobs/{job_id}/events", headers=headers) as source,
+            ):
+                if not (source.response.is_success and _is_event_stream(source.response)):
+                    return None  # an older service has no events; polling tells any other problem as it is
+                for event in source.iter_sse():
+                    if event.event == "article":
+                        show(event.json()["counts"])
+                        last_id = event.id or last_id
+                    elif event.event == "end":
+                        ended: dict[str, Any] = event.json()
+                        show(ended["counts"])
+                        return ended
+        except httpx.TransportError as exc:
+            if attempt == RECONNECTS:
+                typer.echo(f"error: lost the service at {service.url}: {exc}", err=True)
+                raise typer.Exit(code=1) from exc
+        time.sleep(POLL_S)  # closed before the end (a restart, a proxy): resume after the last event had
+    return None
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    """Say whether a reply is server-sent events."""
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip() == "text/event-stream"
 
 
 @jobs_app.command("status")

@@ -174,3 +174,82 @@ def test_submit_language_names_the_text_files_language_else_none_is_sent(article
     assert [article["language"] for article in named] == ["es", "es", "es"]
     unnamed = [json.loads(line)["article"] for line in _ndjson_of([str(articles)], None).splitlines()]
     assert all("language" not in article for article in unnamed)
+
+
+SERVICE = "http://claims.test"
+JOB_ID = "job_0123456789abcdef01234567"
+
+
+def job_document(state: str, done: int, total: int = 2) -> dict[str, Any]:
+    """Return the parts of a job ``--wait`` reads: its id, state and counts."""
+    counts = {"total": total, "queued": total - done, "running": 0, "succeeded": done, "failed": 0, "cancelled": 0}
+    return {"id": JOB_ID, "state": state, "counts": counts | {"claims": done}}
+
+
+def events_body(*events: tuple[str, str | None, dict[str, Any]]) -> str:
+    """Write server-sent events (name, id, data) as a service sends them."""
+    return "".join(
+        f"event: {name}\ndata: {json.dumps(data)}\n" + (f"id: {event_id}\n" if event_id else "") + "\n"
+        for name, event_id, data in events
+    )
+
+
+def article_event(sequence: int) -> tuple[str, str, dict[str, Any]]:
+    """Return the event of the ``sequence``-th article to finish."""
+    return "article", str(sequence), {"sequence": sequence, "counts": job_document("running", sequence)["counts"]}
+
+
+def event_stream(body: str) -> Any:
+    """Return a 200 reply of server-sent events."""
+    import httpx
+
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+
+
+def test_wait_follows_the_job_s_events_and_never_polls(http_mock: Any) -> None:
+    """``--wait`` reads the events to the end event and returns that job; GET /v1/jobs/{id} is never asked."""
+    from service.cli.jobs import Service, _follow
+
+    ended = job_document("succeeded", 2)
+    body = events_body(article_event(1), article_event(2), ("end", None, ended))
+    events = http_mock.get(f"{SERVICE}/v1/jobs/{JOB_ID}/events").mock(return_value=event_stream(body))
+    polled = http_mock.get(f"{SERVICE}/v1/jobs/{JOB_ID}").mock(side_effect=AssertionError("polled"))
+    assert _follow(Service(SERVICE), job_document("queued", 0)) == ended
+    assert (events.call_count, polled.call_count) == (1, 0)
+
+
+def test_wait_resumes_the_events_after_the_last_one_had(http_mock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream cut after article 1 is followed again with ``Last-Event-ID: 1``, to the end."""
+    from service.cli import jobs
+
+    monkeypatch.setattr(jobs, "POLL_S", 0)
+    ended = job_document("succeeded", 2)
+    events = http_mock.get(f"{SERVICE}/v1/jobs/{JOB_ID}/events").mock(
+        side_effect=[
+            event_stream(events_body(article_event(1))),
+            event_stream(events_body(article_event(2), ("end", None, ended))),
+        ]
+    )
+    assert jobs._follow(jobs.Service(SERVICE), job_document("running", 0)) == ended
+    assert [call.request.headers.get("last-event-id") for call in events.calls] == [None, "1"]
+
+
+def test_wait_polls_a_service_too_old_to_have_events(http_mock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events answered 404 (no such route): the job is polled until it ends, as before."""
+    import httpx
+
+    from service.cli import jobs
+
+    monkeypatch.setattr(jobs, "POLL_S", 0)
+    problem = {"type": "/problems/not-found", "title": "Not found", "status": 404, "detail": "no resource at ..."}
+    http_mock.get(f"{SERVICE}/v1/jobs/{JOB_ID}/events").mock(
+        return_value=httpx.Response(404, json=problem, headers={"content-type": "application/problem+json"})
+    )
+    polled = http_mock.get(f"{SERVICE}/v1/jobs/{JOB_ID}").mock(
+        side_effect=[
+            httpx.Response(200, json=job_document("running", 1)),
+            httpx.Response(200, json=job_document("succeeded", 2)),
+        ]
+    )
+    assert jobs._follow(jobs.Service(SERVICE), job_document("queued", 0))["state"] == "succeeded"
+    assert polled.call_count == 2
