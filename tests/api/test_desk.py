@@ -98,10 +98,11 @@ def open_desk(browser: Any, served: Process, width: int = 1280, height: int = 90
 
 
 def extract(page: Any, text: str) -> None:
-    """Paste ``text`` and extract; wait for the highlights."""
+    """Paste ``text`` and extract; wait for the final result's highlights (chunks' come first, as they stream)."""
     page.fill("#text", text)
     page.click("#extract")
     page.wait_for_selector("#article mark", timeout=30_000)
+    page.wait_for_selector("#progress", state="hidden", timeout=30_000)
 
 
 def test_the_sample_is_extracted_highlighted_filtered_and_exported_as_csv(browser: Any, served: Process) -> None:
@@ -168,7 +169,7 @@ def test_highlights_stay_on_their_quotes_after_emoji(browser: Any, served: Proce
     with page.expect_response(lambda response: response.url.endswith("/v1/extractions")) as answered:
         extract(page, "🇺🇸 On 𝕏, the office said rents rose 7% in July.\nPrices rose 3% in June, the ONS said. 😀")
     set_threshold(page, 0)
-    quotes = sorted(claim["source"]["quote"] for claim in answered.value.json()["claims"])
+    quotes = sorted(claim["source"]["quote"] for claim in reply_of(answered.value)["claims"])
     marks = page.locator("#article mark")
     texts = sorted(marks.nth(n).inner_text() for n in range(marks.count()))
     assert "Prices rose 3% in June, the ONS said." in texts
@@ -443,4 +444,33 @@ def test_needs_context_and_checked_before_marks_on_a_recorded_reply_with_the_new
     item(claims[0]).locator("button").click()
     assert "needs context" in page.inner_text("#detail")
     assert "checked before: Mostly true · PolitiFact" in page.inner_text("#detail")
+    assert page.errors == []
+
+
+def test_an_extraction_streams_and_each_chunk_s_claims_show_as_they_come(browser: Any, served: Process) -> None:
+    """The page asks for events: claims show chunk by chunk (provisional), then the final result replaces them."""
+    page = open_desk(browser, served)
+    page.evaluate(
+        """() => {
+            window.summaries = [];
+            new MutationObserver((records) => records.forEach((record) => record.addedNodes.forEach(
+                (node) => window.summaries.push(node.textContent)))).observe(
+                document.getElementById('summary'), {childList: true});
+        }"""
+    )
+    long_article = "\n".join(SAMPLE.replace("15.2%", f"{n}.5%") for n in range(8))  # about 39,000 characters
+    with page.expect_response(lambda response: response.url.endswith("/v1/extractions")) as answered:
+        extract(page, long_article)
+    assert answered.value.request.headers["accept"] == "text/event-stream"
+    assert answered.value.headers["content-type"].startswith("text/event-stream")
+    result = reply_of(answered.value)
+    chunks = result["usage"]["chunks"]
+    assert chunks > 1
+    summaries = page.evaluate("window.summaries")
+    provisional = [text for text in summaries if "(provisional" in text]
+    assert [text.split(" · ")[1] for text in provisional] == [
+        f"{n} of {chunks} chunks answered (provisional: not yet de-duplicated)" for n in range(1, chunks + 1)
+    ]
+    assert summaries[-1].startswith(f"{len(result['claims'])} claims · complete · {chunks} chunk(s)")
+    assert page.locator("#article mark").count() > 0
     assert page.errors == []

@@ -99,9 +99,66 @@ async function extract() {
 
 async function direct(request) {
   const response = await api("/v1/extractions", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
+    method: "POST", headers: { "Content-Type": "application/json", Accept: "text/event-stream" }, body: JSON.stringify(request),
   });
-  return response.json();
+  if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) return response.json(); // an older service
+  return streamed(response, request);
+}
+
+// Reads an extraction's server-sent events: each chunk's claims are shown as they come (provisional: not yet
+// de-duplicated across chunks), through the same render() as the final result, which the done event carries.
+// An HTML page's claims point into the text read from it, which only the final result holds: shown at the end.
+async function streamed(response, request) {
+  const chunks = [];
+  const inText = request.article.format !== "html" && !/^\s*</.test(request.article.text);
+  for await (const { event, data } of serverSentEvents(response.body)) {
+    if (event === "done") return JSON.parse(data);
+    if (event === "error") {
+      const problem = JSON.parse(data);
+      throw new ApiError(`${problem.title}: ${problem.detail || ""}`, problem.status, 0);
+    }
+    if (event !== "chunk") continue;
+    const chunk = JSON.parse(data);
+    chunks.push(chunk);
+    const answered = `${chunks.length} of ${chunk.chunks} chunks answered`;
+    showProgress(true, `Extracting… ${answered}`, chunks.length / chunk.chunks);
+    if (inText) showProvisional(chunks, answered);
+  }
+  throw new Error("the extraction's stream ended before its result");
+}
+
+function showProvisional(chunks, answered) {
+  const claims = chunks.flatMap((chunk) => chunk.claims);
+  state.result = {
+    claims, status: "provisional", article: null, provenance: { models: [], requested_model: "" },
+    usage: { chunks: chunks[0].chunks, model_calls: 0, cache_hits: 0 },
+    warnings: chunks.flatMap((chunk) => chunk.warnings), errors: chunks.flatMap((chunk) => chunk.errors),
+  };
+  render();
+  $("summary").textContent = `${claims.length} claims so far · ${answered} (provisional: not yet de-duplicated)`;
+}
+
+// The event stream's events ({event, data}), read as the text/event-stream format says (POST has no EventSource).
+async function* serverSentEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) yield { event, data: data.join("\n") };
+    }
+  }
 }
 
 async function viaJobOrDirect(request) {
