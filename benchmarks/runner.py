@@ -48,6 +48,7 @@ from benchmarks.scenarios import (
     measure_tokens,
 )
 from benchmarks.stats import ms
+from benchmarks.streaming import measure_first_claim
 from benchmarks.tokens import encoding_name
 from benchmarks.worst_shapes import measure_worst_shapes
 
@@ -91,6 +92,7 @@ async def _main_service(plan: Plan, provider: Process, workdir: Path, figures: F
         await _measure(figures, "cache_sample_1", measure_cached_sample(plan, service, provider, 1))
         await _measure(figures, "cache_sample_8", measure_cached_sample(plan, service, provider, 8))
         await _measure(figures, "fanout_c10", measure_fanout(plan, service, provider))
+        await _measure(figures, "first_claim_c10", measure_first_claim(plan, service))
         await _measure(figures, "incremental", measure_incremental(plan, service, provider))
         await _measure(figures, "tokens_1k", measure_tokens(service, provider, 1_000, 60_000))
         await _measure(figures, "tokens_5k", measure_tokens(service, provider, 5_000, 61_000))
@@ -128,6 +130,7 @@ async def _sequential_service(plan: Plan, provider: Process, workdir: Path, figu
         await wait_ready(service)
         await measure_first_extraction(plan, service)  # pay the lazy imports outside the figure
         await _measure(figures, "fanout_c1", measure_fanout(plan, service, provider))
+        await _measure(figures, "first_claim_c1", measure_first_claim(plan, service))
     finally:
         service.stop()
 

@@ -25,6 +25,8 @@ FIGURES = {
     "throughput_bare",
     "load",
     "fanout_c1",
+    "first_claim_c10",
+    "first_claim_c1",
     "cli_help",
     "cli_prompts",
     "cli_extract_cached",
