@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import respx
 from httpx_sse import EventSource, ServerSentEvent
 
@@ -167,7 +169,8 @@ async def test_chunk_claims_are_provisional_the_done_event_de_duplicates_them(
     assert len(chunk_claims) == 2
     assert len(set(chunk_claims)) == 1
     assert [claim["text"] for claim in events[-1].json()["claims"]] == chunk_claims[:1]
-    assert events[-1].json() | {"usage": None} == replied.json() | {"usage": None}  # the JSON one hit the cache
+    assert events[-1].json() | {"usage": None} == replied.json() | {"usage": None}
+    assert replied.json()["usage"]["cache_hits"] == 2  # the streamed chunks' replies were cached as JSON's are
 
 
 async def test_chunk_claims_are_filtered_as_the_reply_s_are(
@@ -257,3 +260,28 @@ async def test_a_client_that_goes_away_stops_the_model_calls_and_the_key_pays_wh
     assert [event.event for event in streamed.events()] == ["chunk"]
     assert calls == 2  # the first answered, the second was in flight when the client left; six never asked
     assert tokens.remaining == 100_000 - 160
+
+
+async def test_a_streamed_extraction_is_counted_and_logged_as_a_json_one_is(
+    tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One streamed and one JSON extraction: each adds one to claims_extractions and writes one extraction line."""
+    from prometheus_client import REGISTRY
+
+    def extractions() -> float:
+        return REGISTRY.get_sample_value("claims_extractions_total", {"status": "complete"}) or 0.0
+
+    http_mock.post(OPENAI_URL).mock(side_effect=scripted_openai_reply)
+    app = create_app(eight_chunk_settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        before = extractions()
+        with caplog.at_level("INFO", logger="claims.extractions"):
+            await stream(app, body(cache=False), STREAM)
+            streamed = extractions()
+            await post_json(app, body(cache=False))
+    lines = [record for record in caplog.records if record.name == "claims.extractions"]
+    assert (streamed - before, extractions() - streamed) == (1, 1)
+    assert len(lines) == 2
+    streamed_line, json_line = (re.sub(r"request_id=\S+|\bms=\S+", "", line.getMessage()) for line in lines)
+    assert streamed_line == json_line
+    assert "claims=8 " in streamed_line
