@@ -37,6 +37,7 @@ class TimedEvent:
     event: str
     chunk: int | None
     claims: int
+    cached: bool = False
 
 
 async def stream_events(client: httpx.AsyncClient, article: GeneratedArticle) -> list[TimedEvent]:
@@ -52,7 +53,8 @@ async def stream_events(client: httpx.AsyncClient, article: GeneratedArticle) ->
             if event.event == "error":
                 raise RuntimeError(f"extraction failed: {event.data[:300]}")
             chunk = data.get("chunk") if event.event == "chunk" else None
-            events.append(TimedEvent(time.perf_counter() - started, event.event, chunk, len(data.get("claims", []))))
+            claims, cached = len(data.get("claims", [])), bool(data.get("cached"))
+            events.append(TimedEvent(time.perf_counter() - started, event.event, chunk, claims, cached))
     return events
 
 
@@ -63,11 +65,14 @@ async def measure_first_claim(plan: Plan, service: Process, chunks: int = 8) -> 
         for repeat in range(plan.fanout_repeats):
             events = await stream_events(client, article_of_chunks(40_000 + repeat * 7, chunks))
             assert [event.event for event in events] == ["chunk"] * chunks + ["done"], events
+            assert not any(event.cached for event in events), "a fresh article's chunk came from the cache"
             first.append(next(event.at_s for event in events if event.claims))
             done.append(events[-1].at_s)
+            other = request_body(article_of_chunks(50_000 + repeat * 7, chunks))  # made before the clock starts
             started = time.perf_counter()
-            reply = await client.post(EXTRACTIONS, json=request_body(article_of_chunks(50_000 + repeat * 7, chunks)))
+            reply = await client.post(EXTRACTIONS, json=other)
             reply.raise_for_status()
+            assert reply.json()["usage"]["cache_hits"] == 0, reply.json()["usage"]
             whole.append(time.perf_counter() - started)
     return {
         "chunks": chunks,
