@@ -96,9 +96,9 @@ def test_a_bug_while_extracting_fails_the_article_not_the_worker(
         real_rules = provider.extract_offline_reply
         calls: list[int] = []
 
-        def rules_failing_once(sentences: Any) -> Any:
+        def rules_failing_once(sentences: Any, language: str | None = None) -> Any:
             calls.append(1)
-            return real_rules(None if len(calls) == 1 else sentences)  # the first call hits a bug
+            return real_rules(None if len(calls) == 1 else sentences, language)  # the first call hits a bug
 
         monkeypatch.setattr(provider, "extract_offline_reply", rules_failing_once)
         job = client.post("/v1/jobs", json={"requests": [article(1), article(2)]}).json()

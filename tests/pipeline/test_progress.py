@@ -58,7 +58,9 @@ async def test_the_listener_hears_started_once_the_estimate_is_held_then_each_ch
     http_mock.post(OPENAI_URL).mock(side_effect=scripted_openai_reply)
     pipeline = build_pipeline(hosted_settings(tmp_path, chunk_tokens=60, context_sentences=0))
     recorder = Recorder()
-    result = await pipeline.extract(ExtractionRequest(article=Article(id="d", text=PARAGRAPHS)), recorder, recorder)
+    result = await pipeline.extract(
+        ExtractionRequest(article=Article(id="d", text=PARAGRAPHS)), recorder, progress=recorder
+    )
     chunks = result.usage.chunks
     heard = recorder.heard
     assert chunks >= 2
@@ -79,6 +81,6 @@ async def test_a_refused_reservation_is_raised_before_the_listener_hears_anythin
     pipeline = build_pipeline(hosted_settings(tmp_path, chunk_tokens=60))
     recorder = Recorder(refuse=True)
     with pytest.raises(QuotaExceeded):
-        await pipeline.extract(ExtractionRequest(article=Article(text=PARAGRAPHS)), recorder, recorder)
+        await pipeline.extract(ExtractionRequest(article=Article(text=PARAGRAPHS)), recorder, progress=recorder)
     assert recorder.heard == []
     assert route.call_count == 0
