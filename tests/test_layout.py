@@ -28,6 +28,8 @@ ROOMS = (
     "evaluation",
     "observability",
     "exports",
+    "factchecks",
+    "multilingual",
 )
 BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "multilingual", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
