@@ -18,9 +18,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from schemas.factchecks import FactCheck
 from service.evaluation.factcheck_data import ClaimMatchingData, Tweet, read_claim_matching
 from service.evaluation.metrics import average_precision_at
 from service.factchecks.embedders import Embedder, OfflineEmbedder
@@ -173,6 +175,39 @@ async def evaluate(data: ClaimMatchingData, split: str, *, cache: Path | None, l
     return report
 
 
+async def evaluate_cross_language(
+    data: ClaimMatchingData, spec: dict[str, Any], *, cache: Path | None
+) -> dict[str, object]:
+    """Return, per language, how often a claim in it finds the English review of the same claim.
+
+    The ten English reviews of ``spec`` (a pairs file's content) are searched among all the CLEF fact-checks
+    (10,375 distractors) with the offline encoder: top-1 accuracy, MAP@5, first matches above the threshold.
+    """
+    embedder = OfflineEmbedder.installed()
+    if embedder is None:
+        return {"error": "the multilingual extra is not installed"}
+    english = [FactCheck.model_validate(item) for item in spec["fact_checks"]]
+    matcher = FactCheckMatcher(embedder)
+    passages = await cached_vectors(embedder, [passage_text(item) for item in data.fact_checks], "passage", cache)
+    matcher.upsert(data.fact_checks, passages)
+    matcher.upsert(english, await matcher.vectors_for(english))
+    report: dict[str, object] = {"distractors": len(data.fact_checks), "threshold": MATCH_THRESHOLD}
+    for language, claims in spec["claims"].items():
+        found = await matcher.search_many(claims, limit=K)
+        hits = [[match.url == english[row].url for match in matches] for row, matches in enumerate(found)]
+        report[language] = {
+            "claims": len(claims),
+            "top1": sum(bool(row and row[0]) for row in hits) / len(claims),
+            "map_at_5": round(sum(average_precision_at(row, 1, K) for row in hits) / len(claims), 4),
+            "top1_above_threshold": sum(
+                bool(matches and hit and hit[0] and matches[0].score >= MATCH_THRESHOLD)
+                for matches, hit in zip(found, hits, strict=True)
+            )
+            / len(claims),
+        }
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the evaluation of fact-check matching as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,8 +215,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--split", choices=("train", "dev"), default="dev")
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--lexical-only", action="store_true")
+    parser.add_argument("--cross-language", type=Path, default=None, help="a pairs file: claims in other languages")
     arguments = parser.parse_args(argv)
     data = read_claim_matching(arguments.data)
+    if arguments.cross_language is not None:
+        print(
+            json.dumps(
+                asyncio.run(
+                    evaluate_cross_language(
+                        data, json.loads(arguments.cross_language.read_text()), cache=arguments.cache
+                    )
+                ),
+                indent=2,
+            )
+        )
+        return
     report = asyncio.run(evaluate(data, arguments.split, cache=arguments.cache, lexical_only=arguments.lexical_only))
     print(json.dumps(report, indent=2))
 

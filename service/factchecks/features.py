@@ -6,7 +6,7 @@ Each feature is computed for the candidates of one query at once, as one row a c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,10 @@ LEXICAL_FEATURES = (
     "numbers_shared",
     "numbers_unmatched",
     "names_shared",
+    "idf_claim_covered",
+    "idf_query_covered",
+    "bigrams_shared",
+    "query_words",
 )
 EMBEDDING_FEATURES = ("cosine", "cosine_gap", "cosine_reciprocal_rank")
 
@@ -38,6 +42,7 @@ class TextSigns:
 
     words: tuple[str, ...]
     word_set: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
     numbers: frozenset[str]
     names: frozenset[str]
     lower: str
@@ -46,7 +51,8 @@ class TextSigns:
     def of(cls, text: str) -> TextSigns:
         """Read the signs of a text."""
         words = tuple(stemmed_words(text))
-        return cls(words, frozenset(words), numbers_in(text), names_in(text), text.lower())
+        bigrams = frozenset(zip(words, words[1:], strict=False))
+        return cls(words, frozenset(words), bigrams, numbers_in(text), names_in(text), text.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,7 @@ def lexical_features(
     bm25_claim: Floats,
     bm25_title: Floats,
     best_bm25: float,
+    idf: Mapping[str, float],
 ) -> Floats:
     """Return the lexical features of the candidates (one row each, ``LEXICAL_FEATURES`` order)."""
     combined = bm25_claim + bm25_title
@@ -89,17 +96,23 @@ def lexical_features(
     rows[:, 1] = bm25_title
     rows[:, 2] = combined / best_bm25 if best_bm25 > 0 else 0.0
     rows[:, 3] = reciprocal_ranks(combined)
+    query_weight = sum(idf.get(word, 0.0) for word in query.word_set)
     for row, document in enumerate(documents):
-        rows[row, 4:] = _pair_features(query, document)
+        rows[row, 4:] = _pair_features(query, document, idf, query_weight)
     return rows
 
 
-def _pair_features(query: TextSigns, document: DocumentSigns) -> list[float]:
-    """Return the fuzzy, word, figure and name overlaps of one query and one fact-check."""
+def _pair_features(
+    query: TextSigns, document: DocumentSigns, idf: Mapping[str, float], query_weight: float
+) -> list[float]:
+    """Return the fuzzy, word, figure, name and phrase overlaps of one query and one fact-check."""
     claim, title = document.claim, document.title
     doc_words = claim.word_set | title.word_set
     doc_numbers = claim.numbers | title.numbers
     doc_names = claim.names | title.names
+    shared_weight = sum(idf.get(word, 0.0) for word in query.word_set & claim.word_set)
+    claim_weight = sum(idf.get(word, 0.0) for word in claim.word_set)
+    doc_bigrams = claim.bigrams | title.bigrams
     return [
         fuzz.token_set_ratio(query.lower, claim.lower) / 100.0,
         fuzz.token_set_ratio(query.lower, title.lower) / 100.0 if title.lower else 0.0,
@@ -107,6 +120,10 @@ def _pair_features(query: TextSigns, document: DocumentSigns) -> list[float]:
         float(len(query.numbers & doc_numbers)),
         float(len(doc_numbers - query.numbers)),
         len(query.names & doc_names) / len(doc_names) if doc_names else 0.0,
+        shared_weight / claim_weight if claim_weight else 0.0,
+        shared_weight / query_weight if query_weight else 0.0,
+        len(query.bigrams & doc_bigrams) / len(doc_bigrams) if doc_bigrams else 0.0,
+        float(np.log1p(len(query.word_set))),
     ]
 
 

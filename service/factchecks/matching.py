@@ -12,7 +12,9 @@ after a change. Scoring runs on the CPU thread (``service.steps.cpu``); ``upsert
 
 from __future__ import annotations
 
+import math
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,6 +70,7 @@ class _Snapshot:
     vectors: Vectors | None
     alive: npt.NDArray[np.bool_]
     languages: npt.NDArray[np.str_]
+    idf: dict[str, float]
 
 
 class FactCheckMatcher:
@@ -202,7 +205,15 @@ class FactCheckMatcher:
             vectors,
             alive,
             languages,
+            _inverse_document_frequencies([document for document in documents if document is not None]),
         )
+
+
+def _inverse_document_frequencies(documents: Sequence[_Document]) -> dict[str, float]:
+    """Return each claim word's inverse document frequency, log(1 + N / df), over the live fact-checks."""
+    counts = Counter(word for document in documents for word in document.signs.claim.word_set)
+    total = len(documents)
+    return {word: math.log1p(total / count) for word, count in counts.items()}
 
 
 def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
@@ -259,7 +270,7 @@ def candidates_in(
         return None
     slots = np.asarray(sorted(chosen), dtype=np.int64)
     signs = [_alive(snapshot.documents[slot]).signs for slot in slots]
-    rows = lexical_features(query, signs, claim[slots], title[slots], float(lexical[allowed].max()))
+    rows = lexical_features(query, signs, claim[slots], title[slots], float(lexical[allowed].max()), snapshot.idf)
     if cosines is not None:
         rows = np.hstack([rows, embedding_features(cosines[slots], float(cosines[allowed].max()))])
     return Candidates(slots, lexical[slots], None if cosines is None else cosines[slots], rows)
