@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +52,7 @@ class TextSigns:
     def of(cls, text: str) -> TextSigns:
         """Read the signs of a text."""
         words = tuple(stemmed_words(text))
-        bigrams = frozenset(zip(words, words[1:], strict=False))
+        bigrams = frozenset(pairwise(words))
         return cls(words, frozenset(words), bigrams, numbers_in(text), names_in(text), text.lower())
 
 

@@ -13,6 +13,7 @@ after a change. Scoring runs on the CPU thread (``service.steps.cpu``); ``upsert
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 import numpy.typing as npt
+from cachetools import LRUCache
 
 from schemas.factchecks import FactCheck, FactCheckMatch
 from service.factchecks.embedders import Embedder
@@ -33,11 +35,12 @@ from service.factchecks.features import (
     query_signs,
 )
 from service.factchecks.reranker import shipped_rerankers
-from service.factchecks.text import clean_query
+from service.factchecks.text import clean_query, stemmed_words
 from service.multilingual.encoder import Vectors
 from service.steps.cpu import on_the_cpu_thread
 
 CANDIDATES = 30  # from each retriever; recall@30 of BM25 on the dev tweets is far above its MAP@5
+SIGNS_KEPT = 20_000  # fact-checks whose re-ranking signs stay cached (~6 KB each), across matchers
 MATCH_THRESHOLD = 0.5  # calibrated on the dev tweets: see docs/factchecks.md
 
 
@@ -51,13 +54,28 @@ def primary_language(tag: str | None) -> str | None:
     return tag.split("-")[0].strip().lower() or None if tag else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Document:
-    """A fact-check as the matcher keeps it: the record and the signs its features read."""
+    """A fact-check as the matcher keeps it: the record, its stemmed words (to index) and its language.
+
+    The rest of what the re-ranker reads (``DocumentSigns``) is read when the fact-check is a candidate, and
+    kept in a bounded cache: at 200,000 fact-checks, keeping it for all would cost more than a gigabyte.
+    """
 
     fact_check: FactCheck
-    signs: DocumentSigns
+    claim_words: tuple[str, ...]
+    title_words: tuple[str, ...]
     language: str | None
+
+    @classmethod
+    def of(cls, fact_check: FactCheck) -> _Document:
+        """Read a fact-check's words and language."""
+        return cls(
+            fact_check,
+            tuple(sys.intern(word) for word in stemmed_words(fact_check.claim_reviewed)),
+            tuple(sys.intern(word) for word in stemmed_words(fact_check.title or "")),
+            primary_language(fact_check.language),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +121,7 @@ class FactCheckMatcher:
         """Add or replace fact-checks (by url), with their vectors when the matcher has an embedder."""
         if vectors is not None and len(vectors) != len(fact_checks):
             raise ValueError(f"{len(vectors)} vectors for {len(fact_checks)} fact-checks")
-        documents = [
-            _Document(item, DocumentSigns.of(item.claim_reviewed, item.title), primary_language(item.language))
-            for item in fact_checks
-        ]
+        documents = [_Document.of(item) for item in fact_checks]
         with self._lock:
             for row, document in enumerate(documents):
                 slot = self._slot_for(document.fact_check.url)
@@ -200,8 +215,8 @@ class FactCheckMatcher:
         vectors = None if self._vectors is None else self._vectors[: len(documents)]
         return _Snapshot(
             documents,
-            _bm25([[] if document is None else list(document.signs.claim.words) for document in documents]),
-            _bm25([[] if document is None else list(document.signs.title.words) for document in documents]),
+            _bm25([[] if document is None else list(document.claim_words) for document in documents]),
+            _bm25([[] if document is None else list(document.title_words) for document in documents]),
             vectors,
             alive,
             languages,
@@ -211,7 +226,7 @@ class FactCheckMatcher:
 
 def _inverse_document_frequencies(documents: Sequence[_Document]) -> dict[str, float]:
     """Return each claim word's inverse document frequency, log(1 + N / df), over the live fact-checks."""
-    counts = Counter(word for document in documents for word in document.signs.claim.word_set)
+    counts = Counter(word for document in documents for word in set(document.claim_words))
     total = len(documents)
     return {word: math.log1p(total / count) for word, count in counts.items()}
 
@@ -269,11 +284,26 @@ def candidates_in(
     if not chosen:
         return None
     slots = np.asarray(sorted(chosen), dtype=np.int64)
-    signs = [_alive(snapshot.documents[slot]).signs for slot in slots]
+    signs = [_signs_of(_alive(snapshot.documents[slot])) for slot in slots]
     rows = lexical_features(query, signs, claim[slots], title[slots], float(lexical[allowed].max()), snapshot.idf)
     if cosines is not None:
         rows = np.hstack([rows, embedding_features(cosines[slots], float(cosines[allowed].max()))])
     return Candidates(slots, lexical[slots], None if cosines is None else cosines[slots], rows)
+
+
+_SIGNS: LRUCache[_Document, DocumentSigns] = LRUCache(maxsize=SIGNS_KEPT)
+_SIGNS_LOCK = threading.Lock()
+
+
+def _signs_of(document: _Document) -> DocumentSigns:
+    """Return what the re-ranker reads of a fact-check, from the cache or read now."""
+    with _SIGNS_LOCK:
+        signs = _SIGNS.get(document)
+    if signs is None:
+        signs = DocumentSigns.of(document.fact_check.claim_reviewed, document.fact_check.title)
+        with _SIGNS_LOCK:
+            _SIGNS[document] = signs
+    return signs
 
 
 def _alive(document: _Document | None) -> _Document:
