@@ -137,13 +137,27 @@ def threshold_figures(scored: Sequence[Scored], rank: Ranker, threshold: float) 
     }
 
 
+def threshold_sweep(scored: Sequence[Scored], rank: Ranker) -> list[dict[str, float]]:
+    """Return the precision, recall and F1 of each threshold from 0.05 to 0.95 (``MATCH_THRESHOLD`` is one)."""
+    sweep = []
+    for step in range(1, 20):
+        figures = threshold_figures(scored, rank, round(step * 0.05, 2))
+        precision, recall = figures["precision"], figures["recall"]
+        figures["f1"] = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0
+        figures["precision"], figures["recall"] = round(precision, 4), round(recall, 4)
+        sweep.append(figures)
+    return sweep
+
+
 def recall_at_candidates(scored: Sequence[Scored]) -> float:
     """Return the share of relevant fact-checks that are among the candidates at all."""
     relevant = sum(len(item.tweet.relevant) for item in scored)
     return sum(sum(item.relevant) for item in scored) / relevant if relevant else 0.0
 
 
-async def evaluate(data: ClaimMatchingData, split: str, *, cache: Path | None, lexical_only: bool) -> dict[str, object]:
+async def evaluate(
+    data: ClaimMatchingData, split: str, *, cache: Path | None, lexical_only: bool, sweep: bool = False
+) -> dict[str, object]:
     """Return MAP@5 of each ranking on ``split``, the candidates' recall and the threshold's figures."""
     embedder = None if lexical_only else OfflineEmbedder.installed()
     matcher = FactCheckMatcher(embedder)
@@ -164,14 +178,19 @@ async def evaluate(data: ClaimMatchingData, split: str, *, cache: Path | None, l
     report["map_at_5"] = maps
     report["candidate_recall"] = {"lexical": round(recall_at_candidates(lexical), 4)}
     models = shipped_rerankers()
+    if sweep:
+        report["threshold_sweep_lexical"] = threshold_sweep(
+            lexical, rankers()["lexical + re-rank (default install)"][1]
+        )
     report["threshold_lexical"] = threshold_figures(
         lexical, rankers()["lexical + re-rank (default install)"][1], MATCH_THRESHOLD
     )
     if hybrid is not None and models.hybrid is not None:
         report["candidate_recall"]["hybrid"] = round(recall_at_candidates(hybrid), 4)  # type: ignore[index]
-        report["threshold_hybrid"] = threshold_figures(
-            hybrid, rankers()["hybrid + re-rank (multilingual extra)"][1], MATCH_THRESHOLD
-        )
+        hybrid_rank = rankers()["hybrid + re-rank (multilingual extra)"][1]
+        report["threshold_hybrid"] = threshold_figures(hybrid, hybrid_rank, MATCH_THRESHOLD)
+        if sweep:
+            report["threshold_sweep_hybrid"] = threshold_sweep(hybrid, hybrid_rank)
     return report
 
 
@@ -215,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--split", choices=("train", "dev"), default="dev")
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--lexical-only", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="precision and recall of thresholds 0.05 to 0.95")
     parser.add_argument("--cross-language", type=Path, default=None, help="a pairs file: claims in other languages")
     arguments = parser.parse_args(argv)
     data = read_claim_matching(arguments.data)
@@ -230,7 +250,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         )
         return
-    report = asyncio.run(evaluate(data, arguments.split, cache=arguments.cache, lexical_only=arguments.lexical_only))
+    report = asyncio.run(
+        evaluate(
+            data, arguments.split, cache=arguments.cache, lexical_only=arguments.lexical_only, sweep=arguments.sweep
+        )
+    )
     print(json.dumps(report, indent=2))
 
 
