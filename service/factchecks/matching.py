@@ -103,6 +103,8 @@ class FactCheckMatcher:
         self._vectors: Vectors | None = None
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
+        self._version = 0  # counts changes, so that a snapshot built during one is not kept
+        self._build_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder | None:
@@ -129,6 +131,7 @@ class FactCheckMatcher:
                 self._documents[slot] = document
                 self._store_vector(slot, None if vectors is None else vectors[row])
             self._snapshot = None
+            self._version += 1
 
     def remove(self, url: str) -> bool:
         """Forget the fact-check at ``url``; say whether it was there."""
@@ -140,6 +143,7 @@ class FactCheckMatcher:
             self._free.append(slot)
             self._store_vector(slot, None)
             self._snapshot = None
+            self._version += 1
             return True
 
     async def search(self, query: str, *, limit: int = 5, language: str | None = None) -> list[FactCheckMatch]:
@@ -204,25 +208,34 @@ class FactCheckMatcher:
         return _alive(self._current_snapshot().documents[slot]).fact_check.url
 
     def _current_snapshot(self) -> _Snapshot:
-        with self._lock:
-            if self._snapshot is None:
-                self._snapshot = self._build_snapshot()
-            return self._snapshot
+        """Return the searchable state, rebuilding it after a change; upserts never wait for a rebuild."""
+        with self._build_lock:  # one rebuild at a time; searches meanwhile wait for it, upserts do not
+            with self._lock:
+                if self._snapshot is not None:
+                    return self._snapshot
+                version = self._version
+                documents = list(self._documents)
+                vectors = None if self._vectors is None else self._vectors[: len(documents)]
+            snapshot = _build_snapshot(documents, vectors)
+            with self._lock:
+                if self._version == version:
+                    self._snapshot = snapshot
+            return snapshot
 
-    def _build_snapshot(self) -> _Snapshot:
-        documents = list(self._documents)
-        alive = np.asarray([document is not None for document in documents], dtype=bool)
-        languages = np.asarray([(document and document.language) or "" for document in documents], dtype=str)
-        vectors = None if self._vectors is None else self._vectors[: len(documents)]
-        return _Snapshot(
-            documents,
-            _bm25([[] if document is None else list(document.claim_words) for document in documents]),
-            _bm25([[] if document is None else list(document.title_words) for document in documents]),
-            vectors,
-            alive,
-            languages,
-            _inverse_document_frequencies([document for document in documents if document is not None]),
-        )
+
+def _build_snapshot(documents: list[_Document | None], vectors: Vectors | None) -> _Snapshot:
+    """Index the documents (BM25 of claims and of titles, idf, languages) beside their vectors."""
+    alive = np.asarray([document is not None for document in documents], dtype=bool)
+    languages = np.asarray([(document and document.language) or "" for document in documents], dtype=str)
+    return _Snapshot(
+        documents,
+        _bm25([[] if document is None else list(document.claim_words) for document in documents]),
+        _bm25([[] if document is None else list(document.title_words) for document in documents]),
+        vectors,
+        alive,
+        languages,
+        _inverse_document_frequencies([document for document in documents if document is not None]),
+    )
 
 
 def _inverse_document_frequencies(documents: Sequence[_Document]) -> dict[str, float]:
