@@ -81,8 +81,11 @@ class Article(BaseModel):
         default=None, description="Where the article is published: an http:// or https:// URL (any other is a 422)."
     )
     published_at: IsoDateTime | None = None
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = Field(
-        default="en", description="BCP 47 language tag; drives sentence segmentation."
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] | None = Field(
+        default=None,
+        description="BCP 47 language tag; drives sentence segmentation and the prompt. When absent it is detected "
+        "from the text (the reply's `article.language` says what was found), and where the text is too short or "
+        "mixed to tell, the configured `default_language` is used with a `language_undetected` warning.",
     )
     metadata: dict[str, Any] = Field(
         default_factory=dict,
@@ -129,6 +132,13 @@ class ExtractionOptions(BaseModel):
     claim_types: list[ClaimType] | None = Field(default=None, description="Keep only these types; null keeps all.")
     cache: bool = Field(
         default=True, description="Answer from the reply cache; false asks the model again and replaces the entry."
+    )
+    claim_language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] | None = Field(
+        default=None,
+        description="BCP 47 tag of the language to write the claims' `text` in, when not the article's (their "
+        "quotes stay verbatim in the article's). Needs a prompt that knows it (`extract_claims@3` or later; "
+        "else a `claim_language_ignored` warning); translated claims' names are not checked against the "
+        "article, their numbers are.",
     )
 
 
@@ -240,7 +250,16 @@ class ReadArticle(BaseModel):
     title: str | None = Field(default=None, description="The request's title, else an HTML page's headline.")
     url: str | None = None
     published_at: datetime | None = Field(default=None, description="The request's date, else an HTML page's.")
-    language: str = "en"
+    language: str = Field(
+        default="en",
+        description="The language the article was read in: the request's `article.language`, else the one detected "
+        "(else the configured default, with a `language_undetected` warning).",
+    )
+    claim_language: str | None = Field(
+        default=None,
+        description="The language the claims' `text` was asked in (`options.claim_language`) when the prompt "
+        "translated them; null when they are in the article's language.",
+    )
 
 
 class ExtractionResult(BaseModel):

@@ -224,6 +224,11 @@ class Settings(BaseSettings):
         description="A claim naming a number or name its chunk does not support: drop it, keep it with a warning, "
         "or do not check.",
     )
+    default_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = Field(
+        default="en",
+        description="The language an article is read in when the request names none and its text is too short or "
+        "mixed for the language to be detected.",
+    )
     api_keys: list[ApiKey] = Field(default_factory=list)
     allow_anonymous: bool = False
     cors_origins: list[str] = Field(default_factory=list)

@@ -51,11 +51,18 @@ def test_minimal_request_gets_documented_defaults() -> None:
             "text": "Violent crime is down 15.2%.",
             "url": None,
             "published_at": None,
-            "language": "en",
+            "language": None,
             "metadata": {},
             "format": "auto",
         },
-        "options": {"model": None, "prompt": None, "min_checkworthiness": 0.0, "claim_types": None, "cache": True},
+        "options": {
+            "model": None,
+            "prompt": None,
+            "min_checkworthiness": 0.0,
+            "claim_types": None,
+            "cache": True,
+            "claim_language": None,
+        },
     }
 
 
@@ -78,6 +85,7 @@ def test_full_request_from_the_design_validates() -> None:
             "min_checkworthiness": 0.5,
             "claim_types": ["quantity", "causal"],
             "cache": False,
+            "claim_language": "es",
         },
     }
 

@@ -40,7 +40,7 @@ class BatchItem:
     problem: str | None = None
 
 
-def read_items(sources: list[str], options: ExtractionOptions, language: str) -> Iterator[BatchItem]:
+def read_items(sources: list[str], options: ExtractionOptions, language: str | None) -> Iterator[BatchItem]:
     """Yield an item per article in the sources, in order: files, folders' text files, NDJSON lines."""
     for source in sources:
         path = Path(source)
@@ -55,7 +55,7 @@ def read_items(sources: list[str], options: ExtractionOptions, language: str) ->
             yield _file_item(path, options, language)
 
 
-def _file_item(path: Path, options: ExtractionOptions, language: str) -> BatchItem:
+def _file_item(path: Path, options: ExtractionOptions, language: str | None) -> BatchItem:
     """Read one text file as an article whose id is the file's name."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -69,7 +69,7 @@ def _text_item(
     source: str,
     text: str,
     options: ExtractionOptions,
-    language: str,
+    language: str | None,
     article_id: str | None = None,
     article_format: str = "auto",
 ) -> BatchItem:

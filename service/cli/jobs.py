@@ -100,13 +100,13 @@ def _call(service: Service, method: str, path: str, **arguments: Any) -> Any:
         raise typer.Exit(code=1) from exc
 
 
-def _ndjson_of(sources: list[str]) -> str:
+def _ndjson_of(sources: list[str], language: str | None) -> str:
     """Turn the sources (text files, folders, NDJSON files) into NDJSON requests; exit 2 on one that is unusable."""
     from schemas import ExtractionOptions
     from service.cli.batch import read_items
 
     lines = []
-    for item in read_items(sources, ExtractionOptions(), "en"):
+    for item in read_items(sources, ExtractionOptions(), language):
         if item.request is None:
             typer.echo(f"error: {item.source}: {item.problem}", err=True)
             raise typer.Exit(code=2)
@@ -126,6 +126,10 @@ def submit(
     batch: Annotated[
         bool, typer.Option("--batch", help="Batch mode: the provider's Batch API, about half price, within 24 h.")
     ] = False,
+    language: Annotated[
+        str | None,
+        typer.Option(help="BCP 47 language tag of the text files' articles (default: detected from each text)."),
+    ] = None,
 ) -> None:
     """Submit the articles as one job; print the job (as it ends, with --wait)."""
     params: dict[str, Any] = {"callback_per_article": per_article, "mode": "batch" if batch else "realtime"}
@@ -135,7 +139,7 @@ def submit(
     if idempotency_key:
         headers["idempotency-key"] = idempotency_key
     service = Service(url, api_key)
-    job = _call(service, "POST", "/v1/jobs", content=_ndjson_of(sources), params=params, headers=headers)
+    job = _call(service, "POST", "/v1/jobs", content=_ndjson_of(sources, language), params=params, headers=headers)
     if wait:
         job = _follow(service, job)
     typer.echo(json.dumps(job, indent=2))

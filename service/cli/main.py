@@ -186,7 +186,9 @@ def extract(
     model: Annotated[str | None, typer.Option(help="Model alias (default: the configured default).")] = None,
     prompt: Annotated[str | None, typer.Option(help="Prompt as name@version.")] = None,
     title: Annotated[str | None, typer.Option(help="The article's headline (one article).")] = None,
-    language: Annotated[str, typer.Option(help="BCP 47 language tag.")] = "en",
+    language: Annotated[
+        str | None, typer.Option(help="BCP 47 language tag (default: detected from each article's text).")
+    ] = None,
     output: Annotated[
         OutputFormat,
         typer.Option(
@@ -217,7 +219,12 @@ def extract(
 
 
 def _extract_one(
-    pipeline: Pipeline, source: str, options: ExtractionOptions, title: str | None, language: str, output: OutputFormat
+    pipeline: Pipeline,
+    source: str,
+    options: ExtractionOptions,
+    title: str | None,
+    language: str | None,
+    output: OutputFormat,
 ) -> None:
     """Extract one article and print it as JSON or a table."""
     from pydantic import ValidationError
@@ -262,7 +269,7 @@ def _extract_many(
     pipeline: Pipeline,
     sources: list[str],
     options: ExtractionOptions,
-    language: str,
+    language: str | None,
     out: Path | None,
     concurrency: int,
     output: OutputFormat,

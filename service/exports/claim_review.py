@@ -3,11 +3,13 @@
 The shape follows schema.org and Google's ClaimReview documentation: each ``ClaimReview`` names the claim it
 reviews (``claimReviewed``) and the ``Claim`` itself (``itemReviewed``): its text, its ``author`` (the
 claimant, as a ``Person`` or an ``Organization``), ``datePublished``, ``appearance`` (the article, with its
-URL and the verbatim quote), ``inLanguage``. Google requires a ``reviewRating``, ``url`` and ``author`` of
-the review too: they are the fact-checker's to add once the claim is rated, so the skeleton leaves them out
-rather than invent them. ``firstAppearance`` is given only when the claim is known to appear there first,
-which an article alone never tells, so it is left out too. The article's URL becomes a link only when it is
-http(s): requests refuse any other, and a result stored before they did (a ``javascript:`` URL) is left out.
+URL, the verbatim quote and the article's language), ``inLanguage`` (the claim text's: the article's as given
+or detected, or the language the claims were translated into). Google requires a ``reviewRating``, ``url``
+and ``author`` of the review too: they are the fact-checker's to add once the claim is rated, so the skeleton
+leaves them out rather than invent them. ``firstAppearance`` is given only when the claim is known to appear
+there first, which an article alone never tells, so it is left out too. The article's URL becomes a link
+only when it is http(s): requests refuse any other, and a result stored before they did (a ``javascript:``
+URL) is left out.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def claim_node(claim: Claim, result: ExtractionResult) -> dict[str, Any]:
         appearance |= {key: value for key, value in (("url", link(article.url)), ("headline", article.title)) if value}
         if article.published_at is not None:
             appearance["datePublished"] = node["datePublished"] = article.published_at.date().isoformat()
-        node["inLanguage"] = article.language
+        node["inLanguage"] = article.claim_language or article.language  # the claim's text's language
+        appearance["inLanguage"] = article.language  # the article's, as given or detected
     author = claimant(claim.claimant)
     if author is not None:
         node["author"] = author

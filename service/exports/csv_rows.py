@@ -1,7 +1,8 @@
 """Claims as CSV: one row a claim, a header row, UTF-8, quoted so commas, quotes and newlines survive.
 
 The columns: article id, claim id, text, type, claimant, attribution, check-worthiness, quote, start, end,
-model and prompt (``name@version``). Python's ``csv`` module writes the quoting (RFC 4180), and reads it back.
+model, prompt (``name@version``) and the article's language (as given, else detected). Python's ``csv``
+module writes the quoting (RFC 4180), and reads it back.
 A free-text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-`` or ``@``: a
 quote such as "-40% in May", a claimant "@handle", or a hostile page's ``=HYPERLINK(…)``) starts with a
 ``'``, which spreadsheets hide and which keeps it text (OWASP's advice against CSV injection).
@@ -19,7 +20,7 @@ MEDIA_TYPE = "text/csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula (OWASP's list)
 COLUMNS = (
     "article_id", "claim_id", "text", "type", "claimant", "attribution", "checkworthiness", "quote", "start",
-    "end", "model", "prompt",
+    "end", "model", "prompt", "language",
 )  # fmt: skip
 
 
@@ -34,7 +35,7 @@ def row(result: ExtractionResult, claim: Claim, prompt: str) -> list[str]:
     return [
         inert(result.article_id), claim.id, inert(claim.text), claim.type, inert(claim.claimant or ""),
         claim.attribution, f"{claim.checkworthiness:.2f}", inert(source.quote), str(source.start), str(source.end),
-        claim.model, prompt,
+        claim.model, prompt, result.article.language if result.article else "",
     ]  # fmt: skip
 
 

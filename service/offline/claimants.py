@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from schemas.claim_types import Attribution
+from service.offline.reported_speech import find_speaker
 
 # --- word lists -------------------------------------------------------------------------------------
 SPEECH_VERBS = (
@@ -168,7 +169,22 @@ def is_pure_quote(sentence: str) -> bool:
 
 
 def find_source(sentence: str, previous_speaker: str | None = None) -> Source:
-    """Work out the attribution and claimant of a sentence; a bare quote inherits the previous speaker."""
+    """Work out the attribution and claimant of a sentence; a bare quote inherits the previous speaker.
+
+    English first; where it names no claimant, the reported speech of the other languages
+    (``service.offline.reported_speech``: es, de, fr, it, pt, nl, pl).
+    """
+    source = _english_source(sentence, previous_speaker)
+    if source.claimant is not None:
+        return source
+    speaker, quoted = find_speaker(sentence)
+    if speaker is None:
+        return source
+    return Source("quoted" if quoted or source.attribution == "quoted" else "reported", speaker)
+
+
+def _english_source(sentence: str, previous_speaker: str | None) -> Source:
+    """Work out a sentence's attribution and claimant by the English rules."""
     if is_pure_quote(sentence):
         speaker = match_name(SPEAKER_AFTER_QUOTE.search(sentence))
         return Source("quoted", speaker or previous_speaker)

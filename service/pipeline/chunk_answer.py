@@ -56,6 +56,9 @@ class ChunkJob:
     read_cache: bool  # options.cache; replies are stored either way, so cache: false refreshes an entry
     repair_attempts: int
     faithfulness: FaithfulnessMode
+    language: str = "en"  # the article's, which the prompt names
+    claim_language: str | None = None  # the claims' text's, when the prompt is asked to translate them
+    language_warning: Notice | None = None  # why the article is read in the default language (reported once)
     original_sha256: str = field(init=False)  # of ``original``, which every claim's offsets map back to
 
     def __post_init__(self) -> None:
@@ -156,7 +159,14 @@ def chunk_messages(job: ChunkJob, chunk: Chunk) -> list[dict[str, str]]:
         PromptSentence(id=local_id, text=s.text, speaker=s.speaker) for local_id, s in enumerate(chunk.sentences, 1)
     ]
     context = [ContextLine(text=s.text, speaker=s.speaker) for s in chunk.context]
-    return render_prompt(job.prompt, sentences=sentences, context=context, title=job.title)
+    return render_prompt(
+        job.prompt,
+        sentences=sentences,
+        context=context,
+        title=job.title,
+        language=job.language,
+        claim_language=job.claim_language,
+    )
 
 
 def reply_key(job: ChunkJob, entry: ModelEntry, messages: list[dict[str, str]], mode: StructuredOutput) -> str:
@@ -287,7 +297,9 @@ def _check_claims(
 ) -> tuple[list[GroundedClaim], list[Notice]]:
     """Ground a reply's claims in the chunk, then keep the faithful ones; a warning for each claim dropped."""
     grounded, dropped = ground_claims(claims, chunk, job.normalized, job.original, producer)
-    faithful, unfaithful = check_faithfulness(grounded, chunk_support(chunk, job.title), job.faithfulness, chunk.index)
+    support = chunk_support(chunk, job.title)
+    translated = job.claim_language is not None  # set only when the prompt asks for claims in that language
+    faithful, unfaithful = check_faithfulness(grounded, support, job.faithfulness, chunk.index, names=not translated)
     return faithful, [*dropped, *unfaithful]
 
 

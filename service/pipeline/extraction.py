@@ -30,7 +30,9 @@ from service.offline import OFFLINE_MODEL
 from service.offline.checkworthiness import article_language, is_english, multilingual_checkworthiness
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
+from service.prompts.languages import language_name, primary
 from service.prompts.registry import PromptRegistry
+from service.prompts.rendering import uses_claim_language
 from service.prompts.spec import PromptVersion
 from service.settings import ModelEntry, Settings
 from service.steps.chunking import Chunk, chunk_sentences
@@ -38,6 +40,7 @@ from service.steps.cpu import CHARS_A_CLAIM, off_the_loop
 from service.steps.dedupe import claim_id, dedupe_claims
 from service.steps.grounding import GroundedClaim, Producer
 from service.steps.html import is_html, read_html
+from service.steps.language import DETECTED_CHARS, detect_language
 from service.steps.reading import read_sentences
 from service.steps.standalone import is_standalone
 from service.steps.text import NormalizedText, Sentence, normalize_text
@@ -109,7 +112,7 @@ class Pipeline:
         article, read, job, sentences, chunks = await self.chunked(request)
         models = list(job.models)
         prompt = job.prompt
-        with article_language(article.language):  # the offline model scores check-worthiness by language
+        with article_language(job.language):  # the offline model scores check-worthiness by language
             outcomes = await self._ask(job, chunks, budget, client or self.client)
         _count(outcomes)
         _raise_if_all_failed(outcomes)
@@ -123,9 +126,13 @@ class Pipeline:
             title=article.title,
             url=article.url,
             published_at=article.published_at,
-            language=article.language,
+            language=article.language or self.settings.default_language,
+            claim_language=job.claim_language,
         )
-        return result.model_copy(update={"article": echo})
+        asked = _claim_language(request.options.claim_language, article.language)
+        notes = [note for note in (job.language_warning, _translation_note(asked, job, prompt)) if note]
+        warnings = [*notes, *result.warnings]
+        return result.model_copy(update={"article": echo, "warnings": warnings})
 
     async def chunked(
         self, request: ExtractionRequest
@@ -134,9 +141,12 @@ class Pipeline:
         options = request.options
         self.check(request)
         article, read = await self._text_of(request.article)
+        article, language_warning = await off_the_loop(partial(self._in_language, article), size=DETECTED_CHARS)
+        prompt = self.prompts.get(options.prompt or self.settings.prompt)
+        asked = _claim_language(options.claim_language, article.language)
         normalized, sentences, chunks = await off_the_loop(partial(self._read, article), size=len(article.text))
         job = ChunkJob(
-            prompt=self.prompts.get(options.prompt or self.settings.prompt),
+            prompt=prompt,
             models=self.model_chain(options.model),
             title=article.title,
             normalized=normalized,
@@ -144,6 +154,9 @@ class Pipeline:
             read_cache=options.cache,
             repair_attempts=self.settings.repair_attempts,
             faithfulness=self.settings.faithfulness,
+            language=article.language or self.settings.default_language,
+            claim_language=asked if asked and uses_claim_language(prompt) else None,
+            language_warning=language_warning,
         )
         return article, read, job, sentences, chunks
 
@@ -183,6 +196,13 @@ class Pipeline:
             "published_at": article.published_at or page.published_at, "format": "auto",
         }  # fmt: skip
         return article.model_copy(update=update), page.text
+
+    def _in_language(self, article: Article) -> tuple[Article, Notice | None]:
+        """Return the article with its language: as the request named it, else detected (else the default, warned)."""
+        if article.language:
+            return article, None
+        detected = detect_language(article.text, self.settings.default_language)
+        return article.model_copy(update={"language": detected.tag}), detected.warning
 
     def _read(self, article: Article) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
         """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it)."""
@@ -227,7 +247,11 @@ class Pipeline:
         warnings = [warning for outcome in outcomes for warning in outcome.warnings]
         if not grounded and (dropped := _all_dropped(warnings)) is not None:
             warnings.append(dropped)
-        if (english_only := _english_checkworthiness(request.article.language, outcomes)) is not None:
+        if (
+            english_only := _english_checkworthiness(
+                request.article.language or self.settings.default_language, outcomes
+            )
+        ) is not None:
             warnings.append(english_only)
         if usage.cost_usd is None:
             impossible = any(warning.code == "usage_unknown" for warning in warnings)
@@ -251,6 +275,31 @@ def _english_checkworthiness(language: str, outcomes: list[ChunkOutcome]) -> Not
     if not any(producer.model == OFFLINE_MODEL for outcome in outcomes for producer in outcome.answered_by):
         return None
     return Notice(code=ENGLISH_CHECKWORTHINESS, detail=ENGLISH_CHECKWORTHINESS_DETAIL.format(language=language))
+
+
+def _claim_language(wanted: str | None, language: str | None) -> str | None:
+    """Return the language to translate the claims into: the one asked for, unless it is the article's own."""
+    if wanted is None or (language and primary(wanted) == primary(language)):
+        return None
+    return wanted
+
+
+def _translation_note(asked: str | None, job: ChunkJob, prompt: PromptVersion) -> Notice | None:
+    """Say what became of ``claim_language``: ignored by a prompt that cannot translate, or names left unchecked."""
+    if asked is None:
+        return None
+    if job.claim_language is None:
+        return Notice(
+            code="claim_language_ignored",
+            detail=f"{prompt.ref} does not ask for claims in another language, so claim_language {asked!r} was "
+            "ignored; use extract_claims@3 or later",
+        )
+    return Notice(
+        code="claims_translated",
+        detail=f"claims were asked for in {language_name(job.claim_language)} ({job.claim_language}), their quotes "
+        f"in the article's {language_name(job.language)}: their numbers were checked against the article, "
+        "their names could not be",
+    )
 
 
 def _all_dropped(warnings: list[Notice]) -> Notice | None:

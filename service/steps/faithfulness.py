@@ -26,6 +26,7 @@ a later request, or a claimant named in every claim, is read once. The gate's co
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,13 +35,17 @@ from typing import Literal
 from schemas import Notice
 from service.steps.chunking import Chunk
 from service.steps.grounding import GroundedClaim
+from service.steps.numbers import FIGURE, readings, scale_of, with_ascii_digits
+from service.steps.speakers import MARKS
 from service.steps.standalone import BRACKETED, unbracketed
 
 FaithfulnessMode = Literal["drop", "warn", "off"]
 
-_WORD = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W\d_]+(?:['’][^\W\d_]+)*|\d[\d,]*(?:\.\d+)?", re.UNICODE)
+_WORD = re.compile(
+    rf"(?:[A-Za-z]\.){{2,}}|[^\W\d_](?:[^\W\d_]|[{MARKS}])*(?:['’][^\W\d_]+)*|{FIGURE}", re.UNICODE
+)  # a word keeps its vowel signs (Devanagari, Thai); figures are read by ``service.steps.numbers``
 _DIGIT = re.compile(r"\d")
-_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_ACCENTS = re.compile("[\u0300-\u036f]")  # the combining accents NFD splits off Latin, Greek and Cyrillic letters
 _POSSESSIVE = re.compile(r"['’]s?$")
 _SEPARATOR = "\x00"  # never inside a token
 _POSSESSIVE_AT_END = re.compile(r"['’]s?(?=\x00|\Z)")
@@ -124,7 +129,8 @@ class _Reading:
 
     tokens: tuple[str, ...]
     words: frozenset[str]
-    numbers: frozenset[float]
+    numbers: frozenset[float]  # every reading of every number stated
+    figures: tuple[frozenset[float], ...] = ()  # each number stated, with its readings ("12.000": 12 or 12000)
 
 
 def _read(text: str) -> _Reading:
@@ -133,11 +139,12 @@ def _read(text: str) -> _Reading:
 
 
 def _reading(text: str) -> _Reading:
-    """Read the tokens, the comparable words and the numbers of one text."""
+    """Read the tokens, the comparable words and the numbers of one text (digits of every script as ASCII)."""
+    text = with_ascii_digits(text)
     tokens = _tokens(text)
     words = _stems(tokens)
-    numbers = _numbers(tokens, words, has_digits=_DIGIT.search(text) is not None)
-    return _Reading(tuple(tokens), words, frozenset(numbers))
+    figures = _numbers(tokens, words, has_digits=_DIGIT.search(text) is not None)
+    return _Reading(tuple(tokens), words, frozenset().union(*figures), tuple(figures))
 
 
 def _stems(tokens: list[str]) -> frozenset[str]:
@@ -146,7 +153,7 @@ def _stems(tokens: list[str]) -> frozenset[str]:
     The tokens are joined and folded as one string (case, possessives at each token's end, dots), which is
     what folding each does, in a few C calls instead of a few Python calls a token.
     """
-    joined = _POSSESSIVE_AT_END.sub("", _SEPARATOR.join(tokens).casefold()).replace(".", "")
+    joined = _without_accents(_POSSESSIVE_AT_END.sub("", _SEPARATOR.join(tokens).casefold()).replace(".", ""))
     stems = {stem for stem in joined.split(_SEPARATOR) if stem and not stem[0].isdigit()}
     for short in stems & MONTHS.keys():
         stems.discard(short)
@@ -174,8 +181,15 @@ def _stem(word: str) -> str:
 
 def _stemmed(word: str) -> str:
     """Fold a word to its comparable form."""
-    folded = _POSSESSIVE.sub("", word.casefold()).replace(".", "")
+    folded = _without_accents(_POSSESSIVE.sub("", word.casefold()).replace(".", ""))
     return MONTHS.get(folded, folded)
+
+
+def _without_accents(text: str) -> str:
+    """Drop the accents of Latin, Greek and Cyrillic letters ("díaz" and "diaz" compare equal); other marks stay."""
+    if text.isascii():
+        return text
+    return _ACCENTS.sub("", unicodedata.normalize("NFD", text))
 
 
 def _same_root(stem: str, known: str) -> bool:
@@ -184,33 +198,26 @@ def _same_root(stem: str, known: str) -> bool:
     return longer.startswith(shorter) and len(longer) - len(shorter) <= MAX_SUFFIX
 
 
-def _figure(token: str) -> float | None:
-    """Return the value of a figure written in digits ("1,324,994", "15.2"), or None."""
-    plain = token.replace(",", "") if _THOUSANDS.match(token) or "," not in token else token.split(",")[0]
-    try:
-        return float(plain)
-    except ValueError:
-        return None
+def _numbers(tokens: Sequence[str], stems: Set[str], *, has_digits: bool) -> list[frozenset[float]]:
+    """Return every number the tokens state, each with its readings: figures (scaled too) and spelled-out runs.
 
-
-def _numbers(tokens: Sequence[str], stems: Set[str], *, has_digits: bool) -> set[float]:
-    """Return every number the tokens state: figures in digits (and scaled, "4 billion") and spelled-out runs.
-
-    ``stems`` are the tokens' comparable forms: a spelled-out run is read only when one is a number word
-    (a number word's stem is itself), and figures only when the text ``has_digits``.
+    A figure is read by ``service.steps.numbers`` ("12.000" is 12 or 12000) and scaled by the word after it
+    ("4 billion", "1,5 Mio.", "4.9万"). ``stems`` are the tokens' comparable forms: a spelled-out run is read
+    only when one is a number word (a number word's stem is itself), and figures only when the text
+    ``has_digits``.
     """
-    found: set[float] = set()
+    found: list[frozenset[float]] = []
     for index, token in enumerate(tokens if has_digits else ()):
-        value = _figure(token) if token[0].isdigit() else None
-        if value is None:
+        values = readings(token) if token[0].isdigit() else frozenset()
+        if not values:
             continue
-        found.add(value)
-        following = tokens[index + 1].casefold() if index + 1 < len(tokens) else ""
-        if following in SCALES:
-            found.add(value * SCALES[following])
+        found.append(values)
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if (scale := scale_of(following)) is not None:
+            found.append(frozenset(value * scale for value in values))
     if NUMBER_WORDS.isdisjoint(stems):
         return found  # no number word, so no spelled-out run: skip reading them word by word
-    return found | _spelled_numbers(tokens)
+    return found + [frozenset({value}) for value in _spelled_numbers(tokens)]
 
 
 def _spelled_numbers(tokens: Sequence[str]) -> set[float]:
@@ -239,34 +246,34 @@ def _spelled_numbers(tokens: Sequence[str]) -> set[float]:
     return found
 
 
-def _claim_terms(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+def _claim_terms(text: str) -> tuple[tuple[str, ...], tuple[frozenset[float], ...]]:
     """Return the names (capitalised words that are not sentence openers) and the numbers a text states.
 
     A text with brackets is read as its own words and each bracket's (the quote check reads its own words
-    too, so it is read once): the names and numbers of all of them.
+    too, so it is read once): the names and numbers (each with its readings) of all of them.
     """
     if "[" in text:
         pieces = [unbracketed(text), *(bracket.group(0)[1:-1] for bracket in BRACKETED.finditer(text))]
         terms = [_claim_terms(piece) for piece in pieces]
         names = tuple(dict.fromkeys(name for piece_names, _ in terms for name in piece_names))
-        return names, tuple(sorted({number for _, numbers in terms for number in numbers}))
+        return names, tuple(dict.fromkeys(number for _, numbers in terms for number in numbers))
     return _remembered_terms(text) if len(text) <= REMEMBERED_CHARS else _terms(text)
 
 
-def _terms(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """Read the names and the numbers of a claim's text or claimant."""
+def _terms(text: str) -> tuple[tuple[str, ...], tuple[frozenset[float], ...]]:
+    """Read the names and the numbers (each with its readings) of a claim's text or claimant."""
     reading = _read(text)  # a claim often copies a sentence of its chunk: tokenised already
     names = [token for token in reading.tokens if token[0].isupper() and token.casefold() not in NOT_NAMES]
-    return tuple(dict.fromkeys(names)), tuple(sorted(reading.numbers))
+    return tuple(dict.fromkeys(names)), tuple(dict.fromkeys(reading.figures))
 
 
-def unsupported_terms(text: str, claimant: str | None, support: Support) -> list[str]:
-    """Return the names and numbers of a claim's text and claimant that its support does not hold."""
+def unsupported_terms(text: str, claimant: str | None, support: Support, *, names: bool = True) -> list[str]:
+    """Return the names (unless ``names`` is false) and numbers of a claim's text and claimant its support lacks."""
     missing: list[str] = []
     for source in (text, claimant or ""):
-        names, numbers = _claim_terms(source)
-        missing += [name for name in names if not support.has_word(name)]
-        missing += [_show(number) for number in numbers if number not in support.numbers]
+        named, numbers = _claim_terms(source)
+        missing += [name for name in named if names and not support.has_word(name)]
+        missing += [_show(max(number)) for number in numbers if number.isdisjoint(support.numbers)]
     return list(dict.fromkeys(missing))
 
 
@@ -391,15 +398,20 @@ def _show(number: float) -> str:
 
 
 def check_faithfulness(
-    claims: Sequence[GroundedClaim], support: Support, mode: FaithfulnessMode, chunk: int
+    claims: Sequence[GroundedClaim], support: Support, mode: FaithfulnessMode, chunk: int, *, names: bool = True
 ) -> tuple[list[GroundedClaim], list[Notice]]:
-    """Keep the claims whose names and numbers the support holds; drop (or only warn about) the others."""
+    """Keep the claims whose names and numbers the support holds; drop (or only warn about) the others.
+
+    ``names`` false checks numbers only: claims translated into another language than the article's name
+    people and places in that language's spelling or script ("Путин" as "Putin"), which no word of the
+    article can confirm; their figures, read in every script and convention, still can.
+    """
     if mode == "off":
         return list(claims), []
     kept: list[GroundedClaim] = []
     notices: list[Notice] = []
     for grounded in claims:
-        fault = unfaithfulness(grounded, support)
+        fault = unfaithfulness(grounded, support, names=names)
         if fault and mode == "drop":
             notices.append(_notice(grounded, fault, chunk, "unfaithful_claim_dropped"))
             continue
@@ -409,20 +421,26 @@ def check_faithfulness(
     return kept, notices
 
 
-def unfaithfulness(grounded: GroundedClaim, support: Support) -> str | None:
-    """Say what makes a claim unfaithful to what it was shown and to its quote, or None when nothing does."""
+def unfaithfulness(grounded: GroundedClaim, support: Support, *, names: bool = True) -> str | None:
+    """Say what makes a claim unfaithful to what it was shown and to its quote, or None when nothing does.
+
+    ``names`` false (a claim translated into another language than its quote's): only its numbers are
+    checked against what it was shown; its words cannot be compared with its quote's.
+    """
     claim = grounded.claim
-    missing = unsupported_terms(claim.text, claim.claimant, support)
+    missing = unsupported_terms(claim.text, claim.claimant, support, names=names)
     if missing:
         return f"names what the text it was shown does not support: {', '.join(repr(term) for term in missing)}"
+    if not names:
+        return None  # translated: content and polarity are in another language than the quote
     if claim.text == grounded.quote:
         return None  # a claim that copies its quote says what its quote says
     read = _remembered_against(claim.text, _said(grounded, support), grounded.quote)
     elsewhere = _figures_from_elsewhere(read.figures, grounded.sentence_ids, support)
     if elsewhere:
         return f"states a figure another sentence says, not its quote: {', '.join(repr(f) for f in elsewhere)}"
-    names = [name for name in read.names if not support.has_word(name)]
-    counted, unsaid = read.counted + len(names), [*read.unsaid, *names]
+    unsupported = [name for name in read.names if not support.has_word(name)]
+    counted, unsaid = read.counted + len(unsupported), [*read.unsaid, *unsupported]
     if counted and len(unsaid) > counted * (1 - CONTENT_FROM_QUOTE):
         return f"says what its quote does not: {', '.join(repr(word) for word in unsaid)}"
     if read.flipped:

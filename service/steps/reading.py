@@ -10,6 +10,6 @@ from service.steps.transcript import is_transcript, turn_paragraphs, without_sta
 def read_sentences(text: str, article: Article) -> list[Sentence]:
     """Segment the working text into sentences: by lines for prose, by speakers' turns for a transcript."""
     if not is_transcript(text, article.format):
-        return segment_sentences(text, article.language)
+        return segment_sentences(text, article.language or "en")
     turns = turn_paragraphs(text, article.format)
-    return without_stage_directions(segment_sentences(text, article.language, turns))
+    return without_stage_directions(segment_sentences(text, article.language or "en", turns))

@@ -4,8 +4,10 @@ The article is normalised (Unicode NFC, control characters out, CR LF folded to 
 that the model sees; every character of it remembers where it came from, so a span found in the working
 text maps back to an exact ``[start, end)`` of what the client sent. Sentences come from ``sentencex``
 (a maintained, rule-based segmenter that knows abbreviations such as "U.S.", "Gov." and "Jan." and
-decimals such as "15.2%"), run one paragraph at a time: in news copy a line break ends a paragraph, and
-a headline line has no full stop to end it.
+decimals such as "15.2%", and the sentence ends of CJK, Arabic, Urdu and Devanagari; mended by
+``service.steps.scripts``, which also cuts the scripts sentencex has no rules for: Thai, Lao, Khmer,
+Myanmar), run one paragraph at a time: in news copy a line break ends a paragraph, and a headline line
+has no full stop to end it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import sentencex
+
+from service.steps.scripts import mended, rule_spans
 
 PARAGRAPHS_REMEMBERED = 512  # paragraphs whose sentence spans are memoised: ~0.4 MB at most
 REMEMBERED_PARAGRAPH_CHARS = 1_500  # longer ones (rare in news copy, and in the worst shapes) are segmented each time
@@ -153,16 +157,25 @@ def _sentence_spans(language: str, text: str) -> tuple[tuple[int, int], ...]:
 
 
 def _segment_paragraph(language: str, text: str) -> tuple[tuple[int, int], ...]:
-    """Segment one paragraph with sentencex, cutting after months that end a sentence."""
+    """Segment one paragraph by its script's rules, else with sentencex (mended), cutting after months that end one."""
+    ruled = rule_spans(language, text)
+    boundaries = ruled if ruled is not None else mended(text, _sentencex_spans(language, text))
     spans = []
-    for boundary in sentencex.get_sentence_boundaries(language, text):
-        start, end = boundary["start_index"], boundary["end_index"]
+    for start, end in boundaries:
         cuts = [match.end() for match in _MONTH_THEN_SENTENCE.finditer(text, start, end)] if language == "en" else []
         for piece_start, piece_end in zip([start, *cuts], [*cuts, end], strict=True):
             trimmed = _trimmed(text, piece_start, piece_end)
             if trimmed[0] < trimmed[1]:
                 spans.append(trimmed)
     return tuple(spans)
+
+
+def _sentencex_spans(language: str, text: str) -> list[tuple[int, int]]:
+    """Return sentencex's sentence spans of one paragraph."""
+    return [
+        (boundary["start_index"], boundary["end_index"])
+        for boundary in sentencex.get_sentence_boundaries(language, text)
+    ]
 
 
 _remembered_spans = lru_cache(maxsize=PARAGRAPHS_REMEMBERED)(_segment_paragraph)

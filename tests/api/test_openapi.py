@@ -68,6 +68,11 @@ def test_the_document_offers_what_this_deployment_has(client: TestClient) -> Non
     document = client.get("/openapi.json").json()
     options = document["components"]["schemas"]["ExtractionOptions"]["properties"]
     assert options["model"]["anyOf"][0]["enum"] == ["default"]
-    assert options["prompt"]["anyOf"][0]["enum"] == ["extract_claims", "extract_claims@1", "extract_claims@2"]
+    assert options["prompt"]["anyOf"][0]["enum"] == [
+        "extract_claims",
+        "extract_claims@1",
+        "extract_claims@2",
+        "extract_claims@3",
+    ]
     [slug] = document["paths"]["/problems/{slug}"]["get"]["parameters"]
     assert slug["schema"]["enum"] == sorted(problem_catalogue())

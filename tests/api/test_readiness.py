@@ -29,7 +29,7 @@ def test_readiness_reports_each_part_with_its_status(settings: Settings) -> None
     body = ready.json()
     assert body == {"status": "ready", "checks": body["checks"]}
     assert masked(body["checks"]) == {
-        "prompts": {"status": "ok", "versions": 2},
+        "prompts": {"status": "ok", "versions": 3},
         "cache": {"status": "ok", "figures": "…"},
         "jobs": {"status": "ok", "store": "sqlite"},
     }
@@ -59,7 +59,7 @@ def test_a_job_store_damaged_while_serving_answers_503_problems_naming_it_and_re
     damaged = f"the job store {database} is damaged (database disk image is malformed); restart to check it"
     assert (problem["type"], problem["detail"]) == ("/problems/not-ready", damaged)
     assert masked(problem["checks"]) == {
-        "prompts": {"status": "ok", "versions": 2},
+        "prompts": {"status": "ok", "versions": 3},
         "cache": {"status": "ok", "figures": "…"},
         "jobs": {"status": "failing", "store": "sqlite", "detail": damaged},
     }
@@ -72,7 +72,7 @@ def test_readiness_on_redis_reports_the_redis_every_store_shares(tmp_path: Path,
         ready = client.get("/readyz")
     assert ready.status_code == 200
     assert masked(ready.json()["checks"]) == {
-        "prompts": {"status": "ok", "versions": 2},
+        "prompts": {"status": "ok", "versions": 3},
         "cache": {"status": "ok", "figures": "…"},
         "jobs": {"status": "ok", "store": "redis"},
         "redis": {"status": "ok", "used_by": ["jobs", "cache", "limits"]},

@@ -301,11 +301,12 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
 
 
 def test_prompts_are_listed_and_shown(client: TestClient) -> None:
-    """The prompt catalogue lists v1 and v2 as released and shows their templates."""
+    """The prompt catalogue lists v1, v2 and v3 as released and shows their templates."""
     listed = client.get("/v1/prompts").json()
     assert [(p["name"], p["version"], p["status"]) for p in listed] == [
         ("extract_claims", 1, "released"),
         ("extract_claims", 2, "released"),
+        ("extract_claims", 3, "released"),
     ]
     shown = client.get("/v1/prompts/extract_claims/1").json()
     assert shown["sha256"] == listed[0]["sha256"]
@@ -328,7 +329,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "checks": {}}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready"
-    assert ready["checks"]["prompts"] == {"status": "ok", "versions": 2}
+    assert ready["checks"]["prompts"] == {"status": "ok", "versions": 3}
     assert set(ready["checks"]["cache"]) == {
         *("status", "entries", "bytes", "hits", "misses", "writes"),
         *("unreadable", "healed", "failures"),

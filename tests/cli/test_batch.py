@@ -117,3 +117,19 @@ def test_many_articles_as_tables_print_one_table_each(tmp_path: Path, monkeypatc
         "1 claims from a (complete)", "2 claims from b (complete)", "1 claims from n1 (complete)",
     ]  # fmt: skip
     assert not result.stdout.lstrip().startswith("{")
+
+
+def test_each_file_s_language_is_detected_unless_language_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --language each text file's language is detected (and in the CSV); --language names it for all."""
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "de.txt").write_text("Die Verbraucherpreise stiegen im Mai um 2,9 Prozent.", encoding="utf-8")
+    (folder / "es.txt").write_text("La economía española creció un 2,5 % en 2023.", encoding="utf-8")
+    detected = CliRunner().invoke(app, ["extract", str(folder), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(detected.stdout)))
+    assert {(row["article_id"], row["language"]) for row in rows} == {("de", "de"), ("es", "es")}
+    named = CliRunner().invoke(app, ["extract", str(folder), "--language", "pt"])
+    assert [json.loads(line)["result"]["article"]["language"] for line in named.stdout.splitlines()] == ["pt", "pt"]

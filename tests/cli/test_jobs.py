@@ -164,3 +164,13 @@ def test_batch_mode_on_a_model_that_cannot_batch_is_the_services_422_in_one_line
     result = claims("jobs", "submit", str(articles), "--batch", "--url", f"http://127.0.0.1:{served.port}")
     assert result.returncode == 2
     assert result.stderr.startswith("error: Model cannot run as a batch: model 'default' (offline/rules)")
+
+
+def test_submit_language_names_the_text_files_language_else_none_is_sent(articles: Path) -> None:
+    """``claims jobs submit --language es`` sends each text file's article with it; without, the service detects."""
+    from service.cli.jobs import _ndjson_of
+
+    named = [json.loads(line)["article"] for line in _ndjson_of([str(articles)], "es").splitlines()]
+    assert [article["language"] for article in named] == ["es", "es", "es"]
+    unnamed = [json.loads(line)["article"] for line in _ndjson_of([str(articles)], None).splitlines()]
+    assert all("language" not in article for article in unnamed)

@@ -23,7 +23,7 @@ VOCABULARY = {
     "ClaimReview": {"@type", "@id", "claimReviewed", "itemReviewed", "reviewRating", "url", "author", "datePublished"},
     "Claim": {"@type", "@id", "identifier", "text", "author", "datePublished", "appearance", "firstAppearance",
               "inLanguage"},
-    "NewsArticle": {"@type", "url", "headline", "datePublished", "text"},
+    "NewsArticle": {"@type", "url", "headline", "datePublished", "text", "inLanguage"},
     "Person": {"@type", "name"},
     "Organization": {"@type", "name"},
 }  # fmt: skip

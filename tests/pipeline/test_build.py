@@ -18,7 +18,11 @@ from service.stores.cache.reply_cache import NoReplyCache
 async def test_the_pipeline_has_the_shipped_prompts_and_a_disk_cache(tmp_path: Path) -> None:
     """Defaults: the shipped prompts loaded and verified, and the reply cache on disk where configured."""
     pipeline = build_pipeline(Settings(cache_dir=tmp_path / "cache"))
-    assert [version.ref for version in pipeline.prompts.versions()] == ["extract_claims@1", "extract_claims@2"]
+    assert [version.ref for version in pipeline.prompts.versions()] == [
+        "extract_claims@1",
+        "extract_claims@2",
+        "extract_claims@3",
+    ]
     assert isinstance(pipeline.cache, DiskReplyCache)
     assert (tmp_path / "cache").is_dir()
     await pipeline.cache.close()

@@ -81,8 +81,8 @@ def test_bare_name_gets_the_latest_released_version(prompts_copy: Path) -> None:
 
 
 def test_bare_name_of_shipped_prompts_is_the_latest_released() -> None:
-    """With v1 and v2 released, the bare name resolves to v2."""
-    assert PromptRegistry.load(default_prompts_dir()).get("extract_claims").ref == "extract_claims@2"
+    """With v1, v2 and v3 released, the bare name resolves to v3."""
+    assert PromptRegistry.load(default_prompts_dir()).get("extract_claims").ref == "extract_claims@3"
 
 
 @pytest.mark.parametrize("ref", ["extract_claims@9", "summarise", "summarise@1"])

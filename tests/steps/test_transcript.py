@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import respx
 from fastapi.testclient import TestClient
 
 from schemas import ModelClaim
+from service.api.app import create_app
 from service.steps.grounding import GroundedClaim, Producer
 from service.steps.text import Sentence, segment_sentences
 from service.steps.transcript import (
@@ -17,6 +21,8 @@ from service.steps.transcript import (
     turn_paragraphs,
     without_stage_directions,
 )
+from tests.conftest import OPENAI_URL, hosted_settings
+from tests.languages import claim_every_sentence
 
 DEBATE = (
     "HOLT: Good evening from Hofstra University. Welcome to the debate.\n"
@@ -176,3 +182,43 @@ def test_mixed_case_speakers_shown_in_the_prompt_are_not_quoted(client: TestClie
         ("Wages rose 4% in 2015.", "Clinton"),
     ]
     assert result["warnings"] == []
+
+
+TRANSCRIPTS = {
+    "ru": "ВЕДУЩИЙ: Сколько рабочих мест создано?\nПУТИН: Мы создали 2 миллиона рабочих мест. Зарплаты выросли на 9%.",
+    "el": "ΣΥΝΤΟΝΙΣΤΗΣ: Τι έγινε με την ανεργία;\nΤΣΙΠΡΑΣ: Η ανεργία έπεσε στο 10,8%. Οι μισθοί αυξήθηκαν.",
+    "zh": "主持人：经济增长了多少？\n发言人：今年经济增长了4.9%。失业率为5.0%。",
+    "ja": "司会：失業率はどうですか。\n岸田首相：失業率は2.5%です。賃金は3.6%上がりました。",
+    "ar": "المذيع: كم وظيفة أضيفت؟\nالوزير: أضفنا ٢٠٠ ألف وظيفة. انخفضت البطالة إلى ٧٪.",
+    "hi": "एंकर: बेरोज़गारी कितनी है?\nमोदी: बेरोज़गारी ३.२ प्रतिशत है। निर्यात १० प्रतिशत बढ़ा।",
+    "th": "พิธีกร: เศรษฐกิจเป็นอย่างไร\nทักษิณ: เศรษฐกิจขยายตัวร้อยละ 2.7 ต่อปี อัตราเงินเฟ้อติดลบร้อยละ 0.31",
+}
+
+
+@pytest.mark.parametrize("language", sorted(TRANSCRIPTS))
+def test_speaker_labels_in_every_script_make_a_transcript(language: str) -> None:
+    """Upper-case Cyrillic or Greek labels and short labels of caseless scripts (CJK, Arabic, Indic, Thai) are turns."""
+    text = TRANSCRIPTS[language]
+    assert is_transcript(text, "auto")
+    sentences = without_stage_directions(segment_sentences(text, language, turn_paragraphs(text, "auto")))
+    speakers = [sentence.speaker for sentence in sentences]
+    assert speakers[0] is not None
+    assert len(sentences) == 3
+    assert speakers[1] == speakers[2] != speakers[0]
+    assert all(not sentence.text.startswith(str(sentence.speaker)) for sentence in sentences)
+
+
+@pytest.mark.parametrize("language", ["zh", "ar", "hi"])
+def test_a_transcript_in_a_caseless_script_gives_its_speakers_as_claimants(
+    language: str, tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None
+) -> None:
+    """Through a model citing every sentence, each claim's claimant is its line's speaker, its quote label-free."""
+    http_mock.post(OPENAI_URL).mock(side_effect=claim_every_sentence)
+    text = TRANSCRIPTS[language]
+    with TestClient(create_app(hosted_settings(tmp_path))) as client:
+        result = client.post("/v1/extractions", json={"article": {"text": text}}).json()
+    claims = result["claims"]
+    host, guest = (line.split(":")[0].split("：")[0] for line in text.splitlines())
+    assert result["article"]["language"] == language
+    assert [claim["claimant"] for claim in claims] == [host, guest, guest]
+    assert all(text[c["source"]["start"] : c["source"]["end"]] == c["source"]["quote"] for c in claims)
