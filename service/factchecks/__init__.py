@@ -1,1 +1,1 @@
-"""Fact-check matching: which of a desk's earlier fact-checks a claim repeats (hybrid retrieval, re-ranked)."""
+"""The fact-check archive ("checked before?"): ClaimReview imported and stored; claims matched against it."""
