@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,34 @@ def test_an_article_url_that_is_no_web_link_is_a_422_and_never_exported(tmp_path
     assert len(graph) == 27
     assert all("url" not in review["itemReviewed"]["appearance"] for review in graph)
     assert all(review["itemReviewed"]["appearance"]["headline"] == SAMPLE["article"]["title"] for review in graph)
+
+
+def test_a_claim_checked_before_cites_the_earlier_review_and_csv_carries_the_best(tmp_path: Path) -> None:
+    """With ``match_factchecks``: the 15.2% claim's review cites the archive's ClaimReview; CSV has its URL, rating."""
+    review = {
+        "@type": "ClaimReview", "url": "https://fc.example/crime", "name": "Is violent crime down 15.2%?",
+        "claimReviewed": "The FBI's quarterly report says violent crime is down 15.2% in early 2024",
+        "reviewRating": {"@type": "Rating", "alternateName": "Mostly True"},
+        "author": {"@type": "Organization", "name": "PolitiFact"}, "datePublished": "2024-08-14", "inLanguage": "en",
+    }  # fmt: skip
+    asked = {**SAMPLE, "options": {**SAMPLE.get("options", {}), "match_factchecks": True}}
+    with TestClient(create_app(Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d"))) as client:
+        imported = client.post("/v1/factchecks", json=review)
+        document = client.post("/v1/extractions", json=asked, headers={"Accept": "application/ld+json"}).json()
+        table = client.post("/v1/extractions", json=asked, headers={"Accept": "text/csv"}).text
+    assert imported.json()["imported"] == 1
+    cited = [node for node in document["@graph"] if "citation" in node]
+    assert [node["claimReviewed"] for node in cited] == [
+        next(node["claimReviewed"] for node in document["@graph"] if "15.2%" in node["claimReviewed"])
+    ]
+    assert cited[0]["citation"] == [
+        {
+            "@type": "ClaimReview", "claimReviewed": review["claimReviewed"], "url": "https://fc.example/crime",
+            "name": "Is violent crime down 15.2%?", "datePublished": "2024-08-14", "inLanguage": "en",
+            "reviewRating": {"@type": "Rating", "alternateName": "Mostly True"},
+            "author": {"@type": "Organization", "name": "PolitiFact"},
+        }
+    ]  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(table)))
+    marked = [(row["fact_check_url"], row["fact_check_rating"]) for row in rows if row["fact_check_url"]]
+    assert marked == [("https://fc.example/crime", "Mostly True")]

@@ -1,4 +1,4 @@
-"""Tests of ``service/factchecks/archive.py``: the store's fact-checks held in a matcher, vectors kept, replicas in step."""
+"""Tests of ``service/factchecks/archive.py``: the store's fact-checks in a matcher, vectors kept, replicas in step."""
 
 from __future__ import annotations
 
