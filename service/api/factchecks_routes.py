@@ -20,7 +20,7 @@ from schemas.factchecks import FactCheck
 from service.api.auth import AUTH_RESPONSES, require
 from service.api.dependencies import ArchiveDep, ImporterDep
 from service.errors import NotFound
-from service.factchecks.importing import MEDIA_TYPES, read_body
+from service.factchecks.importing import CSV_HEADER, MEDIA_TYPES, read_body
 from service.steps.cpu import off_the_loop
 
 router = APIRouter(tags=["factchecks"])
@@ -38,7 +38,17 @@ EXAMPLE_REVIEW = {
     "datePublished": "2018-03-07",
     "inLanguage": "en",
 }
-UrlQuery = Annotated[str, Query(min_length=1, max_length=2048, description="The fact-check's `url`.")]
+JSON_LD = {
+    "type": ["object", "array"],
+    "description": "A ClaimReview, a list of them, an @graph, a DataFeed or a Fact Check Tools reply.",
+}
+UrlQuery = Annotated[
+    str,
+    Query(
+        min_length=1, max_length=2048, description="The fact-check's `url`.",
+        openapi_examples={"imported": {"summary": "The example review's", "value": EXAMPLE_REVIEW["url"]}},
+    ),
+]  # fmt: skip
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No fact-check with that `url`.", "content": {"application/problem+json": {}}}
 }
@@ -60,6 +70,9 @@ STORE_DOWN: dict[int | str, dict[str, Any]] = {
         202: {
             "description": "A large import (or `Prefer: respond-async`) runs as a job: follow it at `Location`.",
             "model": ImportJob,
+            "links": {
+                "FollowTheImport": {"operationId": "get_import", "parameters": {"import_id": "$response.body#/id"}}
+            },
         },
         413: {
             "description": "The body is larger than `factcheck_max_body_mb`.",
@@ -83,16 +96,20 @@ STORE_DOWN: dict[int | str, dict[str, Any]] = {
             "required": True,
             "content": {
                 "application/ld+json": {
-                    "schema": {"type": "object"},
+                    "schema": JSON_LD,
                     "examples": {"review": {"value": EXAMPLE_REVIEW}},
                 },
-                "application/json": {"schema": {"type": "object"}},
+                "application/json": {"schema": JSON_LD},
                 "application/x-ndjson": {
-                    "schema": {"type": "string", "description": "One ClaimReview (or list, graph) a line."}
+                    "schema": {
+                        "description": "Lines of JSON, each a ClaimReview, a list, an @graph or a feed; any JSON "
+                        "value makes a line, and a line that holds no fact-check is a rejection in the report."
+                    }
                 },
                 "text/csv": {
                     "schema": {
                         "type": "string",
+                        "pattern": CSV_HEADER,
                         "description": "A header, then a row a fact-check: claim_reviewed, url, title, rating, "
                         "publisher, "
                         "date_published, language (the first two required).",
@@ -105,7 +122,13 @@ STORE_DOWN: dict[int | str, dict[str, Any]] = {
 async def import_fact_checks(
     request: Request,
     importer: ImporterDep,
-    prefer: Annotated[str | None, Header(description="`respond-async` runs even a small import as a job.")] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            description="`respond-async` runs even a small import as a job.",
+            openapi_examples={"as-a-job": {"summary": "Run it as a job", "value": "respond-async"}},
+        ),
+    ] = None,
 ) -> ImportReport | Response:
     """Import ClaimReview as published: one review, a list, an `@graph`, a DataFeed, a Fact Check Tools reply.
 
@@ -127,6 +150,7 @@ async def import_fact_checks(
     "/v1/factchecks/imports/{import_id}",
     response_model=ImportJob,
     summary="Follow an import",
+    operation_id="get_import",
     dependencies=[Depends(require("factchecks"))],
     responses={404: {"description": "No such import (or it expired)."}, **STORE_DOWN, **AUTH_RESPONSES},
 )
@@ -142,8 +166,12 @@ async def get_import(archive: ArchiveDep, import_id: str) -> ImportJob:
     "/v1/factchecks/search",
     response_model=FactCheckSearch,
     summary="Search the archive",
+    operation_id="search_fact_checks",
     dependencies=[Depends(require("read"))],
-    responses={**STORE_DOWN, **AUTH_RESPONSES},
+    responses={
+        **STORE_DOWN,
+        **AUTH_RESPONSES,
+    },
 )
 async def search_fact_checks(
     archive: ArchiveDep,
@@ -161,6 +189,7 @@ async def search_fact_checks(
     "/v1/factchecks",
     response_model=FactCheck,
     summary="Show one fact-check",
+    operation_id="get_fact_check",
     dependencies=[Depends(require("read"))],
     responses={**NOT_FOUND, **STORE_DOWN, **AUTH_RESPONSES},
 )
@@ -176,6 +205,7 @@ async def get_fact_check(archive: ArchiveDep, url: UrlQuery) -> FactCheck:
     "/v1/factchecks",
     status_code=204,
     summary="Remove one fact-check",
+    operation_id="delete_fact_check",
     dependencies=[Depends(require("factchecks"))],
     responses={**NOT_FOUND, **STORE_DOWN, **AUTH_RESPONSES},
 )

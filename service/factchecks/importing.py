@@ -36,6 +36,11 @@ NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "applica
 CSV_TYPES = frozenset({"text/csv"})
 MEDIA_TYPES = sorted(JSON_TYPES | NDJSON_TYPES | CSV_TYPES)
 CSV_COLUMNS = ("claim_reviewed", "url", "title", "rating", "publisher", "date_published", "language")
+_CELL = r'[^,\r\n\x00"]*'
+_COLUMNS = rf"(?:{_CELL},)*[ \t]*{{}}[ \t]*(?:,{_CELL})*,[ \t]*{{}}[ \t]*(?:,{_CELL})*"
+CSV_HEADER = (  # a header (unquoted) naming claim_reviewed and url, in either order: what OpenAPI publishes
+    rf"^\ufeff?(?:{_COLUMNS.format('claim_reviewed', 'url')}|{_COLUMNS.format('url', 'claim_reviewed')})(?:\r?\n|$)"
+)
 CLAIM_CHARS = 5000
 FIELD_CHARS = 1000
 URL_CHARS = 2048
@@ -103,6 +108,9 @@ def _json_entries(text: str) -> Iterator[Entry]:
         raise InvalidRequest(f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
     except RecursionError as exc:
         raise InvalidRequest("the body nests JSON too deeply to read") from exc
+    if not isinstance(document, dict | list):
+        raise InvalidRequest("the body is JSON but no JSON-LD document: send an object (a ClaimReview, an @graph, a "
+                             "DataFeed) or a list of them")  # fmt: skip
     for number, (fields, reason) in enumerate(reviews_in(document), start=1):
         yield Entry(at=f"item {number}", fields=fields, reason=reason)
 

@@ -142,6 +142,21 @@ def test_a_review_the_archive_cannot_hold_is_refused_with_why(change: dict[str, 
     assert entries(json.dumps({**REVIEW, **change}), "application/ld+json") == [Entry(at="item 1", reason=reason)]
 
 
+def test_the_published_csv_header_pattern_is_what_the_reader_takes() -> None:
+    """A header the OpenAPI pattern allows is read; one it refuses is a 422: the published schema tells the truth."""
+    import re
+
+    from service.factchecks.importing import CSV_HEADER
+
+    for header in ("claim_reviewed,url\n", "url, claim_reviewed ,x\nrow", "title,claim_reviewed,rating,url"):
+        assert re.search(CSV_HEADER, header)
+        read_body(header.encode(), "text/csv")
+    for header in ("claim,url\n", "claim_reviewed\n", "a claim_reviewed,url"):
+        assert not re.search(CSV_HEADER, header)
+        with pytest.raises(InvalidRequest):
+            read_body(header.encode(), "text/csv")
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "error", "detail"),
     [
@@ -149,8 +164,9 @@ def test_a_review_the_archive_cannot_hold_is_refused_with_why(change: dict[str, 
         (b"\xffabc", "text/csv", InvalidRequest, "the body is not UTF-8 (byte 0 cannot be read)"),
         (b'{"a": ', "application/json", InvalidRequest, "the body is not JSON: Expecting value at line 1, column 7"),
         (b"claim,link\n", "text/csv", InvalidRequest, "the CSV header lacks claim_reviewed and url"),
+        (b"false", "application/ld+json", InvalidRequest, "the body is JSON but no JSON-LD document"),
     ],
-    ids=["media-type", "not-utf8", "not-json", "csv-header"],
+    ids=["media-type", "not-utf8", "not-json", "csv-header", "json-scalar"],
 )
 def test_a_body_unreadable_whole_is_refused_at_once(
     body: bytes, content_type: str, error: type[Exception], detail: str
