@@ -151,7 +151,7 @@ def matched(tmp_path: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
 def test_a_claim_checked_before_cites_the_earlier_review_and_csv_carries_the_best(
     matched: tuple[dict[str, Any], list[dict[str, str]]],
 ) -> None:
-    """The 15.2% claim's review cites the archive's ClaimReview whole; matched claims' CSV rows carry its URL, rating."""
+    """The 15.2% claim's review cites the archive's ClaimReview; matched claims' CSV rows carry its URL, rating."""
     document, rows = matched
     crime = next(node for node in document["@graph"] if "15.2%" in node["claimReviewed"])
     assert crime["citation"] == [CITED]
