@@ -164,3 +164,20 @@ def test_an_unknown_import_is_a_404(client: TestClient) -> None:
     for import_id in ("imp_" + "0" * 24, "nope"):
         response = client.get(f"/v1/factchecks/imports/{import_id}", headers=bearer(ADMIN))
         assert response.status_code == 404
+
+
+def test_a_job_takes_the_option_and_its_results_carry_the_matches(client: TestClient) -> None:
+    """A job's request with ``match_factchecks: true``: its result's crime claim lists the imported fact-check."""
+    client.post("/v1/factchecks", content=CSV, headers=bearer(ADMIN, **{"content-type": "text/csv"}))
+    request = {
+        "article": {"id": "a1", "text": "The FBI says violent crime fell 15.2% in early 2024, its report shows."},
+        "options": {"match_factchecks": True},
+    }
+    job = client.post("/v1/jobs", json={"requests": [request]}, headers=bearer(ADMIN)).json()
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/jobs/{job['id']}", headers=bearer(ADMIN)).json()["state"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [result] = client.get(f"/v1/jobs/{job['id']}/results", headers=bearer(ADMIN)).json()
+    [claim] = result["result"]["claims"]
+    assert [match["url"] for match in claim["fact_checks"]] == ["https://fc.example/crime"]
