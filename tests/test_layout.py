@@ -29,7 +29,6 @@ ROOMS = (
     "observability",
     "exports",
     "factchecks",
-    "multilingual",
 )
 BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "multilingual", "stores")
 LITELLM_DOORS = ("service.llm", "service.offline")
