@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from schemas.claim_types import Attribution, ClaimType
+from schemas.factchecks import FactCheckMatch
 
 SCHEMA_VERSION = "1"
 TITLE_CHARS = 1000  # a headline, given to the model with every chunk
@@ -140,6 +141,11 @@ class ExtractionOptions(BaseModel):
         "else a `claim_language_ignored` warning); translated claims' names are not checked against the "
         "article, their numbers are.",
     )
+    match_factchecks: bool | None = Field(
+        default=None,
+        description="Match each claim against the fact-check archive (POST /v1/factchecks) and list the fact-checks "
+        "it repeats in the claim's `fact_checks`; null takes the service's `match_factchecks` setting.",
+    )
 
 
 class ExtractionRequest(BaseModel):
@@ -183,6 +189,11 @@ class Claim(BaseModel):
     chunk: int = Field(ge=1, description="The chunk (1-based) whose model reply produced the claim.")
     model_alias: str = Field(description="The configured alias whose reply produced the claim (a fallback's, if one).")
     model: str = Field(description="That alias's provider model, e.g. `openai/gpt-4o-mini` or `offline/rules`.")
+    fact_checks: list[FactCheckMatch] | None = Field(
+        default=None,
+        description="Fact-checks of the archive this claim repeats (score at or above the match threshold), best "
+        "first; an empty list when matching found none; null when matching was not asked for.",
+    )
 
 
 class PromptProvenance(BaseModel):

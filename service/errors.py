@@ -8,6 +8,7 @@
     │   ├── UnknownPromptVersion        422  options.prompt names no loaded version
     │   ├── ArticleTooLarge             413  article longer than max_article_chars
     │   ├── BodyTooLarge                413  body larger than the cap, refused unread
+│   ├── UnsupportedMediaType        415  the body's Content-Type is not one the route reads
     │   ├── NotFound                    404  no such resource (prompt, route)
     │   ├── MethodNotAllowed            405  the route exists, not for this method (Allow says which)
     │   ├── ResourceConflict            409  the request conflicts with what exists (an Idempotency-Key reused)
@@ -144,6 +145,14 @@ class BodyTooLarge(InputError):
     status = 413
     slug = "body-too-large"
     title = "Request body too large"
+
+
+class UnsupportedMediaType(InputError):
+    """The body's ``Content-Type`` is not one this route reads; the detail lists those it does."""
+
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
 
 
 class NotFound(InputError):

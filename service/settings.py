@@ -94,7 +94,7 @@ class ModelEntry(BaseModel):
         return str(self.litellm_params["model"])
 
 
-Scope = Literal["extract", "jobs", "read", "admin"]
+Scope = Literal["extract", "jobs", "read", "factchecks", "admin"]
 KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -241,6 +241,14 @@ class Settings(BaseSettings):
     cache_ttl_hours: Annotated[float, Field(gt=0)] = 720.0
     rate_limit_wait_s: Annotated[float, Field(ge=0)] = 90.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    match_factchecks: bool = Field(
+        default=False,
+        description="Match every claim against the fact-check archive when a request does not say "
+        "(options.match_factchecks).",
+    )
+    factcheck_max_body_mb: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=32, description="The largest fact-check import body (POST /v1/factchecks), in MB; larger is a 413."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -116,3 +116,13 @@ def anthropic_error(
 def scripted_anthropic_reply(request: httpx.Request) -> httpx.Response:
     """Answer a Messages API request the way a good model would, as Anthropic shapes it."""
     return httpx.Response(200, json=anthropic_message(json.dumps({"claims": claims_for_numbers(request)})))
+
+
+def openai_embeddings(vectors: list[list[float]], *, prompt_tokens: int = 8) -> dict[str, Any]:
+    """Return an OpenAI embeddings response body carrying one vector per input, in order."""
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": index, "embedding": vector} for index, vector in enumerate(vectors)],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
+    }

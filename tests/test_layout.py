@@ -28,8 +28,9 @@ ROOMS = (
     "evaluation",
     "observability",
     "exports",
+    "factchecks",
 )
-BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "multilingual", "stores")
+BELOW_THE_PIPELINE = ("steps", "prompts", "llm", "offline", "multilingual", "stores", "factchecks")
 LITELLM_DOORS = ("service.llm", "service.offline")
 UNTYPED_STATE = ("app.state", '["app"].state')
 
@@ -108,7 +109,7 @@ def test_the_jobs_runner_sits_above_the_pipeline() -> None:
 def test_each_store_has_its_room_with_its_factory_beside_it() -> None:
     """The reply cache, the job stores and the limits each have a room under ``stores/``, its ``open_*`` inside."""
     rooms = sorted(path.name for path in (SERVICE / "stores").iterdir() if path.is_dir() and path.name != "__pycache__")
-    assert rooms == ["cache", "jobs", "limits"]
+    assert rooms == ["cache", "factchecks", "jobs", "limits"]
     for path in modules_under():
         opens = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("def open_")]
         room = path.parent.relative_to(SERVICE).as_posix()

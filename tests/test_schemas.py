@@ -62,6 +62,7 @@ def test_minimal_request_gets_documented_defaults() -> None:
             "claim_types": None,
             "cache": True,
             "claim_language": None,
+            "match_factchecks": None,
         },
     }
 
@@ -86,6 +87,7 @@ def test_full_request_from_the_design_validates() -> None:
             "claim_types": ["quantity", "causal"],
             "cache": False,
             "claim_language": "es",
+            "match_factchecks": True,
         },
     }
 

@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from service import __version__
 from service.api.auth import AuthenticateBeforeBodyMiddleware, Keyring
 from service.api.docs_pages import router as docs_router
+from service.api.factchecks_routes import router as factchecks_router
 from service.api.jobs_routes import router as jobs_router
 from service.api.middleware import (
     BodySizeLimitMiddleware,
@@ -28,7 +29,9 @@ from service.api.openapi import Choices, problem_openapi
 from service.api.problems import install_problem_handlers
 from service.api.routes import DESK, router
 from service.api.state import ServiceState, attach
-from service.errors import problem_catalogue
+from service.errors import ConfigError, problem_catalogue
+from service.factchecks.archive import preload
+from service.factchecks.import_jobs import Importer
 from service.jobs.runner import JobRunner
 from service.llm.client import warm_up
 from service.observability.logs import configure_logging
@@ -64,6 +67,9 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     jobs = open_job_store(settings)
     quotas = open_quotas(settings)
     runner = JobRunner(pipeline, jobs, jobs, settings, quotas)
+    if pipeline.archive is None:  # pragma: no cover - build_pipeline always opens one
+        raise ConfigError("the pipeline has no fact-check archive")
+    importer = Importer(pipeline.archive)
     in_flight = InFlight()
 
     @asynccontextmanager
@@ -74,9 +80,11 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
             # reach, so no request pays for a full collection scanning them (it fell on the first: +190 ms)
             gc.collect()
             gc.freeze()
+        await preload(importer.archive)  # the archive's rows and vectors read once, before the first search
         runner.start()
         yield
         await in_flight.drained(limit_s=ANSWERS_AFTER_GRACE_S)  # the 503s of requests cut off at shutdown
+        await importer.stop()
         await runner.stop(settings.shutdown_grace_s)
         await settlements_finished()  # the stopped articles' reservations settled before the quotas close
         await jobs.close()
@@ -89,10 +97,11 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
         docs_url=None, redoc_url=None, title="claim-extractor", version=__version__, description=DESCRIPTION,
         lifespan=lifespan,
     )  # fmt: skip
-    attach(app, ServiceState(pipeline, jobs, runner, Keyring(settings.api_keys), quotas))
+    attach(app, ServiceState(pipeline, jobs, runner, Keyring(settings.api_keys), quotas, importer))
     app.openapi = problem_openapi(app, _choices(pipeline))  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(jobs_router)
+    app.include_router(factchecks_router)
     app.include_router(docs_router)
     app.mount("/desk", StaticFiles(directory=DESK, html=True), name="desk")
     install_problem_handlers(app)
@@ -100,7 +109,10 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=extraction_limit,
-        max_bytes_under={"/v1/jobs": settings.job_max_body_mb * 1024 * 1024},
+        max_bytes_under={
+            "/v1/jobs": settings.job_max_body_mb * 1024 * 1024,
+            "/v1/factchecks": settings.factcheck_max_body_mb * 1024 * 1024,
+        },
     )
     app.add_middleware(AuthenticateBeforeBodyMiddleware)  # outside the body cap: a keyless POST is read no further
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -30,8 +30,10 @@ from service.settings import ApiKey, Scope
 from service.stores.limits.key_budget import KeyBudget, budget_for
 from service.stores.limits.quotas import rate_limit_headers
 
-ALL_SCOPES: frozenset[str] = frozenset({"extract", "jobs", "read", "admin"})
-ROUTES_WITH_BODIES = frozenset({"/v1/extractions", "/v1/jobs"})  # keys checked before their bodies are read
+ALL_SCOPES: frozenset[str] = frozenset({"extract", "jobs", "read", "factchecks", "admin"})
+ROUTES_WITH_BODIES = frozenset(
+    {"/v1/extractions", "/v1/jobs", "/v1/factchecks"}
+)  # keys checked before their bodies are read
 KEY_PREFIX = "ce_"
 logger = logging.getLogger("claims.quotas")
 

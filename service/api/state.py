@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 if TYPE_CHECKING:  # the auth module reads the state itself; typing-only imports keep the two free of a cycle
     from service.api.auth import Keyring
+    from service.factchecks.import_jobs import Importer
     from service.jobs.runner import JobRunner
     from service.pipeline.extraction import Pipeline
     from service.stores.jobs.job_store import JobBackend
@@ -17,13 +18,14 @@ if TYPE_CHECKING:  # the auth module reads the state itself; typing-only imports
 
 @dataclass(frozen=True, slots=True)
 class ServiceState:
-    """The app's long-lived parts: the pipeline, the job store and its runner, the API keys and their quotas."""
+    """The app's long-lived parts: the pipeline, the job store and its runner, the keys, quotas, fact-check imports."""
 
     pipeline: Pipeline
     jobs: JobBackend
     runner: JobRunner
     keyring: Keyring
     quotas: KeyQuotas
+    importer: Importer
 
 
 def attach(app: Starlette, state: ServiceState) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 keys_app = typer.Typer(help="Make API keys for clients of the service.", no_args_is_help=True)
-SCOPES = ("extract", "jobs", "read", "admin")
+SCOPES = ("extract", "jobs", "read", "factchecks", "admin")
 
 
 def _scopes(value: str) -> list[str]:
@@ -23,7 +23,10 @@ def _scopes(value: str) -> list[str]:
 @keys_app.command("new")
 def new(
     name: Annotated[str, typer.Argument(help="Who the key is for (shown in logs and metrics; never the key).")],
-    scopes: Annotated[str, typer.Option(help="Comma-separated: extract, jobs, read, admin.")] = "extract,jobs,read",
+    scopes: Annotated[
+        str,
+        typer.Option(help="Comma-separated: extract, jobs, read, factchecks (import and delete fact-checks), admin."),
+    ] = "extract,jobs,read",
     rpm: Annotated[int | None, typer.Option(min=1, help="Requests a minute.")] = None,
     tokens_per_day: Annotated[int | None, typer.Option(min=1, help="Model tokens a day.")] = None,
     cost_usd_per_day: Annotated[float | None, typer.Option(min=0.000001, help="Model cost a day, USD.")] = None,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from service.cli.eval import eval_app
+from service.cli.factchecks import factchecks_app
 from service.cli.jobs import jobs_app
 from service.cli.keys import keys_app
 from service.cli.options import ConfigOption, fail, startable_settings
@@ -37,6 +38,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(factchecks_app, name="factchecks")
 
 
 class OutputFormat(StrEnum):

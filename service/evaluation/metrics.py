@@ -36,3 +36,14 @@ def r_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
     """Return the precision at R, R being the number of positives (0 when there is none)."""
     positives = sum(1 for label in labels if label)
     return precision_at(scores, labels, positives) if positives else 0.0
+
+
+def average_precision_at(ranked: Sequence[bool], relevant: int, k: int) -> float:
+    """Return AP@k of one ranked list (True where relevant), over ``relevant`` relevant items (trec_eval's map_cut)."""
+    hits = 0
+    total = 0.0
+    for rank, is_relevant in enumerate(ranked[:k], start=1):
+        if is_relevant:
+            hits += 1
+            total += hits / rank
+    return total / relevant if relevant else 0.0

@@ -10,6 +10,13 @@ leaves them out rather than invent them. ``firstAppearance`` is given only when 
 there first, which an article alone never tells, so it is left out too. The article's URL becomes a link
 only when it is http(s): requests refuse any other, and a result stored before they did (a ``javascript:``
 URL) is left out.
+
+A claim that matched fact-checks of the archive ("checked before") has them as the review's ``citation``s,
+each an earlier ``ClaimReview`` with its URL, rating, author and date, best match first. ``citation`` ("a
+reference to another creative work") says what the link is: the earlier review is something a fact-checker
+refers to. ``isBasedOn`` would say the new review is derived from it, which nobody decided yet, and the
+Claim's ``subjectOf`` would say the earlier review is about this very appearance, which a similarity score
+does not establish.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 from schemas import Claim, ExtractionResult
 from schemas.extraction import HTTP_URL
+from schemas.factchecks import FactCheckMatch
 
 CONTEXT = "https://schema.org"
 MEDIA_TYPE = "application/ld+json"
@@ -70,14 +78,31 @@ def claim_node(claim: Claim, result: ExtractionResult) -> dict[str, Any]:
     return node
 
 
+def earlier_review(match: FactCheckMatch) -> dict[str, Any]:
+    """Return a fact-check the claim matched as the ``ClaimReview`` it was published as."""
+    node: dict[str, Any] = {"@type": "ClaimReview", "claimReviewed": match.claim_reviewed}
+    if link(match.url):
+        node["url"] = match.url
+    optional = (("name", match.title), ("datePublished", match.date_published), ("inLanguage", match.language))
+    node |= {key: value for key, value in optional if value}
+    if match.rating:
+        node["reviewRating"] = {"@type": "Rating", "alternateName": match.rating}
+    if match.publisher:
+        node["author"] = {"@type": "Organization", "name": match.publisher}
+    return node
+
+
 def claim_review(claim: Claim, result: ExtractionResult) -> dict[str, Any]:
-    """Return the unrated ``ClaimReview`` of one claim: what is reviewed, ready for a rating."""
-    return {
+    """Return the unrated ``ClaimReview`` of one claim: what is reviewed, ready for a rating; earlier reviews cited."""
+    review: dict[str, Any] = {
         "@type": "ClaimReview",
         "@id": f"#review-{claim.id}",
         "claimReviewed": claim.text,
         "itemReviewed": claim_node(claim, result),
     }
+    if claim.fact_checks:
+        review["citation"] = [earlier_review(match) for match in claim.fact_checks]
+    return review
 
 
 def claim_reviews(results: Iterable[ExtractionResult]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Build the pipeline from settings: prompts loaded and verified, the reply cache opened, the model client made.
+"""Build the pipeline from settings: prompts verified, the reply cache and the fact-check archive opened, a client.
 
 The API, the CLI and the evaluations all build it here, so none of them sits above another. Only the
 pipeline is built here: job stores and quotas are opened by who needs them (the API, the worker), from
@@ -7,6 +7,7 @@ their own rooms under ``service/stores/``.
 
 from __future__ import annotations
 
+from service.factchecks.archive import archive_for
 from service.llm.client import ModelClient
 from service.pipeline.extraction import Pipeline
 from service.prompts.registry import PromptRegistry, default_prompts_dir
@@ -20,4 +21,5 @@ def build_pipeline(settings: Settings) -> Pipeline:
     prompts = PromptRegistry.load(settings.prompts_dir or default_prompts_dir())
     prompts.get(settings.prompt)  # the configured default prompt must exist
     client = ModelClient(settings, open_rate_limits(settings))
-    return Pipeline(settings=settings, prompts=prompts, cache=open_reply_cache(settings), client=client)
+    cache = open_reply_cache(settings)
+    return Pipeline(settings=settings, prompts=prompts, cache=cache, client=client, archive=archive_for(settings))

@@ -26,10 +26,12 @@ from schemas.extraction import TITLE_CHARS, ReadArticle
 from schemas.streaming import ChunkClaims
 from service import __version__
 from service.errors import ArticleTooLarge, ExtractionFailed, UnknownModelAlias
+from service.factchecks.archive import FactCheckArchive
 from service.llm.client import ChatModels, ModelClient
 from service.observability import metrics
 from service.offline import OFFLINE_MODEL
 from service.offline.checkworthiness import article_language, is_english, multilingual_checkworthiness
+from service.pipeline.checked_before import with_fact_checks
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.pipeline.progress import Progress
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
@@ -73,11 +75,19 @@ class Pipeline:
     prompts: PromptRegistry
     cache: ReplyCache
     client: ModelClient
+    archive: FactCheckArchive | None = None
 
     async def close(self) -> None:
-        """Close the reply cache and the model client's connections."""
+        """Close the reply cache, the model client's connections and the fact-check archive."""
         await self.cache.close()
         await self.client.close()
+        if self.archive is not None:
+            await self.archive.close()
+
+    def matches_factchecks(self, request: ExtractionRequest) -> bool:
+        """Say whether the request's claims are matched against the archive (its option, else the setting)."""
+        asked = request.options.match_factchecks
+        return self.archive is not None and (self.settings.match_factchecks if asked is None else asked)
 
     def model_chain(self, alias: str | None) -> list[ModelEntry]:
         """Return the requested alias (or the default) followed by its fallbacks; 422 when unknown."""
@@ -131,6 +141,8 @@ class Pipeline:
         finish = partial(self._finish, as_read, prompt, models, outcomes, sentences)
         result = await off_the_loop(finish, size=size)
         metrics.EXTRACTIONS.labels(result.status).inc()
+        if self.matches_factchecks(request) and self.archive is not None:
+            result = await with_fact_checks(result, self.archive)
         echo = ReadArticle(
             text=read,
             title=article.title,

@@ -89,9 +89,10 @@ def test_reply_contract_is_whole(client: TestClient, sample_article: str) -> Non
     first = result["claims"][0]
     assert set(first) == {
         *("id", "text", "type", "claimant", "attribution", "standalone", "checkworthiness", "source", "chunk"),
-        *("model_alias", "model"),
+        *("model_alias", "model", "fact_checks"),
     }
     assert {(claim["model_alias"], claim["model"]) for claim in result["claims"]} == {("default", "offline/rules")}
+    assert {claim["fact_checks"] for claim in result["claims"]} == {None}  # matching not asked for: null, not []
     assert first["id"].startswith("clm_")
 
 

@@ -1,0 +1,1 @@
+"""The fact-check archive ("checked before?"): ClaimReview imported and stored; claims matched against it."""

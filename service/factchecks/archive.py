@@ -1,0 +1,175 @@
+"""The archive a process searches: the store's fact-checks held in a matcher, kept up to date with the store.
+
+At start-up (or at the first search) every row is read with its stored vector and handed to the matcher: a
+restart embeds nothing again. Before each search the store's version is read (one query or one Redis GET);
+when another process wrote since, only the rows changed since the version held are read and applied, so
+replicas see each other's imports and removals. A store that cannot be reached then is logged, and the
+search answers from what is held (an extraction never fails for it); before anything was ever loaded, it is
+a 503.
+
+Vectors are stored as float32 bytes with the embedder's tag; a row whose vector came from another embedder
+(the configuration changed) is embedded again once, at load, and its new vector stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import ValidationError
+
+from schemas.factchecks import FactCheck, FactCheckMatch
+from service.errors import StoreUnavailable
+from service.factchecks.matching import FactCheckMatcher
+from service.settings import Settings
+from service.stores.factchecks.factcheck_store import FactCheckStore, StoredFactCheck, Written
+from service.stores.factchecks.factory import open_factcheck_store
+
+logger = logging.getLogger("claims.factchecks")
+
+
+def vector_bytes(vectors: np.ndarray | None, row: int) -> bytes | None:
+    """Return one row of ``vectors`` as float32 bytes (None without vectors)."""
+    return None if vectors is None else np.ascontiguousarray(vectors[row], dtype=np.float32).tobytes()
+
+
+class FactCheckArchive:
+    """The fact-checks of the store, searchable in this process, re-read when the store's version moves."""
+
+    def __init__(self, store: FactCheckStore, matcher: FactCheckMatcher, embedder_tag: str | None) -> None:
+        self.store = store
+        self._matcher = matcher
+        self._tag = embedder_tag
+        self._version = -1  # nothing loaded yet
+        self._lock = asyncio.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Say whether the store's rows were read at least once."""
+        return self._version >= 0
+
+    def __len__(self) -> int:
+        """Return how many fact-checks this process holds."""
+        return len(self._matcher)
+
+    async def sync(self) -> None:
+        """Read what changed in the store since the version held (everything, the first time)."""
+        if self.loaded and await self.store.version() == self._version:
+            return
+        async with self._lock:
+            changes = await self.store.changes_since(max(self._version, 0))
+            if changes.reset and self.loaded:
+                logger.warning("the fact-check archive's store went back to version %d: reloading it", changes.version)
+                for url in [row.url for row in changes.rows if row.record is None]:
+                    self._matcher.remove(url)
+            await self._apply(changes.rows)
+            self._version = changes.version
+
+    async def _apply(self, rows: Sequence[StoredFactCheck]) -> None:
+        """Hand changed rows to the matcher: removals removed, the rest upserted with their stored vectors."""
+        for row in rows:
+            if row.record is None:
+                self._matcher.remove(row.url)
+        present = [row for row in rows if row.record is not None]
+        if not present:
+            return
+        fact_checks = [FactCheck.model_validate_json(row.record or "") for row in present]
+        if self._tag is None:  # lexical matching only: no vectors
+            self._matcher.upsert(fact_checks, None)
+            return
+        if all(row.vector is not None and row.embedder == self._tag for row in present):
+            self._matcher.upsert(
+                fact_checks, np.stack([np.frombuffer(row.vector or b"", dtype=np.float32) for row in present])
+            )
+            return
+        vectors = await self._matcher.vectors_for(fact_checks)  # another embedder's vectors: embedded once more
+        self._matcher.upsert(fact_checks, vectors)
+        if vectors is not None:
+            await self.store.upsert(
+                [
+                    StoredFactCheck(row.url, row.record, vector_bytes(vectors, i), self._tag)
+                    for i, row in enumerate(present)
+                ]
+            )
+
+    async def fresh(self) -> None:
+        """Sync before a search; a store out of reach is logged and what is held serves (a 503 if nothing is)."""
+        try:
+            await self.sync()
+        except StoreUnavailable as exc:
+            if not self.loaded:
+                raise
+            logger.warning("searching the fact-checks held in memory: %s", exc.detail)
+
+    async def search(self, query: str, *, limit: int, language: str | None) -> list[FactCheckMatch]:
+        """Return the fact-checks matching ``query``, best first."""
+        await self.fresh()
+        return await self._matcher.search(query, limit=limit, language=language)
+
+    async def search_many(self, queries: Sequence[str], *, limit: int) -> list[list[FactCheckMatch]]:
+        """Return the matches of each query, best first."""
+        await self.fresh()
+        return await self._matcher.search_many(list(queries), limit=limit)
+
+    async def upsert(self, fact_checks: Sequence[FactCheck]) -> Written:
+        """Embed and store fact-checks (upserted by URL), then hold them here too; return what the store did."""
+        vectors = await self._matcher.vectors_for(list(fact_checks))
+        rows = [
+            StoredFactCheck(
+                check.url, check.model_dump_json(), vector_bytes(vectors, i), self._tag if vectors is not None else None
+            )
+            for i, check in enumerate(fact_checks)
+        ]
+        async with self._lock:
+            written = await self.store.upsert(rows)
+            latest = {check.url: i for i, check in enumerate(fact_checks)}  # a URL repeated: the last one stands
+            kept = sorted(latest.values())
+            self._matcher.upsert([fact_checks[i] for i in kept], None if vectors is None else vectors[kept])
+            if written.version == self._version + 1:  # nobody else wrote meanwhile: what is held is the store's
+                self._version = written.version
+        return written
+
+    async def get(self, url: str) -> FactCheck | None:
+        """Return the stored fact-check of ``url``, or None."""
+        row = await self.store.get(url)
+        return None if row is None or row.record is None else FactCheck.model_validate_json(row.record)
+
+    async def remove(self, url: str) -> bool:
+        """Remove the fact-check of ``url`` from the store and from what is held; say whether it was there."""
+        async with self._lock:
+            removed = await self.store.remove(url)
+            self._matcher.remove(url)
+        return removed
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()
+
+
+def fact_check_of(fields: dict[str, str | None]) -> FactCheck | str:
+    """Return the fact-check the fields make, or why they make none (the contract's own validation said)."""
+    try:
+        return FactCheck.model_validate(fields)
+    except ValidationError as exc:
+        return "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'fact-check'}: {error['msg']}" for error in exc.errors()
+        )
+
+
+def archive_for(settings: Settings) -> FactCheckArchive:
+    """Return the configured archive: its store opened (nothing read yet) and the matcher it fills."""
+    matcher = FactCheckMatcher()
+    tag = None if matcher.embedder is None else matcher.embedder.name
+    return FactCheckArchive(open_factcheck_store(settings), matcher, embedder_tag=tag)
+
+
+async def preload(archive: FactCheckArchive) -> None:
+    """Read the archive at start-up, so the first search pays nothing; a store out of reach is retried at it."""
+    try:
+        await archive.sync()
+    except StoreUnavailable as exc:
+        logger.warning("the fact-check archive was not loaded at start-up (loaded at the first search): %s", exc.detail)
+    else:
+        logger.info("fact-check archive loaded: %d fact-checks", len(archive))

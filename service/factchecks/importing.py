@@ -1,0 +1,281 @@
+"""Read an import's body: ClaimReview as published (JSON-LD, NDJSON of it, or CSV) into fact-check fields.
+
+JSON-LD may be one ``ClaimReview``, a list of them, a document with an ``@graph`` (other nodes in it, a
+``WebPage`` or an ``Organization``, are passed over), a schema.org ``DataFeed`` (``dataFeedElement[].item``,
+the feed Google and Data Commons publish), or a reply of Google's Fact Check Tools API
+(``{"claims": [{"text", "claimReview": [...]}]}``). NDJSON holds any of these one a line. CSV has a header
+naming at least ``claim_reviewed`` and ``url`` (and any of ``title``, ``rating``, ``publisher``,
+``date_published``, ``language``). The standard library's ``json`` and ``csv`` read the text: JSON-LD here
+needs no expansion (its terms are schema.org's own), and a JSON-LD processor would fetch the context.
+
+ClaimReview maps as: ``claimReviewed`` (else the Fact Check Tools claim's ``text``, else
+``itemReviewed.text``), ``url``, ``reviewRating.alternateName`` (else its ``name``, else ``textualRating``),
+``author.name`` (else ``publisher.name``), ``datePublished`` (else ``reviewDate``), ``inLanguage`` (a code
+or a ``Language`` node; else ``languageCode``), ``name`` (else ``headline``, else ``title``).
+
+Each entry read is either the fields of a fact-check or a ``Rejection`` saying where it stood and why; a body
+that cannot be read at all (not UTF-8, not JSON, a CSV without the columns) raises ``InvalidRequest``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.extraction import HTTP_URL
+from schemas.factcheck_archive import Rejection
+from service.errors import InvalidRequest, UnsupportedMediaType
+
+JSON_TYPES = frozenset({"application/json", "application/ld+json"})
+NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"})
+CSV_TYPES = frozenset({"text/csv"})
+MEDIA_TYPES = sorted(JSON_TYPES | NDJSON_TYPES | CSV_TYPES)
+CSV_COLUMNS = ("claim_reviewed", "url", "title", "rating", "publisher", "date_published", "language")
+_CELL = r'[^,\r\n\x00"]*'
+_COLUMNS = rf"(?:{_CELL},)*[ \t]*{{}}[ \t]*(?:,{_CELL})*,[ \t]*{{}}[ \t]*(?:,{_CELL})*"
+CSV_HEADER = (  # a header (unquoted) naming claim_reviewed and url, in either order: what OpenAPI publishes
+    rf"^\ufeff?(?:{_COLUMNS.format('claim_reviewed', 'url')}|{_COLUMNS.format('url', 'claim_reviewed')})(?:\r?\n|$)"
+)
+CLAIM_CHARS = 5000
+FIELD_CHARS = 1000
+URL_CHARS = 2048
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+Fields = dict[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One fact-check read from the body: its fields, or why it was refused; ``at`` says where it stood."""
+
+    at: str
+    fields: Fields | None = None
+    reason: str | None = None
+
+    def rejection(self) -> Rejection:
+        """Return this entry's refusal, for the import's report."""
+        return Rejection(at=self.at, reason=self.reason or "refused")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A body being read: how many entries it holds (lines for NDJSON and CSV, counted high), and the entries."""
+
+    total: int
+    entries: Iterator[Entry]
+
+
+def media_type(content_type: str) -> str:
+    """Return the bare media type of a ``Content-Type`` header, lower case (parameters left off)."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def read_body(body: bytes, content_type: str) -> Reading:
+    """Start reading an import's body by its media type; 415 for another type, 422 for a body unreadable whole."""
+    kind = media_type(content_type)
+    if kind not in JSON_TYPES | NDJSON_TYPES | CSV_TYPES:
+        shown = kind[:100] or "none"
+        raise UnsupportedMediaType(
+            f"Content-Type {shown} is not an import format; send one of {', '.join(MEDIA_TYPES)}"
+        )
+    text = _utf8(body)
+    if kind in JSON_TYPES:
+        entries = list(_json_entries(text))
+        return Reading(total=len(entries), entries=iter(entries))
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    if kind in CSV_TYPES:
+        return Reading(total=max(lines - 1, 0), entries=_csv_entries(text))
+    return Reading(total=lines, entries=_ndjson_entries(text))
+
+
+def _utf8(body: bytes) -> str:
+    """Decode the body as UTF-8 (a byte-order mark allowed); 422 naming the offset of the first bad byte."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"the body is not UTF-8 (byte {exc.start:,} cannot be read)") from exc
+
+
+def _json_entries(text: str) -> Iterator[Entry]:
+    """Yield the reviews of one JSON-LD document, numbered ``item 1``, ``item 2``... in document order."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise InvalidRequest("the body nests JSON too deeply to read") from exc
+    if not isinstance(document, dict | list):
+        raise InvalidRequest("the body is JSON but no JSON-LD document: send an object (a ClaimReview, an @graph, a "
+                             "DataFeed) or a list of them")  # fmt: skip
+    for number, (fields, reason) in enumerate(reviews_in(document), start=1):
+        yield Entry(at=f"item {number}", fields=fields, reason=reason)
+
+
+def _ndjson_entries(text: str) -> Iterator[Entry]:
+    """Yield the reviews of each line (a review, a list, a graph or a feed), each named by its line."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        at = f"line {number}"
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Entry(at=at, reason=f"not JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except RecursionError:
+            yield Entry(at=at, reason="nests JSON too deeply to read")
+            continue
+        found = list(reviews_in(document))
+        if not found:
+            yield Entry(at=at, reason="holds no ClaimReview")
+        for fields, reason in found:
+            yield Entry(at=at, fields=fields, reason=reason)
+
+
+def _csv_entries(text: str) -> Iterator[Entry]:
+    """Return the CSV rows' entries, each named by the line it starts on; 422 at once when the header lacks a column."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+    except csv.Error as exc:
+        raise InvalidRequest(f"the CSV header cannot be read: {exc}") from exc
+    missing = [name for name in ("claim_reviewed", "url") if name not in header]
+    if missing:
+        raise InvalidRequest(
+            f"the CSV header lacks {' and '.join(missing)}; its columns are {', '.join(CSV_COLUMNS)} (the first two "
+            "required)"
+        )
+    return _csv_rows(reader, header)
+
+
+def _csv_rows(reader: Any, header: list[str]) -> Iterator[Entry]:
+    """Yield each row's fields after the header (a row CSV cannot read ends the body with a rejection)."""
+    started = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Entry(at=f"line {started}", reason=f"CSV cannot read it: {exc}; the rest of the body was not read")
+            return
+        at, started = f"line {started}", reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            yield Entry(at=at, reason=f"has {len(row)} cells; the header names {len(header)} columns")
+            continue
+        cells = {name: (row[index].strip() or None) if index < len(row) else None for index, name in enumerate(header)}
+        raw = {name: cells.get(name) for name in CSV_COLUMNS}
+        fields, reason = checked_fields(raw)
+        yield Entry(at=at, fields=fields, reason=reason)
+
+
+def reviews_in(document: Any) -> Iterator[tuple[Fields | None, str | None]]:
+    """Yield ``(fields, None)`` for each ClaimReview a JSON-LD value holds, ``(None, reason)`` for one refused."""
+    if isinstance(document, list):
+        for node in document:
+            yield from reviews_in(node)
+        return
+    if not isinstance(document, dict):
+        yield None, "is not a JSON object (a ClaimReview)"
+        return
+    if isinstance(document.get("@graph"), list):
+        for node in document["@graph"]:
+            if isinstance(node, dict) and not _is_review(node):
+                continue  # a graph's other nodes (its WebPage, its Organization) are not fact-checks
+            yield from reviews_in(node)
+    elif isinstance(document.get("dataFeedElement"), list):
+        for element in document["dataFeedElement"]:
+            yield from reviews_in(element.get("item", element) if isinstance(element, dict) else element)
+    elif isinstance(document.get("claims"), list):
+        yield from _fact_check_tools_reviews(document["claims"])
+    elif _is_review(document):
+        yield checked_fields(_review_fields(document))
+    else:
+        yield None, "is not a ClaimReview (no @type ClaimReview, no claimReviewed)"
+
+
+def _fact_check_tools_reviews(claims: list[Any]) -> Iterator[tuple[Fields | None, str | None]]:
+    """Yield the reviews of a Fact Check Tools API reply: each claim's ``claimReview`` list, with the claim's text."""
+    for claim in claims:
+        if not isinstance(claim, dict) or not isinstance(claim.get("claimReview"), list):
+            yield None, "is a Fact Check Tools claim without a claimReview list"
+            continue
+        for review in claim["claimReview"]:
+            if not isinstance(review, dict):
+                yield None, "is a claimReview that is not an object"
+                continue
+            yield checked_fields(_review_fields(review, claim_text=_text(claim.get("text"))))
+
+
+def _is_review(node: dict[str, Any]) -> bool:
+    """Say whether a JSON-LD node is a ClaimReview (by its ``@type``, or by having ``claimReviewed``)."""
+    kind = node.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return "claimReviewed" in node or any(isinstance(k, str) and k.rsplit("/", 1)[-1] == "ClaimReview" for k in kinds)
+
+
+def _text(value: Any) -> str | None:
+    """Return the text of a JSON-LD value: a string, a node's ``name`` or ``@value``, a list's first text."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return _text(value.get("@value")) or _text(value.get("name"))
+    if isinstance(value, list):
+        return next((text for text in map(_text, value) if text), None)
+    return None
+
+
+def _language(value: Any) -> str | None:
+    """Return a language code from ``inLanguage``: a code, or a ``Language`` node's ``alternateName`` or ``name``."""
+    if isinstance(value, dict):
+        return _text(value.get("alternateName")) or _text(value.get("name"))
+    return _text(value)
+
+
+def _review_fields(review: dict[str, Any], claim_text: str | None = None) -> Fields:
+    """Map one ClaimReview (schema.org's terms, or Fact Check Tools') onto a fact-check's fields, unchecked."""
+    rating = review.get("reviewRating")
+    rating_node = rating if isinstance(rating, dict) else {}
+    item = review.get("itemReviewed")
+    return {
+        "url": _text(review.get("url")),
+        "claim_reviewed": _text(review.get("claimReviewed"))
+        or claim_text
+        or (_text(item.get("text")) if isinstance(item, dict) else None),
+        "title": _text(review.get("name")) or _text(review.get("headline")) or _text(review.get("title")),
+        "rating": _text(rating_node.get("alternateName"))
+        or _text(rating_node.get("name"))
+        or _text(review.get("textualRating")),
+        "publisher": _text(review.get("author")) or _text(review.get("publisher")),
+        "date_published": _text(review.get("datePublished")) or _text(review.get("reviewDate")),
+        "language": _language(review.get("inLanguage")) or _text(review.get("languageCode")),
+    }
+
+
+def checked_fields(fields: Fields) -> tuple[Fields | None, str | None]:
+    """Return the fields when they make a fact-check, else ``(None, reason)``: a URL and a claim are required."""
+    url, claim = fields.get("url"), fields.get("claim_reviewed")
+    if not url:
+        return None, "has no url (the fact-check's address, which identifies it)"
+    if len(url) > URL_CHARS or not re.fullmatch(HTTP_URL, url):
+        return None, f"url is not an http(s) URL with a host and no spaces, of at most {URL_CHARS:,} characters"
+    if not claim:
+        return None, "has no claimReviewed (claim_reviewed): the claim the fact-check reviews"
+    if len(claim) > CLAIM_CHARS:
+        return None, f"claimReviewed has {len(claim):,} characters; at most {CLAIM_CHARS:,}"
+    for name in ("title", "rating", "publisher", "date_published", "language"):
+        value = fields.get(name)
+        if value is not None and len(value) > FIELD_CHARS:
+            return None, f"{name} has {len(value):,} characters; at most {FIELD_CHARS:,}"
+    language = fields.get("language")
+    if language is not None and not LANGUAGE.fullmatch(language):
+        return None, "language is not a language code (BCP 47, e.g. en or pt-BR)"
+    return {name: fields.get(name) for name in CSV_COLUMNS}, None

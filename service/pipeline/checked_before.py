@@ -1,0 +1,28 @@
+"""Checked before? Each claim of a result given the archive's fact-checks it repeats, best first.
+
+Every claim's text is searched at once (``search_many``); a match counts when its score reaches the
+matcher's calibrated ``MATCH_THRESHOLD``. A claim then carries its matches (``[]`` when none reached it);
+without matching asked for, ``fact_checks`` stays null, so a reply says which of the two it is.
+"""
+
+from __future__ import annotations
+
+from schemas import ExtractionResult
+from service.factchecks.archive import FactCheckArchive
+from service.factchecks.matching import MATCH_THRESHOLD
+
+MATCHES_PER_CLAIM = 3
+
+
+async def with_fact_checks(result: ExtractionResult, archive: FactCheckArchive) -> ExtractionResult:
+    """Return ``result`` with each claim's ``fact_checks``: the matches at or above the threshold, best first."""
+    if not result.claims:
+        return result
+    found = await archive.search_many([claim.text for claim in result.claims], limit=MATCHES_PER_CLAIM)
+    claims = [
+        claim.model_copy(
+            update={"fact_checks": sorted((m for m in matches if m.score >= MATCH_THRESHOLD), key=lambda m: -m.score)}
+        )
+        for claim, matches in zip(result.claims, found, strict=True)
+    ]
+    return result.model_copy(update={"claims": claims})

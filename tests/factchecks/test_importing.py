@@ -1,0 +1,177 @@
+"""Tests of ``service/factchecks/importing.py``: ClaimReview as published, read into fact-check fields or refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.errors import InvalidRequest, UnsupportedMediaType
+from service.factchecks.importing import Entry, read_body
+
+REVIEW = {
+    "@context": "https://schema.org",
+    "@type": "ClaimReview",
+    "url": "https://www.snopes.com/fact-check/guantanamo-recidivism/",
+    "claimReviewed": "122 detainees released from Guantanamo under Obama returned to terrorism.",
+    "name": "Did 122 Prisoners Released from Guantanamo by President Obama Return to the Battlefield?",
+    "reviewRating": {"@type": "Rating", "ratingValue": 1, "alternateName": "False"},
+    "author": {"@type": "Organization", "name": "Snopes"},
+    "datePublished": "2018-03-07",
+    "inLanguage": "en",
+}
+FIELDS = {
+    "claim_reviewed": "122 detainees released from Guantanamo under Obama returned to terrorism.",
+    "url": "https://www.snopes.com/fact-check/guantanamo-recidivism/",
+    "title": "Did 122 Prisoners Released from Guantanamo by President Obama Return to the Battlefield?",
+    "rating": "False",
+    "publisher": "Snopes",
+    "date_published": "2018-03-07",
+    "language": "en",
+}
+
+
+def entries(body: str | bytes, content_type: str) -> list[Entry]:
+    """Read a whole body into its entries."""
+    return list(read_body(body.encode() if isinstance(body, str) else body, content_type).entries)
+
+
+def test_one_claim_review_maps_every_field() -> None:
+    """A ClaimReview's claimReviewed, url, name, rating's alternateName, author, date and language are read."""
+    assert entries(json.dumps(REVIEW), "application/ld+json") == [Entry(at="item 1", fields=FIELDS)]
+
+
+def test_a_graph_keeps_its_reviews_and_passes_over_its_other_nodes() -> None:
+    """An ``@graph``'s WebPage is not a fact-check; a review without url is refused by its item number."""
+    graph = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebPage", "name": "x"},
+            REVIEW,
+            {**REVIEW, "url": None},
+            {**REVIEW, "url": "https://b.example/2"},
+        ],
+    }
+    found = entries(json.dumps(graph), "application/json")
+    assert [(entry.at, entry.fields is not None) for entry in found] == [
+        ("item 1", True),
+        ("item 2", False),
+        ("item 3", True),
+    ]
+    assert found[1].reason == "has no url (the fact-check's address, which identifies it)"
+
+
+def test_a_data_feed_and_a_fact_check_tools_reply_are_read() -> None:
+    """Google's DataFeed (``dataFeedElement[].item``) and a Fact Check Tools reply map onto the same fields."""
+    feed = {"@type": "DataFeed", "dataFeedElement": [{"@type": "DataFeedItem", "item": [REVIEW]}]}
+    tools = {
+        "claims": [
+            {
+                "text": "Obama released 122 terrorists",
+                "claimReview": [
+                    {
+                        "publisher": {"name": "PolitiFact", "site": "politifact.com"},
+                        "url": "https://www.politifact.com/x/",
+                        "title": "No, 122 did not",
+                        "reviewDate": "2018-03-08T00:00:00Z",
+                        "textualRating": "Mostly False",
+                        "languageCode": "en",
+                    }
+                ],
+            }
+        ]
+    }
+    assert entries(json.dumps(feed), "application/ld+json") == [Entry(at="item 1", fields=FIELDS)]
+    assert entries(json.dumps(tools), "application/json")[0].fields == {
+        "claim_reviewed": "Obama released 122 terrorists", "url": "https://www.politifact.com/x/",
+        "title": "No, 122 did not", "rating": "Mostly False", "publisher": "PolitiFact",
+        "date_published": "2018-03-08T00:00:00Z", "language": "en",
+    }  # fmt: skip
+
+
+def test_ndjson_names_each_refusal_by_its_line() -> None:
+    """Blank lines are skipped; a line that is not JSON, holds no review or a bad one is refused with its line."""
+    lines = [json.dumps(REVIEW), "", "{not json", json.dumps({"@type": "WebPage"}), json.dumps([REVIEW, 7])]
+    reading = read_body("\n".join(lines).encode(), "application/x-ndjson; charset=utf-8")
+    found = list(reading.entries)
+    assert reading.total == 4
+    assert [(entry.at, entry.reason) for entry in found] == [
+        ("line 1", None),
+        ("line 3", "not JSON: Expecting property name enclosed in double quotes at column 2"),
+        ("line 4", "is not a ClaimReview (no @type ClaimReview, no claimReviewed)"),
+        ("line 5", None),
+        ("line 5", "is not a JSON object (a ClaimReview)"),
+    ]
+
+
+def test_csv_rows_are_named_by_the_line_they_start_on() -> None:
+    """A quoted cell spanning lines keeps later rows' line numbers true; header names are read in any case."""
+    body = (
+        "Claim_Reviewed,URL,rating\r\n"
+        '"A claim\nover two lines",https://a.example/1,False\r\n'
+        ",https://a.example/2,True\r\n"
+        "too,many,cells,here\r\n"
+    )
+    found = entries(body, "text/csv")
+    assert [(entry.at, entry.reason) for entry in found] == [
+        ("line 2", None),
+        ("line 4", "has no claimReviewed (claim_reviewed): the claim the fact-check reviews"),
+        ("line 5", "has 4 cells; the header names 3 columns"),
+    ]
+    assert found[0].fields == {
+        "claim_reviewed": "A claim\nover two lines", "url": "https://a.example/1", "title": None, "rating": "False",
+        "publisher": None, "date_published": None, "language": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            {"url": "javascript:alert(1)"},
+            "url is not an http(s) URL with a host and no spaces, of at most 2,048 characters",
+        ),
+        ({"inLanguage": "English!"}, "language is not a language code (BCP 47, e.g. en or pt-BR)"),
+        ({"claimReviewed": "x" * 5001}, "claimReviewed has 5,001 characters; at most 5,000"),
+        ({"name": "t" * 1001}, "title has 1,001 characters; at most 1,000"),
+    ],
+    ids=["javascript-url", "language", "long-claim", "long-title"],
+)
+def test_a_review_the_archive_cannot_hold_is_refused_with_why(change: dict[str, str], reason: str) -> None:
+    """A URL that is no http(s) link, a language that is no code, or text past its limit refuses the review."""
+    assert entries(json.dumps({**REVIEW, **change}), "application/ld+json") == [Entry(at="item 1", reason=reason)]
+
+
+def test_the_published_csv_header_pattern_is_what_the_reader_takes() -> None:
+    """A header the OpenAPI pattern allows is read; one it refuses is a 422: the published schema tells the truth."""
+    import re
+
+    from service.factchecks.importing import CSV_HEADER
+
+    for header in ("claim_reviewed,url\n", "url, claim_reviewed ,x\nrow", "title,claim_reviewed,rating,url"):
+        assert re.search(CSV_HEADER, header)
+        read_body(header.encode(), "text/csv")
+    for header in ("claim,url\n", "claim_reviewed\n", "a claim_reviewed,url"):
+        assert not re.search(CSV_HEADER, header)
+        with pytest.raises(InvalidRequest):
+            read_body(header.encode(), "text/csv")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error", "detail"),
+    [
+        (b"x", "text/plain", UnsupportedMediaType, "Content-Type text/plain is not an import format"),
+        (b"\xffabc", "text/csv", InvalidRequest, "the body is not UTF-8 (byte 0 cannot be read)"),
+        (b'{"a": ', "application/json", InvalidRequest, "the body is not JSON: Expecting value at line 1, column 7"),
+        (b"claim,link\n", "text/csv", InvalidRequest, "the CSV header lacks claim_reviewed and url"),
+        (b"false", "application/ld+json", InvalidRequest, "the body is JSON but no JSON-LD document"),
+    ],
+    ids=["media-type", "not-utf8", "not-json", "csv-header", "json-scalar"],
+)
+def test_a_body_unreadable_whole_is_refused_at_once(
+    body: bytes, content_type: str, error: type[Exception], detail: str
+) -> None:
+    """Another media type is a 415; a body that is not UTF-8, not JSON or a CSV without the columns a 422."""
+    with pytest.raises(error) as raised:
+        read_body(body, content_type)
+    assert str(raised.value).startswith(detail)

@@ -1,0 +1,159 @@
+"""Tests of ``service/factchecks/matching.py``: ranking, upserts and removals, the language filter, scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from schemas.factchecks import FactCheck
+from service.factchecks.embedders import OfflineEmbedder
+from service.factchecks.matching import MATCH_THRESHOLD, FactCheckMatcher, primary_language
+
+ARCHIVE = [
+    FactCheck(
+        url="https://example.org/fc/vaccines-autism",
+        claim_reviewed="The MMR vaccine causes autism in children.",
+        title="Does the MMR Vaccine Cause Autism?",
+        rating="False",
+        publisher="Example Checks",
+        date_published="2019-04-02",
+        language="en",
+    ),
+    FactCheck(
+        url="https://example.org/fc/eiffel-tower-sold",
+        claim_reviewed="The Eiffel Tower was sold to a Chinese company in 2019.",
+        title="Was the Eiffel Tower Sold?",
+        rating="False",
+        language="en",
+    ),
+    FactCheck(
+        url="https://example.org/fc/unemployment-3-percent",
+        claim_reviewed="Unemployment in the United States fell to 3.5 percent in September 2019.",
+        title="Did Unemployment Fall to 3.5%?",
+        rating="True",
+        language="en",
+    ),
+    FactCheck(
+        url="https://example.org/fc/5g-covid",
+        claim_reviewed="5G mobile networks spread the coronavirus.",
+        title="Do 5G Networks Spread COVID-19?",
+        rating="False",
+        language="en",
+    ),
+    FactCheck(
+        url="https://example.es/fc/vacuna-autismo",
+        claim_reviewed="La vacuna triple vírica provoca autismo en los niños.",
+        title="¿Provoca autismo la vacuna triple vírica?",
+        rating="Falso",
+        language="es-ES",
+    ),
+]
+
+
+@pytest.fixture
+def matcher() -> FactCheckMatcher:
+    """A lexical matcher holding the small archive."""
+    built = FactCheckMatcher()
+    built.upsert(ARCHIVE)
+    return built
+
+
+async def test_the_fact_check_of_the_same_claim_ranks_first(matcher: FactCheckMatcher) -> None:
+    """A tweet repeating a reviewed claim finds that review first, with its record intact."""
+    tweet = "BREAKING: the MMR vaccine is causing autism in our children!!! https://t.co/abc123 @someone #VaccinesKill"
+    matches = await matcher.search(tweet)
+    assert matches[0].url == "https://example.org/fc/vaccines-autism"
+    assert matches[0].rating == "False"
+    assert matches[0].publisher == "Example Checks"
+    assert matches[0].score >= MATCH_THRESHOLD
+    assert [match.score for match in matches] == sorted((match.score for match in matches), reverse=True)
+
+
+async def test_an_unrelated_claim_scores_below_the_threshold(matcher: FactCheckMatcher) -> None:
+    """A claim no review covers may find candidates, but none scores as a match."""
+    matches = await matcher.search("The city council approved a new budget for public libraries on Tuesday.")
+    assert all(match.score < MATCH_THRESHOLD for match in matches)
+
+
+async def test_scores_are_probabilities_and_the_limit_holds(matcher: FactCheckMatcher) -> None:
+    """Every score is within 0..1 and no more than ``limit`` matches come back."""
+    matches = await matcher.search("unemployment fell to 3.5 percent", limit=2)
+    assert len(matches) <= 2
+    assert matches[0].url == "https://example.org/fc/unemployment-3-percent"
+    assert all(0.0 <= match.score <= 1.0 for match in matches)
+
+
+async def test_upsert_replaces_by_url_and_remove_forgets(matcher: FactCheckMatcher) -> None:
+    """Upserting a known url replaces its record (no duplicate); removing it takes it out of searches."""
+    assert len(matcher) == len(ARCHIVE)
+    changed = ARCHIVE[1].model_copy(update={"rating": "Satire"})
+    matcher.upsert([changed])
+    assert len(matcher) == len(ARCHIVE)
+    matches = await matcher.search("Eiffel Tower sold to a Chinese company")
+    assert matches[0].rating == "Satire"
+    assert [match.url for match in matches].count(changed.url) == 1
+    assert matcher.remove(changed.url) is True
+    assert matcher.remove(changed.url) is False
+    assert len(matcher) == len(ARCHIVE) - 1
+    assert all(match.url != changed.url for match in await matcher.search("Eiffel Tower sold to a Chinese company"))
+
+
+async def test_a_removed_slot_is_reused_by_the_next_fact_check(matcher: FactCheckMatcher) -> None:
+    """After a removal, a new fact-check is found in the freed place, and the old one is not."""
+    matcher.remove(ARCHIVE[3].url)
+    fresh = FactCheck(url="https://example.org/fc/moon-landing", claim_reviewed="The Moon landing was staged in 1969.")
+    matcher.upsert([fresh])
+    matches = await matcher.search("the moon landing in 1969 was staged in a studio")
+    assert matches[0].url == fresh.url
+    assert ARCHIVE[3].url not in {match.url for match in await matcher.search("5G networks spread the coronavirus")}
+
+
+async def test_the_language_filter_keeps_only_that_language(matcher: FactCheckMatcher) -> None:
+    """``language="es"`` returns only Spanish reviews (es-ES included); "en" none of them."""
+    spanish = await matcher.search("la vacuna provoca autismo", language="es")
+    assert [match.url for match in spanish] == ["https://example.es/fc/vacuna-autismo"]
+    english = await matcher.search("la vacuna provoca autismo vaccine autism", language="en")
+    assert english
+    assert all(match.language == "en" for match in english)
+    assert await matcher.search("vaccine autism", language="fr") == []
+
+
+async def test_an_empty_matcher_or_query_finds_nothing() -> None:
+    """Nothing indexed, or a query of stop words only, returns no match instead of failing."""
+    assert await FactCheckMatcher().search("anything") == []
+    filled = FactCheckMatcher()
+    filled.upsert(ARCHIVE[:2])
+    assert await filled.search("the and of") == []
+    assert await filled.search_many([]) == []
+
+
+async def test_search_many_answers_each_query_in_order(matcher: FactCheckMatcher) -> None:
+    """A whole article's claims at once: one list of matches per claim, in the claims' order."""
+    found = await matcher.search_many(["5G spreads the coronavirus", "the Eiffel Tower was sold"], limit=1)
+    assert [matches[0].url for matches in found] == [ARCHIVE[3].url, ARCHIVE[1].url]
+
+
+def test_vectors_must_match_the_fact_checks() -> None:
+    """Upserting with a different number of vectors than fact-checks is refused."""
+    with pytest.raises(ValueError, match="2 vectors for 1"):
+        FactCheckMatcher().upsert(ARCHIVE[:1], np.zeros((2, 4), dtype=np.float32))
+
+
+def test_primary_language_reads_bcp_47() -> None:
+    """Region and script subtags are dropped and case is ignored."""
+    assert primary_language("es-ES") == "es"
+    assert primary_language("EN") == "en"
+    assert primary_language(None) is None
+    assert primary_language("") is None
+
+
+async def test_a_spanish_claim_finds_the_english_fact_check_with_embeddings() -> None:
+    """With the offline encoder, a Spanish claim matches the English review of the same claim, above the rest."""
+    embedder = OfflineEmbedder.installed()
+    assert embedder is not None, "the test extra installs the multilingual extra"
+    english = [fact_check for fact_check in ARCHIVE if fact_check.language == "en"]
+    matcher = FactCheckMatcher(embedder)
+    matcher.upsert(english, await matcher.vectors_for(english))
+    matches = await matcher.search("Las redes móviles 5G propagan el coronavirus", language="en")
+    assert matches[0].url == "https://example.org/fc/5g-covid"
+    assert all(match.score <= matches[0].score for match in matches)
