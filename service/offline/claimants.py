@@ -78,7 +78,8 @@ SPEAKER_AFTER_QUOTE = re.compile(
 )
 _LEADING_OPENERS = r"(?:[^,“”\"]{0,60},\s+)?(?i:(?:and|but|so|yet|still|also|however|meanwhile)\s+)*"
 LEADING_SPEAKER = re.compile(
-    rf"^{_LEADING_OPENERS}(?:(?:the\s+|The\s+)?(?P<who>{POSSESSIVE_NAME})|(?i:the|an?)\s+(?P<role>{ROLE}))"
+    rf"^{_LEADING_OPENERS}(?:(?:the\s+|The\s+)?(?P<who>{POSSESSIVE_NAME})|(?i:the|an?)\s+(?P<role>{ROLE})"
+    rf"|(?i:the|an?)\s+(?P<named_role>{NAME}\s+{ROLE}))"  # "A Treasury spokesperson said"
     rf"(?:\s+{ADVERB})?\s+(?:{SPEECH_VERBS})\b(?P<rest>.*)$"
 )
 # "Maria Lopez, the chief executive, said" / "The company's chief executive, Maria Lopez, told analysts"
@@ -149,14 +150,14 @@ def clean_name(name: str | None) -> str | None:
 
 
 def match_name(match: re.Match[str] | None) -> str | None:
-    """Return the claimant a pattern captured: a name (``who``, ``who2``), a ``role``, or a plain ``noun``."""
+    """Return the claimant a pattern captured: a name (``who``, ``who2``), a role (``role``, ``named_role``), a ``noun``."""
     if match is None:
         return None
     groups = match.groupdict()
     named = clean_name(groups.get("who") or groups.get("who2"))
     if named:
         return named
-    for key in ("role", "noun"):
+    for key in ("role", "named_role", "noun"):
         value = (groups.get(key) or "").strip()
         if value and value.casefold() not in NOT_SOURCES:
             return value
