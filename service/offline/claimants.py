@@ -150,7 +150,7 @@ def clean_name(name: str | None) -> str | None:
 
 
 def match_name(match: re.Match[str] | None) -> str | None:
-    """Return the claimant a pattern captured: a name (``who``, ``who2``), a role (``role``, ``named_role``), a ``noun``."""
+    """Return the claimant a pattern captured: a name (``who``, ``who2``), a role (``role``, ``named_role``), a noun."""
     if match is None:
         return None
     groups = match.groupdict()
