@@ -188,11 +188,19 @@ def standalone_text(sentence: str) -> str:
 
 
 def _claim(sentence_id: int, sentence: str, source: Source, score: float, earlier: Sequence[str]) -> ModelClaim:
-    """Return the claim a check-worthy sentence yields: the whole sentence as its quote, its references filled in."""
+    """Return the claim a check-worthy sentence yields: the whole sentence as its quote, its references filled in.
+
+    Where the sentence names its source only by a pronoun that was filled in ("[Ana Silva] said …"), the
+    name filled in is its claimant too, so the claim and its claimant never disagree.
+    """
+    text = standalone_text(resolve_references(sentence, earlier))
+    if source.claimant is None and text != sentence:
+        filled_in = find_source(text.replace("[", "").replace("]", ""))
+        source = filled_in if filled_in.claimant is not None else source
     return ModelClaim(
         sentence_ids=[sentence_id],
         quote=sentence,
-        text=standalone_text(resolve_references(sentence, earlier)),
+        text=text,
         type=claim_type(sentence, source),
         claimant=source.claimant,
         attribution=source.attribution,

@@ -293,3 +293,23 @@ def test_a_run_on_line_longer_than_any_sentence_yields_nothing_and_spares_the_re
         [(1, "Unemployment fell to 3.9% in May."), (2, run_on), (3, "Rents rose 7% in 2023.")]
     )
     assert [claim.sentence_ids for claim in reply.claims] == [[1], [3]]
+
+
+def test_a_source_named_only_by_a_filled_in_pronoun_is_the_claimant() -> None:
+    """ "She said …" after a sentence naming Rachel Adams: the claim reads "[Rachel Adams] said" and she is its claimant."""
+    sentences = [
+        "Finance minister Rachel Adams presented the plan on Monday.",
+        "She said the deficit would fall to 2% by 2027.",
+        "Pfizer reported revenue of $14 billion.",
+        "It said sales of its vaccine fell 40%.",
+        "Tax receipts rose 4% last year.",
+    ]
+    claims = {claim.quote: claim for claim in extract_offline_reply(list(enumerate(sentences, 1))).claims}
+    she = claims["She said the deficit would fall to 2% by 2027."]
+    assert (she.text, she.claimant, she.attribution) == (
+        "[Rachel Adams] said the deficit would fall to 2% by 2027.",
+        "Rachel Adams",
+        "reported",
+    )
+    assert claims["It said sales of its vaccine fell 40%."].claimant == "Pfizer"
+    assert claims["Tax receipts rose 4% last year."].claimant is None  # nothing filled in, no source named
