@@ -296,7 +296,7 @@ def test_a_run_on_line_longer_than_any_sentence_yields_nothing_and_spares_the_re
 
 
 def test_a_source_named_only_by_a_filled_in_pronoun_is_the_claimant() -> None:
-    """ "She said …" after a sentence naming Rachel Adams: the claim reads "[Rachel Adams] said" and she is its claimant."""
+    """After a sentence naming Rachel Adams, "She said …" reads "[Rachel Adams] said", and she is its claimant."""
     sentences = [
         "Finance minister Rachel Adams presented the plan on Monday.",
         "She said the deficit would fall to 2% by 2027.",
