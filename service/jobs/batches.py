@@ -8,7 +8,9 @@ wait doubling from ``batch_poll_s`` to ``batch_poll_max_s`` → back (``ready``;
 process killed at any point leaves the last step recorded: the next owner polls the same batch (an
 ``uploaded`` batch whose submission went out unrecorded is found among the provider's batches by its input
 file), so a job's batch is submitted once. A job cancelled while its batch is out has the provider's batch
-cancelled. A provider error is tried again later.
+cancelled (a batch already done when cancelled is simply recorded cancelled). A provider error is tried
+again later; a refusal (a 4xx: the batch unknown to the provider, its input refused) is not asked again:
+the batch is recorded failed and its articles run in real time, so the job always finishes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from schemas import ExtractionRequest
 from schemas.jobs import BatchState
-from service.errors import InvalidRequest, ModelCannotBatch, UpstreamError
+from service.errors import InvalidRequest, ModelCannotBatch, UpstreamError, UpstreamRejected
 from service.llm import batch_api
 from service.pipeline.batch_calls import job_calls
 from service.pipeline.extraction import Pipeline
@@ -73,11 +75,24 @@ class Batches:
             return
         try:
             await self._advance(record, entry)
+        except UpstreamRejected as refused:  # asked again, the provider would refuse again: the job goes on
+            await self._give_up(record, refused)
         except UpstreamError as exc:
             wait = poll_wait_s(self._settings, record.polls)
             logger.warning("job %s: its batch is %s; trying again in %.0f s (%s)", record.job_id, record.state,
                            wait, exc.detail)  # fmt: skip
             await self._queue.save_batch(record.moved(record.state, polls=record.polls + 1), wait)
+
+    async def _give_up(self, record: BatchRecord, refused: UpstreamRejected) -> None:
+        """Record a batch the provider refuses for good (a 4xx) as failed, and release its articles to real time."""
+        if record.job_cancelled:
+            await self._queue.batch_answered(record.moved("cancelled", detail="the job was cancelled"), {})
+            return
+        logger.warning("job %s: the provider refused its batch (%s); its articles run in real time", record.job_id,
+                       refused.detail)  # fmt: skip
+        unanswered = f"{record.requests} call(s) unanswered by the batch" if record.requests else "its calls"
+        detail = f"the provider refused the batch ({refused.detail}); {unanswered}, asked in real time"
+        await self._queue.batch_answered(record.moved("failed", detail=detail), {})
 
     async def _advance(self, record: BatchRecord, entry: ModelEntry) -> None:
         """Do the one thing the batch needs next, and record it."""
@@ -143,6 +158,10 @@ class Batches:
     async def _cancel(self, record: BatchRecord, entry: ModelEntry) -> None:
         """Cancel a cancelled job's batch at the provider (when it was submitted) and record it cancelled."""
         if record.provider_batch_id is not None:
-            await batch_api.cancel_batch(entry, record.provider_batch_id)
+            try:
+                await batch_api.cancel_batch(entry, record.provider_batch_id)
+            except UpstreamError:  # refused or failed: nothing is left to cancel if the batch is done already
+                if not (await batch_api.batch_status(entry, record.provider_batch_id)).finished:
+                    raise
             logger.info("job %s: cancelled batch %s", record.job_id, record.provider_batch_id)
         await self._queue.batch_answered(record.moved("cancelled", detail="the job was cancelled"), {})

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from fastapi.testclient import TestClient
@@ -357,3 +358,56 @@ def test_an_ndjson_job_asks_for_batch_mode_in_the_query(
     assert (realtime["mode"], realtime["batch"]) == ("realtime", None)
     assert chat.call_count == 0  # the realtime job's chunks were answered by the batch before, from the cache
     assert realtime["usage"]["cache_hits"] == 2
+
+
+def test_a_batch_the_provider_no_longer_knows_is_given_up_and_its_articles_run_in_real_time(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route, backend: dict[str, object]
+) -> None:
+    """The provider answers 404 to every poll of a submitted batch: the job still finishes, asked in real time."""
+    fake = FakeBatches(good_answer, batch_seconds=60.0)
+    real_create = fake.create
+
+    def create_and_forget(body: bytes) -> tuple[int, dict[str, Any]]:
+        status, batch = real_create(body)
+        fake.batches.pop(batch["id"])  # gone at the provider: a poll of it is a 404
+        return status, batch
+
+    fake.create = create_and_forget  # type: ignore[method-assign]
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path, **backend))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(2)).json()["id"], timeout_s=20.0)
+    assert job["state"] == "succeeded"
+    assert chat.call_count == 2
+    assert job["batch"]["state"] == "failed"
+    assert job["batch"]["detail"].startswith("the provider refused the batch (model 'gpt' rejected the request")
+    assert job["batch"]["detail"].endswith("2 call(s) unanswered by the batch, asked in real time")
+
+
+def test_cancelling_a_job_whose_batch_already_finished_records_it_cancelled(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """The provider refuses to cancel a finished batch (400): the batch is recorded cancelled, not retried forever."""
+    fake = FakeBatches(good_answer, batch_seconds=60.0)
+
+    def finished_meanwhile(request: httpx.Request) -> httpx.Response:
+        for batch in fake.batches.values():
+            batch["_done_at"] = 0.0  # it finished just before the cancel reached the provider
+        message = "Cannot cancel a batch with status 'completed'."
+        return httpx.Response(400, json={"error": {"message": message, "type": "invalid_request_error"}})
+
+    cancel_refused = http_mock.route(method="POST", url__regex=r"/v1/batches/[^/]+/cancel$").mock(
+        side_effect=finished_meanwhile
+    )  # routed before the fake, which would cancel it
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job_id = client.post("/v1/jobs", json=batch_job(2)).json()["id"]
+        deadline = time.monotonic() + 20
+        while client.get(f"/v1/jobs/{job_id}").json()["batch"]["state"] != "submitted":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
+        while client.get(f"/v1/jobs/{job_id}").json()["batch"]["state"] != "cancelled":
+            assert time.monotonic() < deadline, client.get(f"/v1/jobs/{job_id}").json()["batch"]
+            time.sleep(0.05)
+    assert cancel_refused.call_count == 1
+    assert chat.call_count == 0
