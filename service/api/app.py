@@ -33,6 +33,7 @@ from service.errors import ConfigError, problem_catalogue
 from service.factchecks.archive import preload
 from service.factchecks.import_jobs import Importer
 from service.jobs.runner import JobRunner
+from service.llm.batch_api import batch_provider
 from service.llm.client import warm_up
 from service.observability.logs import configure_logging
 from service.observability.tracing import configure_tracing
@@ -132,7 +133,7 @@ def create_app(settings: Settings, *, freeze_startup_objects: bool = False) -> F
 
 
 def _choices(pipeline: Pipeline) -> Choices:
-    """Return what requests may name in this deployment: its aliases, its prompt versions and their names."""
+    """Return what requests may name in this deployment: its aliases, prompt versions and names, and job modes."""
     versions = pipeline.prompts.versions()
     released = sorted({version.spec.name for version in versions if version.spec.status == "released"})
     return Choices(
@@ -140,6 +141,7 @@ def _choices(pipeline: Pipeline) -> Choices:
         models=[entry.model_name for entry in pipeline.settings.models],
         prompts=[*released, *(version.ref for version in versions)],
         problems=sorted(problem_catalogue()),
+        modes=["realtime", "batch"] if any(batch_provider(e) for e in pipeline.settings.models) else ["realtime"],
     )
 
 

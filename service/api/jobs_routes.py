@@ -100,7 +100,10 @@ ResumePoint = Annotated[int, Depends(_resume_point)]
         },
         409: {"description": "The Idempotency-Key was used before with another body."},
         413: {"description": "The body is larger than `job_max_body_mb`."},
-        422: {"description": "A request is invalid: each is listed with its line (or its place in the batch)."},
+        422: {
+            "description": "A request is invalid: each is listed with its line (or its place in the batch); or a "
+            "batch-mode job asks a model that cannot batch (`model-cannot-batch`), or more than one model."
+        },
         503: {
             "description": "The job store (Redis) cannot be reached, so the job may not have been stored: send it "
             "again with the same Idempotency-Key (it is never run twice)."

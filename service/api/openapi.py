@@ -4,14 +4,15 @@ FastAPI documents a route's 422 as its own ``HTTPValidationError`` in ``applicat
 answers every error, that one included, as a ``Problem`` in ``application/problem+json``, so each 4xx/5xx
 response of each operation is pointed at the ``Problem`` schema. ``options.model`` and ``options.prompt``
 are documented as the aliases and prompt versions this deployment has (a request naming another gets a
-422), and ``/problems/{slug}`` as the slugs there are. The document is built once.
+422), a job's ``mode`` as ``realtime`` alone where no configured model can batch (``batch`` is a 422
+``model-cannot-batch`` there), and ``/problems/{slug}`` as the slugs there are. The document is built once.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -50,6 +51,7 @@ class Choices:
     models: list[str]
     prompts: list[str]
     problems: list[str]
+    modes: list[str] = field(default_factory=lambda: ["realtime", "batch"])  # a job's modes: batch if a model can
     keys_required: bool = False  # no API keys configured: no operation asks for one, and none is documented
 
 
@@ -80,10 +82,17 @@ def with_models(document: dict[str, Any], models: tuple[type[BaseModel], ...]) -
 
 
 def with_choices(document: dict[str, Any], choices: Choices) -> dict[str, Any]:
-    """Document ``options.model`` and ``options.prompt`` as enums of what is configured, and the problem slugs."""
-    options = document["components"]["schemas"]["ExtractionOptions"]["properties"]
-    for field, allowed in (("model", choices.models), ("prompt", choices.prompts)):
-        options[field]["anyOf"] = [{"type": "string", "enum": allowed}, {"type": "null"}]
+    """Document ``options.model``, ``options.prompt`` and a job's ``mode`` as what is configured; the slugs too."""
+    schemas = document["components"]["schemas"]
+    options = schemas["ExtractionOptions"]["properties"]
+    for name, allowed in (("model", choices.models), ("prompt", choices.prompts)):
+        options[name]["anyOf"] = [{"type": "string", "enum": allowed}, {"type": "null"}]
+    for submission in ("BatchSubmission", "SingleSubmission", "JobCallback"):
+        if "mode" in schemas.get(submission, {}).get("properties", {}):
+            schemas[submission]["properties"]["mode"]["enum"] = choices.modes
+    for parameter in document["paths"]["/v1/jobs"]["post"]["parameters"]:
+        if parameter["name"] == "mode":
+            parameter["schema"]["enum"] = choices.modes
     for parameter in document["paths"]["/problems/{slug}"]["get"]["parameters"]:
         if parameter["name"] == "slug":
             parameter["schema"]["enum"] = choices.problems

@@ -25,17 +25,3 @@ def filter_query(context: Any, query: dict[str, Any] | None) -> bool:
     """
     del context
     return str((query or {}).get("skip_invalid")).lower() != "true"
-
-
-@schemathesis.hook
-def filter_case(context: Any, case: Any) -> bool:
-    """Leave batch-mode jobs out, in every phase: the fuzzed service runs the offline model, which cannot batch.
-
-    A job with ``"mode": "batch"`` (or ``?mode=batch``) on it is refused (422 ``model-cannot-batch``) by
-    contract, which depends on the configured model and not on the schema; ``tests/jobs/test_batches.py``
-    covers both answers.
-    """
-    del context
-    records = case.body if isinstance(case.body, list) else [case.body]
-    in_body = any(isinstance(record, dict) and record.get("mode") == "batch" for record in records)
-    return not in_body and (case.query or {}).get("mode") != "batch"

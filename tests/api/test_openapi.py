@@ -76,3 +76,20 @@ def test_the_document_offers_what_this_deployment_has(client: TestClient) -> Non
     ]
     [slug] = document["paths"]["/problems/{slug}"]["get"]["parameters"]
     assert slug["schema"]["enum"] == sorted(problem_catalogue())
+
+
+def test_a_jobs_mode_is_documented_as_what_this_deployment_can_run(client: TestClient, tmp_path: Path) -> None:
+    """On the offline model only ``realtime`` is offered (``batch`` is a 422 there); with an OpenAI model, both."""
+    from service.api.app import create_app
+    from tests.conftest import hosted_settings
+
+    offline = client.get("/openapi.json").json()
+    with TestClient(create_app(hosted_settings(tmp_path))) as hosted_client:
+        hosted = hosted_client.get("/openapi.json").json()
+    for document, modes in ((offline, ["realtime"]), (hosted, ["realtime", "batch"])):
+        schemas = document["components"]["schemas"]
+        assert schemas["BatchSubmission"]["properties"]["mode"]["enum"] == modes
+        assert schemas["SingleSubmission"]["properties"]["mode"]["enum"] == modes
+        [query] = [p for p in document["paths"]["/v1/jobs"]["post"]["parameters"] if p["name"] == "mode"]
+        assert query["schema"]["enum"] == modes
+    assert "model-cannot-batch" in offline["paths"]["/v1/jobs"]["post"]["responses"]["422"]["description"]
