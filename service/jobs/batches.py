@@ -1,6 +1,7 @@
 """The batch loop of the jobs runner: send a batch-mode job's chunk calls as one provider batch, and poll it.
 
-Each step takes one batch under a lease (one owner at a time, in every process; four job leases long) and
+Each step takes one batch under a lease (one owner at a time, in every process; four job leases long,
+renewed while the step runs, as reading and chunking a large job and uploading its input take a while) and
 moves it one step on, recording where it is before giving it up: ``pending`` → input uploaded
 (``uploaded``, the file id kept) → submitted (``submitted``, the provider's batch id kept) → polled, the
 wait doubling from ``batch_poll_s`` to ``batch_poll_max_s`` → back (``ready``; or ``failed`` /
@@ -15,12 +16,13 @@ the batch is recorded failed and its articles run in real time, so the job alway
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from schemas import ExtractionRequest
 from schemas.jobs import BatchState
-from service.errors import InvalidRequest, ModelCannotBatch, UpstreamError, UpstreamRejected
+from service.errors import InvalidRequest, ModelCannotBatch, StoreUnavailable, UpstreamError, UpstreamRejected
 from service.llm import batch_api
 from service.pipeline.batch_calls import job_calls
 from service.pipeline.extraction import Pipeline
@@ -73,8 +75,17 @@ class Batches:
         if entry is None:  # the alias left the config while its batch was out: its articles run and fail
             await self._queue.batch_answered(record.moved("failed", detail=f"model {record.model!r} is gone"), {})
             return
+        lost = asyncio.Event()
+        advancing = asyncio.ensure_future(self._advance(record, entry))
+        renewal = asyncio.create_task(self._keep_lease(record, advancing, lost))
         try:
-            await self._advance(record, entry)
+            await advancing
+        except asyncio.CancelledError:
+            if lost.is_set():  # another owner has the batch now: it records the step, not this one
+                logger.warning("job %s: lost its batch's lease while it was %s", record.job_id, record.state)
+                return
+            advancing.cancel()
+            raise
         except UpstreamRejected as refused:  # asked again, the provider would refuse again: the job goes on
             await self._give_up(record, refused)
         except UpstreamError as exc:
@@ -82,6 +93,22 @@ class Batches:
             logger.warning("job %s: its batch is %s; trying again in %.0f s (%s)", record.job_id, record.state,
                            wait, exc.detail)  # fmt: skip
             await self._queue.save_batch(record.moved(record.state, polls=record.polls + 1), wait)
+        finally:
+            renewal.cancel()
+
+    async def _keep_lease(self, record: BatchRecord, step: asyncio.Future[None], lost: asyncio.Event) -> None:
+        """Renew the batch's lease every third of it while a step runs (an upload may outlast it); stop it if lost."""
+        lease_s = LEASES_A_STEP * self._settings.job_lease_s
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            try:
+                still_ours = await self._queue.renew_batch(record, lease_s)
+            except StoreUnavailable:
+                continue  # keep going: the step is recorded if the store is back in time
+            if not still_ours:
+                lost.set()
+                step.cancel()
+                return
 
     async def _give_up(self, record: BatchRecord, refused: UpstreamRejected) -> None:
         """Record a batch the provider refuses for good (a 4xx) as failed, and release its articles to real time."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -411,3 +412,72 @@ def test_cancelling_a_job_whose_batch_already_finished_records_it_cancelled(
             time.sleep(0.05)
     assert cancel_refused.call_count == 1
     assert chat.call_count == 0
+
+
+async def test_a_step_longer_than_the_batch_lease_keeps_it_and_uploads_the_input_once(
+    tmp_path: Path, http_mock: respx.MockRouter
+) -> None:
+    """An upload slower than the lease: the owner renews it, so a second worker neither claims it nor uploads again."""
+    import asyncio
+
+    from service.jobs.batches import Batches
+    from service.pipeline.build import build_pipeline
+
+    fake = FakeBatches(good_answer, batch_seconds=60.0)
+
+    async def slow_upload(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.6)  # three leases of 0.2 s
+        return httpx.Response(200, json=fake.upload(request.content, request.headers["content-type"]))
+
+    uploads = http_mock.post(f"{OPENAI_URL.rsplit('/chat', 1)[0]}/files").mock(side_effect=slow_upload)
+    route_batches(http_mock, fake)
+    settings = quick(tmp_path, job_lease_s=0.05)  # a batch is held for 0.2 s
+    store = SqliteJobs(settings.data_dir, lease_s=30, retention_s=3600)
+    pipeline = build_pipeline(settings)
+    request = json.dumps(batch_job(1)["requests"][0])
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", request)], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    try:
+        await store.create(job)
+        first = asyncio.create_task(Batches(pipeline, store, owner="worker_a", idle=_no_wait).step())
+        await asyncio.sleep(0.35)  # worker_a's first lease has run out by now
+        await Batches(pipeline, store, owner="worker_b", idle=_no_wait).step()
+        await first
+        record = await store.batch_of(job.id)
+    finally:
+        await store.close()
+        await pipeline.close()
+    assert uploads.call_count == 1
+    assert record is not None
+    assert record.state == "uploaded"
+    assert record.input_file_id == next(iter(fake.files))
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "redis"])
+async def test_a_renewed_batch_lease_holds_it_from_other_workers(
+    tmp_path: Path, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    """Renewed by its owner, a batch is not claimable after its first lease; another worker cannot renew it."""
+    import asyncio
+
+    from service.stores.jobs.redis_jobs import RedisJobs
+
+    store: SqliteJobs | RedisJobs = (
+        SqliteJobs(tmp_path, lease_s=30, retention_s=3600)
+        if backend_name == "sqlite"
+        else RedisJobs(request.getfixturevalue("redis_url"), lease_s=30, retention_s=3600)
+    )
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", "{}")], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    try:
+        await store.create(job)
+        held = await store.due_batch("worker_a", 0.2)
+        assert held is not None
+        assert await store.renew_batch(held, 5.0)
+        await asyncio.sleep(0.3)  # the first lease has run out; the renewed one has not
+        assert await store.due_batch("worker_b", 0.2) is None
+        assert not await store.renew_batch(replace(held, owner="worker_b"), 5.0)
+        assert await store.save_batch(held.moved("uploaded", input_file_id="file-1"), 0.0)
+        assert not await store.renew_batch(held, 5.0)  # saved: given up
+    finally:
+        await store.close()

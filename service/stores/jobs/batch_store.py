@@ -52,6 +52,9 @@ class BatchQueue(Protocol):
     async def due_batch(self, owner: str, lease_s: float) -> BatchRecord | None:
         """Claim for ``lease_s`` a batch due now (to send, to poll, or to cancel with its job), or None."""
 
+    async def renew_batch(self, record: BatchRecord, lease_s: float) -> bool:
+        """Hold ``record.owner``'s batch ``lease_s`` longer (a step still at work); False if no longer held."""
+
     async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
         """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
 

@@ -36,6 +36,15 @@ end
 return nil
 """
 
+# KEYS: batches. ARGV: job, owner, lease_until. Returns 1, or 0 when the owner no longer holds the batch.
+RENEW_BATCH = """
+local bk = 'claims:job:' .. ARGV[1] .. ':batch'
+if redis.call('HGET', bk, 'owner') ~= ARGV[2] then return 0 end
+redis.call('HSET', bk, 'lease_until', ARGV[3])
+redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+
 # KEYS: batches, unticketed. ARGV: job, owner, next_at, now, out ('1' while out), then field/value pairs.
 SAVE_BATCH = """
 local bk = 'claims:job:' .. ARGV[1] .. ':batch'
@@ -86,6 +95,7 @@ class RedisBatches:
         self._redis = redis
         self._claim = redis.register_script(CLAIM_BATCH)
         self._save = redis.register_script(SAVE_BATCH)
+        self._renew = redis.register_script(RENEW_BATCH)
 
     async def claim(self, owner: str, now: float, lease_s: float) -> BatchRecord | None:
         """Claim the batch due first for ``owner``, or None."""
@@ -95,6 +105,10 @@ class RedisBatches:
         job_id = job.decode() if isinstance(job, bytes) else str(job)
         state = await self._redis.hget(keys.job_key(job_id), "state")
         return record_of(job_id, await self._redis.hgetall(keys.job_key(job_id, "batch")), state and state.decode())
+
+    async def renew(self, record: BatchRecord, until: float) -> bool:
+        """Extend a held batch's lease to ``until``; False when its owner lost it."""
+        return bool(await self._renew(keys=[BATCHES], args=[record.job_id, record.owner, repr(until)]))
 
     async def save(self, record: BatchRecord, next_at: float, now: float) -> bool:
         """Write a held batch's progress and free it until ``next_at``; False when its owner lost it."""

@@ -460,6 +460,11 @@ class RedisJobs:
         return await self._batches.claim(owner, wall_clock(), lease_s)
 
     @reached
+    async def renew_batch(self, record: BatchRecord, lease_s: float) -> bool:
+        """Hold ``record.owner``'s batch ``lease_s`` longer (a step still at work); False if no longer held."""
+        return await self._batches.renew(record, wall_clock() + lease_s)
+
+    @reached
     async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
         """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
         now = wall_clock()

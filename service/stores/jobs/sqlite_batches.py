@@ -53,6 +53,14 @@ def claim_due_batch(connection: sqlite3.Connection, owner: str, now: float, leas
     return batch_record(row, owner, job_cancelled=row["job_state"] == "cancelled")
 
 
+def renew_held_batch(connection: sqlite3.Connection, record: BatchRecord, until: float) -> bool:
+    """Extend a held batch's lease to ``until``; False when ``record.owner`` lost it."""
+    cursor = connection.execute(
+        "UPDATE batches SET lease_until = ? WHERE job_id = ? AND owner = ?", (until, record.job_id, record.owner)
+    )
+    return cursor.rowcount == 1
+
+
 def save_held_batch(connection: sqlite3.Connection, record: BatchRecord, next_at: float) -> bool:
     """Write a held batch's progress and free it until ``next_at``; False when ``record.owner`` lost it."""
     cursor = connection.execute(

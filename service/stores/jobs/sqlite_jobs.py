@@ -51,6 +51,7 @@ from service.stores.jobs.sqlite_batches import (
     claim_due_batch,
     insert_batch,
     job_batch,
+    renew_held_batch,
     save_held_batch,
     store_answers,
     stored_answer,
@@ -502,6 +503,15 @@ class SqliteJobs:
                 return claim_due_batch(connection, owner, wall_clock(), lease_s)
 
         return await self._run(due)
+
+    async def renew_batch(self, record: BatchRecord, lease_s: float) -> bool:
+        """Hold ``record.owner``'s batch ``lease_s`` longer (a step still at work); False if no longer held."""
+
+        def renew(connection: sqlite3.Connection) -> bool:
+            with self._transaction(connection):
+                return renew_held_batch(connection, record, wall_clock() + lease_s)
+
+        return await self._run(renew)
 
     async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
         """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
