@@ -28,6 +28,7 @@ BATCH_PROVIDERS = ("openai", "azure")
 ENDPOINT = "/v1/chat/completions"
 CONNECTION_PARAMS = ("api_key", "api_base", "api_version", "organization")
 UNFINISHED = ("validating", "in_progress", "finalizing", "cancelling")  # the provider is still at it
+LIST_PAGE, LIST_PAGES = 100, 50  # an unrecorded submit is looked for among the 5,000 newest batches
 TIMEOUT_S = 600.0  # an upload of a large batch input takes a while
 
 
@@ -143,10 +144,16 @@ async def submit_batch(entry: ModelEntry, input_file_id: str, job_id: str) -> st
 
 async def submitted_batch(entry: ModelEntry, input_file_id: str) -> str | None:
     """Return the id of a batch already made over ``input_file_id`` (a submit whose reply was never recorded)."""
-    listed = await _call(entry, "alist_batches", limit=100)
-    for batch in getattr(listed, "data", None) or []:
-        if getattr(batch, "input_file_id", None) == input_file_id:
-            return str(batch.id)
+    after: dict[str, str] = {}
+    for _ in range(LIST_PAGES):  # newest first: a batch made after ours pushes it down the list
+        listed = await _call(entry, "alist_batches", limit=LIST_PAGE, **after)
+        batches = getattr(listed, "data", None) or []
+        for batch in batches:
+            if getattr(batch, "input_file_id", None) == input_file_id:
+                return str(batch.id)
+        if not batches or not getattr(listed, "has_more", False):
+            return None
+        after = {"after": str(batches[-1].id)}
     return None
 
 

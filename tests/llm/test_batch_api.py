@@ -100,3 +100,33 @@ async def test_a_refused_key_on_upload_is_the_services_upstream_auth_error(
     assert "'gpt'" in raised.value.detail
     assert isinstance(route.calls[0].request, httpx.Request)
     assert b'"custom_id": "c1"' in route.calls[0].request.content
+
+
+async def test_an_unrecorded_batch_is_found_past_the_first_page_of_the_providers_list(
+    tmp_path: Path, http_mock: respx.MockRouter, provider_keys: None
+) -> None:
+    """OpenAI lists batches newest first, 100 a page: one made before 150 others is found on the second page."""
+    made = [f"batch_{n:04d}" for n in range(151)]  # batch_0000 is ours, over file-ours; the others came after
+
+    def page(request: httpx.Request) -> httpx.Response:
+        newest_first = list(reversed(made))
+        after = request.url.params.get("after")
+        start = newest_first.index(after) + 1 if after else 0
+        shown = newest_first[start : start + int(request.url.params.get("limit", "20"))]
+        data = [
+            {"id": batch_id, "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
+             "input_file_id": "file-ours" if batch_id == "batch_0000" else f"file-{batch_id}",
+             "completion_window": "24h", "status": "in_progress", "created_at": 1765000000}
+            for batch_id in shown
+        ]  # fmt: skip
+        more = start + len(shown) < len(newest_first)
+        return httpx.Response(200, json={"object": "list", "data": data, "first_id": shown[0], "last_id": shown[-1],
+                                         "has_more": more})  # fmt: skip
+
+    route = http_mock.get(url__regex=r"^https://api\.openai\.com/v1/batches").mock(side_effect=page)
+    gpt = hosted_settings(tmp_path).model_entry("gpt")
+    assert gpt is not None
+    assert await batch_api.submitted_batch(gpt, "file-ours") == "batch_0000"
+    assert await batch_api.submitted_batch(gpt, "file-never-submitted") is None
+    assert route.call_count == 4
+    assert route.calls[1].request.url.params["after"] == "batch_0051"
