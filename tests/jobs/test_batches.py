@@ -481,3 +481,31 @@ async def test_a_renewed_batch_lease_holds_it_from_other_workers(
         assert not await store.renew_batch(held, 5.0)  # saved: given up
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "redis"])
+async def test_a_job_cancelled_while_its_batch_is_held_has_it_due_at_once_after_the_step(
+    tmp_path: Path, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    """Cancelled mid-step, the batch is due as soon as the step saves it (to cancel it), not at its next poll."""
+    from service.stores.jobs.redis_jobs import RedisJobs
+
+    store: SqliteJobs | RedisJobs = (
+        SqliteJobs(tmp_path, lease_s=30, retention_s=3600)
+        if backend_name == "sqlite"
+        else RedisJobs(request.getfixturevalue("redis_url"), lease_s=30, retention_s=3600)
+    )
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", "{}")], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    try:
+        await store.create(job)
+        held = await store.due_batch("worker_a", 30)
+        assert held is not None
+        await store.cancel(job.id)  # DELETE while worker_a polls the batch
+        assert await store.save_batch(held.moved("submitted", provider_batch_id="batch_1", polls=1), 600.0)
+        again = await store.due_batch("worker_b", 30)
+    finally:
+        await store.close()
+    assert again is not None
+    assert again.job_cancelled
+    assert again.provider_batch_id == "batch_1"

@@ -46,12 +46,15 @@ return 1
 """
 
 # KEYS: batches, unticketed. ARGV: job, owner, next_at, now, out ('1' while out), then field/value pairs.
+# A batch still out whose job was cancelled meanwhile is due now (to cancel it), as on SQLite.
 SAVE_BATCH = """
 local bk = 'claims:job:' .. ARGV[1] .. ':batch'
 if redis.call('HGET', bk, 'owner') ~= ARGV[2] then return 0 end
 redis.call('HSET', bk, 'owner', '', 'lease_until', 0, unpack(ARGV, 6))
 if ARGV[5] == '1' then
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
+  local due = tonumber(ARGV[3])
+  if redis.call('HGET', 'claims:job:' .. ARGV[1], 'state') == 'cancelled' then due = tonumber(ARGV[4]) end
+  redis.call('ZADD', KEYS[1], due, ARGV[1])
 else
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[1])
