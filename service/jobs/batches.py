@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from schemas import ExtractionRequest
 from schemas.jobs import BatchState
@@ -27,6 +29,7 @@ from service.llm import batch_api
 from service.pipeline.batch_calls import job_calls
 from service.pipeline.extraction import Pipeline
 from service.settings import ModelEntry, Settings
+from service.steps.cpu import off_the_loop
 from service.stores.jobs.batch_store import BatchQueue, BatchRecord
 
 logger = logging.getLogger("claims.jobs")
@@ -46,6 +49,11 @@ def batch_alias(pipeline: Pipeline, requests: list[ExtractionRequest]) -> str:
             f"{' and '.join(batch_api.BATCH_PROVIDERS)} models); submit the job with mode realtime"
         )
     return entry.model_name
+
+
+def _chars(lines: list[dict[str, Any]]) -> int:
+    """Return the characters of a batch input's messages (what encoding it as JSON lines weighs)."""
+    return sum(len(message["content"]) for line in lines for message in line["body"]["messages"])
 
 
 def poll_wait_s(settings: Settings, polls: int) -> float:
@@ -142,7 +150,8 @@ class Batches:
             detail = f"{len(lines):,} chunk calls are more than a batch takes ({MAX_REQUESTS:,}); asked in real time"
             await self._queue.batch_answered(record.moved("failed", requests=len(lines), detail=detail), {})
             return
-        file_id = await batch_api.upload_input(entry, lines)
+        content = await off_the_loop(partial(batch_api.input_jsonl, lines), size=_chars(lines))
+        file_id = await batch_api.upload_input(entry, content)
         logger.info("job %s: uploaded %d chunk call(s) as batch input %s", record.job_id, len(lines), file_id)
         await self._queue.save_batch(record.moved("uploaded", input_file_id=file_id, requests=len(lines)), 0.0)
 
@@ -168,7 +177,8 @@ class Batches:
             return
         answers = {}
         if status.output_file_id:
-            answers = batch_api.answered_lines(await batch_api.file_text(entry, status.output_file_id))
+            output = await batch_api.file_text(entry, status.output_file_id)
+            answers = await off_the_loop(partial(batch_api.answered_lines, output), size=len(output))
         state: BatchState = (
             "ready" if status.status == "completed" else "cancelled" if status.status == "cancelled" else "failed"
         )

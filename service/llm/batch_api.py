@@ -126,9 +126,13 @@ async def _call(entry: ModelEntry, name: str, **arguments: Any) -> Any:
         raise translate_error(exc, entry, "prompt") from exc
 
 
-async def upload_input(entry: ModelEntry, lines: list[dict[str, Any]]) -> str:
-    """Upload a batch's input (one JSON line per call); return the provider's file id."""
-    content = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+def input_jsonl(lines: list[dict[str, Any]]) -> bytes:
+    """Return a batch's input file: one JSON line per call (CPU work: megabytes for a large job)."""
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+
+
+async def upload_input(entry: ModelEntry, content: bytes) -> str:
+    """Upload a batch's input (``input_jsonl``'s bytes); return the provider's file id."""
     created = await _call(entry, "acreate_file", file=("claims-batch.jsonl", content), purpose="batch")
     return str(created.id)
 

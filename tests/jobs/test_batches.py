@@ -509,3 +509,32 @@ async def test_a_job_cancelled_while_its_batch_is_held_has_it_due_at_once_after_
     assert again is not None
     assert again.job_cancelled
     assert again.provider_batch_id == "batch_1"
+
+
+def test_the_batch_input_and_output_are_encoded_and_parsed_off_the_event_loop(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty articles (tens of kB each way): the JSONL is written and read on the CPU thread, not the event loop."""
+    import threading
+
+    from service.llm import batch_api
+
+    threads: dict[str, str] = {}
+
+    def recorded(name: str) -> Any:
+        real = getattr(batch_api, name)
+
+        def record(*args: Any) -> Any:
+            threads[name] = threading.current_thread().name
+            return real(*args)
+
+        return record
+
+    for name in ("input_jsonl", "answered_lines"):
+        monkeypatch.setattr(batch_api, name, recorded(name))
+    route_batches(http_mock, FakeBatches(good_answer, batch_seconds=0.0))
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(30)).json()["id"])
+    assert (job["state"], job["batch"]["answered"], chat.call_count) == ("succeeded", 30, 0)
+    assert threads["input_jsonl"].startswith("claims-cpu")
+    assert threads["answered_lines"].startswith("claims-cpu")

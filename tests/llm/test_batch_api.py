@@ -95,7 +95,7 @@ async def test_a_refused_key_on_upload_is_the_services_upstream_auth_error(
     gpt = hosted_settings(tmp_path).model_entry("gpt")
     assert gpt is not None
     with pytest.raises(UpstreamAuthError) as raised:
-        await batch_api.upload_input(gpt, [{"custom_id": "c1"}])
+        await batch_api.upload_input(gpt, batch_api.input_jsonl([{"custom_id": "c1"}]))
     assert route.call_count == 1
     assert "'gpt'" in raised.value.detail
     assert isinstance(route.calls[0].request, httpx.Request)
