@@ -27,7 +27,7 @@ def test_a_bug_in_our_own_code_is_a_500_never_retried_nor_a_503(
     real_rules = provider.extract_offline_reply
     calls: list[object] = []
 
-    def rules_with_a_bug(sentences: object) -> object:
+    def rules_with_a_bug(sentences: object, language: object = None) -> object:
         calls.append(sentences)
         return real_rules(None)  # type: ignore[arg-type] -- the bug: iterates None inside service/offline/rules.py
 
