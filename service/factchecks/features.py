@@ -15,6 +15,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from service.factchecks.text import clean_query, names_in, numbers_in, stemmed_words
+from service.factchecks.word_weights import weight_of, word_weight
 
 Floats = npt.NDArray[np.float32]
 
@@ -35,6 +36,27 @@ LEXICAL_FEATURES = (
     "query_words",
 )
 EMBEDDING_FEATURES = ("cosine", "cosine_gap", "cosine_reciprocal_rank")
+# What says whether a candidate is a match at all, whatever else the archive holds: nothing here is weighted by
+# the archive's idf (words weigh their idf over a fixed corpus, ``word_weights.py``) nor compared with the
+# other candidates, so a score means the same with 1 fact-check or 200,000.
+MATCH_FEATURES = (
+    "fuzz_claim",
+    "fuzz_title",
+    "query_covered",
+    "claim_covered",
+    "words_covered",
+    "bigrams_shared",
+    "numbers_shared",
+    "numbers_unmatched",
+    "query_numbers_unmatched",
+    "names_shared",
+    "query_words",
+    "weight_query_covered",
+    "weight_claim_covered",
+    "weight_shared_rarest",
+    "weight_both_covered",
+)
+MATCH_EMBEDDING_FEATURES = ("cosine",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +157,43 @@ def embedding_features(cosines: Floats, best_cosine: float) -> Floats:
     rows[:, 1] = cosines - best_cosine
     rows[:, 2] = reciprocal_ranks(cosines)
     return rows
+
+
+def match_features(query: TextSigns, documents: Sequence[DocumentSigns], cosines: Floats | None) -> Floats:
+    """Return the archive-independent features of the candidates (``MATCH_FEATURES``, then the cosine if given)."""
+    width = len(MATCH_FEATURES) + (0 if cosines is None else len(MATCH_EMBEDDING_FEATURES))
+    rows = np.zeros((len(documents), width), dtype=np.float32)
+    for row, document in enumerate(documents):
+        rows[row, : len(MATCH_FEATURES)] = _absolute_pair_features(query, document)
+    if cosines is not None:
+        rows[:, len(MATCH_FEATURES)] = cosines
+    return rows
+
+
+def _absolute_pair_features(query: TextSigns, document: DocumentSigns) -> list[float]:
+    """Return the overlaps of one query and one fact-check, each a share of the two texts alone."""
+    claim, title = document.claim, document.title
+    doc_words = claim.word_set | title.word_set
+    doc_numbers = claim.numbers | title.numbers
+    doc_names = claim.names | title.names
+    doc_bigrams = claim.bigrams | title.bigrams
+    shared = query.word_set & doc_words
+    query_covered = weight_of(shared) / weight_of(query.word_set) if query.word_set else 0.0
+    claim_covered = weight_of(query.word_set & claim.word_set) / weight_of(claim.word_set) if claim.word_set else 0.0
+    return [
+        fuzz.token_set_ratio(query.lower, claim.lower) / 100.0,
+        fuzz.token_set_ratio(query.lower, title.lower) / 100.0 if title.lower else 0.0,
+        len(shared) / len(query.word_set) if query.word_set else 0.0,
+        len(query.word_set & claim.word_set) / len(claim.word_set) if claim.word_set else 0.0,
+        len(shared) / len(doc_words) if doc_words else 0.0,
+        len(query.bigrams & doc_bigrams) / len(doc_bigrams) if doc_bigrams else 0.0,
+        float(len(query.numbers & doc_numbers)),
+        float(len(doc_numbers - query.numbers)),
+        float(len(query.numbers - doc_numbers)),
+        len(query.names & doc_names) / len(doc_names) if doc_names else 0.0,
+        float(np.log1p(len(query.word_set))),
+        query_covered,
+        claim_covered,
+        max((word_weight(word) for word in shared), default=0.0),
+        2 * query_covered * claim_covered / (query_covered + claim_covered) if query_covered + claim_covered else 0.0,
+    ]

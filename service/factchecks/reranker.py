@@ -1,8 +1,9 @@
-"""The re-ranker: a logistic model over a candidate's features, its output a calibrated probability.
+"""The re-ranker and the match model: logistic models over a candidate's features.
 
-Trained on the CLEF 2020 train tweets by ``training/train_factcheck_reranker.py`` (scikit-learn there only);
-the coefficients ship as ``reranker.json`` beside this file, one model for lexical features alone and one
-with the embedding features, so that the service needs numpy and nothing else to score.
+Trained on the CLEF 2020 train tweets by ``training/train_factcheck_reranker.py`` and
+``training/train_factcheck_match.py`` (scikit-learn there only); the coefficients ship as ``reranker.json``
+beside this file, each model for lexical features alone and with the embedding features, so that the service
+needs numpy and nothing else to score.
 """
 
 from __future__ import annotations
@@ -37,13 +38,22 @@ class LogisticModel:
 
 @dataclass(frozen=True, slots=True)
 class Rerankers:
-    """The shipped models: for lexical features only, and with embedding features (None: not trained yet)."""
+    """The shipped models: re-rankers that order a query's candidates, and match models that score them.
+
+    A re-ranker reads features relative to the archive (BM25 and its idf, the rank among the candidates): it
+    orders well but its probability rises as the archive shrinks. A match model reads only what the query and
+    one fact-check share (``MATCH_FEATURES``), so its probability, the score a threshold is applied to, means
+    the same whatever the archive holds. Each comes for lexical features only and with embeddings (None: not
+    trained yet).
+    """
 
     lexical: LogisticModel
     hybrid: LogisticModel | None
+    match_lexical: LogisticModel
+    match_hybrid: LogisticModel | None
 
 
-def _model(spec: dict[str, object]) -> LogisticModel:
+def model_from_json(spec: dict[str, object]) -> LogisticModel:
     """Read one model from its JSON form."""
 
     def floats(key: str) -> Floats:
@@ -61,4 +71,9 @@ def _model(spec: dict[str, object]) -> LogisticModel:
 def shipped_rerankers() -> Rerankers:
     """Return the shipped models (read once)."""
     spec = json.loads(COEFFICIENTS.read_text(encoding="utf-8"))
-    return Rerankers(lexical=_model(spec["lexical"]), hybrid=_model(spec["hybrid"]) if "hybrid" in spec else None)
+    return Rerankers(
+        lexical=model_from_json(spec["lexical"]),
+        hybrid=model_from_json(spec["hybrid"]) if "hybrid" in spec else None,
+        match_lexical=model_from_json(spec["match_lexical"]),
+        match_hybrid=model_from_json(spec["match_hybrid"]) if "match_hybrid" in spec else None,
+    )

@@ -161,11 +161,6 @@ def test_a_claim_checked_before_cites_the_earlier_review_and_csv_carries_the_bes
     assert set(marked.values()) == {("https://fc.example/crime", "Mostly True")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the re-ranker (service/factchecks/matching.py, i23-matching) scores the sample's unrelated claims 0.85 to "
-    "0.89 against a one-fact-check archive, above MATCH_THRESHOLD 0.6: its calibration is the matching engine's to fix",
-)
 def test_claims_that_repeat_no_fact_check_cite_none(matched: tuple[dict[str, Any], list[dict[str, str]]]) -> None:
     """Only the 15.2% claim repeats the archive's one fact-check: no other claim's review cites it."""
     document, _rows = matched

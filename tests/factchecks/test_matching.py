@@ -75,6 +75,30 @@ async def test_an_unrelated_claim_scores_below_the_threshold(matcher: FactCheckM
     assert all(match.score < MATCH_THRESHOLD for match in matches)
 
 
+async def test_a_score_means_the_same_whatever_the_archive_holds(matcher: FactCheckMatcher) -> None:
+    """A claim's score against a fact-check is the same alone in the archive as among others.
+
+    The match model reads no archive statistic, so a one-fact-check archive does not inflate unrelated claims.
+    """
+    alone = FactCheckMatcher()
+    alone.upsert([ARCHIVE[2]])
+    for claim in ("Unemployment fell to 3.5 percent in September", "The unemployment rate fell to 3.9% in March"):
+        among = [match for match in await matcher.search(claim) if match.url == ARCHIVE[2].url]
+        assert [match.score for match in await alone.search(claim)] == [among[0].score]
+    unrelated = await alone.search("Lawmakers said the unemployment rate would fall after the new budget")
+    assert unrelated
+    assert unrelated[0].score < MATCH_THRESHOLD
+
+
+async def test_an_archive_of_title_less_fact_checks_is_searched() -> None:
+    """Fact-checks without a title leave the title index empty; a search still scores their claims."""
+    alone = FactCheckMatcher()
+    alone.upsert([ARCHIVE[3].model_copy(update={"title": None})])
+    matches = await alone.search("5G networks spread the coronavirus")
+    assert [match.url for match in matches] == [ARCHIVE[3].url]
+    assert matches[0].score >= MATCH_THRESHOLD
+
+
 async def test_scores_are_probabilities_and_the_limit_holds(matcher: FactCheckMatcher) -> None:
     """Every score is within 0..1 and no more than ``limit`` matches come back."""
     matches = await matcher.search("unemployment fell to 3.5 percent", limit=2)
