@@ -4,8 +4,11 @@
 indexes the 10,375 Snopes fact-checks in a ``FactCheckMatcher`` and ranks each tweet's candidates five
 ways: BM25 alone, embeddings alone (cosine), both fused by reciprocal ranks (RRF, k=60, no re-rank), and the
 re-ranker over lexical features alone (the default install) and over all features (with embeddings). It
-prints MAP@5 and recall@30 of each, then the precision and recall of ``MATCH_THRESHOLD`` over the
-re-ranked top fives. Embeddings come from the multilingual extra's offline encoder; ``--cache`` keeps them
+prints MAP@5 and recall@30 of each, then the precision and recall of "checked before" on positives and
+negatives: each tweet's gold fact-check, and its impostor (its first match once the gold is set aside, as if
+never archived), scored by the match model at ``MATCH_THRESHOLD`` and, as before it, by the re-ranker's
+probability at 0.6 (``--sweep``: thresholds 0.1 to 0.9). ``--news FILE...``: how many sentences of those
+texts (or golden cases), which repeat no fact-check, are marked "checked before". Embeddings come from the multilingual extra's offline encoder; ``--cache`` keeps them
 (keyed by the texts' digest), so a second run embeds nothing.
 """
 
