@@ -8,8 +8,9 @@ prints MAP@5 and recall@30 of each, then the precision and recall of "checked be
 negatives: each tweet's gold fact-check, and its impostor (its first match once the gold is set aside, as if
 never archived), scored by the match model at ``MATCH_THRESHOLD`` and, as before it, by the re-ranker's
 probability at 0.6 (``--sweep``: thresholds 0.1 to 0.9). ``--news FILE...``: how many sentences of those
-texts (or golden cases), which repeat no fact-check, are marked "checked before". Embeddings come from the multilingual extra's offline encoder; ``--cache`` keeps them
-(keyed by the texts' digest), so a second run embeds nothing.
+texts (or golden cases), which repeat no fact-check, are marked "checked before". Embeddings come from
+the multilingual extra's offline encoder; ``--cache`` keeps them (keyed by the texts' digest), so a second
+run embeds nothing.
 """
 
 from __future__ import annotations
