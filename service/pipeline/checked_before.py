@@ -14,14 +14,20 @@ from service.factchecks.matching import MATCH_THRESHOLD
 MATCHES_PER_CLAIM = 3
 
 
-async def with_fact_checks(result: ExtractionResult, archive: FactCheckArchive) -> ExtractionResult:
-    """Return ``result`` with each claim's ``fact_checks``: the matches at or above the threshold, best first."""
+async def with_fact_checks(
+    result: ExtractionResult, archive: FactCheckArchive, threshold: float | None = None
+) -> ExtractionResult:
+    """Return ``result`` with each claim's ``fact_checks``: the matches at or above the threshold, best first.
+
+    ``threshold``: the configured one (``factcheck_match_threshold``), else the calibrated ``MATCH_THRESHOLD``.
+    """
+    least = MATCH_THRESHOLD if threshold is None else threshold
     if not result.claims:
         return result
     found = await archive.search_many([claim.text for claim in result.claims], limit=MATCHES_PER_CLAIM)
     claims = [
         claim.model_copy(
-            update={"fact_checks": sorted((m for m in matches if m.score >= MATCH_THRESHOLD), key=lambda m: -m.score)}
+            update={"fact_checks": sorted((m for m in matches if m.score >= least), key=lambda m: -m.score)}
         )
         for claim, matches in zip(result.claims, found, strict=True)
     ]

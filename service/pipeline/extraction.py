@@ -142,7 +142,7 @@ class Pipeline:
         result = await off_the_loop(finish, size=size)
         metrics.EXTRACTIONS.labels(result.status).inc()
         if self.matches_factchecks(request) and self.archive is not None:
-            result = await with_fact_checks(result, self.archive)
+            result = await with_fact_checks(result, self.archive, self.settings.factcheck_match_threshold)
         echo = ReadArticle(
             text=read,
             title=article.title,

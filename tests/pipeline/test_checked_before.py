@@ -75,3 +75,20 @@ async def test_the_setting_matches_when_a_request_does_not_say_and_a_request_can
         await pipeline.close()
     assert {claim.fact_checks is not None for claim in default.claims} == {True}
     assert {claim.fact_checks is None for claim in refused.claims} == {True}
+
+
+async def test_a_configured_threshold_above_the_match_s_score_leaves_the_claim_unmatched(tmp_path: Path) -> None:
+    """``factcheck_match_threshold`` replaces the calibrated one: set above the crime match's score, it is []."""
+    matched = await pipeline_with(tmp_path / "default")
+    strict = await pipeline_with(tmp_path / "strict", factcheck_match_threshold=0.999)
+    request = ExtractionRequest.model_validate({"article": {"text": ARTICLE}, "options": {"match_factchecks": True}})
+    try:
+        default_claims = (await matched.extract(request)).claims
+        strict_claims = (await strict.extract(request)).claims
+    finally:
+        await matched.close()
+        await strict.close()
+    crime = next(claim.fact_checks for claim in default_claims if "15.2%" in claim.text)
+    assert crime  # the match the default threshold keeps
+    assert crime[0].score < 0.999
+    assert next(claim.fact_checks for claim in strict_claims if "15.2%" in claim.text) == []
