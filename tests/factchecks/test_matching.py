@@ -181,3 +181,10 @@ async def test_a_spanish_claim_finds_the_english_fact_check_with_embeddings() ->
     matches = await matcher.search("Las redes móviles 5G propagan el coronavirus", language="en")
     assert matches[0].url == "https://example.org/fc/5g-covid"
     assert all(match.score <= matches[0].score for match in matches)
+
+
+async def test_an_archive_whose_claims_have_no_word_is_searched() -> None:
+    """A fact-check whose claim and title hold no word (punctuation alone) indexes nothing and matches nothing."""
+    matcher = FactCheckMatcher()
+    matcher.upsert([FactCheck(url="https://example.org/fc/punctuation", claim_reviewed="?!")])
+    assert await matcher.search("the Eiffel Tower was sold") == []
