@@ -86,7 +86,7 @@ def read_body(body: bytes, content_type: str) -> Reading:
     if kind in JSON_TYPES:
         entries = list(_json_entries(text))
         return Reading(total=len(entries), entries=iter(entries))
-    lines = sum(1 for line in text.splitlines() if line.strip())
+    lines = sum(1 for line in _ndjson_lines(text) if line.strip())
     if kind in CSV_TYPES:
         return Reading(total=max(lines - 1, 0), entries=_csv_entries(text))
     return Reading(total=lines, entries=_ndjson_entries(text))
@@ -117,7 +117,7 @@ def _json_entries(text: str) -> Iterator[Entry]:
 
 def _ndjson_entries(text: str) -> Iterator[Entry]:
     """Yield the reviews of each line (a review, a list, a graph or a feed), each named by its line."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_ndjson_lines(text), start=1):
         if not line.strip():
             continue
         at = f"line {number}"
@@ -136,6 +136,11 @@ def _ndjson_entries(text: str) -> Iterator[Entry]:
             yield Entry(at=at, fields=fields, reason=reason)
 
 
+def _ndjson_lines(text: str) -> list[str]:
+    """Split NDJSON at its newlines only (``splitlines`` also breaks at U+2028, allowed raw in a JSON string)."""
+    return text.split("\n")
+
+
 def _csv_entries(text: str) -> Iterator[Entry]:
     """Return the CSV rows' entries, each named by the line it starts on; 422 at once when the header lacks a column."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -143,18 +148,32 @@ def _csv_entries(text: str) -> Iterator[Entry]:
         header = [name.strip().lower() for name in next(reader, [])]
     except csv.Error as exc:
         raise InvalidRequest(f"the CSV header cannot be read: {exc}") from exc
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if twice:
+        raise InvalidRequest(f"the CSV header names {' and '.join(twice)} twice; name each column once")
     missing = [name for name in ("claim_reviewed", "url") if name not in header]
     if missing:
         raise InvalidRequest(
             f"the CSV header lacks {' and '.join(missing)}; its columns are {', '.join(CSV_COLUMNS)} (the first two "
             "required)"
         )
-    return _csv_rows(reader, header)
+    return _csv_rows(reader, header, text)
 
 
-def _csv_rows(reader: Any, header: list[str]) -> Iterator[Entry]:
+def _quote_left_open(text: str, line: int) -> bool:
+    """Say whether the CSV from physical ``line`` on opens a quote it never closes (read to the end, leniently)."""
+    tail = "".join(io.StringIO(text, newline="").readlines()[line - 1 :])
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _csv_rows(reader: Any, header: list[str], text: str) -> Iterator[Entry]:
     """Yield each row's fields after the header (a row CSV cannot read ends the body with a rejection)."""
-    started = reader.line_num + 1
+    started, physical_lines = reader.line_num + 1, len(io.StringIO(text, newline="").readlines())
     while True:
         try:
             row = next(reader)
@@ -162,6 +181,9 @@ def _csv_rows(reader: Any, header: list[str]) -> Iterator[Entry]:
             return
         except csv.Error as exc:
             yield Entry(at=f"line {started}", reason=f"CSV cannot read it: {exc}; the rest of the body was not read")
+            return
+        if reader.line_num == physical_lines and reader.line_num > started and _quote_left_open(text, started):
+            yield Entry(at=f"line {started}", reason="opens a quote it never closes; the rest of the body was not read")
             return
         at, started = f"line {started}", reader.line_num + 1
         if not any(cell.strip() for cell in row):

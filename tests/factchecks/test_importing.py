@@ -175,3 +175,31 @@ def test_a_body_unreadable_whole_is_refused_at_once(
     with pytest.raises(error) as raised:
         read_body(body, content_type)
     assert str(raised.value).startswith(detail)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_ndjson_lines_end_only_at_newlines(separator: str) -> None:
+    """A line separator JSON allows raw inside a string (U+2028, U+2029, NEL) keeps its review whole and numbered."""
+    first = json.dumps({**REVIEW, "claimReviewed": f"one{separator}two"}, ensure_ascii=False)
+    second = json.dumps({**REVIEW, "url": "https://a.example/2"})
+    reading = read_body(f"{first}\n{second}\n".encode(), "application/x-ndjson")
+    found = list(reading.entries)
+    assert reading.total == 2
+    assert [(entry.at, entry.reason) for entry in found] == [("line 1", None), ("line 2", None)]
+    assert found[0].fields is not None
+    assert found[0].fields["claim_reviewed"] == f"one{separator}two"
+
+
+def test_a_csv_quote_left_open_is_refused_saying_the_rest_was_not_read() -> None:
+    """An unterminated quote would swallow every later row into one cell: the reply says so, losing nothing silently."""
+    found = entries('claim_reviewed,url\n"open quote,https://a.example/1\nnext,https://a.example/2\n', "text/csv")
+    assert len(found) == 1
+    assert found[0].at == "line 2"
+    assert found[0].reason is not None
+    assert "the rest of the body was not read" in found[0].reason
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
+    """Two ``url`` columns leave which one identifies the fact-check unsaid: a 422, not a silent pick."""
+    with pytest.raises(InvalidRequest, match="names url twice"):
+        read_body(b"url,claim_reviewed,url\nhttps://a.example/1,claim,https://a.example/2\n", "text/csv")
