@@ -68,7 +68,7 @@ async def _owned_job(jobs: JobsDep, caller: JobsCaller, job_id: str) -> Job:
 OwnedJob = Annotated[Job, Depends(_owned_job)]
 
 
-def _resume_point(request: Request) -> int:
+def _resume_point(request: Request, job: OwnedJob) -> int:
     """Return how many articles the client had (``Last-Event-ID``, 0 without it); 422 when it is not such a count.
 
     Read by hand and described in the route's words rather than declared: a declared header parameter
@@ -80,6 +80,10 @@ def _resume_point(request: Request) -> int:
     if not (given.isascii() and given.isdigit() and len(given) <= LAST_EVENT_ID_DIGITS):
         raise InvalidRequest(
             f"Last-Event-ID must be an event id this stream sent (a count of articles), not {given[:40]!r}"
+        )
+    if int(given) > job.counts.total:  # an event id counts finished articles: none is past the job's last
+        raise InvalidRequest(
+            f"Last-Event-ID {int(given)} names no event this stream sent: the job has {job.counts.total} articles"
         )
     return int(given)
 

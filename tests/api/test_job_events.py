@@ -141,6 +141,19 @@ async def test_another_key_s_job_is_not_found_and_a_bad_last_event_id_is_refused
     assert json.loads(stranger.text)["detail"] == f"no job {job['id']!r}"  # as if it did not exist
 
 
+async def test_a_last_event_id_past_the_job_s_articles_is_refused(store_settings: Settings) -> None:
+    """``Last-Event-ID: 99`` on a two-article job names no event the stream sent: a 422, not a silent skip."""
+    async with served(store_settings) as client:
+        job = (await client.post("/v1/jobs", json={"requests": [article(1), article(2)]}, headers=auth())).json()
+        await finished(client, job["id"])
+        beyond = await client.get(f"/v1/jobs/{job['id']}/events", headers=auth(**{"last-event-id": "99"}))
+        last = await events_of(client, job["id"], **{"last-event-id": "2"})
+    assert beyond.status_code == 422, beyond.text
+    assert beyond.headers["content-type"] == "application/problem+json"
+    assert "has 2 articles" in json.loads(beyond.text)["detail"]
+    assert [event.event for event in last] == ["end"]
+
+
 async def test_a_quiet_stream_sends_heartbeat_comments(
     store_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
