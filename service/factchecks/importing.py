@@ -86,9 +86,10 @@ def read_body(body: bytes, content_type: str) -> Reading:
     if kind in JSON_TYPES:
         entries = list(_json_entries(text))
         return Reading(total=len(entries), entries=iter(entries))
-    lines = sum(1 for line in _ndjson_lines(text) if line.strip())
-    if kind in CSV_TYPES:
+    if kind in CSV_TYPES:  # CSV rows may end at \r alone; splitlines counts them (and more: counted high)
+        lines = sum(1 for line in text.splitlines() if line.strip())
         return Reading(total=max(lines - 1, 0), entries=_csv_entries(text))
+    lines = sum(1 for line in _ndjson_lines(text) if line.strip())
     return Reading(total=lines, entries=_ndjson_entries(text))
 
 

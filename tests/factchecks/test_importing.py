@@ -203,3 +203,11 @@ def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
     """Two ``url`` columns leave which one identifies the fact-check unsaid: a 422, not a silent pick."""
     with pytest.raises(InvalidRequest, match="names url twice"):
         read_body(b"url,claim_reviewed,url\nhttps://a.example/1,claim,https://a.example/2\n", "text/csv")
+
+
+def test_a_csv_whose_rows_end_at_carriage_returns_is_counted_by_its_rows() -> None:
+    """Rows ending at a bare ``\\r`` (old spreadsheets) are each counted, so a large such file still runs as a job."""
+    body = "claim_reviewed,url\r" + "".join(f"claim {n},https://a.example/{n}\r" for n in range(3))
+    reading = read_body(body.encode(), "text/csv")
+    assert reading.total == 3
+    assert [entry.reason for entry in reading.entries] == [None, None, None]
