@@ -206,7 +206,7 @@ def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
 
 
 def test_a_csv_whose_rows_end_at_carriage_returns_is_counted_by_its_rows() -> None:
-    """Rows ending at a bare carriage return (old spreadsheets) are each counted, so a large such file still runs as a job."""
+    """Rows ending at a bare carriage return (old spreadsheets) are each counted: a large such file runs as a job."""
     body = "claim_reviewed,url\r" + "".join(f"claim {n},https://a.example/{n}\r" for n in range(3))
     reading = read_body(body.encode(), "text/csv")
     assert reading.total == 3
