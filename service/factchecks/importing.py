@@ -44,6 +44,7 @@ CSV_HEADER = (  # a header (unquoted) naming claim_reviewed and url, in either o
 CLAIM_CHARS = 5000
 FIELD_CHARS = 1000
 URL_CHARS = 2048
+NESTING = 32  # lists, graphs and feeds nested deeper are refused: a walk of them never nears Python's recursion limit
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 Fields = dict[str, str | None]
 
@@ -84,8 +85,9 @@ def read_body(body: bytes, content_type: str) -> Reading:
         )
     text = _utf8(body)
     if kind in JSON_TYPES:
-        entries = list(_json_entries(text))
-        return Reading(total=len(entries), entries=iter(entries))
+        document = _json_document(text)
+        total = sum(1 for _ in reviews_in(document))  # counted by a first walk: the entries are made lazily
+        return Reading(total=total, entries=_json_entries(document))
     if kind in CSV_TYPES:  # CSV rows may end at \r alone; splitlines counts them (and more: counted high)
         lines = sum(1 for line in text.splitlines() if line.strip())
         return Reading(total=max(lines - 1, 0), entries=_csv_entries(text))
@@ -101,8 +103,8 @@ def _utf8(body: bytes) -> str:
         raise InvalidRequest(f"the body is not UTF-8 (byte {exc.start:,} cannot be read)") from exc
 
 
-def _json_entries(text: str) -> Iterator[Entry]:
-    """Yield the reviews of one JSON-LD document, numbered ``item 1``, ``item 2``... in document order."""
+def _json_document(text: str) -> Any:
+    """Parse the body as one JSON-LD document (an object or a list); 422 when it is not JSON or not such."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -112,6 +114,11 @@ def _json_entries(text: str) -> Iterator[Entry]:
     if not isinstance(document, dict | list):
         raise InvalidRequest("the body is JSON but no JSON-LD document: send an object (a ClaimReview, an @graph, a "
                              "DataFeed) or a list of them")  # fmt: skip
+    return document
+
+
+def _json_entries(document: Any) -> Iterator[Entry]:
+    """Yield the reviews of one JSON-LD document, numbered ``item 1``, ``item 2``... in document order."""
     for number, (fields, reason) in enumerate(reviews_in(document), start=1):
         yield Entry(at=f"item {number}", fields=fields, reason=reason)
 
@@ -137,9 +144,9 @@ def _ndjson_entries(text: str) -> Iterator[Entry]:
             yield Entry(at=at, fields=fields, reason=reason)
 
 
-def _ndjson_lines(text: str) -> list[str]:
-    """Split NDJSON at its newlines only (``splitlines`` also breaks at U+2028, allowed raw in a JSON string)."""
-    return text.split("\n")
+def _ndjson_lines(text: str) -> Iterator[str]:
+    """Yield NDJSON's lines one at a time, at newlines only (``splitlines`` also breaks at U+2028, allowed in JSON)."""
+    return iter(io.StringIO(text, newline="\n"))
 
 
 def _csv_entries(text: str) -> Iterator[Entry]:
@@ -198,11 +205,14 @@ def _csv_rows(reader: Any, header: list[str], text: str) -> Iterator[Entry]:
         yield Entry(at=at, fields=fields, reason=reason)
 
 
-def reviews_in(document: Any) -> Iterator[tuple[Fields | None, str | None]]:
+def reviews_in(document: Any, depth: int = 0) -> Iterator[tuple[Fields | None, str | None]]:
     """Yield ``(fields, None)`` for each ClaimReview a JSON-LD value holds, ``(None, reason)`` for one refused."""
+    if depth > NESTING and isinstance(document, list | dict):
+        yield None, f"nests lists, graphs or feeds more than {NESTING} deep"
+        return
     if isinstance(document, list):
         for node in document:
-            yield from reviews_in(node)
+            yield from reviews_in(node, depth + 1)
         return
     if not isinstance(document, dict):
         yield None, "is not a JSON object (a ClaimReview)"
@@ -211,10 +221,10 @@ def reviews_in(document: Any) -> Iterator[tuple[Fields | None, str | None]]:
         for node in document["@graph"]:
             if isinstance(node, dict) and not _is_review(node):
                 continue  # a graph's other nodes (its WebPage, its Organization) are not fact-checks
-            yield from reviews_in(node)
+            yield from reviews_in(node, depth + 1)
     elif isinstance(document.get("dataFeedElement"), list):
         for element in document["dataFeedElement"]:
-            yield from reviews_in(element.get("item", element) if isinstance(element, dict) else element)
+            yield from reviews_in(element.get("item", element) if isinstance(element, dict) else element, depth + 1)
     elif isinstance(document.get("claims"), list):
         yield from _fact_check_tools_reviews(document["claims"])
     elif _is_review(document):

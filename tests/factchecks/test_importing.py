@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import pytest
 
@@ -211,3 +212,28 @@ def test_a_csv_whose_rows_end_at_carriage_returns_is_counted_by_its_rows() -> No
     reading = read_body(body.encode(), "text/csv")
     assert reading.total == 3
     assert [entry.reason for entry in reading.entries] == [None, None, None]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-ndjson", "application/json"])
+def test_many_tiny_entries_are_not_all_held_at_once(content_type: str) -> None:
+    """200,000 tiny lines (or list items) are read lazily: memory while reading stays near the body's size."""
+    count = 200_000
+    body = ("[]\n" * count).encode() if content_type == "application/x-ndjson" else ("[" + "1," * count + "1]").encode()
+    tracemalloc.start()
+    try:
+        reading = read_body(body, content_type)
+        first = next(reading.entries)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert reading.total == count + (content_type == "application/json")
+    assert first.reason is not None
+    assert peak < 12 * len(body), f"peak {peak:,} bytes for a {len(body):,}-byte body"
+
+
+def test_reviews_nested_past_the_limit_are_refused_not_walked() -> None:
+    """A review inside 900 nested lists (JSON that parses) is one rejection saying so, in JSON and NDJSON alike."""
+    nested = "[" * 900 + json.dumps(REVIEW) + "]" * 900
+    for content_type in ("application/json", "application/x-ndjson"):
+        found = entries(nested, content_type)
+        assert [entry.reason for entry in found] == ["nests lists, graphs or feeds more than 32 deep"]
