@@ -156,9 +156,6 @@ def _csv_entries(text: str) -> Iterator[Entry]:
         header = [name.strip().lower() for name in next(reader, [])]
     except csv.Error as exc:
         raise InvalidRequest(f"the CSV header cannot be read: {exc}") from exc
-    twice = sorted({name for name in header if name and header.count(name) > 1})
-    if twice:
-        raise InvalidRequest(f"the CSV header names {' and '.join(twice)} twice; name each column once")
     missing = [name for name in ("claim_reviewed", "url") if name not in header]
     if missing:
         raise InvalidRequest(
@@ -199,10 +196,22 @@ def _csv_rows(reader: Any, header: list[str], text: str) -> Iterator[Entry]:
         if len(row) > len(header):
             yield Entry(at=at, reason=f"has {len(row)} cells; the header names {len(header)} columns")
             continue
-        cells = {name: (row[index].strip() or None) if index < len(row) else None for index, name in enumerate(header)}
-        raw = {name: cells.get(name) for name in CSV_COLUMNS}
-        fields, reason = checked_fields(raw)
+        raw, reason = _row_fields(row, header)
+        fields, reason = checked_fields(raw) if reason is None else (None, reason)
         yield Entry(at=at, fields=fields, reason=reason)
+
+
+def _row_fields(row: list[str], header: list[str]) -> tuple[Fields, str | None]:
+    """Return a row's cells by column; a reason when a column the header names twice has two different cells."""
+    given: dict[str, set[str]] = {}
+    for index, name in enumerate(header):
+        cell = row[index].strip() if index < len(row) else ""
+        if name in CSV_COLUMNS and cell:
+            given.setdefault(name, set()).add(cell)
+    doubled = sorted(name for name, cells in given.items() if len(cells) > 1)
+    if doubled:
+        return {}, f"has two different {' and '.join(doubled)} cells (the header names the column twice)"
+    return {name: next(iter(given[name])) if name in given else None for name in CSV_COLUMNS}, None
 
 
 def reviews_in(document: Any, depth: int = 0) -> Iterator[tuple[Fields | None, str | None]]:

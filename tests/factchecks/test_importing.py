@@ -200,10 +200,16 @@ def test_a_csv_quote_left_open_is_refused_saying_the_rest_was_not_read() -> None
     assert "the rest of the body was not read" in found[0].reason
 
 
-def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
-    """Two ``url`` columns leave which one identifies the fact-check unsaid: a 422, not a silent pick."""
-    with pytest.raises(InvalidRequest, match="names url twice"):
-        read_body(b"url,claim_reviewed,url\nhttps://a.example/1,claim,https://a.example/2\n", "text/csv")
+def test_a_column_named_twice_is_read_when_its_cells_agree_and_refused_when_they_differ() -> None:
+    """Two ``url`` columns with different cells leave the fact-check's identity unsaid: that row is refused."""
+    body = "url,claim_reviewed,url,note,note\nhttps://a.example/1,one,https://a.example/2,x,y\nhttps://a.example/3,two,,x,x\n"
+    found = entries(body, "text/csv")
+    assert [(entry.at, entry.reason) for entry in found] == [
+        ("line 2", "has two different url cells (the header names the column twice)"),
+        ("line 3", None),
+    ]
+    assert found[1].fields is not None
+    assert found[1].fields["url"] == "https://a.example/3"
 
 
 def test_a_csv_whose_rows_end_at_carriage_returns_is_counted_by_its_rows() -> None:
