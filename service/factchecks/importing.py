@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -267,7 +268,7 @@ def _text(value: Any) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        return str(value) if math.isfinite(value) else None  # NaN, Infinity (or 1e400): no text, not "nan"
     if isinstance(value, dict):
         return _text(value.get("@value")) or _text(value.get("name"))
     if isinstance(value, list):

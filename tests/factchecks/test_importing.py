@@ -243,3 +243,15 @@ def test_reviews_nested_past_the_limit_are_refused_not_walked() -> None:
     for content_type in ("application/json", "application/x-ndjson"):
         found = entries(nested, content_type)
         assert [entry.reason for entry in found] == ["nests lists, graphs or feeds more than 32 deep"]
+
+
+def test_nan_and_infinity_are_no_text() -> None:
+    """``NaN``, ``Infinity`` (which Python's json reads) or ``1e400`` are no claim or title: never stored as "nan"."""
+    body = '{"@type": "ClaimReview", "url": "https://a.example/1", "claimReviewed": NaN, "name": 1e400}'
+    found = entries(body, "application/json")
+    assert [entry.reason for entry in found] == [
+        "has no claimReviewed (claim_reviewed): the claim the fact-check reviews"
+    ]
+    titled = entries(json.dumps(REVIEW).replace('"name": "Did', '"headline": Infinity, "x": "Did'), "application/json")
+    assert titled[0].fields is not None
+    assert titled[0].fields["title"] is None
