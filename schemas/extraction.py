@@ -45,6 +45,10 @@ def _date_time_text(value: object) -> object:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
 
+LANGUAGE_TAG_CHARS = 35  # RFC 5646 4.4.1: the length an implementation is to support at least; subtags at most 8
+LanguageTag = Annotated[
+    str, StringConstraints(max_length=LANGUAGE_TAG_CHARS, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+]
 URL_CHARS = 2048
 # no control character (C0, DEL, C1) and no space of any kind (RFC 3986 has none), spelt out rather than \s, which
 # Python, Rust (pydantic) and ECMA-262 (JSON Schema's validators) each read differently
@@ -82,7 +86,7 @@ class Article(BaseModel):
         default=None, description="Where the article is published: an http:// or https:// URL (any other is a 422)."
     )
     published_at: IsoDateTime | None = None
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] | None = Field(
+    language: LanguageTag | None = Field(
         default=None,
         description="BCP 47 language tag; drives sentence segmentation and the prompt. When absent it is detected "
         "from the text (the reply's `article.language` says what was found), and where the text is too short or "
@@ -134,7 +138,7 @@ class ExtractionOptions(BaseModel):
     cache: bool = Field(
         default=True, description="Answer from the reply cache; false asks the model again and replaces the entry."
     )
-    claim_language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] | None = Field(
+    claim_language: LanguageTag | None = Field(
         default=None,
         description="BCP 47 tag of the language to write the claims' `text` in, when not the article's (their "
         "quotes stay verbatim in the article's). Needs a prompt that knows it (`extract_claims@3` or later; "

@@ -158,10 +158,17 @@ def test_unknown_claim_type_is_refused() -> None:
     assert error_locations(request_with(options={"claim_types": ["opinion"]})) == [("options", "claim_types", 0)]
 
 
-@pytest.mark.parametrize("language", ["english", "EN", "e", "en_GB"])
+@pytest.mark.parametrize("language", ["english", "EN", "e", "en_GB", "en-", "en-abcdefghi", "en" + "-abcdefgh" * 500])
 def test_bad_language_tag_is_refused(language: str) -> None:
-    """``article.language`` must look like a BCP 47 tag."""
+    """``article.language`` and ``claim_language`` are BCP 47 tags: subtags of at most 8, at most 35 characters."""
     assert error_locations(request_with({"language": language})) == [("article", "language")]
+    assert error_locations(request_with(options={"claim_language": language})) == [("options", "claim_language")]
+
+
+@pytest.mark.parametrize("language", ["en", "pt-BR", "zh-Hant-TW", "sr-Latn-RS", "en-GB-oxendict"])
+def test_real_language_tags_are_accepted(language: str) -> None:
+    """Tags as people write them pass, in the article and as the claims' language."""
+    ExtractionRequest.model_validate(request_with({"language": language}, options={"claim_language": language}))
 
 
 @pytest.mark.parametrize(
