@@ -75,7 +75,7 @@ def test_quick_benchmark_measures_every_figure(tmp_path: Path, redis_url: str) -
     assert set(figures["workers"]["articles_per_s"]) == {"1", "2", "4"}
     assert figures["shared_rpm"]["succeeded"] == document["plan"]["rpm_articles"]
     assert figures["shared_rpm"]["most_in_any_60_s"] <= 120
-    assert len(document["rows"]) == 35
+    assert len(document["rows"]) == 37
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| Figure | Target | Measured | Met? |" in table
     assert table.strip() in completed.stdout
