@@ -54,18 +54,23 @@ def real_sockets(http_mock: Any) -> None:
     """The browser speaks to the served process over loopback, outside respx (which patches httpx only here)."""
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Process]:
-    """``claims serve`` on the offline model, with one API key (the page has a field for it)."""
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """``claims serve`` on the offline model, with one API key (the page has a field for it), shared by the module.
+
+    One process serves every test (starting one takes about five seconds); each test opens its own page, and
+    the tests that need an article of their own paste one no other test sends.
+    """
+    folder = tmp_path_factory.mktemp("desk")
     keys = [{"name": "desk", "hash": key_hash(KEY), "scopes": ["extract", "jobs", "read"]}]
-    config = {"cache_dir": str(tmp_path / "cache"), "api_keys": keys, "multilingual_checkworthiness": False}
-    service = start_service("desk", config, tmp_path)  # the page, not the extra's scores (~25 ms a sentence)
+    config = {"cache_dir": str(folder / "cache"), "api_keys": keys, "multilingual_checkworthiness": False}
+    service = start_service("desk", config, folder)  # the page, not the extra's scores (~25 ms a sentence)
     asyncio.run(wait_ready(service))
     yield service
     service.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser(served: Process) -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never a downloaded browser), once the service is up."""
     executable = chromium_path()
