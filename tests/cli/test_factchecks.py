@@ -102,9 +102,11 @@ def test_an_import_with_its_bar_survives_a_restart(tmp_path: Path, reviews_file:
 def test_replicas_on_one_redis_see_each_other_s_imports(tmp_path: Path, reviews_file: Path, redis_url: str) -> None:
     """Two ``claims serve`` on one Redis: what is imported through one is found by a search on the other."""
     shared = {"cache_dir": str(tmp_path / "cache"), "redis_url": redis_url, "job_workers": 0}
-    one = served("one", {**shared, "data_dir": str(tmp_path / "one")}, tmp_path)
-    other = served("other", {**shared, "data_dir": str(tmp_path / "other")}, tmp_path)
+    one = start_service("one", {**shared, "data_dir": str(tmp_path / "one")}, tmp_path)
+    other = start_service("other", {**shared, "data_dir": str(tmp_path / "other")}, tmp_path)
     try:
+        asyncio.run(wait_ready(one))  # both start at once: each takes seconds to import its way up
+        asyncio.run(wait_ready(other))
         assert search(other, "moon landing filmed in a studio") == []
         done = claims("factchecks", "import", str(reviews_file), "--url", f"http://127.0.0.1:{one.port}")
         assert done.returncode == 0, done.stderr

@@ -20,7 +20,7 @@ import pytest
 from benchmarks.client import get_json
 from benchmarks.processes import Process, service_config, start_provider, start_service, wait_ready
 
-ARTICLES = 200
+ARTICLES = 100
 LATENCY_S = 0.15
 REPLY_SLACK_S = 0.05  # a reply on its way back when the process died is as lost as one still awaited
 CHUNKS = 3  # an article of three paragraphs, each its own chunk: an interrupted article has some answered
@@ -69,7 +69,7 @@ def provider_calls(provider: Process) -> list[tuple[float, str]]:
 
 
 def test_a_batch_survives_sigkill_with_every_article_once_and_no_chunk_paid_twice(tmp_path: Path) -> None:
-    """SIGKILL mid-batch, restart: the job completes, 200 results each once, calls ≤ chunks + in flight at kill."""
+    """SIGKILL mid-batch, restart: the job completes, 100 results each once, calls ≤ chunks + in flight at kill."""
     provider = start_provider(LATENCY_S * 1000, tmp_path, max_seconds=300)
     service = serve(tmp_path, provider)
     try:

@@ -32,7 +32,7 @@ from benchmarks.processes import (
 )
 from tests.jobs.test_crash import article_text, request
 
-ARTICLES = 300
+ARTICLES = 120
 CHUNKS = 2
 LATENCY_S = 0.3
 OWNER = re.compile(r"worker (worker_[0-9a-f]+) ready")
@@ -103,7 +103,7 @@ def held_by(redis_url: str, job_id: str, owner: str) -> int:
 def test_a_worker_killed_mid_batch_loses_nothing_and_pays_only_for_its_calls_in_flight(
     tmp_path: Path, redis_url: str
 ) -> None:
-    """3 workers, 300 articles, one SIGKILLed: 300 results each once; calls ≤ chunks + its chunks in flight."""
+    """3 workers, 120 articles, one SIGKILLed: 120 results each once; calls ≤ chunks + its chunks in flight."""
     provider = start_provider(LATENCY_S * 1000, tmp_path, max_seconds=300)
     config = shared_config(provider, tmp_path, redis_url, job_workers=4)
     api = start_service("api", config | {"job_workers": 0}, tmp_path)
@@ -140,7 +140,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_pays_only_for_its_calls_in_
 
 def test_a_worker_stopped_with_sigterm_hands_back_what_it_cannot_finish(tmp_path: Path, redis_url: str) -> None:
     """SIGTERM with a short grace: the worker exits, handing back its articles; another worker finishes them."""
-    provider = start_provider(3000, tmp_path, max_seconds=120)  # replies slower than the grace period
+    provider = start_provider(1500, tmp_path, max_seconds=120)  # replies slower than the grace period (0.5 s)
     config = shared_config(provider, tmp_path, redis_url, job_workers=2, shutdown_grace_s=0.5)
     api = start_service("api", config | {"job_workers": 0}, tmp_path)
     processes = [provider, api]
