@@ -11,14 +11,11 @@ jobs' retention. A Redis that cannot be reached is ``StoreUnavailable`` (a 503).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
-
-from redis.exceptions import RedisError
+from collections.abc import Sequence
 
 from schemas.factcheck_archive import ImportJob
 from service.errors import StoreUnavailable
+from service.stores import redis_guard
 from service.stores.factchecks.factcheck_store import Changes, StoredFactCheck, Written
 from service.stores.redis_connection import LIMITS_TIMEOUT_S, open_redis, redacted
 
@@ -47,24 +44,9 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[1])
 return 1
 """
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
-def reached(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn a Redis that cannot be reached into ``StoreUnavailable`` (a 503), naming it without its password."""
-
-    @wraps(method)
-    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as exc:
-            store: RedisFactChecks = args[0]  # type: ignore[assignment]
-            raise StoreUnavailable(
-                f"the fact-check archive on Redis at {store.where} cannot be used ({type(exc).__name__})"
-            ) from exc
-
-    return guarded
+reached = redis_guard.reached("the fact-check archive")
 
 
 def _text(value: bytes | None) -> str | None:

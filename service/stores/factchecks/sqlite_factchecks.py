@@ -20,7 +20,7 @@ from typing import TypeVar
 from schemas.factcheck_archive import ImportJob
 from service.errors import ConfigError, StoreUnavailable
 from service.stores.factchecks.factcheck_store import Changes, StoredFactCheck, Written
-from service.stores.jobs.sqlite_check import create_whole, damage, described
+from service.stores.jobs.sqlite_check import create_whole, damage, described, open_on_thread
 
 T = TypeVar("T")
 DATABASE = "factchecks.db"
@@ -51,15 +51,7 @@ class SqliteFactChecks:
         self._retention_s = retention_s
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims-factchecks-db")
         self._connection: sqlite3.Connection | None = None
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            self._thread.submit(self._connect).result()
-        except ConfigError:
-            self._thread.shutdown(wait=False)
-            raise
-        except (OSError, sqlite3.Error) as exc:
-            self._thread.shutdown(wait=False)
-            raise ConfigError(f"data_dir {data_dir} cannot hold the fact-check archive: {exc}") from exc
+        open_on_thread(self._thread, data_dir, self._connect, "the fact-check archive")
 
     def _connect(self) -> None:
         """Check the file (refusing a damaged one), create it whole when absent, and open it in WAL mode."""

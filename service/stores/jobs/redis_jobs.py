@@ -23,11 +23,9 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from redis.exceptions import RedisError
 from saq.job import Job as Ticket
@@ -36,6 +34,7 @@ from saq.queue.redis import RedisQueue
 
 from schemas.jobs import ArticleError, Job, JobResult
 from service.errors import ClaimServiceError, StoreUnavailable
+from service.stores import redis_guard
 from service.stores.jobs import redis_job_scripts as keys
 from service.stores.jobs.batch_store import BatchRecord
 from service.stores.jobs.job_store import (
@@ -66,24 +65,9 @@ TICKET_BATCH = 500
 TOP_UP_AFTER_S = 30.0  # a job whose tickets were not all queued this long after its creation gets them again
 IDEMPOTENCY_CLAIM_S = 60  # an Idempotency-Key claimed by a create that died before storing its job frees up
 DELIVERY_TTL_EXTRA_S = 86_400.0
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
-def reached(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn a Redis that cannot be reached into ``StoreUnavailable`` (a 503), naming the Redis without its password."""
-
-    @wraps(method)
-    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as exc:
-            store: RedisJobs = args[0]  # type: ignore[assignment]
-            raise StoreUnavailable(
-                f"the job store on Redis {store.where} cannot be reached ({type(exc).__name__})"
-            ) from exc
-
-    return guarded
+reached = redis_guard.reached("the job store")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,12 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
+
+from service.errors import ConfigError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DAMAGED_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -76,3 +80,20 @@ def create_whole(path: Path, schema: str) -> None:
     finally:
         for suffix in ("", "-wal", "-shm"):
             temporary.with_name(temporary.name + suffix).unlink(missing_ok=True)
+
+
+def open_on_thread(thread: ThreadPoolExecutor, data_dir: Path, connect: Callable[[], None], holds: str) -> None:
+    """Make ``data_dir`` and run a store's ``connect`` on its own thread; any failure ends the thread.
+
+    A directory or file that cannot be used is a ``ConfigError`` naming ``data_dir`` and what it was to hold;
+    ``connect``'s own ``ConfigError`` (a damaged file, say) passes unchanged.
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        thread.submit(connect).result()
+    except ConfigError:
+        thread.shutdown(wait=False)
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        thread.shutdown(wait=False)
+        raise ConfigError(f"data_dir {data_dir} cannot hold {holds}: {exc}") from exc

@@ -56,7 +56,7 @@ from service.stores.jobs.sqlite_batches import (
     store_answers,
     stored_answer,
 )
-from service.stores.jobs.sqlite_check import create_whole, damage, described, is_damage
+from service.stores.jobs.sqlite_check import create_whole, damage, described, is_damage, open_on_thread
 from service.stores.jobs.sqlite_job_rows import (
     ALL_RESULTS,
     FINISH_ARTICLE,
@@ -90,15 +90,7 @@ class SqliteJobs:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims-jobs-db")
         self._connection: sqlite3.Connection | None = None
         self._damaged: str | None = None  # what damage a query met at run time; the store stays failing
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            self._thread.submit(self._connect).result()
-        except ConfigError:
-            self._thread.shutdown(wait=False)
-            raise
-        except (OSError, sqlite3.Error) as exc:
-            self._thread.shutdown(wait=False)
-            raise ConfigError(f"data_dir {data_dir} cannot hold the jobs database: {exc}") from exc
+        open_on_thread(self._thread, data_dir, self._connect, "the jobs database")
 
     # --- plumbing -----------------------------------------------------------------------------------
 

@@ -120,7 +120,7 @@ async def test_an_unreachable_redis_is_a_503_naming_it_without_its_password() ->
         with pytest.raises(StoreUnavailable) as raised:
             await store.version()
         assert "s3cret" not in raised.value.detail
-        assert raised.value.detail.startswith("the fact-check archive on Redis at redis://:***@127.0.0.1:1/0")
+        assert raised.value.detail.startswith("the fact-check archive on Redis redis://:***@127.0.0.1:1/0")
         assert await store.health() == raised.value.detail
     finally:
         await store.close()
