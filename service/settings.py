@@ -94,6 +94,7 @@ class ModelEntry(BaseModel):
         return str(self.litellm_params["model"])
 
 
+FACTCHECK_EMBEDDER_KEYWORDS = ("auto", "offline", "none")  # factcheck_embedder's values other than a model alias
 Scope = Literal["extract", "jobs", "read", "factchecks", "admin"]
 KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -257,6 +258,13 @@ class Settings(BaseSettings):
         description="The score a fact-check must reach to be a claim's match; null: the calibrated default (0.5, "
         "chosen on train for F0.5). Higher marks fewer claims 'checked before', wrongly or rightly.",
     )
+    factcheck_embedder: Annotated[str, Field(min_length=1)] = Field(
+        default="auto",
+        description="What embeds claims and fact-checks for matching beside BM25: auto (the multilingual extra's "
+        "offline model where it is installed, else nothing), offline (that model; an error without the extra), "
+        "none (lexical matching only), or the model_name of a configured embedding model (called through litellm). "
+        "Changing it re-embeds the stored fact-checks once, at the next start.",
+    )
     factcheck_max_body_mb: Annotated[int, Field(ge=1, le=1024)] = Field(
         default=32, description="The largest fact-check import body (POST /v1/factchecks), in MB; larger is a 413."
     )
@@ -313,6 +321,11 @@ class Settings(BaseSettings):
             raise ValueError(f"api_keys names must be unique; repeated: {', '.join(repeated)}")
         if self.default_model not in names:
             raise ValueError(f"default_model {self.default_model!r} is not in models ({', '.join(names)})")
+        if self.factcheck_embedder not in FACTCHECK_EMBEDDER_KEYWORDS and self.factcheck_embedder not in names:
+            raise ValueError(
+                f"factcheck_embedder {self.factcheck_embedder!r} is none of {', '.join(FACTCHECK_EMBEDDER_KEYWORDS)} "
+                f"and no model_name in models ({', '.join(names)})"
+            )
         for alias, chain in self.fallbacks.items():
             unknown = [name for name in [alias, *chain] if name not in names]
             if unknown:

@@ -15,6 +15,7 @@ import respx
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.factchecks.embedder_choice import lexical_by_default
 from service.offline.checkworthiness import default_model_only
 from service.settings import ModelEntry, Settings
 from service.stores.redis_connection import redacted
@@ -68,6 +69,20 @@ def default_checkworthiness(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     with default_model_only():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def lexical_factcheck_matching(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Match fact-checks lexically where ``factcheck_embedder`` is ``auto``, unless a test is marked ``multilingual``.
+
+    As for check-worthiness: the multilingual extra the test extra installs would embed every fact-check and
+    claim (about 25 ms of CPU each); tests that say ``offline`` or name an embedding model get what they say.
+    """
+    if request.node.get_closest_marker("multilingual"):
+        yield
+        return
+    with lexical_by_default():
         yield
 
 

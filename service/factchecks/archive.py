@@ -7,8 +7,9 @@ replicas see each other's imports and removals. A store that cannot be reached t
 search answers from what is held (an extraction never fails for it); before anything was ever loaded, it is
 a 503.
 
-Vectors are stored as float32 bytes with the embedder's tag; a row whose vector came from another embedder
-(the configuration changed) is embedded again once, at load, and its new vector stored.
+Vectors are stored as float32 bytes with the embedder's tag; a row without a vector, or whose vector came
+from another embedder (the ``factcheck_embedder`` setting changed), is embedded again once, at load, and its
+new vector stored.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import numpy as np
 from pydantic import ValidationError
 
 from schemas.factchecks import FactCheck, FactCheckMatch
-from service.errors import StoreUnavailable
+from service.errors import StoreUnavailable, UpstreamError
+from service.factchecks.embedder_choice import configured_embedder
 from service.factchecks.matching import FactCheckMatcher
 from service.settings import Settings
 from service.stores.factchecks.factcheck_store import FactCheckStore, StoredFactCheck, Written
 from service.stores.factchecks.factory import open_factcheck_store
 
 logger = logging.getLogger("claims.factchecks")
+REEMBED_BATCH = 256  # stored fact-checks embedded again at a time (and their vectors stored) after a change
 
 
 def vector_bytes(vectors: np.ndarray | None, row: int) -> bytes | None:
@@ -68,29 +71,47 @@ class FactCheckArchive:
             self._version = changes.version
 
     async def _apply(self, rows: Sequence[StoredFactCheck]) -> None:
-        """Hand changed rows to the matcher: removals removed, the rest upserted with their stored vectors."""
+        """Hand changed rows to the matcher: removals removed, the rest upserted with their stored vectors.
+
+        Rows whose vector is missing or another embedder's (the configuration changed) are embedded again, a
+        batch of ``REEMBED_BATCH`` at a time, and their new vectors stored, so the next start embeds nothing.
+        """
         for row in rows:
             if row.record is None:
                 self._matcher.remove(row.url)
         present = [row for row in rows if row.record is not None]
         if not present:
             return
-        fact_checks = [FactCheck.model_validate_json(row.record or "") for row in present]
         if self._tag is None:  # lexical matching only: no vectors
+            self._matcher.upsert([_record_of(row) for row in present], None)
+            return
+        current = [row for row in present if row.vector is not None and row.embedder == self._tag]
+        if current:
+            vectors = np.stack([np.frombuffer(row.vector or b"", dtype=np.float32) for row in current])
+            self._matcher.upsert([_record_of(row) for row in current], vectors)
+        stale = [row for row in present if not (row.vector is not None and row.embedder == self._tag)]
+        if stale:
+            logger.info(
+                "embedding %d stored fact-checks with %s (once: their vectors are stored)", len(stale), self._tag
+            )
+        for start in range(0, len(stale), REEMBED_BATCH):
+            await self._reembed(stale[start : start + REEMBED_BATCH])
+
+    async def _reembed(self, rows: Sequence[StoredFactCheck]) -> None:
+        """Embed stored rows again and store their vectors; an embedding model that fails leaves them lexical."""
+        fact_checks = [_record_of(row) for row in rows]
+        try:
+            vectors = await self._matcher.vectors_for(fact_checks)
+        except UpstreamError as exc:
+            logger.warning("%d fact-checks held without vectors until the next start: %s", len(rows), exc.detail)
             self._matcher.upsert(fact_checks, None)
             return
-        if all(row.vector is not None and row.embedder == self._tag for row in present):
-            self._matcher.upsert(
-                fact_checks, np.stack([np.frombuffer(row.vector or b"", dtype=np.float32) for row in present])
-            )
-            return
-        vectors = await self._matcher.vectors_for(fact_checks)  # another embedder's vectors: embedded once more
         self._matcher.upsert(fact_checks, vectors)
         if vectors is not None:
             await self.store.upsert(
                 [
                     StoredFactCheck(row.url, row.record, vector_bytes(vectors, i), self._tag)
-                    for i, row in enumerate(present)
+                    for i, row in enumerate(rows)
                 ]
             )
 
@@ -158,9 +179,18 @@ def fact_check_of(fields: dict[str, str | None]) -> FactCheck | str:
         )
 
 
+def _record_of(row: StoredFactCheck) -> FactCheck:
+    """Return the fact-check a stored row holds (a removal has none; callers pass only present rows)."""
+    return FactCheck.model_validate_json(row.record or "")
+
+
 def archive_for(settings: Settings) -> FactCheckArchive:
-    """Return the configured archive: its store opened (nothing read yet) and the matcher it fills."""
-    matcher = FactCheckMatcher()
+    """Return the configured archive: its store opened (nothing read yet), the matcher it fills with its embedder.
+
+    The embedder is the ``factcheck_embedder`` setting's (``embedder_choice``); the offline model is loaded only
+    when a text is first embedded.
+    """
+    matcher = FactCheckMatcher(configured_embedder(settings))
     tag = None if matcher.embedder is None else matcher.embedder.name
     return FactCheckArchive(open_factcheck_store(settings), matcher, embedder_tag=tag)
 

@@ -13,6 +13,7 @@ after a change. Scoring runs on the CPU thread (``service.steps.cpu``); ``upsert
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import threading
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from cachetools import LRUCache
 
 from schemas.factchecks import FactCheck, FactCheckMatch
+from service.errors import UpstreamError
 from service.factchecks.embedders import Embedder
 from service.factchecks.features import (
     DocumentSigns,
@@ -41,6 +43,7 @@ from service.factchecks.text import clean_query, stemmed_words
 from service.multilingual.encoder import Vectors
 from service.steps.cpu import on_the_cpu_thread
 
+logger = logging.getLogger("claims.factchecks")
 CANDIDATES = 30  # from each retriever; recall@30 of BM25 on the dev tweets is far above its MAP@5
 BM25_K1, BM25_B = 0.9, 0.4  # chosen on the train tweets: MAP@5 0.815 with bm25s' 1.5/0.75, 0.822 with these
 SIGNS_KEPT = 20_000  # fact-checks whose re-ranking signs stay cached (~6 KB each), across matchers
@@ -168,9 +171,14 @@ class FactCheckMatcher:
         return await on_the_cpu_thread(lambda: self._rank_all(queries, query_vectors, limit, wanted))
 
     async def _query_vectors(self, queries: Sequence[str]) -> Vectors | None:
+        """Embed the queries; None without vectors, or when the embedding model fails (the search is lexical)."""
         if self._embedder is None or self._vectors is None:
             return None
-        return await self._embedder.queries([clean_query(query) for query in queries])
+        try:
+            return await self._embedder.queries([clean_query(query) for query in queries])
+        except UpstreamError as exc:
+            logger.warning("fact-check search without embeddings (lexical): %s", exc.detail)
+            return None
 
     def _rank_all(
         self, queries: Sequence[str], query_vectors: Vectors | None, limit: int, language: str | None
