@@ -137,7 +137,7 @@ def reranker_scorer(model: LogisticModel) -> Scorer:
 
 def match_scorer(model: LogisticModel) -> Scorer:
     """Score candidates by a match model's probability (what ``fact_checks`` are scored by)."""
-    return lambda found, positions: model.probabilities(found.match_rows(positions))
+    return lambda found, positions: found.match_scores(model, positions)
 
 
 def set_aside(found: Candidates, positions: Sequence[int]) -> Candidates:

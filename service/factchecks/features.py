@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
 
-from service.factchecks.text import clean_query, names_in, numbers_in, stemmed_words
+from service.factchecks.text import clean_query, common_words, names_in, numbers_in, stemmed_words
 from service.factchecks.word_weights import weight_of, word_weight
 
 Floats = npt.NDArray[np.float32]
@@ -57,6 +57,7 @@ MATCH_FEATURES = (
     "weight_both_covered",
 )
 MATCH_EMBEDDING_FEATURES = ("cosine",)
+CONTENT_WORD_WEIGHT = 3.0  # a shared word below this weight (president 2.4, show 2.0) tells no match (call: 3.7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +70,14 @@ class TextSigns:
     numbers: frozenset[str]
     names: frozenset[str]
     lower: str
+    common: frozenset[str]  # the stems of words written in lower case (not names)
 
     @classmethod
     def of(cls, text: str) -> TextSigns:
         """Read the signs of a text."""
         words = tuple(stemmed_words(text))
         bigrams = frozenset(pairwise(words))
-        return cls(words, frozenset(words), bigrams, numbers_in(text), names_in(text), text.lower())
+        return cls(words, frozenset(words), bigrams, numbers_in(text), names_in(text), text.lower(), common_words(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,3 +199,16 @@ def _absolute_pair_features(query: TextSigns, document: DocumentSigns) -> list[f
         max((word_weight(word) for word in shared), default=0.0),
         2 * query_covered * claim_covered / (query_covered + claim_covered) if query_covered + claim_covered else 0.0,
     ]
+
+
+def content_words_shared(query: TextSigns, document: DocumentSigns) -> int:
+    """Return how many telling words a query and a fact-check share that are not names alone.
+
+    A shared word counts when the query or the fact-check's claim writes it in lower case somewhere ("Trump"
+    and "Musk" are always capitalised: they do not; "crime" or "launch" do; a title, in title case, says
+    nothing either way) and it weighs ``CONTENT_WORD_WEIGHT`` or more ("president" and "show" do not).
+    """
+    shared = (
+        query.word_set & (document.claim.word_set | document.title.word_set) & (query.common | document.claim.common)
+    )
+    return sum(word_weight(word) >= CONTENT_WORD_WEIGHT for word in shared)

@@ -20,6 +20,7 @@ CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 WORD = re.compile(r"\b\w\w+\b")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 NAME = re.compile(r"\b[A-Z][\w'’-]+")
+LOWER_CASE_WORD = re.compile(r"\b[a-z0-9][\w'’-]*")
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
@@ -51,3 +52,8 @@ def numbers_in(text: str) -> frozenset[str]:
 def names_in(text: str) -> frozenset[str]:
     """Return the capitalised words of the text, lower-cased, stop words out (a crude sign of shared names)."""
     return frozenset(word.lower() for word in NAME.findall(text) if word.lower() not in STOPWORDS)
+
+
+def common_words(text: str) -> frozenset[str]:
+    """Return the stems of the words the text writes in lower case: its words other than names and capitals."""
+    return frozenset(stemmed_words(" ".join(LOWER_CASE_WORD.findall(text))))

@@ -7,7 +7,15 @@ import pytest
 
 from schemas.factchecks import FactCheck
 from service.factchecks.embedders import OfflineEmbedder
-from service.factchecks.matching import MATCH_THRESHOLD, FactCheckMatcher, primary_language
+from service.factchecks.features import content_words_shared
+from service.factchecks.matching import (
+    MATCH_THRESHOLD,
+    MIN_CONTENT_WORDS,
+    NAMES_ONLY_PENALTY,
+    FactCheckMatcher,
+    primary_language,
+)
+from service.factchecks.reranker import shipped_rerankers
 
 ARCHIVE = [
     FactCheck(
@@ -188,3 +196,37 @@ async def test_an_archive_whose_claims_have_no_word_is_searched() -> None:
     matcher = FactCheckMatcher()
     matcher.upsert([FactCheck(url="https://example.org/fc/punctuation", claim_reviewed="?!")])
     assert await matcher.search("the Eiffel Tower was sold") == []
+
+
+FALCON = FactCheck(
+    url="https://example.org/fc/falcon-heavy",
+    claim_reviewed="In response to Donald Trump's congratulations on the Falcon Heavy launch, SpaceX CEO Elon Musk "
+    "called the president a 'dumbass.'",
+    title="Did Elon Musk Call Donald Trump a 'Dumbass'?",
+)
+
+
+async def test_sharing_names_alone_costs_the_names_only_penalty() -> None:
+    """A claim sharing only names (and "president") with a fact-check scores NAMES_ONLY_PENALTY under the model."""
+    matcher = FactCheckMatcher()
+    matcher.upsert([FALCON])
+    query = "Trump said he will need Elon Musk, and praised the Tesla CEO for moving SpaceX out of California."
+    found = matcher.candidates(query)
+    assert found is not None
+    assert content_words_shared(found.query, found.signs[0]) == 0
+    model = float(shipped_rerankers().match_lexical.probabilities(found.match_rows(np.arange(1)))[0])
+    [match] = await matcher.search(query, limit=1)
+    assert match.score == pytest.approx(max(0.0, model - NAMES_ONLY_PENALTY), abs=1e-4)
+
+
+async def test_sharing_telling_words_costs_nothing() -> None:
+    """A claim sharing two telling words written in lower case ("launch", "congratulations") scores the model's."""
+    matcher = FactCheckMatcher()
+    matcher.upsert([FALCON])
+    query = "Elon Musk answered Donald Trump's congratulations on the launch with an insult."
+    found = matcher.candidates(query)
+    assert found is not None
+    assert content_words_shared(found.query, found.signs[0]) >= MIN_CONTENT_WORDS
+    model = float(shipped_rerankers().match_lexical.probabilities(found.match_rows(np.arange(1)))[0])
+    [match] = await matcher.search(query, limit=1)
+    assert match.score == pytest.approx(model, abs=1e-4)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.factchecks.text import clean_query, names_in, numbers_in, stemmed_words
+from service.factchecks.text import clean_query, common_words, names_in, numbers_in, stemmed_words
 
 
 def test_links_images_and_handles_go_and_hashtags_become_words() -> None:
@@ -26,3 +26,13 @@ def test_figures_ignore_thousands_separators_and_names_are_capitalised_words() -
     """Figures ignore thousands separators ("1,000" is 1000); names are capitalised words, stop words out."""
     assert numbers_in("1,000 people and 3.5 percent, not 1000") == frozenset({"1000", "3.5"})
     assert names_in("The Eiffel Tower was sold by Trump") == frozenset({"eiffel", "tower", "trump"})
+
+
+def test_common_words_are_those_written_in_lower_case() -> None:
+    """Names and capitalised words are left out; the words written in lower case are stemmed."""
+    assert common_words("Trump told Elon Musk the launch of SpaceX rockets was 'great'") == {
+        "told",
+        "launch",
+        "rocket",
+        "great",
+    }
