@@ -49,10 +49,11 @@ CANDIDATES = 30  # from each retriever; recall@30 of BM25 on the dev tweets is f
 BM25_K1, BM25_B = 0.9, 0.4  # chosen on the train tweets: MAP@5 0.815 with bm25s' 1.5/0.75, 0.822 with these
 SIGNS_KEPT = 20_000  # fact-checks whose re-ranking signs stay cached (~6 KB each), across matchers
 MATCH_THRESHOLD = 0.5  # the match model's probability; chosen on train (F0.5), dev figures in docs/factchecks.md
-# Lexical scoring: a fact-check sharing fewer than MIN_CONTENT_WORDS telling words with the claim beyond names
-# ("Trump", "Musk": ``content_words_shared``) scores NAMES_ONLY_PENALTY less, so it needs 0.65 where others need
-# 0.5. Chosen on the train tweets (F0.5 0.7349 -> 0.7366) and news sentences (docs/factchecks.md).
-MIN_CONTENT_WORDS, NAMES_ONLY_PENALTY = 2, 0.15
+# A fact-check sharing fewer than MIN_CONTENT_WORDS telling words with the claim beyond names ("Trump", "Musk":
+# ``content_words_shared``) scores NAMES_ONLY_PENALTY less, so it needs 0.65 where others need 0.5; with
+# embeddings, only when its cosine is below NAMES_ONLY_COSINE too (a translated claim shares names alone).
+# Chosen on the train tweets (F0.5 kept) and news sentences (docs/factchecks.md, Matching, step 5).
+MIN_CONTENT_WORDS, NAMES_ONLY_PENALTY, NAMES_ONLY_COSINE = 2, 0.15, 0.85
 
 
 def passage_text(fact_check: FactCheck) -> str:
@@ -309,16 +310,17 @@ class Candidates:
     def match_scores(self, model: LogisticModel, positions: npt.NDArray[np.int64]) -> Floats:
         """Return the scores of the candidates at ``positions``, by the match model.
 
-        Without cosines, a candidate sharing under ``MIN_CONTENT_WORDS`` words beyond names scores
-        ``NAMES_ONLY_PENALTY`` less (never below 0).
+        A candidate sharing under ``MIN_CONTENT_WORDS`` telling words beyond names (and, with cosines, whose
+        cosine is under ``NAMES_ONLY_COSINE``) scores ``NAMES_ONLY_PENALTY`` less (never below 0).
         """
         scores = model.probabilities(self.match_rows(positions))
-        if self.cosines is not None:  # the cosine tells names from meaning, and across languages no word is shared
-            return scores
-        thin = [content_words_shared(self.query, self.signs[position]) < MIN_CONTENT_WORDS for position in positions]
-        return np.asarray(
-            np.clip(scores - NAMES_ONLY_PENALTY * np.asarray(thin, dtype=np.float32), 0.0, 1.0), dtype=np.float32
+        thin = np.asarray(
+            [content_words_shared(self.query, self.signs[position]) < MIN_CONTENT_WORDS for position in positions],
+            dtype=bool,
         )
+        if self.cosines is not None:
+            thin &= self.cosines[positions] < NAMES_ONLY_COSINE
+        return np.asarray(np.clip(scores - NAMES_ONLY_PENALTY * thin, 0.0, 1.0), dtype=np.float32)
 
 
 def candidates_in(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from service.factchecks.features import content_words_shared
 from service.factchecks.matching import (
     MATCH_THRESHOLD,
     MIN_CONTENT_WORDS,
+    NAMES_ONLY_COSINE,
     NAMES_ONLY_PENALTY,
     FactCheckMatcher,
     primary_language,
@@ -230,3 +233,41 @@ async def test_sharing_telling_words_costs_nothing() -> None:
     model = float(shipped_rerankers().match_lexical.probabilities(found.match_rows(np.arange(1)))[0])
     [match] = await matcher.search(query, limit=1)
     assert match.score == pytest.approx(model, abs=1e-4)
+
+
+class FixedEmbedder:
+    """Embeds every fact-check as (1, 0) and every query as (``cosine``, …): a chosen cosine between the two."""
+
+    def __init__(self, cosine: float) -> None:
+        self._cosine = cosine
+
+    @property
+    def name(self) -> str:
+        """Name the stand-in vector space."""
+        return "test/fixed"
+
+    async def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Return unit rows at the chosen cosine to the fact-checks' vector."""
+        return np.tile([self._cosine, (1 - self._cosine**2) ** 0.5], (len(texts), 1)).astype(np.float32)
+
+    async def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Return the fact-checks' one vector."""
+        return np.tile([1.0, 0.0], (len(texts), 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("cosine", "penalised"), [(0.95, False), (0.5, True)])
+async def test_with_embeddings_only_a_low_cosine_costs_the_penalty(cosine: float, penalised: bool) -> None:
+    """Sharing names alone costs NAMES_ONLY_PENALTY with embeddings only under NAMES_ONLY_COSINE."""
+    matcher = FactCheckMatcher(FixedEmbedder(cosine))
+    matcher.upsert([FALCON], await matcher.vectors_for([FALCON]))
+    query = "Trump said he will need Elon Musk, and praised the Tesla CEO for moving SpaceX out of California."
+    vector = (await FixedEmbedder(cosine).queries([query]))[0]
+    found = matcher.candidates(query, vector)
+    assert found is not None
+    assert found.cosines is not None
+    assert (float(found.cosines[0]) < NAMES_ONLY_COSINE) is penalised
+    hybrid = shipped_rerankers().match_hybrid
+    assert hybrid is not None
+    model = float(hybrid.probabilities(found.match_rows(np.arange(1)))[0])
+    [match] = await matcher.search(query, limit=1)
+    assert match.score == pytest.approx(max(0.0, model - NAMES_ONLY_PENALTY) if penalised else model, abs=1e-4)
