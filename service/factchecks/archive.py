@@ -17,17 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import ValidationError
 
 from schemas.factchecks import FactCheck, FactCheckMatch
 from service.errors import StoreUnavailable, UpstreamError
 from service.factchecks.embedder_choice import configured_embedder
-from service.factchecks.matching import FactCheckMatcher
 from service.settings import Settings
 from service.stores.factchecks.factcheck_store import FactCheckStore, StoredFactCheck, Written
 from service.stores.factchecks.factory import open_factcheck_store
+
+if TYPE_CHECKING:  # the matcher, numpy and bm25s (about 45 MB) load with the first fact-check held or searched
+    import numpy as np
+
+    from service.factchecks.embedders import Embedder
+    from service.factchecks.matching import FactCheckMatcher
 
 logger = logging.getLogger("claims.factchecks")
 REEMBED_BATCH = 256  # stored fact-checks embedded again at a time (and their vectors stored) after a change
@@ -35,16 +40,19 @@ REEMBED_BATCH = 256  # stored fact-checks embedded again at a time (and their ve
 
 def vector_bytes(vectors: np.ndarray | None, row: int) -> bytes | None:
     """Return one row of ``vectors`` as float32 bytes (None without vectors)."""
+    import numpy as np
+
     return None if vectors is None else np.ascontiguousarray(vectors[row], dtype=np.float32).tobytes()
 
 
 class FactCheckArchive:
     """The fact-checks of the store, searchable in this process, re-read when the store's version moves."""
 
-    def __init__(self, store: FactCheckStore, matcher: FactCheckMatcher, embedder_tag: str | None) -> None:
+    def __init__(self, store: FactCheckStore, embedder: Embedder | None) -> None:
         self.store = store
-        self._matcher = matcher
-        self._tag = embedder_tag
+        self._embedder = embedder
+        self._tag = None if embedder is None else embedder.name
+        self._built: FactCheckMatcher | None = None
         self._version = -1  # nothing loaded yet
         self._lock = asyncio.Lock()
 
@@ -55,7 +63,16 @@ class FactCheckArchive:
 
     def __len__(self) -> int:
         """Return how many fact-checks this process holds."""
-        return len(self._matcher)
+        return 0 if self._built is None else len(self._built)
+
+    @property
+    def _matcher(self) -> FactCheckMatcher:
+        """Return the matcher, made on first use: an archive never filled nor searched never loads it."""
+        if self._built is None:
+            from service.factchecks.matching import FactCheckMatcher
+
+            self._built = FactCheckMatcher(self._embedder)
+        return self._built
 
     async def sync(self) -> None:
         """Read what changed in the store since the version held (everything, the first time)."""
@@ -77,8 +94,8 @@ class FactCheckArchive:
         batch of ``REEMBED_BATCH`` at a time, and their new vectors stored, so the next start embeds nothing.
         """
         for row in rows:
-            if row.record is None:
-                self._matcher.remove(row.url)
+            if row.record is None and self._built is not None:
+                self._built.remove(row.url)
         present = [row for row in rows if row.record is not None]
         if not present:
             return
@@ -87,6 +104,8 @@ class FactCheckArchive:
             return
         current = [row for row in present if row.vector is not None and row.embedder == self._tag]
         if current:
+            import numpy as np
+
             vectors = np.stack([np.frombuffer(row.vector or b"", dtype=np.float32) for row in current])
             self._matcher.upsert([_record_of(row) for row in current], vectors)
         stale = [row for row in present if not (row.vector is not None and row.embedder == self._tag)]
@@ -127,11 +146,15 @@ class FactCheckArchive:
     async def search(self, query: str, *, limit: int, language: str | None) -> list[FactCheckMatch]:
         """Return the fact-checks matching ``query``, best first."""
         await self.fresh()
+        if self._built is None:  # nothing was ever held
+            return []
         return await self._matcher.search(query, limit=limit, language=language)
 
     async def search_many(self, queries: Sequence[str], *, limit: int) -> list[list[FactCheckMatch]]:
         """Return the matches of each query, best first."""
         await self.fresh()
+        if self._built is None:  # nothing was ever held
+            return [[] for _ in queries]
         return await self._matcher.search_many(list(queries), limit=limit)
 
     async def upsert(self, fact_checks: Sequence[FactCheck]) -> Written:
@@ -161,7 +184,8 @@ class FactCheckArchive:
         """Remove the fact-check of ``url`` from the store and from what is held; say whether it was there."""
         async with self._lock:
             removed = await self.store.remove(url)
-            self._matcher.remove(url)
+            if self._built is not None:
+                self._built.remove(url)
         return removed
 
     async def close(self) -> None:
@@ -190,9 +214,7 @@ def archive_for(settings: Settings) -> FactCheckArchive:
     The embedder is the ``factcheck_embedder`` setting's (``embedder_choice``); the offline model is loaded only
     when a text is first embedded.
     """
-    matcher = FactCheckMatcher(configured_embedder(settings))
-    tag = None if matcher.embedder is None else matcher.embedder.name
-    return FactCheckArchive(open_factcheck_store(settings), matcher, embedder_tag=tag)
+    return FactCheckArchive(open_factcheck_store(settings), configured_embedder(settings))
 
 
 async def preload(archive: FactCheckArchive) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from service.errors import ConfigError
-from service.factchecks.embedders import Embedder, LiteLLMEmbedder, OfflineEmbedder
+from service.multilingual import extra_installed
 from service.settings import FACTCHECK_EMBEDDER_KEYWORDS, Settings
+
+if TYPE_CHECKING:  # the embedders import numpy: loaded only when one is configured
+    from service.factchecks.embedders import Embedder
 
 AUTO, OFFLINE, NONE = FACTCHECK_EMBEDDER_KEYWORDS
 
@@ -26,7 +30,11 @@ def configured_embedder(settings: Settings) -> Embedder | None:
     if choice == NONE or (choice == AUTO and _lexical_by_default):
         return None
     if choice in (AUTO, OFFLINE):
-        offline = OfflineEmbedder.installed()
+        offline = None
+        if extra_installed():
+            from service.factchecks.embedders import OfflineEmbedder
+
+            offline = OfflineEmbedder.installed()
         if offline is None and choice == OFFLINE:
             raise ConfigError(
                 "factcheck_embedder is offline, but the multilingual extra is not installed "
@@ -36,6 +44,8 @@ def configured_embedder(settings: Settings) -> Embedder | None:
     entry = settings.model_entry(choice)
     if entry is None:  # pragma: no cover - the settings refuse an unknown alias
         raise ConfigError(f"factcheck_embedder {choice!r} names no configured model")
+    from service.factchecks.embedders import LiteLLMEmbedder
+
     return LiteLLMEmbedder(entry, timeout_s=settings.request_timeout_s)
 
 

