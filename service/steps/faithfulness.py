@@ -41,18 +41,28 @@ from service.steps.standalone import BRACKETED, unbracketed
 
 FaithfulnessMode = Literal["drop", "warn", "off"]
 
+_SEPARATOR = "\x00"  # never inside a token
 _WORD = re.compile(
     rf"(?:[A-Za-z]\.){{2,}}|[^\W\d_]+(?:[{MARKS}]+[^\W\d_]*)*(?:['’][^\W\d_]+)*|{FIGURE}", re.UNICODE
 )  # a word keeps its vowel signs (Devanagari, Thai); figures are read by ``service.steps.numbers``
-# The same tokens of an ASCII text (most texts), three times faster: every alternative opens with a class
-# (an acronym "U.S.", a word, a figure as FIGURE reads it), so most characters fail at the first test.
-_ASCII_WORD = re.compile(
-    r"[A-Za-z](?:(?:\.[A-Za-z])+\.|[A-Za-z]*(?:'[A-Za-z]+)*)|\d(?:\d{0,2}(?: \d{3})+(?!\d)|[\d,.]*\d|)"
+# The same tokens of a plain text (most texts), three times faster: every alternative opens with a class (an
+# acronym "U.S.", a word, a figure as FIGURE reads it), so most characters fail at the first test. A plain text
+# is ASCII but for curly quotes and a few marks that no token holds or that a word holds as ``_WORD`` does (’).
+_PLAIN_WORD = (
+    r"[A-Za-z](?:[A-Za-z]+(?:['’][A-Za-z]+)*|(?:\.[A-Za-z])+\.|(?:['’][A-Za-z]+)*)"
+    r"|\d(?:\d{0,2}(?: \d{3})+(?!\d)|[\d,.]*\d|)"
 )
+_NOT_PLAIN = re.compile("[^\x00-\x7f“”‘’—–…«»•]")  # nor does it hold a digit of another script
+# Texts read together are joined by the separator, which the patterns then match as a token of its own: it
+# ends a text's last figure (no scale after it) and spelled-out run as the end of that text does.
+_JOINED_WORD = re.compile(f"{_WORD.pattern}|{_SEPARATOR}", re.UNICODE)
+_JOINED_PLAIN_WORD = re.compile(f"{_PLAIN_WORD}|{_SEPARATOR}")
+_TOKENISERS = {False: (_WORD, re.compile(_PLAIN_WORD)), True: (_JOINED_WORD, _JOINED_PLAIN_WORD)}  # [joined][plain]
+# in tokens joined by the separator: each figure (a token opening with a digit) and the token after it
 _DIGIT = re.compile(r"\d")
+_FIGURE_AND_NEXT = re.compile(f"{_SEPARATOR}(\\d[^{_SEPARATOR}]*)(?={_SEPARATOR}([^{_SEPARATOR}]*)|\\Z)")  # after a separator
 _ACCENTS = re.compile("[\u0300-\u036f]")  # the combining accents NFD splits off Latin, Greek and Cyrillic letters
 _POSSESSIVE = re.compile(r"['’]s?$")
-_SEPARATOR = "\x00"  # never inside a token
 _POSSESSIVE_AT_END = re.compile(r"['’]s?(?=\x00|\Z)")
 UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -77,6 +87,7 @@ _OPENER_WORDS = """
 OPENERS = frozenset(_OPENER_WORDS.split())
 NOT_NAMES = OPENERS | UNITS.keys() | TENS.keys() | SCALES.keys()  # "One of the largest", "Two people": numbers
 NUMBER_WORDS = frozenset(UNITS.keys() | TENS.keys() | SCALES.keys())  # a spelled-out run holds one of these
+_RUN_OPENERS = frozenset(UNITS.keys() | TENS.keys())
 NEGATIONS = frozenset(
     ["not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "false", "untrue", "incorrect"]
 )
@@ -95,6 +106,8 @@ MAX_SUFFIX = 3
 STEMS_REMEMBERED = 4_096  # distinct names in claims, ~0.5 MB at most
 TEXTS_REMEMBERED = 512  # distinct texts: a few chunks' sentences and context, ~1.8 MB at most
 CLAIM_TEXTS_REMEMBERED = 1_024  # distinct claim texts and claimants, ~0.5 MB at most
+FIGURES_REMEMBERED = 2_048  # distinct figures, and distinct words after one, ~0.3 MB at most
+CHUNKS_REMEMBERED = 16  # the supports of the last chunks read, ~1 MB at most
 REMEMBERED_CHARS = 1_000  # longer texts are read each time, so the memories stay small whatever comes in
 REMEMBERED_WORD_CHARS = 40
 
@@ -106,17 +119,25 @@ class Support:
     words: frozenset[str]
     numbers: frozenset[float]
     sentences: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
+    texts: frozenset[str] = field(default=frozenset(), compare=False, hash=False)  # what was read
 
     @classmethod
     def of(cls, texts: Iterable[str], sentences: Mapping[int, str] | None = None) -> Support:
-        """Read the words and numbers of the texts the model was shown (``sentences``: the citable ones, by id)."""
-        words: set[str] = set()
-        numbers: set[float] = set()
-        for text in texts:
-            reading = _read(text)
-            words |= reading.words
-            numbers |= reading.numbers
-        return cls(frozenset(words), frozenset(numbers), dict(sentences or {}))
+        """Read the words and numbers of the texts the model was shown (``sentences``: the citable ones, by id).
+
+        The texts are read together, as one text in which the separator ends each (a few C calls for the
+        whole chunk instead of a few a text); a text holding the separator itself is read alone.
+        """
+        texts = list(texts)
+        joined = _SEPARATOR.join(texts)
+        if joined.count(_SEPARATOR) == len(texts) - 1:
+            reading = _reading(joined, joined_texts=True)
+            words, numbers = reading.words, reading.numbers
+        else:
+            readings = [_read(text) for text in texts]
+            words = frozenset().union(*(reading.words for reading in readings))
+            numbers = frozenset().union(*(reading.numbers for reading in readings))
+        return cls(words, numbers, dict(sentences or {}), frozenset(texts))
 
     def has_word(self, word: str) -> bool:
         """Say whether a word, or a form of it that differs only by an ending, is supported."""
@@ -143,23 +164,29 @@ def _read(text: str) -> _Reading:
     return _remembered_reading(text) if len(text) <= REMEMBERED_CHARS else _reading(text)
 
 
-def _reading(text: str) -> _Reading:
-    """Read the tokens, the comparable words and the numbers of one text (digits of every script as ASCII)."""
-    text = with_ascii_digits(text)
-    tokens = _tokens(text)
-    words = _stems(tokens)
-    figures = _numbers(tokens, words, has_digits=_DIGIT.search(text) is not None)
+def _reading(text: str, *, joined_texts: bool = False) -> _Reading:
+    """Read the tokens, the comparable words and the numbers of one text (digits of every script as ASCII).
+
+    ``joined_texts``: the text is several joined by the separator, each read as if alone.
+    """
+    plain = text.isascii() or _NOT_PLAIN.search(text) is None
+    tokens = _tokens(text if plain else with_ascii_digits(text), joined=joined_texts, plain=plain)
+    joined = _SEPARATOR.join(tokens)
+    words = _stems(tokens, joined)
+    figures = _numbers(joined, words)
     return _Reading(tuple(tokens), words, frozenset().union(*figures), tuple(figures))
 
 
-def _stems(tokens: list[str]) -> frozenset[str]:
+def _stems(tokens: list[str], joined: str | None = None) -> frozenset[str]:
     """Return the comparable forms of the word tokens (not the figures): ``_stemmed`` of each, done all at once.
 
-    The tokens are joined and folded as one string (case, possessives at each token's end, dots), which is
-    what folding each does, in a few C calls instead of a few Python calls a token.
+    The tokens are joined (``joined``, when the caller has joined them already) and folded as one string (case,
+    possessives at each token's end, dots), which is what folding each does, in a few C calls instead of a few
+    Python calls a token.
     """
-    joined = _without_accents(_POSSESSIVE_AT_END.sub("", _SEPARATOR.join(tokens).casefold()).replace(".", ""))
-    stems = {stem for stem in joined.split(_SEPARATOR) if stem and not stem[0].isdigit()}
+    joined = _SEPARATOR.join(tokens) if joined is None else joined
+    joined = _without_accents(_POSSESSIVE_AT_END.sub("", joined.casefold()).replace(".", ""))
+    stems = {stem for stem in set(joined.split(_SEPARATOR)) if stem and not stem[0].isdigit()}  # each once
     for short in stems & MONTHS.keys():
         stems.discard(short)
         stems.add(MONTHS[short])
@@ -170,14 +197,25 @@ def chunk_support(chunk: Chunk, title: str | None) -> Support:
     """Return what the model was shown for a chunk: its sentences, their context, the title and the speakers."""
     shown = [*chunk.context, *chunk.sentences]
     speakers = {sentence.speaker for sentence in shown if sentence.speaker}
-    citable = {sentence.id: sentence.text for sentence in chunk.sentences}
-    return Support.of([*(sentence.text for sentence in shown), *speakers, title or ""], citable)
+    citable = tuple((sentence.id, sentence.text) for sentence in chunk.sentences)
+    return _remembered_support((*(sentence.text for sentence in shown), *speakers, title or ""), citable)
 
 
-def _tokens(text: str) -> list[str]:
-    """Split text into words and figures; hyphens and slashes separate ("US-Mexico", "42-minute")."""
+def _support(texts: tuple[str, ...], citable: tuple[tuple[int, str], ...]) -> Support:
+    """Read a chunk's support from its texts and its citable sentences (memoised: a chunk read again is not)."""
+    return Support.of(texts, dict(citable))
+
+
+def _tokens(text: str, *, joined: bool = False, plain: bool | None = None) -> list[str]:
+    """Split text into words and figures; hyphens and slashes separate ("US-Mexico", "42-minute").
+
+    ``joined``: the text is several joined by the separator, which is kept as a token between them; ``plain``:
+    whether the text is plain, when the caller knows.
+    """
+    if plain is None:
+        plain = text.isascii() or _NOT_PLAIN.search(text) is None
     text = text.replace("-", " ").replace("–", " ").replace("/", " ")
-    return (_ASCII_WORD if text.isascii() else _WORD).findall(text)
+    return _TOKENISERS[joined][plain].findall(text)
 
 
 def _stem(word: str) -> str:
@@ -204,35 +242,60 @@ def _same_root(stem: str, known: str) -> bool:
     return longer.startswith(shorter) and len(longer) - len(shorter) <= MAX_SUFFIX
 
 
-def _numbers(tokens: Sequence[str], stems: Set[str], *, has_digits: bool) -> list[frozenset[float]]:
+def _numbers(joined: str, stems: Set[str]) -> list[frozenset[float]]:
     """Return every number the tokens state, each with its readings: figures (scaled too) and spelled-out runs.
 
-    A figure is read by ``service.steps.numbers`` ("12.000" is 12 or 12000) and scaled by the word after it
-    ("4 billion", "1,5 Mio.", "4.9万"). ``stems`` are the tokens' comparable forms: a spelled-out run is read
-    only when one is a number word (a number word's stem is itself), and figures only when the text
-    ``has_digits``.
+    ``joined`` are the tokens joined by the separator. A figure is read by ``service.steps.numbers`` ("12.000"
+    is 12 or 12000) and scaled by the word after it ("4 billion", "1,5 Mio.", "4.9万"). ``stems`` are the
+    tokens' comparable forms: a spelled-out run is read only when one is a number word (a number word's stem
+    is itself).
     """
     found: list[frozenset[float]] = []
-    for index, token in enumerate(tokens if has_digits else ()):
-        values = readings(token) if token[0].isdigit() else frozenset()
+    for figure, following in _FIGURE_AND_NEXT.findall(_SEPARATOR + joined) if _DIGIT.search(joined) else ():
+        values = _figure_readings(figure)
         if not values:
             continue
         found.append(values)
-        following = tokens[index + 1] if index + 1 < len(tokens) else ""
-        if (scale := scale_of(following)) is not None:
+        if (scale := _scale_of(following)) is not None:
             found.append(frozenset(value * scale for value in values))
-    if NUMBER_WORDS.isdisjoint(stems):
-        return found  # no number word, so no spelled-out run: skip reading them word by word
-    return found + [frozenset({value}) for value in _spelled_numbers(tokens)]
+    if _RUN_OPENERS.isdisjoint(stems) and (ARTICLES.isdisjoint(stems) or SCALES.keys().isdisjoint(stems)):
+        return found  # a run opens with a unit, a ten, or "a" before a scale word: none, so no spelled-out run
+    spelled = _spelled_numbers(joined.casefold(), NUMBER_WORDS & stems)
+    return found + [frozenset({value}) for value in spelled]
 
 
-def _spelled_numbers(tokens: Sequence[str]) -> set[float]:
+def _spelled_numbers(joined: str, present: Iterable[str]) -> set[float]:
     """Return the values of spelled-out runs: "forty two", "two hundred thousand", "a million", "a dozen".
 
-    A lone "one" (or "a") is a word, not a figure: "one of the largest" states no number to check.
+    ``joined`` are the tokens case-folded and joined by the separator, ``present`` the number words among
+    their comparable forms. A lone "one" (or "a") is a word, not a figure: "one of the largest" states no
+    number to check. Only the stretches of number words (and "a", "an" before a scale word) are read word by
+    word, found with ``str.find``: any other word ends a run.
     """
+    padded = f"{_SEPARATOR}{joined}{_SEPARATOR}"
+    spans: list[tuple[int, int]] = []  # where each number word (a whole token) starts and ends
+    for word in present:
+        at = padded.find(f"{_SEPARATOR}{word}{_SEPARATOR}")
+        while at != -1:
+            spans.append((at + 1, at + 1 + len(word)))
+            at = padded.find(f"{_SEPARATOR}{word}{_SEPARATOR}", at + 1 + len(word))
+    for start, end in list(spans):  # "a million": an article before a scale word
+        article = padded[padded.rfind(_SEPARATOR, 0, start - 1) + 1 : start - 1] if start > 1 else ""
+        if padded[start:end] in SCALES and article in ARTICLES:
+            spans.append((start - 1 - len(article), start - 1))
+    spans.sort()
     found: set[float] = set()
-    words = [token.casefold() for token in tokens]
+    first = 0
+    for position in range(1, len(spans) + 1):
+        if position == len(spans) or spans[position][0] != spans[position - 1][1] + 1:
+            found |= _run_values(padded[spans[first][0] : spans[position - 1][1]].split(_SEPARATOR))
+            first = position
+    return found
+
+
+def _run_values(words: Sequence[str]) -> set[float]:
+    """Return the values of the spelled-out runs of a stretch of words (ended by a word that is no number)."""
+    found: set[float] = set()
     total = current = 0.0
     run: list[str] = []
     for index, word in enumerate([*words, ""]):
@@ -259,7 +322,7 @@ def _claim_terms(text: str) -> tuple[tuple[str, ...], tuple[frozenset[float], ..
     too, so it is read once): the names and numbers (each with its readings) of all of them.
     """
     if "[" in text:
-        pieces = [unbracketed(text), *(bracket.group(0)[1:-1] for bracket in BRACKETED.finditer(text))]
+        pieces = [_unbracketed(text), *(bracket.group(0)[1:-1] for bracket in BRACKETED.finditer(text))]
         terms = [_claim_terms(piece) for piece in pieces]
         names = tuple(dict.fromkeys(name for piece_names, _ in terms for name in piece_names))
         return names, tuple(dict.fromkeys(number for _, numbers in terms for number in numbers))
@@ -277,6 +340,8 @@ def unsupported_terms(text: str, claimant: str | None, support: Support, *, name
     """Return the names (unless ``names`` is false) and numbers of a claim's text and claimant its support lacks."""
     missing: list[str] = []
     for source in (text, claimant or ""):
+        if source in support.texts and "[" not in source:
+            continue  # a text the support was read from (a claim copying its sentence): all of it is supported
         named, numbers = _claim_terms(source)
         missing += [name for name in named if names and not support.has_word(name)]
         missing += [_show(max(number)) for number in numbers if number.isdisjoint(support.numbers)]
@@ -315,7 +380,7 @@ def _against(text: str, said: str, quote: str) -> _Against:
     Content is compared as sets of comparable words (each distinct word once), so that the work is a few set
     operations whatever the length; only the words the quote lacks are looked at one by one.
     """
-    own_text = unbracketed(text)
+    own_text = _unbracketed(text)
     if own_text.strip() in (said.strip(), quote.strip()):  # the usual case: the claim copies its quote
         return _Against(0, (), (), frozenset(), flipped=False)
     own = _read(own_text)
@@ -459,13 +524,18 @@ def _notice(grounded: GroundedClaim, fault: str, chunk: int, code: str) -> Notic
     return Notice(chunk=chunk, code=code, detail=f"claim {grounded.claim.text[:80]!r} {fault}")
 
 
+_remembered_support = lru_cache(maxsize=CHUNKS_REMEMBERED)(_support)
 _remembered_reading = lru_cache(maxsize=TEXTS_REMEMBERED)(_reading)
 _remembered_terms = lru_cache(maxsize=CLAIM_TEXTS_REMEMBERED)(_terms)
 _remembered_stem = lru_cache(maxsize=STEMS_REMEMBERED)(_stemmed)
 _remembered_against = lru_cache(maxsize=CLAIM_TEXTS_REMEMBERED)(_against)
+_unbracketed = lru_cache(maxsize=CLAIM_TEXTS_REMEMBERED)(unbracketed)  # a claim's own words: read twice
+_figure_readings = lru_cache(maxsize=FIGURES_REMEMBERED)(readings)
+_scale_of = lru_cache(maxsize=FIGURES_REMEMBERED)(scale_of)  # the word after a figure: "the", "in", "percent" …
 
 
 def forget() -> None:
     """Drop every memoised reading (benchmarks measure a first reading with it; nothing else needs it)."""
-    for memoised in (_remembered_reading, _remembered_stem, _remembered_terms, _remembered_against, _text_negations):
-        memoised.cache_clear()
+    memoised = (_remembered_reading, _remembered_stem, _remembered_terms, _remembered_against, _text_negations)
+    for memo in (*memoised, _unbracketed, _figure_readings, _scale_of, _remembered_support):
+        memo.cache_clear()

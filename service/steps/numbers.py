@@ -23,6 +23,8 @@ FIGURE = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d[\d,.]*\d|\d"  # a figure as
 _GROUP_SPACES = re.compile(r"[ \u00a0\u202f]")
 _CJK_NUMERALS = re.compile(r"[零〇一二两兩三四五六七八九十百千万萬亿億点點]{2,}")
 _SIGNS = {"٫": ".", "٬": ",", "٪": "%", "％": "%", "﹪": "%"}
+_FOREIGN_DIGIT = re.compile(r"[^\D0-9]")  # a digit (Nd, as \d is) of another script than ASCII
+_FOREIGN_SIGN = re.compile(f"[{''.join(_SIGNS)}]")
 _SCALE_WORDS = {
     10**3: "thousand tausend mil mille mila tys tyś тыс тис duizend χιλ χιλιάδες",
     10**5: "lakh lakhs लाख লাখ",
@@ -53,7 +55,8 @@ _DIGITS = _AsciiDigits({ord(sign): ascii_sign for sign, ascii_sign in _SIGNS.ite
 def with_ascii_digits(text: str) -> str:
     """Return ``text`` with every script's digits as ASCII and Chinese or Japanese numerals as figures."""
     if not text.isascii():
-        text = text.translate(_DIGITS)
+        if _FOREIGN_DIGIT.search(text) or _FOREIGN_SIGN.search(text):  # else nothing to translate (“, é …)
+            text = text.translate(_DIGITS)
         if _CJK_NUMERALS.search(text):
             text = _CJK_NUMERALS.sub(_cjk_figure, text)
     return text
@@ -71,6 +74,8 @@ def _cjk_figure(match: re.Match[str]) -> str:
 
 def readings(figure: str) -> frozenset[float]:
     """Return what a figure may mean: one value, or two where "12.000" or "1,500" is read both ways."""
+    if figure.isdigit() and figure.isascii():
+        return frozenset({float(figure)})  # the usual case: no separator
     plain = _GROUP_SPACES.sub("", figure)
     commas, dots = plain.count(","), plain.count(".")
     if commas and dots:
