@@ -30,6 +30,8 @@ MIN_SHARE = 0.6  # the share of the letters (of the text's sentences) the langua
 WIDE_LETTER_WEIGHT = 3  # a Chinese or Japanese character says about as much as three letters of an alphabet
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _WHITE = re.compile(r"\s+")
+_NOT_LETTERS = re.compile(r"[\W\d_]+", re.UNICODE)
+_FROM_HANGUL = re.compile("[\u1100-\U0010ffff]")  # the first East Asian wide character is U+1100
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？।۔؟።။។])\s*")  # "2.5%" is no sentence end
 
 
@@ -86,8 +88,13 @@ def _share_of(tag: str, sample: str) -> float:
 
 
 def _letters(text: str) -> int:
-    """Count a text's letters, an East Asian wide one as ``WIDE_LETTER_WEIGHT``."""
-    return sum(WIDE_LETTER_WEIGHT if _is_wide(char) else 1 for char in _LETTER.findall(text))
+    """Count a text's letters, an East Asian wide one as ``WIDE_LETTER_WEIGHT``.
+
+    Only the characters from U+1100 up can be wide, so only those are looked at one by one (none in most texts).
+    """
+    letters = len(_NOT_LETTERS.sub("", text))  # what is left are the letters
+    wide = sum(1 for char in _FROM_HANGUL.findall(text) if _is_wide(char) and _LETTER.match(char))
+    return letters + (WIDE_LETTER_WEIGHT - 1) * wide
 
 
 def _is_wide(char: str) -> bool:
