@@ -14,6 +14,7 @@ runs on every claim of every reply, whatever the model.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 BRACKETED = re.compile(r"\[[^\[\]]{1,200}\]")
@@ -83,6 +84,23 @@ OPENERS = frozenset(
         " now still even only according meanwhile instead earlier later last next if because although though"
     )
 )
+# The words each pattern needs, one of which any match holds as a whole word: a pattern runs only on a text that
+# holds one (lower-cased ASCII words; most sentences hold none of several patterns' words).
+_NEEDS = {
+    UNRESOLVED: frozenset(
+        "this these those that yesterday today tomorrow tonight ago then time".split()
+        + f"{_TIME_UNIT}|{_WEEKDAY}|{_DESCRIPTION}".lower().split("|")
+    ),
+    LOCATIVE_THERE: frozenset({"there"}),
+    PERSONAL: frozenset(PERSONAL.pattern[5:].split(")")[0].split("|")),
+    PLACE: frozenset(_PLACE.split("|")),
+    IT_REFERENCE: frozenset({"it"}),
+    FIRST_PERSON: frozenset("i me my mine myself we us our ours ourselves".split()),
+    SECOND_PERSON: frozenset("you your yours yourself yourselves".split()),
+    _FIXED_YOU: frozenset({"you"}),
+}
+_ASCII_RUN = re.compile("[a-z]+")
+_LIKE_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")  # İ ı ſ K: the letters IGNORECASE matches with ASCII ones
 RESOLVED = " Named "  # what a bracket stands for when reading the rest: a name ("[Musk] said he …")
 TEXTS_REMEMBERED = 4_096  # distinct (text, claimant) pairs, ~4 MB at most
 REMEMBERED_CHARS = 1_000  # longer texts are read each time
@@ -104,16 +122,23 @@ def unbracketed(text: str, placeholder: str = " ") -> str:
 
 def unresolved_references(text: str, claimant: str | None = None) -> list[str]:
     """Return what in a claim's text leans on the article (empty when it stands alone), in order."""
-    own = _FIXED_YOU.sub(" ", unbracketed(text, RESOLVED))
-    found = [(match.start(), match.group(0)) for match in UNRESOLVED.finditer(own)]
-    found += [(match.start(), match.group(0).split()[-1]) for match in LOCATIVE_THERE.finditer(own)]
+    own = unbracketed(text, RESOLVED)
+    words = None if _LIKE_ASCII.search(own) else frozenset(_ASCII_RUN.findall(own.lower()))
+
+    def matches(pattern: re.Pattern[str], in_text: str) -> Iterator[re.Match[str]]:
+        """Yield the pattern's matches, none without looking when the text lacks every word it needs."""
+        return pattern.finditer(in_text) if words is None or not _NEEDS[pattern].isdisjoint(words) else iter(())
+
+    own = _FIXED_YOU.sub(" ", own) if words is None or "you" in words else own
+    found = [(match.start(), match.group(0)) for match in matches(UNRESOLVED, own)]
+    found += [(match.start(), match.group(0).split()[-1]) for match in matches(LOCATIVE_THERE, own)]
     for pattern in (PERSONAL, PLACE):  # "Musk said he would help": the sentence names whom "he" means
-        found += [(match.start(), match.group(0)) for match in pattern.finditer(own) if not _named_before(own, match)]
+        found += [(match.start(), match.group(0)) for match in matches(pattern, own) if not _named_before(own, match)]
     bare = own.replace(RESOLVED, " ")  # a bracket names a person more often than a thing: "[Newsom] said it …"
-    found += [(m.start(), m.group(0)) for m in IT_REFERENCE.finditer(bare) if not _named_before(bare, m)]
-    found += [(match.start(), match.group(0)) for match in SECOND_PERSON.finditer(own)]
+    found += [(m.start(), m.group(0)) for m in matches(IT_REFERENCE, bare) if not _named_before(bare, m)]
+    found += [(match.start(), match.group(0)) for match in matches(SECOND_PERSON, own)]
     if not (claimant and claimant.strip()):
-        found += [(match.start(), match.group(0)) for match in FIRST_PERSON.finditer(own)]
+        found += [(match.start(), match.group(0)) for match in matches(FIRST_PERSON, own)]
     return [words for _, words in sorted(found)]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 
 import httpx
@@ -11,6 +13,7 @@ import respx
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.steps import standalone
 from service.steps.standalone import is_standalone, unbracketed, unresolved_references
 from tests.conftest import OPENAI_URL, hosted_settings
 from tests.providers import openai_chat_completion, sentence_lines
@@ -61,6 +64,26 @@ def test_what_stands_alone_is_standalone(text: str, claimant: str | None) -> Non
     """A bracket resolves what it replaces or follows; a name before a pronoun resolves it; a claimant, "I"."""
     assert unresolved_references(text, claimant) == []
     assert is_standalone(text, claimant)
+
+
+WORDS = (
+    "this these those that that's that’s in on at by for with of after since last next the same following year week"
+    " days yesterday tonight ago Monday January 5 , “ ‘ and but so however is was why company bill time then back The"
+    " THIS He said she they it It is estimated you know thank mind I we our there were Musk [Musk] [the company] ſo"
+    " thiſ İt ıt K Named state city ours"
+).split(" ")
+
+
+def test_skipping_a_pattern_whose_words_are_missing_finds_what_running_every_pattern_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pattern left unrun (the text holds none of its words) would have found nothing: seeded random texts."""
+    rng = random.Random(25)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 12))) for _ in range(3_000)]
+    skipping = [unresolved_references(text, claimant) for text in texts for claimant in (None, "Musk")]
+    monkeypatch.setattr(standalone, "_LIKE_ASCII", re.compile(""))  # matches every text: every pattern runs
+    assert [unresolved_references(text, claimant) for text in texts for claimant in (None, "Musk")] == skipping
+    assert unresolved_references("Prices rose thiſ year.") == ["thiſ"]  # ſ is an s to IGNORECASE: "this"
 
 
 def test_the_bracketed_context_and_the_word_it_explains_are_set_aside() -> None:
