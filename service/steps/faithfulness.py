@@ -58,9 +58,9 @@ _NOT_PLAIN = re.compile("[^\x00-\x7f“”‘’—–…«»•]")  # nor does 
 _JOINED_WORD = re.compile(f"{_WORD.pattern}|{_SEPARATOR}", re.UNICODE)
 _JOINED_PLAIN_WORD = re.compile(f"{_PLAIN_WORD}|{_SEPARATOR}")
 _TOKENISERS = {False: (_WORD, re.compile(_PLAIN_WORD)), True: (_JOINED_WORD, _JOINED_PLAIN_WORD)}  # [joined][plain]
-# in tokens joined by the separator: each figure (a token opening with a digit) and the token after it
 _DIGIT = re.compile(r"\d")
-_FIGURE_AND_NEXT = re.compile(f"{_SEPARATOR}(\\d[^{_SEPARATOR}]*)(?={_SEPARATOR}([^{_SEPARATOR}]*)|\\Z)")  # after a separator
+# a figure (a token opening with a digit, after a separator) and the token after it
+_FIGURE_AND_NEXT = re.compile(f"{_SEPARATOR}(\\d[^{_SEPARATOR}]*)(?={_SEPARATOR}([^{_SEPARATOR}]*)|\\Z)")
 _ACCENTS = re.compile("[\u0300-\u036f]")  # the combining accents NFD splits off Latin, Greek and Cyrillic letters
 _POSSESSIVE = re.compile(r"['’]s?$")
 _POSSESSIVE_AT_END = re.compile(r"['’]s?(?=\x00|\Z)")

@@ -88,15 +88,15 @@ OPENERS = frozenset(
 # holds one (lower-cased ASCII words; most sentences hold none of several patterns' words).
 _NEEDS = {
     UNRESOLVED: frozenset(
-        "this these those that yesterday today tomorrow tonight ago then time".split()
+        str.split("this these those that yesterday today tomorrow tonight ago then time")
         + f"{_TIME_UNIT}|{_WEEKDAY}|{_DESCRIPTION}".lower().split("|")
     ),
     LOCATIVE_THERE: frozenset({"there"}),
     PERSONAL: frozenset(PERSONAL.pattern[5:].split(")")[0].split("|")),
     PLACE: frozenset(_PLACE.split("|")),
     IT_REFERENCE: frozenset({"it"}),
-    FIRST_PERSON: frozenset("i me my mine myself we us our ours ourselves".split()),
-    SECOND_PERSON: frozenset("you your yours yourself yourselves".split()),
+    FIRST_PERSON: frozenset(str.split("i me my mine myself we us our ours ourselves")),
+    SECOND_PERSON: frozenset(str.split("you your yours yourself yourselves")),
     _FIXED_YOU: frozenset({"you"}),
 }
 _ASCII_RUN = re.compile("[a-z]+")
