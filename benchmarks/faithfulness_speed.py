@@ -8,7 +8,7 @@ plus ``check_faithfulness`` (each claim's names and numbers against it):
 
 * first reading: every text of the chunk is new to the process (the memoised readings are dropped first),
   as for a chunk never seen before;
-* read again: the same chunk once more, its texts remembered, as for a chunk of an edited article;
+* read again: the same chunk once more, its support remembered (as for a chunk asked again past the cache);
 * reworded: the same claims with their texts reworded as a hosted model writes them ("Officials said that
   …", a bracket for context), so the check that a claim says what its quote says reads each one (a claim
   that copies its quote needs no reading); first reading;
