@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from schemas import ModelClaim
 from service.api.app import create_app
 from service.evaluation.hostile_claims import count_files
-from service.steps import faithfulness
+from service.steps import faithfulness, words
 from service.steps.chunking import Chunk
 from service.steps.faithfulness import Support, check_faithfulness, unsupported_terms
 from service.steps.grounding import GroundedClaim, Producer
@@ -223,13 +222,13 @@ def test_a_claimant_the_article_never_names_is_unfaithful(
 def test_a_text_read_again_is_read_once_and_a_long_one_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """A claim's text (or a quote's) is read once per text (memoised); a text past the memo's size limit is not kept."""
     read: list[str] = []
-    tokens = faithfulness._tokens
+    tokens = words._tokens
 
     def counting(text: str, **options: bool | None) -> list[str]:
         read.append(text)
         return tokens(text, **options)
 
-    monkeypatch.setattr(faithfulness, "_tokens", counting)
+    monkeypatch.setattr(words, "_tokens", counting)
     faithfulness.forget()
     sentence = f"Prices rose {uuid.uuid4().int % 1000} percent in Riverton, Mayor Delgado said."
     long = "Prices rose sharply. " * (faithfulness.REMEMBERED_CHARS // 10)
@@ -244,13 +243,13 @@ def test_a_text_read_again_is_read_once_and_a_long_one_each_time(monkeypatch: py
 def test_a_chunks_texts_are_read_together_and_its_support_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A chunk's texts are tokenised in one pass, and the same chunk read again is not tokenised again."""
     read: list[str] = []
-    tokens = faithfulness._tokens
+    tokens = words._tokens
 
     def counting(text: str, **options: bool | None) -> list[str]:
         read.append(text)
         return tokens(text, **options)
 
-    monkeypatch.setattr(faithfulness, "_tokens", counting)
+    monkeypatch.setattr(words, "_tokens", counting)
     faithfulness.forget()
     chunk = chunk_of(SHOWN_TEXTS)
     first = faithfulness.chunk_support(chunk, "A title")
@@ -260,38 +259,11 @@ def test_a_chunks_texts_are_read_together_and_its_support_once(monkeypatch: pyte
     faithfulness.forget()
 
 
-@pytest.mark.parametrize(
-    "texts",
-    [
-        SHOWN_TEXTS,
-        ["It cost 5", "million people came", "a", "dozen eggs"],  # a scale or a run never reaches over a text's end
-        ["forty", "two", "Jan.", "U.S.", "200 000", "Musk’s"],
-        ["a\x00million", "5", "\x00billion"],  # a text holding the separator: read alone
-        ["٣٥٫٨ في المائة", "二万九千三百九十八", "“Quoted,” she said — 4.9万", ""],
-        [],
-    ],
-    ids=["shown", "ends", "each-alone", "separator", "scripts", "empty"],
-)
-def test_texts_read_together_give_what_each_read_alone_gives(texts: list[str]) -> None:
-    """The support of texts read as one equals the union of each text's own words and numbers."""
-    faithfulness.forget()
-    assert Support.of(texts) == Support(*texts_read_alone(texts))
-
-
-def test_a_plain_text_is_tokenised_as_the_full_pattern_tokenises_it() -> None:
-    """The faster pattern for plain texts gives the tokens the full pattern gives, on seeded random plain texts."""
-    rng = random.Random(25)  # noqa: S311 -- seeded text for a test, not cryptography
-    alphabet = "aZb.,'’ 0123456789_xU.S\n\t!?\"()$%“”‘—…«»•"
-    for _ in range(20_000):
-        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
-        assert faithfulness._tokens(text, plain=True) == faithfulness._WORD.findall(text), text
-
-
 def texts_read_alone(texts: list[str]) -> tuple[frozenset[str], frozenset[float]]:
     """Return the words and numbers of the texts, each read alone."""
-    readings = [faithfulness._reading(text) for text in texts]
-    words = frozenset().union(*(reading.words for reading in readings))
-    return words, frozenset().union(*(reading.numbers for reading in readings))
+    readings = [words._reading(text) for text in texts]
+    comparable = frozenset().union(*(reading.words for reading in readings))
+    return comparable, frozenset().union(*(reading.numbers for reading in readings))
 
 
 def chunk_of(texts: list[str]) -> Chunk:
@@ -308,15 +280,6 @@ def test_memoised_reading_gives_what_reading_afresh_gives(sample_article: str) -
     remembered = Support.of(texts)
     assert remembered == afresh
     assert unsupported_terms("Anthony Fauci met Musk in 1911.", "Elon Musk", remembered) == ["Anthony", "Fauci", "1911"]
-
-
-def test_stemming_a_text_at_once_equals_stemming_each_word(sample_article: str) -> None:
-    """Folding the joined tokens (case, possessives, dots, months) gives each word's own comparable form."""
-    text = f"{sample_article} Musk’s U.S. Jan. Sept. İstanbul STRASSE Straße O'Neill's 4-year 15.2 1,324,994 X's"
-    tokens = faithfulness._tokens(text)
-    each = {faithfulness._stemmed(token) for token in tokens if not token[0].isdigit()}
-    assert faithfulness._stems(tokens) == each
-    assert {"musk", "us", "january", "september", "o'neill", "x"} <= each
 
 
 GOLDEN = Path(__file__).parents[1] / "golden"
