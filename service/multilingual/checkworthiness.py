@@ -1,11 +1,12 @@
 """Check-worthiness in any language: a linear head over the multilingual encoder's sentence embeddings.
 
-The head (``checkworthiness_head.json``: 384 weights, a bias and a fusion weight) is a logistic regression
-that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences (English, Arabic,
-Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. For English it is fused with
-the default model, whose cues are English words: the head's logit plus ``fusion`` times the default model's
-(which reads each sentence in its passage), divided by ``1 + fusion``, mapped to 0-1. Other languages get
-the head alone: fused, Arabic and Dutch lose in cross-validation (``checkworthiness_head_figures.json``).
+The head (``checkworthiness_head.json``: 384 weights, a bias, a fusion weight and the languages fused) is a
+logistic regression that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences
+(English, Arabic, Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. In the
+languages it names (English and Spanish) it is fused with the default model: the head's logit plus ``fusion``
+times the default model's (which reads each sentence in its passage), divided by ``1 + fusion``, mapped to
+0-1. Other languages get the head alone: fused, Arabic and Dutch lose in cross-validation
+(``checkworthiness_head_figures.json``).
 
 Nothing here loads the encoder: the first sentence scored does (``service.multilingual.encoder``), on the
 thread the offline model runs on, never the event loop.
@@ -37,8 +38,13 @@ class CheckworthinessHead:
     weights: Floats
     bias: float
     fusion: float = 0.0
+    fused_languages: frozenset[str] = frozenset({"en"})  # primary subtags whose scores are fused
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def fuses(self, language: str | None) -> bool:
+        """Say whether sentences in ``language`` are fused with the default model (unknown: None, as English)."""
+        return language is None or language.lower().split("-")[0] in self.fused_languages
 
     def logits(self, vectors: npt.NDArray[np.float32]) -> Floats:
         """Return each embedded sentence's logit (the sentence alone)."""
@@ -59,11 +65,12 @@ class CheckworthinessHead:
         weights = np.asarray(document["weights"], dtype=np.float64)
         if weights.shape != (DIMENSIONS,):
             raise ValueError(f"the head has {weights.size} weights; the encoder gives {DIMENSIONS} dimensions")
-        known = {"format", "weights", "bias", "fusion", "description"}
+        known = {"format", "weights", "bias", "fusion", "fused_languages", "description"}
         return cls(
             weights=weights,
             bias=float(document["bias"]),
             fusion=float(document.get("fusion", 0.0)),
+            fused_languages=frozenset(str(tag).lower() for tag in document.get("fused_languages", ["en"])),
             description=str(document.get("description", "")),
             extra={key: value for key, value in document.items() if key not in known},
         )

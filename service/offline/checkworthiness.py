@@ -175,20 +175,20 @@ def score_lines(
     """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model.
 
     With the multilingual extra installed, the multilingual head scores the lines ``claimed`` (every line when
-    None), fused with the active model's logits when ``language`` is English (or unknown: None), whose cues
-    are English words; the other lines keep the active model's score. The encoder loads on the first line it
+    None), fused with the active model's logits where the head says its language gains by it (English, or
+    unknown: None, and the languages its training chose); the other lines keep the active model's score. The encoder loads on the first line it
     embeds, on the caller's thread: none when no line is claimed.
     """
     model = active_model()
     encoder = multilingual_encoder()
     if encoder is None:
         return model.score_lines(lines)
-    from service.multilingual.checkworthiness import head_scores
+    from service.multilingual.checkworthiness import head_scores, shipped_head
 
     logits = model.logits(lines)
     scores = [model.probability_of_logit(logit) for logit in logits]
     chosen = [index for index in range(len(lines)) if claimed is None or claimed[index]]
-    fuse = is_english(language)
+    fuse = shipped_head().fuses(language)
     fused = head_scores(encoder, [lines[i][1] for i in chosen], [logits[i] for i in chosen] if fuse else None)
     for index, score in zip(chosen, fused, strict=True):
         scores[index] = score
