@@ -23,9 +23,9 @@ for Spanish. The held-out 2024 test parts are not used (nor here).
 English debates (``debates/``, with ``--debates``): leave-one-debate-out, the head trained without the
 held-out debate's copies in ClaimBuster, fused with the default model's held-out scores
 (``training/train_checkworthiness.py``'s leave-one-debate-out fits) as ``(head + f * default) / (1 + f)`` on
-their logits (the default model's read in its passage); ``f`` is chosen from ``FUSIONS`` by MAP over the debates
-embedded whole (lines the offline rules make no claim of score lowest, as in the pipeline). MAP is reported per edition for
-the default model, the head alone and the fusion.
+their logits (the default model's read in its passage); ``f`` is chosen from ``FUSIONS`` by MAP over the
+debates embedded whole (lines the offline rules make no claim of score lowest, as in the pipeline). MAP is
+reported per edition for the default model, the head alone and the fusion.
 """
 
 from __future__ import annotations

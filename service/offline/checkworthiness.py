@@ -176,8 +176,8 @@ def score_lines(
 
     With the multilingual extra installed, the multilingual head scores the lines ``claimed`` (every line when
     None), fused with the active model's logits where the head says its language gains by it (English, or
-    unknown: None, and the languages its training chose); the other lines keep the active model's score. The encoder loads on the first line it
-    embeds, on the caller's thread: none when no line is claimed.
+    unknown: None, and the languages its training chose); the other lines keep the active model's score. The
+    encoder loads on the first line it embeds, on the caller's thread: none when no line is claimed.
     """
     model = active_model()
     encoder = multilingual_encoder()
