@@ -13,10 +13,17 @@ JobState = Literal["queued", "running", "succeeded", "partial", "failed", "cance
 ArticleState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JobMode = Literal["realtime", "batch"]
 BatchState = Literal["pending", "uploaded", "submitted", "ready", "failed", "cancelled"]
+BatchRepairs = Literal["batch", "realtime"]
 MODE_DESCRIPTION = (
     "`realtime` (default) asks the model chunk by chunk as workers take the articles; `batch` sends every chunk "
     "call through the provider's Batch API (about half the price, answered within 24 hours) and runs the "
     "articles once the batch is back."
+)
+BATCH_REPAIRS_DESCRIPTION = (
+    "Batch mode only: how a chunk whose batch answer is not in the reply schema is re-asked (with the "
+    "validation error, up to `repair_attempts` times). `batch` (default) sends the re-asks as a follow-up "
+    "provider batch, at the batch price, once the batch before is back; `realtime` asks them as chat calls "
+    "when the articles run. Ignored in realtime mode."
 )
 CALLBACK_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"  # printable ASCII: anything else percent-encoded
 CallbackUrl = Annotated[
@@ -37,6 +44,7 @@ class JobCallback(BaseModel):
     )
     callback_per_article: bool = Field(default=False, description="Also POST each article's result as it finishes.")
     mode: JobMode = Field(default="realtime", description=MODE_DESCRIPTION)
+    batch_repairs: BatchRepairs = Field(default="batch", description=BATCH_REPAIRS_DESCRIPTION)
 
 
 class BatchSubmission(JobCallback):
@@ -51,6 +59,7 @@ class SingleSubmission(ExtractionRequest):
     callback_url: CallbackUrl | None = None
     callback_per_article: bool = False
     mode: JobMode = Field(default="realtime", description=MODE_DESCRIPTION)
+    batch_repairs: BatchRepairs = Field(default="batch", description=BATCH_REPAIRS_DESCRIPTION)
 
 
 class JobCounts(BaseModel):
@@ -119,10 +128,24 @@ class JobBatch(BaseModel):
         "the model in real time for what the batch did not answer)."
     )
     model: str = Field(description="The model alias the batch was sent to.")
-    provider_batch_id: str | None = Field(default=None, description="The provider's id of the batch.")
-    requests: int = Field(default=0, description="The chunk calls sent in the batch.")
-    answered: int = Field(default=0, description="The calls the batch answered.")
-    detail: str | None = Field(default=None, description="Why the batch failed, when it did.")
+    provider_batch_id: str | None = Field(
+        default=None, description="The provider's id of the batch: the latest one, a follow-up once one was made."
+    )
+    requests: int = Field(default=0, description="The chunk calls sent, in the first batch and any follow-up.")
+    answered: int = Field(default=0, description="The calls those batches answered.")
+    detail: str | None = Field(
+        default=None, description="Why the batch failed, when it did; what it left to real time, when it did."
+    )
+    repairs: BatchRepairs = Field(
+        default="batch", description="How re-asks are made: in follow-up batches, or in real time (`batch_repairs`)."
+    )
+    follow_ups: int = Field(
+        default=0, description="The follow-up batches of re-asks made so far (at most `repair_attempts`)."
+    )
+    earlier_batch_ids: list[str] = Field(
+        default_factory=list,
+        description="The provider's ids of the job's batches before `provider_batch_id`, oldest first.",
+    )
 
 
 class Job(BaseModel):

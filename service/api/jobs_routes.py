@@ -14,8 +14,10 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import TypeAdapter
 
 from schemas.jobs import (
+    BATCH_REPAIRS_DESCRIPTION,
     CALLBACK_URL_PATTERN,
     MODE_DESCRIPTION,
+    BatchRepairs,
     Job,
     JobCallback,
     JobList,
@@ -154,6 +156,10 @@ async def submit_job(
     mode: Annotated[
         JobMode, Query(description=MODE_DESCRIPTION + " For an NDJSON body; a JSON body says it in its own `mode`.")
     ] = "realtime",
+    batch_repairs: Annotated[
+        BatchRepairs,
+        Query(description=BATCH_REPAIRS_DESCRIPTION + " For an NDJSON body; a JSON body says it in its own field."),
+    ] = "batch",
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> Job:
     """Queue one request, a batch (`{"requests": [...]}`) or NDJSON (one request a line); 202 with the job.
@@ -164,7 +170,9 @@ async def submit_job(
     `/v1/jobs/{id}/results`; with `callback_url` they are POSTed there, signed per Standard Webhooks.
     """
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    query_callback = JobCallback(callback_url=callback_url, callback_per_article=callback_per_article, mode=mode)
+    query_callback = JobCallback(
+        callback_url=callback_url, callback_per_article=callback_per_article, mode=mode, batch_repairs=batch_repairs
+    )
     settings = pipeline.settings
     body = await request.body()
     reading = partial(read_submission, body, content_type, query_callback, settings.job_max_articles)

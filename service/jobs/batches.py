@@ -26,7 +26,7 @@ from schemas import ExtractionRequest
 from schemas.jobs import BatchState
 from service.errors import InvalidRequest, ModelCannotBatch, StoreUnavailable, UpstreamError, UpstreamRejected
 from service.llm import batch_api
-from service.pipeline.batch_calls import job_calls
+from service.pipeline.batch_calls import job_calls, needs_reask
 from service.pipeline.extraction import Pipeline
 from service.settings import ModelEntry, Settings
 from service.steps.cpu import off_the_loop
@@ -125,7 +125,8 @@ class Batches:
             return
         logger.warning("job %s: the provider refused its batch (%s); its articles run in real time", record.job_id,
                        refused.detail)  # fmt: skip
-        unanswered = f"{record.requests} call(s) unanswered by the batch" if record.requests else "its calls"
+        left = record.requests - record.answered
+        unanswered = f"{left} call(s) unanswered by the batch" if left > 0 else "its calls"
         detail = f"the provider refused the batch ({refused.detail}); {unanswered}, asked in real time"
         await self._queue.batch_answered(record.moved("failed", detail=detail), {})
 
@@ -141,19 +142,25 @@ class Batches:
             await self._poll(record, entry)
 
     async def _upload(self, record: BatchRecord, entry: ModelEntry) -> None:
-        """Write the job's uncached chunk calls as the batch's input and upload it (none: the articles run now)."""
-        lines = await job_calls(self._pipeline, await self._queue.batch_requests(record.job_id))
+        """Write the batch's calls (the job's uncached chunk calls; a follow-up's re-asks) and upload them."""
+        lookup = partial(self._queue.batch_answer, record.job_id) if record.follow_ups else None
+        requests = await self._queue.batch_requests(record.job_id)
+        lines = await job_calls(self._pipeline, requests, record.follow_ups, lookup)
         if not lines:
-            await self._queue.batch_answered(record.moved("ready", detail="every chunk was in the reply cache"), {})
+            detail = record.detail if record.follow_ups else "every chunk was in the reply cache"
+            await self._queue.batch_answered(record.moved("ready", detail=detail), {})
             return
         if len(lines) > MAX_REQUESTS:
             detail = f"{len(lines):,} chunk calls are more than a batch takes ({MAX_REQUESTS:,}); asked in real time"
-            await self._queue.batch_answered(record.moved("failed", requests=len(lines), detail=detail), {})
+            state: BatchState = "ready" if record.follow_ups else "failed"
+            await self._queue.batch_answered(record.moved(state, requests=record.requests, detail=detail), {})
             return
         content = await off_the_loop(partial(batch_api.input_jsonl, lines), size=_chars(lines))
         file_id = await batch_api.upload_input(entry, content)
-        logger.info("job %s: uploaded %d chunk call(s) as batch input %s", record.job_id, len(lines), file_id)
-        await self._queue.save_batch(record.moved("uploaded", input_file_id=file_id, requests=len(lines)), 0.0)
+        which = f"follow-up batch {record.follow_ups}" if record.follow_ups else "batch"
+        logger.info("job %s: uploaded %d call(s) as %s input %s", record.job_id, len(lines), which, file_id)
+        uploaded = record.moved("uploaded", input_file_id=file_id, requests=record.requests + len(lines))
+        await self._queue.save_batch(uploaded, 0.0, sent=[line["custom_id"] for line in lines])
 
     async def _submit(self, record: BatchRecord, entry: ModelEntry) -> None:
         """Submit the uploaded input, unless a batch over it was already made (its id then went unrecorded)."""
@@ -168,29 +175,58 @@ class Batches:
         await self._queue.save_batch(submitted, poll_wait_s(self._settings, 0))
 
     async def _poll(self, record: BatchRecord, entry: ModelEntry) -> None:
-        """Ask where the batch is; once it is done, store its answers and release the articles."""
+        """Ask where the batch is; once it is done, store its answers, and send its re-asks or release the articles."""
         assert record.provider_batch_id is not None  # noqa: S101 -- recorded with the submitted state
         status = await batch_api.batch_status(entry, record.provider_batch_id)
         if not status.finished:
             polled = record.moved("submitted", polls=record.polls + 1)
             await self._queue.save_batch(polled, poll_wait_s(self._settings, record.polls + 1))
             return
-        answers = {}
+        answers: dict[str, str] = {}
         if status.output_file_id:
             output = await batch_api.file_text(entry, status.output_file_id)
             answers = await off_the_loop(partial(batch_api.answered_lines, output), size=len(output))
+        answers, strangers = await self._sent_ones(record, answers)
         state: BatchState = (
             "ready" if status.status == "completed" else "cancelled" if status.status == "cancelled" else "failed"
         )
-        unanswered = record.requests - len(answers)
-        detail = status.detail or (f"batch {status.status}" if state != "ready" else None)
-        if unanswered > 0:
-            detail = (
-                f"{detail + '; ' if detail else ''}{unanswered} call(s) unanswered by the batch, asked in real time"
-            )
+        answered = record.answered + len(answers)
+        notes = [status.detail or (f"batch {status.status}" if state != "ready" else None)]
+        if strangers:
+            notes.append(f"{strangers} output line(s) named a call the job did not send, ignored")
+        if record.requests > answered:
+            notes.append(f"{record.requests - answered} call(s) unanswered by the batch, asked in real time")
+        detail = "; ".join(note for note in notes if note) or None
         logger.info("job %s: batch %s is %s with %d answer(s)", record.job_id, record.provider_batch_id,
                     status.status, len(answers))  # fmt: skip
-        await self._queue.batch_answered(record.moved(state, answered=len(answers), detail=detail), answers)
+        done = record.moved(state, answered=answered, detail=detail)
+        if state == "ready" and await self._reasks_due(record, entry, answers):
+            following = done.moved(
+                "pending", follow_ups=record.follow_ups + 1, input_file_id=None, provider_batch_id=None, polls=0,
+                earlier_batch_ids=(*record.earlier_batch_ids, record.provider_batch_id),
+            )  # fmt: skip
+            await self._queue.save_batch(following, 0.0, answers=answers)
+            return
+        await self._queue.batch_answered(done, answers)
+
+    async def _sent_ones(self, record: BatchRecord, answers: dict[str, str]) -> tuple[dict[str, str], int]:
+        """Keep the answers to calls this batch sent; return them and how many output lines named another call."""
+        sent = await self._queue.batch_sent(record.job_id)
+        if not sent:  # a batch uploaded before the calls sent were recorded: nothing to check them against
+            return answers, 0
+        strangers = [custom_id for custom_id in answers if custom_id not in sent]
+        if not strangers:
+            return answers, 0
+        logger.warning("job %s: batch %s answered %d call(s) it was not sent (%s); ignored", record.job_id,
+                       record.provider_batch_id, len(strangers), ", ".join(strangers[:3]))  # fmt: skip
+        return {custom_id: body for custom_id, body in answers.items() if custom_id in sent}, len(strangers)
+
+    async def _reasks_due(self, record: BatchRecord, entry: ModelEntry, answers: dict[str, str]) -> bool:
+        """Say whether a follow-up batch may be due: re-asks go in batches, a repair is left, an answer is invalid."""
+        if record.repairs != "batch" or record.follow_ups >= self._settings.repair_attempts or not answers:
+            return False
+        check = partial(needs_reask, entry, self._pipeline.client.mode_for(entry), answers)
+        return await off_the_loop(check, size=sum(len(body) for body in answers.values()))
 
     async def _cancel(self, record: BatchRecord, entry: ModelEntry) -> None:
         """Cancel a cancelled job's batch at the provider (when it was submitted) and record it cancelled."""

@@ -26,7 +26,7 @@ from service.jobs.webhooks import check_callback_characters
 from service.stores.jobs.job_store import NewArticle, NewJob, new_job_id
 
 NDJSON = "application/x-ndjson"
-JOB_SETTINGS = ("callback_url", "callback_per_article", "mode")  # the job's, not a request's
+JOB_SETTINGS = ("callback_url", "callback_per_article", "mode", "batch_repairs")  # the job's, not a request's
 CONTAINERS_A_REQUEST = 64  # JSON objects and arrays a request may hold on average (a request itself has 2 to 4)
 STRING_OR_CONTAINER = re.compile(rb'"(?:[^"\\\n]++|\\.)*+(?:"|(?=\n)|\Z)|[\[{]')  # a string always matches: linear
 
@@ -176,6 +176,7 @@ def build_job(
         rejected_json=json.dumps([line.model_dump() for line in rejected]),
         key_name=key_name,
         batch_model=batch_model(requests) if batched and batch_model is not None else None,
+        batch_repairs=submission.callback.batch_repairs,
     )
 
 
@@ -196,6 +197,10 @@ def _why(exc: ValidationError | ClaimServiceError) -> str:
 def _fingerprint(submission: Submission) -> str:
     """Return what an Idempotency-Key is bound to: the body and the callback settings."""
     digest = hashlib.sha256(submission.body)
-    realtime = submission.callback.mode == "realtime"  # a realtime job's key binds what it bound before modes
-    digest.update(submission.callback.model_dump_json(exclude={"mode"} if realtime else None).encode())
+    callback = submission.callback
+    # a key binds what it bound before modes and batch_repairs were taken, unless they say otherwise
+    ignored = {"mode", "batch_repairs"} if callback.mode == "realtime" else set()
+    if callback.batch_repairs == "batch":
+        ignored.add("batch_repairs")
+    digest.update(callback.model_dump_json(exclude=ignored or None).encode())
     return digest.hexdigest()

@@ -3,8 +3,10 @@
 The article workers run a batch-mode article through the same pipeline as any other (reply cache, repair,
 grounding, faithfulness); only the client differs. Asked a question the batch answered (the same alias,
 structured-output mode and messages: the same ``custom_id``), it returns the batch's answer, priced at the
-batch price where litellm's map has one (else unknown); asked anything else (a repair re-ask, a half of a
-chunk cut off at the token limit, a call the batch failed or did not reach), it asks the model in real time.
+batch price where litellm's map has one (else unknown). A repair re-ask is answered the same way when a
+follow-up batch sent it (its conversation is the repair loop's own: the same ``custom_id``); asked anything
+else (a re-ask of a job whose re-asks are made in real time, or of a batch that failed, a half of a chunk
+cut off at the token limit, a call the batch failed or did not reach), it asks the model in real time.
 """
 
 from __future__ import annotations
@@ -43,14 +45,11 @@ def batch_usage(entry: ModelEntry, usage: Mapping[str, Any]) -> CallUsage:
 
 
 def answer_from_body(entry: ModelEntry, mode: StructuredOutput, body: Mapping[str, Any]) -> ModelAnswer | None:
-    """Return a batch line's chat completion as a model answer (None when it holds no choice)."""
+    """Return a batch line's chat completion as a model answer (None when it holds no choice); nothing is counted."""
     choices = body.get("choices") or []
     if not choices:
         return None
     usage = batch_usage(entry, body.get("usage") or {})
-    metrics.record_model_call(
-        entry.model_name, entry.model, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd
-    )
     return ModelAnswer(
         content=_reply_text(choices[0].get("message") or {}, mode), finish_reason=choices[0].get("finish_reason"),
         model=entry.model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
@@ -86,6 +85,9 @@ class BatchAnswers:
             answer = answer_from_body(entry, mode, json.loads(stored))
             if answer is not None:
                 self.from_batch += 1
+                metrics.record_model_call(
+                    entry.model_name, entry.model, answer.prompt_tokens, answer.completion_tokens, answer.cost_usd
+                )
                 return answer
         self.realtime_calls += 1
         return await self._realtime.complete(entry, messages, prompt_params, on_retry=on_retry)

@@ -1,7 +1,9 @@
 """Ask one model for a reply that validates, re-asking with the validation error when it does not.
 
 This is the repair loop, with its own budget (``repair_attempts``); transport retries live in
-``service.llm.client`` and never spend a repair.
+``service.llm.client`` and never spend a repair. ``reask`` is the loop's one turn as a function: whether an
+answer needs a re-ask, and the conversation that re-asks it; a batch-mode job builds its follow-up batches
+with it, so a re-ask sent in a batch is exactly the one the loop would send (and is found by it).
 """
 
 from __future__ import annotations
@@ -53,6 +55,36 @@ class ValidReply:
     answer: ModelAnswer
 
 
+def rejection(content: str) -> str | None:
+    """Return why a reply's text is not in the reply schema (the error a re-ask carries), or None when it is."""
+    try:
+        parse_model_reply(content)
+    except ReplyRejected as exc:
+        return str(exc)
+    return None
+
+
+def repaired(
+    prompt: PromptVersion, conversation: list[dict[str, str]], content: str, error: str
+) -> list[dict[str, str]]:
+    """Return the conversation that re-asks a reply: it, then the repair message with the validation error."""
+    return [
+        *conversation,
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": render_repair(prompt, error)},
+    ]
+
+
+def reask(
+    prompt: PromptVersion, conversation: list[dict[str, str]], answer: ModelAnswer, repairs_left: int
+) -> list[dict[str, str]] | None:
+    """Return the conversation re-asking ``answer``, or None: it is valid, cut off, or no repair is left."""
+    if answer.finish_reason == "length" or repairs_left <= 0:
+        return None
+    error = rejection(answer.content)
+    return None if error is None else repaired(prompt, conversation, answer.content, error)
+
+
 async def ask_with_repair(
     client: ChatModels,
     entry: ModelEntry,
@@ -80,10 +112,7 @@ async def ask_with_repair(
         if attempt < repair_attempts:
             tally.repairs += 1
             metrics.record_model_event(entry.model_name, entry.model, "repaired")
-            conversation += [
-                {"role": "assistant", "content": answer.content},
-                {"role": "user", "content": render_repair(prompt, error)},
-            ]
+            conversation = repaired(prompt, conversation, answer.content, error)
     raise InvalidModelOutput(
         f"model {entry.model_name!r} gave no valid reply after {repair_attempts} repair(s): {error}",
         model_alias=entry.model_name,

@@ -68,6 +68,7 @@ class NewJob:
     rejected_json: str  # the RejectedLine list, as JSON
     key_name: str | None = None  # the API key that submitted it: its articles count against that key's quotas
     batch_model: str | None = None  # batch mode: the alias its chunk calls go to in one provider batch; else None
+    batch_repairs: str = "batch"  # batch mode: re-asks in follow-up batches ("batch") or in real time ("realtime")
 
 
 @dataclass(frozen=True, slots=True)

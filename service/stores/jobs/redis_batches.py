@@ -63,9 +63,12 @@ return 1
 """
 
 
-def new_batch_fields(model: str) -> dict[str, Any]:
+def new_batch_fields(model: str, repairs: str = "batch") -> dict[str, Any]:
     """Return the hash of a new batch-mode job's batch: pending."""
-    return {"model": model, "state": "pending", "requests": 0, "answered": 0, "polls": 0, "owner": "", "lease_until": 0}
+    return {
+        "model": model, "state": "pending", "requests": 0, "answered": 0, "polls": 0, "owner": "", "lease_until": 0,
+        "repairs": repairs, "follow_ups": 0,
+    }  # fmt: skip
 
 
 def record_of(job_id: str, fields: Fields, job_state: str | None = None) -> BatchRecord | None:
@@ -78,6 +81,9 @@ def record_of(job_id: str, fields: Fields, job_state: str | None = None) -> Batc
         provider_batch_id=text(fields, "provider_batch_id"), requests=count(fields, "requests"),
         answered=count(fields, "answered"), polls=count(fields, "polls"), detail=text(fields, "detail"),
         owner=text(fields, "owner") or "", job_cancelled=job_state == "cancelled",
+        repairs="realtime" if text(fields, "repairs") == "realtime" else "batch",
+        follow_ups=count(fields, "follow_ups"),
+        earlier_batch_ids=tuple((text(fields, "earlier_batch_ids") or "").split()),
     )  # fmt: skip
 
 
@@ -87,6 +93,7 @@ def saved_fields(record: BatchRecord) -> list[str]:
         "state": record.state, "input_file_id": record.input_file_id or "",
         "provider_batch_id": record.provider_batch_id or "", "requests": record.requests,
         "answered": record.answered, "polls": record.polls, "detail": record.detail or "",
+        "follow_ups": record.follow_ups, "earlier_batch_ids": " ".join(record.earlier_batch_ids),
     }  # fmt: skip
     return [str(part) for pair in fields.items() for part in pair]
 
@@ -126,6 +133,17 @@ class RedisBatches:
             await self._redis.hset(
                 keys.job_key(job_id, "answers"), mapping=dict(items[start : start + ANSWERS_A_WRITE])
             )
+
+    async def store_sent(self, job_id: str, custom_ids: list[str]) -> None:
+        """Record the custom_ids of the batch just uploaded, in place of those of the batch before."""
+        key = keys.job_key(job_id, "sent")
+        await self._redis.delete(key)
+        for start in range(0, len(custom_ids), ANSWERS_A_WRITE):
+            await self._redis.sadd(key, *custom_ids[start : start + ANSWERS_A_WRITE])
+
+    async def sent(self, job_id: str) -> set[str]:
+        """Return the custom_ids recorded for the job's batch now out."""
+        return {member.decode() for member in await self._redis.smembers(keys.job_key(job_id, "sent"))}
 
     async def answer(self, job_id: str, custom_id: str) -> str | None:
         """Return one stored answer, or None."""

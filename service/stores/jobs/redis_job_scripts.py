@@ -35,7 +35,7 @@ UNTICKETED = PREFIX + "unticketed"
 DELIVERIES = PREFIX + "deliveries"
 JOB_PARTS = (
     "requests", "ids", "states", "owners", "attempts", "pending", "results", "errors", "failed", "by_index",
-    "by_completion", "deliveries", "batch", "answers",
+    "by_completion", "deliveries", "batch", "answers", "sent",
 )  # fmt: skip
 
 

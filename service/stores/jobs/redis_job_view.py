@@ -80,6 +80,8 @@ def _batch(fields: Fields) -> JobBatch | None:
         "state": text(fields, "state"), "model": text(fields, "model"),
         "provider_batch_id": text(fields, "provider_batch_id"), "requests": count(fields, "requests"),
         "answered": count(fields, "answered"), "detail": text(fields, "detail"),
+        "repairs": text(fields, "repairs") or "batch", "follow_ups": count(fields, "follow_ups"),
+        "earlier_batch_ids": (text(fields, "earlier_batch_ids") or "").split(),
     }  # fmt: skip
     return JobBatch.model_validate(shown)
 

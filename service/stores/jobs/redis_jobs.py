@@ -190,7 +190,7 @@ class RedisJobs:
             if job.batch_model is None:
                 pipe.zadd(keys.UNTICKETED, {job.id: wall_clock()})  # until every ticket is queued (a crash may stop it)
             else:
-                pipe.hset(keys.job_key(job.id, "batch"), mapping=new_batch_fields(job.batch_model))
+                pipe.hset(keys.job_key(job.id, "batch"), mapping=new_batch_fields(job.batch_model, job.batch_repairs))
                 pipe.zadd(BATCHES, {job.id: 0})
             if job.idempotency_key is not None:
                 pipe.persist(keys.idempotency_key(job.idempotency_key))  # the job exists: the key holds until it ends
@@ -449,8 +449,23 @@ class RedisJobs:
         return await self._batches.renew(record, wall_clock() + lease_s)
 
     @reached
-    async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
-        """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
+    async def save_batch(
+        self,
+        record: BatchRecord,
+        next_in_s: float,
+        *,
+        answers: dict[str, str] | None = None,
+        sent: list[str] | None = None,
+    ) -> bool:
+        """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held.
+
+        Its answers and the custom_ids sent are written first: the record saved after them is what says they
+        count, and a step redone after a crash between the two writes them again.
+        """
+        if answers:
+            await self._batches.store_answers(record.job_id, answers)
+        if sent is not None:
+            await self._batches.store_sent(record.job_id, sent)
         now = wall_clock()
         return await self._batches.save(record, now + next_in_s, now)
 
@@ -470,6 +485,11 @@ class RedisJobs:
         """Return the stored request JSON of a job's articles, in submission order."""
         stored = await self._redis.hgetall(keys.job_key(job_id, "requests"))
         return [stored[index].decode() for index in sorted(stored, key=int)]
+
+    @reached
+    async def batch_sent(self, job_id: str) -> set[str]:
+        """Return the custom_ids sent in the job's batch now out (empty when none were recorded)."""
+        return await self._batches.sent(job_id)
 
     @reached
     async def batch_answer(self, job_id: str, custom_id: str) -> str | None:

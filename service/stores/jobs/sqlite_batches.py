@@ -14,13 +14,27 @@ BATCH_SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
     job_id TEXT PRIMARY KEY, model TEXT NOT NULL, state TEXT NOT NULL, input_file_id TEXT,
     provider_batch_id TEXT, requests INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0,
-    polls INTEGER NOT NULL DEFAULT 0, detail TEXT, owner TEXT, lease_until REAL, next_at REAL NOT NULL DEFAULT 0
+    polls INTEGER NOT NULL DEFAULT 0, detail TEXT, owner TEXT, lease_until REAL, next_at REAL NOT NULL DEFAULT 0,
+    repairs TEXT NOT NULL DEFAULT 'batch', follow_ups INTEGER NOT NULL DEFAULT 0,
+    earlier_batch_ids TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS batch_answers (
     job_id TEXT NOT NULL, custom_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (job_id, custom_id)
 );
+CREATE TABLE IF NOT EXISTS batch_sent (
+    job_id TEXT NOT NULL, custom_id TEXT NOT NULL, PRIMARY KEY (job_id, custom_id)
+) WITHOUT ROWID;
 """
-PURGE_BATCHES = ("DELETE FROM batch_answers WHERE job_id = ?", "DELETE FROM batches WHERE job_id = ?")
+ADDED_COLUMNS = {  # columns a batches table made before follow-up batches lacks
+    "repairs": "TEXT NOT NULL DEFAULT 'batch'",
+    "follow_ups": "INTEGER NOT NULL DEFAULT 0",
+    "earlier_batch_ids": "TEXT NOT NULL DEFAULT ''",
+}
+PURGE_BATCHES = (
+    "DELETE FROM batch_answers WHERE job_id = ?",
+    "DELETE FROM batch_sent WHERE job_id = ?",
+    "DELETE FROM batches WHERE job_id = ?",
+)
 DUE = (
     "SELECT b.*, j.state AS job_state FROM batches b JOIN jobs j ON j.id = b.job_id "
     "WHERE b.state IN ('pending', 'uploaded', 'submitted') AND (b.owner IS NULL OR b.lease_until < :now) "
@@ -28,9 +42,24 @@ DUE = (
 )
 
 
-def insert_batch(connection: sqlite3.Connection, job_id: str, model: str) -> None:
+def add_batch_columns(connection: sqlite3.Connection) -> None:
+    """Add to a batches table made before follow-up batches the columns it lacks."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(batches)")}
+    for name, declaration in ADDED_COLUMNS.items():
+        if name in columns:
+            continue
+        try:
+            connection.execute(f"ALTER TABLE batches ADD COLUMN {name} {declaration}")
+        except sqlite3.OperationalError as exc:  # another process starting on it added it first
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def insert_batch(connection: sqlite3.Connection, job_id: str, model: str, repairs: str = "batch") -> None:
     """Store a new batch-mode job's batch, pending (its articles are held until it is back)."""
-    connection.execute("INSERT INTO batches (job_id, model, state) VALUES (?, ?, 'pending')", (job_id, model))
+    connection.execute(
+        "INSERT INTO batches (job_id, model, state, repairs) VALUES (?, ?, 'pending', ?)", (job_id, model, repairs)
+    )
 
 
 def batch_record(row: sqlite3.Row, owner: str = "", job_cancelled: bool = False) -> BatchRecord:
@@ -38,7 +67,8 @@ def batch_record(row: sqlite3.Row, owner: str = "", job_cancelled: bool = False)
     return BatchRecord(
         job_id=row["job_id"], model=row["model"], state=row["state"], input_file_id=row["input_file_id"],
         provider_batch_id=row["provider_batch_id"], requests=row["requests"], answered=row["answered"],
-        polls=row["polls"], detail=row["detail"], owner=owner, job_cancelled=job_cancelled,
+        polls=row["polls"], detail=row["detail"], owner=owner, job_cancelled=job_cancelled, repairs=row["repairs"],
+        follow_ups=row["follow_ups"], earlier_batch_ids=tuple(row["earlier_batch_ids"].split()),
     )  # fmt: skip
 
 
@@ -65,9 +95,11 @@ def save_held_batch(connection: sqlite3.Connection, record: BatchRecord, next_at
     """Write a held batch's progress and free it until ``next_at``; False when ``record.owner`` lost it."""
     cursor = connection.execute(
         "UPDATE batches SET state = ?, input_file_id = ?, provider_batch_id = ?, requests = ?, answered = ?, "
-        "polls = ?, detail = ?, owner = NULL, lease_until = NULL, next_at = ? WHERE job_id = ? AND owner = ?",
+        "polls = ?, detail = ?, follow_ups = ?, earlier_batch_ids = ?, owner = NULL, lease_until = NULL, "
+        "next_at = ? WHERE job_id = ? AND owner = ?",
         (record.state, record.input_file_id, record.provider_batch_id, record.requests, record.answered,
-         record.polls, record.detail, next_at, record.job_id, record.owner),
+         record.polls, record.detail, record.follow_ups, " ".join(record.earlier_batch_ids), next_at, record.job_id,
+         record.owner),
     )  # fmt: skip
     return cursor.rowcount == 1
 
@@ -78,6 +110,20 @@ def store_answers(connection: sqlite3.Connection, job_id: str, answers: dict[str
         "INSERT OR IGNORE INTO batch_answers (job_id, custom_id, body) VALUES (?, ?, ?)",
         ((job_id, custom_id, body) for custom_id, body in answers.items()),
     )
+
+
+def store_sent(connection: sqlite3.Connection, job_id: str, custom_ids: list[str]) -> None:
+    """Record the custom_ids of the batch just uploaded, in place of those of the batch before."""
+    connection.execute("DELETE FROM batch_sent WHERE job_id = ?", (job_id,))
+    connection.executemany(
+        "INSERT OR IGNORE INTO batch_sent (job_id, custom_id) VALUES (?, ?)", ((job_id, c) for c in custom_ids)
+    )
+
+
+def sent_ids(connection: sqlite3.Connection, job_id: str) -> set[str]:
+    """Return the custom_ids recorded for the job's batch now out."""
+    rows = connection.execute("SELECT custom_id FROM batch_sent WHERE job_id = ?", (job_id,))
+    return {str(row[0]) for row in rows}
 
 
 def stored_answer(connection: sqlite3.Connection, job_id: str, custom_id: str) -> str | None:

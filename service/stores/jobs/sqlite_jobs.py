@@ -48,12 +48,15 @@ from service.stores.jobs.job_store import (
     within_budget,
 )
 from service.stores.jobs.sqlite_batches import (
+    add_batch_columns,
     claim_due_batch,
     insert_batch,
     job_batch,
     renew_held_batch,
     save_held_batch,
+    sent_ids,
     store_answers,
+    store_sent,
     stored_answer,
 )
 from service.stores.jobs.sqlite_check import create_whole, damage, described, is_damage, open_on_thread
@@ -117,6 +120,7 @@ class SqliteJobs:
             except sqlite3.OperationalError as exc:  # another process starting on it added it first
                 if "duplicate column" not in str(exc):
                     raise
+        add_batch_columns(connection)
         self._connection = connection
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -207,7 +211,7 @@ class SqliteJobs:
                     ((job.id, a.index, a.article_id, a.request_json) for a in job.articles),
                 )
                 if job.batch_model is not None:
-                    insert_batch(connection, job.id, job.batch_model)
+                    insert_batch(connection, job.id, job.batch_model, job.batch_repairs)
             return job_view(connection, job.id), True
 
         return await self._run(create)
@@ -505,12 +509,25 @@ class SqliteJobs:
 
         return await self._run(renew)
 
-    async def save_batch(self, record: BatchRecord, next_in_s: float) -> bool:
-        """Record where a held batch is and give it up until ``next_in_s`` from now; False if no longer held."""
+    async def save_batch(
+        self,
+        record: BatchRecord,
+        next_in_s: float,
+        *,
+        answers: dict[str, str] | None = None,
+        sent: list[str] | None = None,
+    ) -> bool:
+        """Record where a held batch is, with its answers or the custom_ids sent (one transaction); give it up."""
 
         def save(connection: sqlite3.Connection) -> bool:
             with self._transaction(connection):
-                return save_held_batch(connection, record, wall_clock() + next_in_s)
+                if not save_held_batch(connection, record, wall_clock() + next_in_s):
+                    return False
+                if answers:
+                    store_answers(connection, record.job_id, answers)
+                if sent is not None:
+                    store_sent(connection, record.job_id, sent)
+                return True
 
         return await self._run(save)
 
@@ -534,6 +551,10 @@ class SqliteJobs:
             return [str(row["request"]) for row in rows.fetchall()]
 
         return await self._run(requests)
+
+    async def batch_sent(self, job_id: str) -> set[str]:
+        """Return the custom_ids sent in the job's batch now out (empty when none were recorded)."""
+        return await self._run(lambda connection: sent_ids(connection, job_id))
 
     async def batch_answer(self, job_id: str, custom_id: str) -> str | None:
         """Return the provider's answer for one call of a job's batch, or None."""
