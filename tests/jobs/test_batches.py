@@ -85,7 +85,8 @@ def test_a_batch_mode_job_is_one_provider_batch_priced_at_the_batch_price(
     assert submitted.status_code == 202
     assert submitted.json()["mode"] == "batch"
     assert submitted.json()["batch"] == {
-        "state": "pending", "model": "gpt", "provider_batch_id": None, "requests": 0, "answered": 0, "detail": None
+        "state": "pending", "model": "gpt", "provider_batch_id": None, "requests": 0, "answered": 0, "detail": None,
+        "repairs": "batch", "follow_ups": 0, "earlier_batch_ids": [],
     }  # fmt: skip
     assert fake.created == 1
     assert chat.call_count == 0
@@ -98,7 +99,7 @@ def test_a_batch_mode_job_is_one_provider_batch_priced_at_the_batch_price(
     assert job["state"] == "succeeded"
     assert job["batch"] == {
         "state": "ready", "model": "gpt", "provider_batch_id": next(iter(fake.batches)), "requests": 6,
-        "answered": 6, "detail": None,
+        "answered": 6, "detail": None, "repairs": "batch", "follow_ups": 0, "earlier_batch_ids": [],
     }  # fmt: skip
     assert job["counts"]["claims"] == 12
     assert job["usage"]["model_calls"] == 6
@@ -159,30 +160,114 @@ def test_articles_asking_two_models_cannot_share_a_batch(tmp_path: Path) -> None
     assert "must ask one model; these ask claude, gpt" in refused.json()["detail"]
 
 
-def test_an_invalid_batch_answer_is_repaired_in_real_time_with_the_validation_error(
-    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
-) -> None:
-    """A batch line that is not the reply schema goes through the repair loop: one chat call, carrying the error."""
+BROKEN = '{"claims": "none"}'  # JSON, but not the reply schema: a repair re-asks it
+
+
+def broken(body: dict[str, Any]) -> dict[str, Any]:
+    """Answer a chat body with a reply that is not in the reply schema."""
+    return good_answer(body) | {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": BROKEN}, "finish_reason": "stop"}]
+    }
+
+
+def first_one_broken() -> Any:
+    """Return an answerer that breaks the first body it answers and answers the rest well."""
     answered: list[int] = []
 
-    def first_one_broken(body: dict[str, Any]) -> dict[str, Any]:
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
         answered.append(1)
-        return good_answer(body) if len(answered) > 1 else good_answer(body) | {"choices": [
-            {"index": 0, "message": {"role": "assistant", "content": '{"claims": "none"}'}, "finish_reason": "stop"}
-        ]}  # fmt: skip
+        return broken(body) if len(answered) == 1 else good_answer(body)
 
-    route_batches(http_mock, FakeBatches(first_one_broken, batch_seconds=0.0))
-    with TestClient(create_app(quick(tmp_path))) as client:
+    return answer
+
+
+def batch_inputs(fake: FakeBatches) -> list[list[dict[str, Any]]]:
+    """Return the input lines of each batch made, in the order they were made."""
+    return [
+        [json.loads(line) for line in fake.files[batch["input_file_id"]].decode().splitlines()]
+        for batch in fake.batches.values()
+    ]
+
+
+def test_an_invalid_batch_answer_is_reasked_in_one_follow_up_batch_with_the_validation_error(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route, backend: dict[str, object]
+) -> None:
+    """One bad line of three: one follow-up batch holding exactly its chunk's re-ask, no chat call; the job says so."""
+    fake = FakeBatches(first_one_broken(), batch_seconds=0.0)
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path, **backend))) as client:
         job = settled(client, client.post("/v1/jobs", json=batch_job(3)).json()["id"])
         results = client.get(f"/v1/jobs/{job['id']}/results").json()
+    assert chat.call_count == 0
+    assert fake.created == 2
+    first, follow_up = batch_inputs(fake)
+    assert len(first) == 3
+    assert len(follow_up) == 1
+    reask = follow_up[0]["body"]["messages"]
+    assert reask[:-2] == first[0]["body"]["messages"]  # the chunk whose answer was broken, and only it
+    assert reask[-2] == {"role": "assistant", "content": BROKEN}
+    assert reask[-1]["role"] == "user"
+    assert "claims" in reask[-1]["content"]
+    assert "list" in reask[-1]["content"]  # the validation error, as the realtime repair loop words it
+    assert follow_up[0]["body"]["response_format"] == first[0]["body"]["response_format"]
+    first_id, follow_up_id = fake.batches
     assert job["state"] == "succeeded"
-    assert chat.call_count == 1
-    repair = json.loads(chat.calls[0].request.content)["messages"]
-    assert repair[-2] == {"role": "assistant", "content": '{"claims": "none"}'}
-    assert "claims" in repair[-1]["content"]
-    assert "list" in repair[-1]["content"]
+    assert job["batch"] == {
+        "state": "ready", "model": "gpt", "provider_batch_id": follow_up_id, "requests": 4, "answered": 4,
+        "detail": None, "repairs": "batch", "follow_ups": 1, "earlier_batch_ids": [first_id],
+    }  # fmt: skip
     assert [result["result"]["usage"]["repairs"] for result in results] == [1, 0, 0]
     assert job["counts"]["claims"] == 6
+    assert job["usage"]["model_calls"] == 4
+    prompt_price, completion_price = GPT_4O_MINI_BATCH
+    assert job["usage"]["cost_usd"] == pytest.approx(4 * (200 * prompt_price + 50 * completion_price))
+
+
+def test_with_batch_repairs_realtime_an_invalid_batch_answer_is_repaired_by_a_chat_call(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """``batch_repairs: realtime``: no follow-up batch; the repair loop re-asks in one chat call, carrying the error."""
+    fake = FakeBatches(first_one_broken(), batch_seconds=0.0)
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(3, batch_repairs="realtime")).json()["id"])
+        results = client.get(f"/v1/jobs/{job['id']}/results").json()
+    assert job["state"] == "succeeded"
+    assert fake.created == 1
+    assert chat.call_count == 1
+    repair = json.loads(chat.calls[0].request.content)["messages"]
+    assert repair[-2] == {"role": "assistant", "content": BROKEN}
+    assert "claims" in repair[-1]["content"]
+    assert "list" in repair[-1]["content"]
+    assert (job["batch"]["repairs"], job["batch"]["follow_ups"], job["batch"]["requests"]) == ("realtime", 0, 3)
+    assert [result["result"]["usage"]["repairs"] for result in results] == [1, 0, 0]
+    assert job["counts"]["claims"] == 6
+
+
+@pytest.mark.parametrize("repair_attempts", [1, 2])
+def test_a_chunk_still_invalid_after_its_repair_budget_fails_as_in_real_time(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route, repair_attempts: int
+) -> None:
+    """Always broken for one article: a follow-up batch per repair in the budget, then its chunk fails; no chat call."""
+
+    def one_article_broken(body: dict[str, Any]) -> dict[str, Any]:
+        return broken(body) if "Prices rose 0%" in json.dumps(body["messages"]) else good_answer(body)
+
+    fake = FakeBatches(one_article_broken, batch_seconds=0.0)
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path, repair_attempts=repair_attempts))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(2)).json()["id"])
+    assert chat.call_count == 0
+    assert fake.created == 1 + repair_attempts
+    assert [len(lines) for lines in batch_inputs(fake)] == [2] + [1] * repair_attempts
+    assert job["batch"]["follow_ups"] == repair_attempts
+    assert job["batch"]["state"] == "ready"
+    assert job["state"] == "partial"
+    assert job["counts"]["failed"] == 1
+    [error] = job["errors"]
+    assert error["article_id"] == "a0"
+    assert error["type"].endswith("/invalid-model-output"), error
+    assert f"after {repair_attempts} repair(s)" in error["detail"]
 
 
 def test_an_expired_batch_answers_what_it_did_and_the_rest_is_asked_in_real_time(
