@@ -623,3 +623,103 @@ def test_the_batch_input_and_output_are_encoded_and_parsed_off_the_event_loop(
     assert (job["state"], job["batch"]["answered"], chat.call_count) == ("succeeded", 30, 0)
     assert threads["input_jsonl"].startswith("claims-cpu")
     assert threads["answered_lines"].startswith("claims-cpu")
+
+
+async def _step_until(batches: Any, store: Any, job_id: str, done: Any) -> BatchRecord:
+    """Step the batch loop until the job's batch record satisfies ``done``; return it (5 s at most)."""
+    import asyncio
+
+    deadline = time.monotonic() + 5
+    while True:
+        await batches.step()
+        record = await store.batch_of(job_id)
+        if done(record):
+            return record  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, record
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "redis"])
+async def test_a_store_reopened_while_the_follow_up_batch_is_out_polls_it_and_never_submits_again(
+    tmp_path: Path, http_mock: respx.MockRouter, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    """A restart (a new store, pipeline and loop) with the follow-up batch out: the same batch is polled to the end."""
+    from service.jobs.batches import Batches
+    from service.pipeline.build import build_pipeline
+    from service.stores.jobs.redis_jobs import RedisJobs
+
+    def open_store() -> SqliteJobs | RedisJobs:
+        if backend_name == "sqlite":
+            return SqliteJobs(settings.data_dir, lease_s=30, retention_s=3600)
+        return RedisJobs(request.getfixturevalue("redis_url"), lease_s=30, retention_s=3600)
+
+    fake = FakeBatches(first_one_broken(), batch_seconds=60.0)
+    route_batches(http_mock, fake)
+    settings = quick(tmp_path)
+    requests = [NewArticle(n, f"a{n}", json.dumps(r)) for n, r in enumerate(batch_job(2)["requests"])]
+    job = NewJob(id=new_job_id(), articles=requests, body_sha256="x", idempotency_key=None, callback_url=None,
+                 callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    store, pipeline = open_store(), build_pipeline(settings)
+    try:
+        await store.create(job)
+        batches = Batches(pipeline, store, owner="worker_a", idle=_no_wait)
+        await _step_until(batches, store, job.id, lambda record: record.state == "submitted")
+        for batch in fake.batches.values():
+            batch["_done_at"] = 0.0  # the first batch is back
+        out = await _step_until(batches, store, job.id, lambda r: r.state == "submitted" and r.follow_ups == 1)
+    finally:
+        await store.close()
+        await pipeline.close()
+    store, pipeline = open_store(), build_pipeline(settings)  # the process restarted
+    try:
+        batches = Batches(pipeline, store, owner="worker_b", idle=_no_wait)
+        still_out = await _step_until(batches, store, job.id, lambda record: record.polls > out.polls)
+        for batch in fake.batches.values():
+            batch["_done_at"] = 0.0  # the follow-up is back
+        back = await _step_until(batches, store, job.id, lambda record: record.state == "ready")
+        reasked = await store.batch_answer(job.id, batch_inputs(fake)[1][0]["custom_id"])
+    finally:
+        await store.close()
+        await pipeline.close()
+    assert fake.created == 2
+    assert fake.requests["POST /v1/files"] == 2
+    first_id, follow_up_id = fake.batches
+    assert (out.provider_batch_id, out.earlier_batch_ids) == (follow_up_id, (first_id,))
+    assert (still_out.state, still_out.provider_batch_id) == ("submitted", follow_up_id)
+    assert (back.provider_batch_id, back.follow_ups, back.requests, back.answered) == (follow_up_id, 1, 3, 3)
+    assert reasked is not None  # the re-ask's answer is there for the article worker
+
+
+def test_an_output_line_naming_a_call_the_job_did_not_send_is_ignored_not_counted(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """The output holds an answer to a custom_id never sent: not counted as answered, not stored, said in the detail."""
+    fake = FakeBatches(good_answer, batch_seconds=0.0)
+    real_complete = fake._complete
+    stranger_id = "chunk-" + "0" * 40
+
+    def with_a_stranger(batch: dict[str, Any]) -> None:
+        real_complete(batch)
+        body = good_answer({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "[S1] It rose 5%."}]})
+        line = {"id": "batch_req_x", "custom_id": stranger_id, "error": None,
+                "response": {"status_code": 200, "request_id": "req_x", "body": body}}  # fmt: skip
+        fake.files[batch["output_file_id"]] += (json.dumps(line) + "\n").encode()
+
+    fake._complete = with_a_stranger  # type: ignore[method-assign]
+    route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job = settled(client, client.post("/v1/jobs", json=batch_job(2)).json()["id"])
+    assert job["state"] == "succeeded"
+    assert (job["batch"]["requests"], job["batch"]["answered"]) == (2, 2)
+    assert job["batch"]["detail"] == "1 output line(s) named a call the job did not send, ignored"
+    assert chat.call_count == 0
+    import asyncio
+
+    async def stored() -> str | None:
+        store = SqliteJobs(quick(tmp_path).data_dir, lease_s=30, retention_s=3600)
+        try:
+            return await store.batch_answer(job["id"], stranger_id)
+        finally:
+            await store.close()
+
+    assert asyncio.run(stored()) is None
