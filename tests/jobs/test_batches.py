@@ -626,10 +626,10 @@ def test_the_batch_input_and_output_are_encoded_and_parsed_off_the_event_loop(
 
 
 async def _step_until(batches: Any, store: Any, job_id: str, done: Any) -> BatchRecord:
-    """Step the batch loop until the job's batch record satisfies ``done``; return it (5 s at most)."""
+    """Step the batch loop until the job's batch record satisfies ``done``; return it (30 s at most)."""
     import asyncio
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # the first step reads and chunks the articles: seconds on a busy machine
     while True:
         await batches.step()
         record = await store.batch_of(job_id)
