@@ -723,3 +723,20 @@ def test_an_output_line_naming_a_call_the_job_did_not_send_is_ignored_not_counte
             await store.close()
 
     assert asyncio.run(stored()) is None
+
+
+def test_batch_repairs_is_taken_from_the_query_with_ndjson_and_refused_when_unknown(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """``?batch_repairs=realtime`` sets an NDJSON job's re-asks to real time; a value it does not know is a 422."""
+    route_batches(http_mock, FakeBatches(good_answer, batch_seconds=0.0))
+    body = "".join(json.dumps(request) + "\n" for request in batch_job(1)["requests"])
+    headers = {"content-type": "application/x-ndjson"}
+    with TestClient(create_app(quick(tmp_path))) as client:
+        ndjson = client.post("/v1/jobs?mode=batch&batch_repairs=realtime", content=body, headers=headers)
+        refused = client.post("/v1/jobs", json=batch_job(1, batch_repairs="later"))
+        job = settled(client, ndjson.json()["id"])
+    assert ndjson.status_code == 202
+    assert (job["state"], job["batch"]["repairs"]) == ("succeeded", "realtime")
+    assert refused.status_code == 422
+    assert "batch_repairs" in refused.json()["detail"]
