@@ -182,10 +182,7 @@ class Batches:
             polled = record.moved("submitted", polls=record.polls + 1)
             await self._queue.save_batch(polled, poll_wait_s(self._settings, record.polls + 1))
             return
-        answers: dict[str, str] = {}
-        if status.output_file_id:
-            output = await batch_api.file_text(entry, status.output_file_id)
-            answers = await off_the_loop(partial(batch_api.answered_lines, output), size=len(output))
+        answers = await self._output(entry, status.output_file_id) if status.output_file_id else {}
         answers, strangers = await self._sent_ones(record, answers)
         state: BatchState = (
             "ready" if status.status == "completed" else "cancelled" if status.status == "cancelled" else "failed"
@@ -208,6 +205,14 @@ class Batches:
             await self._queue.save_batch(following, 0.0, answers=answers)
             return
         await self._queue.batch_answered(done, answers)
+
+    async def _output(self, entry: ModelEntry, file_id: str) -> dict[str, str]:
+        """Read a batch's output file as it arrives, parsing each block of lines off the event loop."""
+        answers: dict[str, str] = {}
+        async for lines in batch_api.file_lines(entry, file_id):
+            size = sum(len(line) for line in lines)
+            answers.update(await off_the_loop(partial(batch_api.answered_lines, lines), size=size))
+        return answers
 
     async def _sent_ones(self, record: BatchRecord, answers: dict[str, str]) -> tuple[dict[str, str], int]:
         """Keep the answers to calls this batch sent; return them and how many output lines named another call."""

@@ -7,12 +7,18 @@ chunk's answer by asking the same question, and two identical chunks make one li
 batch is what litellm 1.106.2 can upload a file to, create, retrieve, list and cancel a batch on, and read
 its output from, through one API shape: OpenAI's (``openai``, and ``azure``'s OpenAI-compatible batches).
 litellm's own retries are off here too; every litellm error is translated as for a chat call.
+
+A batch's output file is read as it arrives (litellm's ``afile_content(stream=True)``, 1 MB at a time, for
+``openai``), a block of whole lines at a time, so it is never held whole, nor twice (bytes and text). For
+``azure`` litellm 1.106.2 does not stream a file's content: the body is read whole (once, as bytes) and
+its lines are still decoded one at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +36,7 @@ CONNECTION_PARAMS = ("api_key", "api_base", "api_version", "organization")
 UNFINISHED = ("validating", "in_progress", "finalizing", "cancelling")  # the provider is still at it
 LIST_PAGE, LIST_PAGES = 100, 50  # an unrecorded submit is looked for among the 5,000 newest batches
 TIMEOUT_S = 600.0  # an upload of a large batch input takes a while
+OUTPUT_CHUNK = 1024 * 1024  # a batch's output is read this many bytes at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +179,30 @@ async def batch_status(entry: ModelEntry, batch_id: str) -> BatchStatus:
     )  # fmt: skip
 
 
-async def file_text(entry: ModelEntry, file_id: str) -> str:
-    """Return a batch output (or error) file's content as text."""
-    content = await _call(entry, "afile_content", file_id=file_id)
-    return str(content.text)
+async def _chunks(entry: ModelEntry, stream: Any) -> AsyncIterator[bytes]:
+    """Yield a streamed file's byte chunks, translating an error met while reading as a call's would be."""
+    try:
+        async for chunk in stream:
+            yield bytes(chunk)
+    except upstream_error_types() as exc:
+        raise translate_error(exc, entry, "prompt") from exc
+
+
+async def file_lines(entry: ModelEntry, file_id: str) -> AsyncIterator[list[bytes]]:
+    """Yield a batch output (or error) file's lines in blocks of whole lines, as the provider sends them."""
+    content = await _call(entry, "afile_content", file_id=file_id, stream=True, chunk_size=OUTPUT_CHUNK)
+    stream = getattr(content, "stream_iterator", None)
+    if stream is None:  # a provider litellm does not stream files of (azure): read whole, once, as bytes
+        yield list(content.response.iter_lines())  # decoded line by line, never as one text
+        return
+    rest = b""
+    async for chunk in _chunks(entry, stream):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()  # the start of a line the next chunk ends
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
 
 
 async def cancel_batch(entry: ModelEntry, batch_id: str) -> None:
@@ -183,14 +210,14 @@ async def cancel_batch(entry: ModelEntry, batch_id: str) -> None:
     await _call(entry, "acancel_batch", batch_id=batch_id)
 
 
-def answered_lines(output: str) -> dict[str, str]:
-    """Return the successful lines of a batch output file: custom_id -> the chat completion body, as JSON.
+def answered_lines(lines: Iterable[bytes | str]) -> dict[str, str]:
+    """Return the successful lines of (part of) a batch output file: custom_id -> the chat completion body, as JSON.
 
     A line the provider could not answer (a non-200 ``response`` or an ``error``) is left out: its chunk is
-    asked in real time.
+    asked in real time. CPU work: run it off the event loop for a large block.
     """
     answers: dict[str, str] = {}
-    for line in output.splitlines():
+    for line in lines:
         if not line.strip():
             continue
         try:

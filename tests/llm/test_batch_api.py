@@ -80,7 +80,9 @@ def test_answered_lines_keep_the_200s_and_leave_out_errors() -> None:
             {"id": "r3", "custom_id": "c3", "response": None, "error": {"code": "batch_expired", "message": "…"}},
         ]
     )
-    assert batch_api.answered_lines(output + "\nnot json\n") == {"c1": json.dumps(ok)}
+    lines = (output + "\nnot json\n").splitlines()
+    assert batch_api.answered_lines(lines) == {"c1": json.dumps(ok)}
+    assert batch_api.answered_lines(line.encode() for line in lines) == {"c1": json.dumps(ok)}
 
 
 async def test_a_refused_key_on_upload_is_the_services_upstream_auth_error(
@@ -130,3 +132,51 @@ async def test_an_unrecorded_batch_is_found_past_the_first_page_of_the_providers
     assert await batch_api.submitted_batch(gpt, "file-never-submitted") is None
     assert route.call_count == 4
     assert route.calls[1].request.url.params["after"] == "batch_0051"
+
+
+def _output_lines(count: int) -> list[str]:
+    """Return ``count`` batch output lines, each answered with a chat completion."""
+    return [
+        json.dumps({"id": f"r{n}", "custom_id": f"c{n}", "error": None,
+                    "response": {"status_code": 200, "body": {"choices": [], "n": "x" * n}}})  # fmt: skip
+        for n in range(count)
+    ]
+
+
+async def test_an_openai_output_file_is_read_as_it_arrives_in_blocks_of_whole_lines(
+    http_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamed 256 bytes at a time: several blocks, each of whole lines, together every line once, in order."""
+    lines = _output_lines(60)
+    http_mock.get("https://api.openai.com/v1/files/file-out/content").mock(
+        return_value=httpx.Response(200, content="\n".join(lines).encode() + b"\n")
+    )
+    monkeypatch.setattr(batch_api, "OUTPUT_CHUNK", 256)
+    monkeypatch.setenv("CLAIMS_TEST_BATCH_KEY", "sk-test")
+    gpt = entry("openai/gpt-4o-mini", api_key="os.environ/CLAIMS_TEST_BATCH_KEY")
+    blocks = [block async for block in batch_api.file_lines(gpt, "file-out")]
+    assert len(blocks) > 10  # streamed: not one block of the whole file
+    assert [line.decode() for block in blocks for line in block if line] == lines
+    answers: dict[str, str] = {}
+    for block in blocks:
+        answers.update(batch_api.answered_lines(block))
+    assert sorted(answers, key=lambda custom_id: int(custom_id[1:])) == [f"c{n}" for n in range(60)]
+
+
+async def test_an_azure_output_file_which_litellm_does_not_stream_is_read_once_line_by_line(
+    http_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure's file content comes whole (litellm streams only OpenAI's): one block, every line, no final newline."""
+    lines = _output_lines(5)
+    route = http_mock.get(url__regex=r"^https://claims-test\.openai\.azure\.com/openai/files/file-out/content").mock(
+        return_value=httpx.Response(200, content="\n".join(lines).encode())
+    )
+    monkeypatch.setenv("CLAIMS_TEST_BATCH_KEY", "az-test")
+    azure = entry(
+        "azure/my-deployment", api_key="os.environ/CLAIMS_TEST_BATCH_KEY", api_base="https://claims-test.openai.azure.com",
+        api_version="2024-10-21",
+    )  # fmt: skip
+    blocks = [block async for block in batch_api.file_lines(azure, "file-out")]
+    assert route.call_count == 1
+    assert len(blocks) == 1
+    assert [line if isinstance(line, str) else line.decode() for line in blocks[0]] == lines
