@@ -136,10 +136,9 @@ async def test_an_unrecorded_batch_is_found_past_the_first_page_of_the_providers
 
 def _output_lines(count: int) -> list[str]:
     """Return ``count`` batch output lines, each answered with a chat completion."""
+    response = {"status_code": 200, "body": {"choices": []}}
     return [
-        json.dumps({"id": f"r{n}", "custom_id": f"c{n}", "error": None,
-                    "response": {"status_code": 200, "body": {"choices": [], "n": "x" * n}}})  # fmt: skip
-        for n in range(count)
+        json.dumps({"id": f"r{n}", "custom_id": f"c{n}", "response": response, "pad": "x" * n}) for n in range(count)
     ]
 
 
