@@ -1,7 +1,8 @@
 """Batch mode end to end: a 40-article batch-mode job against the fake batch endpoint, killed or not.
 
 The job runs once straight through, then once with ``claims serve`` killed (SIGKILL) while its batch is out
-and started again. The model is ``openai/gpt-4o-mini`` at the fake provider (``benchmarks.fake_provider``, a
+and started again, then once with three of its first batch's answers not in the reply schema (re-asked in
+one follow-up batch, not by chat calls). The model is ``openai/gpt-4o-mini`` at the fake provider (``benchmarks.fake_provider``, a
 real HTTP server in its own process, which outlives the service), so the job is priced at gpt-4o-mini's batch
 price from litellm's map. Prints the provider's calls (batches made, batch lines answered, chat calls) and
 what the job says.
@@ -25,6 +26,7 @@ from benchmarks.processes import Process, service_config, start_provider, start_
 
 ARTICLES = 40
 BATCH_SECONDS = 8.0  # long enough to kill the service while the batch is out
+INVALID = 3  # answers of the third run's first batch not in the reply schema: one follow-up batch re-asks them
 PARAGRAPH = (
     "Wages rose {figure}% in town {town} last year, the regional statistics office said in its annual report on "
     "Monday, after a count of every employer in the district and a survey of two thousand households there."
@@ -86,12 +88,16 @@ def finished(job: dict[str, Any]) -> bool:
     return job["state"] not in ("queued", "running")
 
 
-def run(workdir: Path, port: int, kill: bool) -> dict[str, Any]:
+def run(workdir: Path, port: int, kill: bool, invalid: int = 0) -> dict[str, Any]:
     """Run the job once (killing the service while its batch is out when ``kill``); return what was seen.
 
-    ``port`` and the next are the provider's and the service's; 0 takes free ones.
+    ``port`` and the next are the provider's and the service's; 0 takes free ones. ``invalid``: that many
+    answers of the first batch are not in the reply schema.
     """
-    provider = start_provider(50, workdir, max_seconds=600, batch_seconds=BATCH_SECONDS, port=port and port + 1)
+    provider = start_provider(
+        50, workdir, max_seconds=600, batch_seconds=BATCH_SECONDS, port=port and port + 1,
+        invalid_batch_answers=invalid,
+    )  # fmt: skip
     service = serve(workdir, provider, port and port + 2)
     seen: dict[str, Any] = {"killed": None}
     try:
@@ -119,14 +125,18 @@ def run(workdir: Path, port: int, kill: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Run the job, then the job with a SIGKILL while its batch is out; print both."""
+    """Run the job, the job with a SIGKILL while its batch is out, and the job with invalid answers; print each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=18130, help="first of three loopback ports to use")
     args = parser.parse_args()
-    for kill in (False, True):
+    runs = {
+        "run straight through": (False, 0),
+        "killed with SIGKILL while its batch was out, restarted": (True, 0),
+        f"{INVALID} answers of its batch not in the reply schema": (False, INVALID),
+    }
+    for title, (kill, invalid) in runs.items():
         with tempfile.TemporaryDirectory(prefix="claims-batch-") as folder:
-            seen = run(Path(folder), args.port, kill)
-        title = "killed with SIGKILL while its batch was out, restarted" if kill else "run straight through"
+            seen = run(Path(folder), args.port, kill, invalid)
         print(f"== a {ARTICLES}-article batch-mode job, {title}")
         print(json.dumps(seen, indent=1))
 

@@ -5,7 +5,9 @@ shape with claims JSON (the reply schema of ``schemas/model_reply.py``) for the 
 the last user message: a ``quantity`` claim for every sentence with a figure, a ``quoted`` one for every
 sentence with a quotation mark. Usage counts the prompt with ``benchmarks.tokens``. ``GET /stats`` returns
 the counters, ``GET /calls`` when and what each call asked, ``POST /reset`` zeroes them. The Batch API and
-the files it needs are ``benchmarks.fake_batches``'s (a batch answers every line as a chat call would). A bare asyncio
+the files it needs are ``benchmarks.fake_batches``'s (a batch answers every line as a chat call would, but
+the first ``--invalid-batch-answers`` first asks, answered ``{"claims": "none"}``: JSON not in the reply
+schema, which a repair re-asks; a re-ask is answered well). A bare asyncio
 HTTP/1.1 server, so the provider itself costs next to no CPU.
 Run: ``python -m benchmarks.fake_provider --latency-ms 300`` (prints ``PORT <n>``).
 """
@@ -89,8 +91,9 @@ def chat_completion(content: str, model: str, prompt_tokens: int, completion_tok
 class FakeProvider:
     """The provider's state and request handling."""
 
-    def __init__(self, latency_s: float, batch_seconds: float = 1.0) -> None:
+    def __init__(self, latency_s: float, batch_seconds: float = 1.0, invalid_batch_answers: int = 0) -> None:
         self.latency_s = latency_s
+        self.invalid_left = invalid_batch_answers  # first asks in batches still to answer out of the schema
         self.counters = Counters()
         self.calls: list[tuple[float, str]] = []  # (wall-clock start, sha256 of the messages) of every call
         self.batches = FakeBatches(self.answer, batch_seconds)
@@ -98,6 +101,9 @@ class FakeProvider:
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer a chat-completions body at once (a batch's line): claims for its numbered sentences."""
         content = json.dumps({"claims": claims_for(request["messages"])}, ensure_ascii=False)
+        if self.invalid_left > 0 and request["messages"][-1]["role"] == "user" and len(request["messages"]) <= 2:
+            self.invalid_left -= 1
+            content = '{"claims": "none"}'  # a first ask (system and user): JSON, not the reply schema
         prompt_tokens, completion_tokens = count_messages(request["messages"]), count_text(content)
         return chat_completion(content, str(request.get("model", "fake")), prompt_tokens, completion_tokens)
 
@@ -180,9 +186,11 @@ async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
         headers[name.strip().lower()] = value.strip()
 
 
-async def serve(latency_s: float, port: int, max_seconds: float, batch_seconds: float = 1.0) -> None:
+async def serve(
+    latency_s: float, port: int, max_seconds: float, batch_seconds: float = 1.0, invalid_batch_answers: int = 0
+) -> None:
     """Listen on 127.0.0.1 and print ``PORT <n>``; stop after ``max_seconds`` at the latest."""
-    provider = FakeProvider(latency_s, batch_seconds)
+    provider = FakeProvider(latency_s, batch_seconds, invalid_batch_answers)
     server = await asyncio.start_server(provider.serve_connection, "127.0.0.1", port, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
     print(f"PORT {bound}", flush=True)
@@ -200,9 +208,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop by itself after this long")
     parser.add_argument("--batch-seconds", type=float, default=1.0, help="how long a batch takes to complete")
+    parser.add_argument(
+        "--invalid-batch-answers", type=int, default=0, help="answer this many first asks in batches out of the schema"
+    )
     args = parser.parse_args()
     count_text("warm up the tokenizer")
-    asyncio.run(serve(args.latency_ms / 1000, args.port, args.max_seconds, args.batch_seconds))
+    latency_s = args.latency_ms / 1000
+    asyncio.run(serve(latency_s, args.port, args.max_seconds, args.batch_seconds, args.invalid_batch_answers))
 
 
 if __name__ == "__main__":

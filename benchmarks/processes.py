@@ -80,13 +80,22 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def start_provider(
-    latency_ms: float, workdir: Path, max_seconds: float, batch_seconds: float = 1.0, port: int = 0
+    latency_ms: float,
+    workdir: Path,
+    max_seconds: float,
+    batch_seconds: float = 1.0,
+    port: int = 0,
+    invalid_batch_answers: int = 0,
 ) -> Process:
-    """Start the fake provider (its batches taking ``batch_seconds``; on ``port``, 0: any) and wait for its port."""
+    """Start the fake provider (its batches taking ``batch_seconds``; on ``port``, 0: any) and wait for its port.
+
+    ``invalid_batch_answers``: that many first asks answered in batches get a reply not in the reply schema.
+    """
     log_path = workdir / "provider.log"
     log = log_path.open("wb")
     command = [sys.executable, "-m", "benchmarks.fake_provider", "--latency-ms", str(latency_ms)]
     command += ["--max-seconds", str(max_seconds), "--batch-seconds", str(batch_seconds), "--port", str(port)]
+    command += ["--invalid-batch-answers", str(invalid_batch_answers)]
     started = time.perf_counter()
     popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=clean_environment(), cwd=_root())  # noqa: S603 -- our own module
     assert popen.stdout is not None
