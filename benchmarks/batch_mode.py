@@ -4,8 +4,8 @@ The job runs once straight through, then once with ``claims serve`` killed (SIGK
 and started again, then once with three of its first batch's answers not in the reply schema (re-asked in
 one follow-up batch, not by chat calls). The model is ``openai/gpt-4o-mini`` at the fake provider
 (``benchmarks.fake_provider``, a real HTTP server in its own process, which outlives the service), so the job
-is priced at gpt-4o-mini's batch price from litellm's map. Prints the provider's calls (batches made, batch lines answered, chat calls) and
-what the job says.
+is priced at gpt-4o-mini's batch price from litellm's map. Prints the provider's calls (batches made, batch
+lines answered, chat calls) and what the job says.
 Run: ``python -m benchmarks.batch_mode [--port 18130]`` (uses the two ports after it).
 """
 
