@@ -123,8 +123,9 @@ class JobBatch(BaseModel):
     """The provider batch a batch-mode job's chunk calls went out in."""
 
     state: BatchState = Field(
-        description="`pending` (not yet sent), `uploaded` (its input file is), `submitted` (the provider works on "
-        "it), `ready` (its answers are in; the articles run), `failed` or `cancelled` (the articles run, asking "
+        description="`pending` (not yet sent; with `follow_ups` 1 or more, a follow-up batch of re-asks about to "
+        "be built), `uploaded` (its input file is), `submitted` (the provider works on it), `ready` (its answers "
+        "are in; the articles run), `failed` or `cancelled` (the articles run, asking "
         "the model in real time for what the batch did not answer)."
     )
     model: str = Field(description="The model alias the batch was sent to.")

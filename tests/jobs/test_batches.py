@@ -740,3 +740,28 @@ def test_batch_repairs_is_taken_from_the_query_with_ndjson_and_refused_when_unkn
     assert (job["state"], job["batch"]["repairs"]) == ("succeeded", "realtime")
     assert refused.status_code == 422
     assert "batch_repairs" in refused.json()["detail"]
+
+
+async def test_a_job_store_made_before_follow_up_batches_gains_their_columns_and_keeps_its_batches(
+    tmp_path: Path,
+) -> None:
+    """A batches table without repairs, follow_ups, earlier_batch_ids: opened, they are added with their defaults."""
+    import sqlite3
+
+    store = SqliteJobs(tmp_path, lease_s=30, retention_s=3600)
+    job = NewJob(id=new_job_id(), articles=[NewArticle(0, "a0", "{}")], body_sha256="x", idempotency_key=None,
+                 callback_url=None, callback_per_article=False, rejected_json="[]", batch_model="gpt")  # fmt: skip
+    await store.create(job)
+    await store.close()
+    with sqlite3.connect(tmp_path / "jobs.db") as connection:
+        for column in ("repairs", "follow_ups", "earlier_batch_ids"):
+            connection.execute(f"ALTER TABLE batches DROP COLUMN {column}")
+        connection.execute("DROP TABLE batch_sent")
+    reopened = SqliteJobs(tmp_path, lease_s=30, retention_s=3600)
+    try:
+        record = await reopened.batch_of(job.id)
+        sent = await reopened.batch_sent(job.id)
+    finally:
+        await reopened.close()
+    assert record == BatchRecord(job_id=job.id, model="gpt")
+    assert sent == set()
