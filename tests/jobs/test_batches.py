@@ -765,3 +765,37 @@ async def test_a_job_store_made_before_follow_up_batches_gains_their_columns_and
         await reopened.close()
     assert record == BatchRecord(job_id=job.id, model="gpt")
     assert sent == set()
+
+
+def test_cancelling_the_job_while_its_follow_up_batch_is_out_cancels_that_batch(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """DELETE while the follow-up of re-asks is out: the provider's follow-up batch is cancelled, no chat call."""
+    fake = FakeBatches(first_one_broken(), batch_seconds=0.0)
+    real_create = fake.create
+
+    def first_quick_then_slow(body: bytes) -> tuple[int, dict[str, Any]]:
+        made = real_create(body)
+        fake.batch_seconds = 60.0  # the follow-up stays out
+        return made
+
+    fake.create = first_quick_then_slow  # type: ignore[method-assign]
+    api = route_batches(http_mock, fake)
+    with TestClient(create_app(quick(tmp_path))) as client:
+        job_id = client.post("/v1/jobs", json=batch_job(2)).json()["id"]
+        deadline = time.monotonic() + 20
+        while (batch := client.get(f"/v1/jobs/{job_id}").json()["batch"])["state"] != "submitted" or not batch[
+            "follow_ups"
+        ]:
+            assert time.monotonic() < deadline, batch
+            time.sleep(0.05)
+        assert client.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
+        while (batch := client.get(f"/v1/jobs/{job_id}").json()["batch"])["state"] != "cancelled":
+            assert time.monotonic() < deadline, batch
+            time.sleep(0.05)
+    first_id, follow_up_id = fake.batches
+    assert (fake.batches[first_id]["status"], fake.batches[follow_up_id]["status"]) == ("completed", "cancelled")
+    cancels = [c.request.url.path for c in api.calls if c.request.url.path.endswith("/cancel")]
+    assert cancels == [f"/v1/batches/{follow_up_id}/cancel"]
+    assert (batch["provider_batch_id"], batch["earlier_batch_ids"]) == (follow_up_id, [first_id])
+    assert chat.call_count == 0
