@@ -784,9 +784,11 @@ def test_cancelling_the_job_while_its_follow_up_batch_is_out_cancels_that_batch(
     with TestClient(create_app(quick(tmp_path))) as client:
         job_id = client.post("/v1/jobs", json=batch_job(2)).json()["id"]
         deadline = time.monotonic() + 20
-        while (batch := client.get(f"/v1/jobs/{job_id}").json()["batch"])["state"] != "submitted" or not batch[
-            "follow_ups"
-        ]:
+        follow_up_out = ("submitted", 1)
+        while (
+            (batch := client.get(f"/v1/jobs/{job_id}").json()["batch"])["state"],
+            batch["follow_ups"],
+        ) != follow_up_out:
             assert time.monotonic() < deadline, batch
             time.sleep(0.05)
         assert client.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
