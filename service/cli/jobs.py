@@ -128,6 +128,13 @@ def submit(
     batch: Annotated[
         bool, typer.Option("--batch", help="Batch mode: the provider's Batch API, about half price, within 24 h.")
     ] = False,
+    realtime_repairs: Annotated[
+        bool,
+        typer.Option(
+            "--realtime-repairs",
+            help="With --batch: re-ask replies not in the schema by chat calls, not in follow-up batches.",
+        ),
+    ] = False,
     language: Annotated[
         str | None,
         typer.Option(help="BCP 47 language tag of the text files' articles (default: detected from each text)."),
@@ -135,6 +142,8 @@ def submit(
 ) -> None:
     """Submit the articles as one job; print the job (as it ends, with --wait)."""
     params: dict[str, Any] = {"callback_per_article": per_article, "mode": "batch" if batch else "realtime"}
+    if realtime_repairs:
+        params["batch_repairs"] = "realtime"
     if callback_url:
         params["callback_url"] = callback_url
     headers = {"content-type": "application/x-ndjson"}

@@ -253,3 +253,23 @@ def test_wait_polls_a_service_too_old_to_have_events(http_mock: Any, monkeypatch
     )
     assert jobs._follow(jobs.Service(SERVICE), job_document("queued", 0))["state"] == "succeeded"
     assert polled.call_count == 2
+
+
+def test_submit_realtime_repairs_sends_batch_repairs_realtime_with_batch_mode(http_mock: Any, articles: Path) -> None:
+    """``--batch --realtime-repairs`` asks for re-asks in real time; ``--batch`` alone leaves the default."""
+    import httpx
+    from typer.testing import CliRunner
+
+    from service.cli.main import app
+
+    submitted = http_mock.post(f"{SERVICE}/v1/jobs").mock(
+        return_value=httpx.Response(202, json=job_document("queued", 0))
+    )
+    for flags in (["--batch", "--realtime-repairs"], ["--batch"]):
+        result = CliRunner().invoke(app, ["jobs", "submit", str(articles), *flags, "--url", SERVICE])
+        assert result.exit_code == 0, result.output
+    queries = [dict(call.request.url.params) for call in submitted.calls]
+    assert [(query["mode"], query.get("batch_repairs")) for query in queries] == [
+        ("batch", "realtime"),
+        ("batch", None),
+    ]
