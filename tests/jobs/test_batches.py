@@ -801,3 +801,20 @@ def test_cancelling_the_job_while_its_follow_up_batch_is_out_cancels_that_batch(
     assert cancels == [f"/v1/batches/{follow_up_id}/cancel"]
     assert (batch["provider_batch_id"], batch["earlier_batch_ids"]) == (follow_up_id, [first_id])
     assert chat.call_count == 0
+
+
+def test_an_idempotency_key_binds_batch_repairs_but_not_its_default_spelled_out(
+    tmp_path: Path, http_mock: respx.MockRouter, chat: respx.Route
+) -> None:
+    """NDJSON under one key: ``?batch_repairs=batch`` spelled out is the same job; ``realtime`` is a 409."""
+    route_batches(http_mock, FakeBatches(good_answer, batch_seconds=0.0))
+    body = "".join(json.dumps(request) + "\n" for request in batch_job(1)["requests"])
+    headers = {"content-type": "application/x-ndjson", "idempotency-key": "backlog-2026-12-07"}
+    with TestClient(create_app(quick(tmp_path))) as client:
+        first = client.post("/v1/jobs?mode=batch", content=body, headers=headers)
+        spelled_out = client.post("/v1/jobs?mode=batch&batch_repairs=batch", content=body, headers=headers)
+        other = client.post("/v1/jobs?mode=batch&batch_repairs=realtime", content=body, headers=headers)
+        settled(client, first.json()["id"])
+    assert (first.status_code, spelled_out.status_code, other.status_code) == (202, 202, 409)
+    assert spelled_out.json()["id"] == first.json()["id"]
+    assert spelled_out.headers["idempotent-replayed"] == "true"
