@@ -11,7 +11,9 @@ litellm's own retries are off here too; every litellm error is translated as for
 A batch's output file is read as it arrives (litellm's ``afile_content(stream=True)``, 1 MB at a time, for
 ``openai``), a block of whole lines at a time, so it is never held whole, nor twice (bytes and text). For
 ``azure`` litellm 1.106.2 does not stream a file's content: the body is read whole (once, as bytes) and
-its lines are still decoded one at a time.
+its lines are still decoded one at a time. litellm's own logging of a poll that finds a batch done would
+download the whole output again to price it (when an operator registered a litellm callback): it is told
+not to (``batch_ignore_default_logging``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ UNFINISHED = ("validating", "in_progress", "finalizing", "cancelling")  # the pr
 LIST_PAGE, LIST_PAGES = 100, 50  # an unrecorded submit is looked for among the 5,000 newest batches
 TIMEOUT_S = 600.0  # an upload of a large batch input takes a while
 OUTPUT_CHUNK = 1024 * 1024  # a batch's output is read this many bytes at a time
+# with a litellm callback registered, litellm's logging of a poll that finds the batch done downloads its whole
+# output (and error) file again to price it; the service prices the lines it reads, so that logging is skipped
+NO_BATCH_COST_LOG = {"batch_ignore_default_logging": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +175,7 @@ async def submitted_batch(entry: ModelEntry, input_file_id: str) -> str | None:
 
 async def batch_status(entry: ModelEntry, batch_id: str) -> BatchStatus:
     """Ask the provider where a batch is."""
-    batch = await _call(entry, "aretrieve_batch", batch_id=batch_id)
+    batch = await _call(entry, "aretrieve_batch", batch_id=batch_id, litellm_metadata=NO_BATCH_COST_LOG)
     errors = getattr(getattr(batch, "errors", None), "data", None) or []
     detail = "; ".join(str(getattr(error, "message", error)) for error in errors) or None
     return BatchStatus(

@@ -179,3 +179,42 @@ async def test_an_azure_output_file_which_litellm_does_not_stream_is_read_once_l
     assert route.call_count == 1
     assert len(blocks) == 1
     assert [line if isinstance(line, str) else line.decode() for line in blocks[0]] == lines
+
+
+COMPLETED_BATCH = {
+    "id": "batch_1", "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
+    "input_file_id": "file-in", "completion_window": "24h", "status": "completed", "output_file_id": "file-out",
+    "error_file_id": None, "created_at": 1, "request_counts": {"total": 1, "completed": 1, "failed": 0},
+    "metadata": None,
+}  # fmt: skip
+
+
+async def test_a_registered_callback_does_not_make_litellm_download_a_finished_batchs_output_again(
+    http_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A litellm callback registered: polling a completed batch does not fetch its output file for litellm's log."""
+    import asyncio
+
+    from litellm.integrations.custom_logger import CustomLogger
+
+    from service.llm.client import configure_litellm
+
+    class Listener(CustomLogger):  # type: ignore[misc]
+        """Hears litellm's successes (and so turns its success logging on)."""
+
+    litellm = configure_litellm()
+    for name in ("_async_success_callback", "success_callback", "_async_failure_callback", "failure_callback"):
+        monkeypatch.setattr(litellm, name, [])  # litellm files the callback in these too: restored afterwards
+    monkeypatch.setattr(litellm, "callbacks", [Listener()])
+    http_mock.get("https://api.openai.com/v1/batches/batch_1").mock(
+        return_value=httpx.Response(200, json=COMPLETED_BATCH)
+    )
+    content = http_mock.get("https://api.openai.com/v1/files/file-out/content").mock(
+        return_value=httpx.Response(200, content=b"{}\n")
+    )
+    monkeypatch.setenv("CLAIMS_TEST_BATCH_KEY", "sk-test")
+    gpt = entry("openai/gpt-4o-mini", api_key="os.environ/CLAIMS_TEST_BATCH_KEY")
+    status = await batch_api.batch_status(gpt, "batch_1")
+    await asyncio.sleep(0.5)  # litellm's logging runs on its background worker
+    assert (status.status, status.output_file_id) == ("completed", "file-out")
+    assert content.call_count == 0
