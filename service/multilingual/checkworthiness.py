@@ -3,7 +3,7 @@
 The head (``checkworthiness_head.json``: 384 weights, a bias, a fusion weight and the languages fused) is a
 logistic regression that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences
 (English, Arabic, Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. In the
-languages it names (English and Spanish) it is fused with the default model: the head's logit plus ``fusion``
+languages it names (English) it is fused with the default model: the head's logit plus ``fusion``
 times the default model's (which reads each sentence in its passage), divided by ``1 + fusion``, mapped to
 0-1. Other languages get the head alone: fused, Arabic and Dutch lose in cross-validation
 (``checkworthiness_head_figures.json``).
