@@ -23,8 +23,8 @@ async def with_fact_checks(
     if not result.claims:
         return result
     found = await archive.search_many([claim.text for claim in result.claims], limit=MATCHES_PER_CLAIM)
-    if threshold is None:  # the calibrated one, which comes with the matcher: loaded only once something matched
-        threshold = calibrated_threshold() if any(found) else 1.0
+    if threshold is None:  # the calibrated one comes with the matcher, loaded once anything is held
+        threshold = calibrated_threshold() if any(found) else 1.0  # nothing found: no match to hold to it
     least = threshold
     claims = [
         claim.model_copy(
