@@ -17,6 +17,7 @@ from service.settings import ModelEntry
 from service.steps.cpu import on_the_cpu_thread
 
 API_BATCH = 256  # texts a request to an embedding API
+OFFLINE_NAME = "offline/multilingual-e5-small"  # the offline model's vector space, as stored vectors are tagged
 
 
 class Embedder(Protocol):
@@ -57,7 +58,7 @@ class OfflineEmbedder:
     @property
     def name(self) -> str:
         """Name the offline model's vector space."""
-        return "offline/multilingual-e5-small"
+        return OFFLINE_NAME
 
     async def queries(self, texts: Sequence[str]) -> Vectors:
         """Embed claims or searches, off the event loop."""

@@ -2,7 +2,8 @@
 
 Each case runs in a fresh interpreter, so ``sys.modules`` says what the service really imported: the app
 started through its lifespan, an extraction asking for matches answered, then (in one case) a fact-check
-imported and searched.
+imported and searched. Each runs matching lexically (``none``, as on the default install) and with the
+multilingual extra's embedder (``auto``, the test extra installing it), which an empty archive never loads.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = """
 import json, sys
 from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.settings import Settings
 
-settings = Settings(cache_dir=sys.argv[1] + "/cache", data_dir=sys.argv[1] + "/data", factcheck_embedder="none",
-    multilingual_checkworthiness=False)  # as on the default install, where neither extra model is
+settings = Settings(cache_dir=sys.argv[1] + "/cache", data_dir=sys.argv[1] + "/data", factcheck_embedder=sys.argv[3],
+    multilingual_checkworthiness=False)  # the offline model's check-worthiness would load the extra's model
 seen = {}
 with TestClient(create_app(settings)) as client:
     seen["ready"] = client.get("/readyz").status_code
@@ -40,11 +43,11 @@ print(json.dumps(seen))
 """
 
 
-def run_service(tmp_path: Path, then: str) -> dict[str, object]:
+def run_service(tmp_path: Path, then: str, embedder: str) -> dict[str, object]:
     """Run the script in a new interpreter (no network: nothing it does leaves the process); return what it saw."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CLAIMS_")}
     completed = subprocess.run(  # noqa: S603 -- our own interpreter
-        [sys.executable, "-c", SCRIPT, str(tmp_path), then],
+        [sys.executable, "-c", SCRIPT, str(tmp_path), then, embedder],
         capture_output=True,
         text=True,
         timeout=120,
@@ -57,18 +60,20 @@ def run_service(tmp_path: Path, then: str) -> dict[str, object]:
     return seen
 
 
-def test_a_service_with_an_empty_archive_never_loads_the_matcher(tmp_path: Path) -> None:
+@pytest.mark.parametrize("embedder", ["none", "auto"])
+def test_a_service_with_an_empty_archive_never_loads_the_matcher(tmp_path: Path, embedder: str) -> None:
     """Started, an extraction with match_factchecks and a search answered: numpy and bm25s are not imported."""
-    seen = run_service(tmp_path, "stop")
+    seen = run_service(tmp_path, "stop", embedder)
     assert seen["ready"] == 200
     assert seen["fact_checks"] == [[]]  # one claim, matched against nothing
     assert seen["search"] == {"matches": []}
     assert seen["at_rest"] == {"numpy": False, "bm25s": False, "service.factchecks.matching": False}
 
 
-def test_the_first_fact_check_imported_loads_it_and_is_found(tmp_path: Path) -> None:
+@pytest.mark.parametrize("embedder", ["none", "auto"])
+def test_the_first_fact_check_imported_loads_it_and_is_found(tmp_path: Path, embedder: str) -> None:
     """Importing a fact-check builds the matcher then: the search finds it (what the laziness must not lose)."""
-    seen = run_service(tmp_path, "import")
+    seen = run_service(tmp_path, "import", embedder)
     assert seen["at_rest"] == {"numpy": False, "bm25s": False, "service.factchecks.matching": False}
     assert seen["imported"] == 200
     assert seen["found"] == ["https://fc.example/crime"]
