@@ -30,10 +30,14 @@ Detector = Callable[[str], str | None]
 
 
 def _service() -> Detector:
-    """Return the service's detector (the default language never comes into it for these texts)."""
-    from service.steps.language import detect_language
+    """Return the service's detector, each text read afresh (its memo of texts already read cleared first)."""
+    from service.steps import language
 
-    return lambda text: detect_language(text, "und").tag
+    def detect(text: str) -> str | None:
+        language._detected.cache_clear()  # else every pass after the first times a lookup
+        return language.detect_language(text, "und").tag
+
+    return detect
 
 
 def _py3langid() -> Detector:
