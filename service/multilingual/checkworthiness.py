@@ -33,7 +33,7 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class CheckworthinessHead:
-    """A logistic regression over E5 passage embeddings, with how it reads neighbours and fuses for English."""
+    """A logistic regression over E5 passage embeddings, with how it reads neighbours and which languages it fuses."""
 
     weights: Floats
     bias: float
