@@ -122,6 +122,15 @@ def unbracketed(text: str, placeholder: str = " ") -> str:
 
 def unresolved_references(text: str, claimant: str | None = None) -> list[str]:
     """Return what in a claim's text leans on the article (empty when it stands alone), in order."""
+    return [words for _, words in sorted(_references(text, claimant))]
+
+
+def _references(text: str, claimant: str | None) -> Iterator[tuple[int, str]]:
+    """Yield where and what in a claim's text leans on the article, lazily: the likeliest patterns first.
+
+    Lazy so that ``is_standalone`` stops at the first (most claims that lean on their article say "he" or
+    "the company"); ``unresolved_references`` sorts them all by where they are.
+    """
     own = unbracketed(text, RESOLVED)
     words = None if _LIKE_ASCII.search(own) else frozenset(_ASCII_RUN.findall(own.lower()))
 
@@ -130,16 +139,15 @@ def unresolved_references(text: str, claimant: str | None = None) -> list[str]:
         return pattern.finditer(in_text) if words is None or not _NEEDS[pattern].isdisjoint(words) else iter(())
 
     own = _FIXED_YOU.sub(" ", own) if words is None or "you" in words else own
-    found = [(match.start(), match.group(0)) for match in matches(UNRESOLVED, own)]
-    found += [(match.start(), match.group(0).split()[-1]) for match in matches(LOCATIVE_THERE, own)]
     for pattern in (PERSONAL, PLACE):  # "Musk said he would help": the sentence names whom "he" means
-        found += [(match.start(), match.group(0)) for match in matches(pattern, own) if not _named_before(own, match)]
+        yield from ((match.start(), match.group(0)) for match in matches(pattern, own) if not _named_before(own, match))
+    yield from ((match.start(), match.group(0)) for match in matches(UNRESOLVED, own))
+    yield from ((match.start(), match.group(0).split()[-1]) for match in matches(LOCATIVE_THERE, own))
     bare = own.replace(RESOLVED, " ")  # a bracket names a person more often than a thing: "[Newsom] said it …"
-    found += [(m.start(), m.group(0)) for m in matches(IT_REFERENCE, bare) if not _named_before(bare, m)]
-    found += [(match.start(), match.group(0)) for match in matches(SECOND_PERSON, own)]
+    yield from ((m.start(), m.group(0)) for m in matches(IT_REFERENCE, bare) if not _named_before(bare, m))
+    yield from ((match.start(), match.group(0)) for match in matches(SECOND_PERSON, own))
     if not (claimant and claimant.strip()):
-        found += [(match.start(), match.group(0)) for match in matches(FIRST_PERSON, own)]
-    return [words for _, words in sorted(found)]
+        yield from ((match.start(), match.group(0)) for match in matches(FIRST_PERSON, own))
 
 
 def _named_before(text: str, match: re.Match[str]) -> bool:
@@ -150,11 +158,16 @@ def _named_before(text: str, match: re.Match[str]) -> bool:
 def is_standalone(text: str, claimant: str | None = None) -> bool:
     """Tell whether a claim's text can be understood without its article (its claimant given; memoised)."""
     if len(text) > REMEMBERED_CHARS:
-        return not unresolved_references(text, claimant)  # read each time: the memory stays small
+        return _stands_alone(text, claimant)  # read each time: the memory stays small
     return _remembered_standalone(text, claimant)
 
 
 @lru_cache(maxsize=TEXTS_REMEMBERED)
 def _remembered_standalone(text: str, claimant: str | None) -> bool:
     """Return ``is_standalone`` of a short text, remembered."""
-    return not unresolved_references(text, claimant)
+    return _stands_alone(text, claimant)
+
+
+def _stands_alone(text: str, claimant: str | None) -> bool:
+    """Say whether nothing in the text leans on the article: stop at the first thing that does."""
+    return next(_references(text, claimant), None) is None
