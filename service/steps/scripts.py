@@ -10,9 +10,13 @@
 - **Mending** what sentencex cuts in any script: never inside a number written with a dot ("३.२", "৯.৯৩":
   digits of a script it does not know), never after an initial ("M. Le Maire", "J. Smith"), never after a
   full stop followed by a lower-case word ("1,2 mld. di euro": an abbreviation, since no sentence in Latin,
-  Greek or Cyrillic starts in lower case). What sentencex takes for an abbreviation before a capital stays
-  one sentence with the next ("4,3% del PIL. Le esportazioni": Italian "PIL."), and a Polish "proc." before
-  an acronym ("5 proc. PKB") ends one: both are known misses.
+  Greek or Cyrillic starts in lower case).
+- **Cutting** after an acronym that ends a sentence, where sentencex took it for an abbreviation ("4,3% del
+  PIL. Le esportazioni": Italian "PIL.", the GDP): a word of two or more capitals and nothing else, its full
+  stop, a space, a capital. Acronyms are written without a full stop of their own, so one there ends the
+  sentence; Roman numerals are not cut after ("Ludwig II. war König": German ordinals), nor dotted acronyms
+  ("U.S. Senate"), nor inside a quotation. A Polish "proc." before an acronym ("5 proc. PKB") still ends a
+  sentence: a known miss.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ CLOSING_QUOTES = "»”’」』》)\"'"
 CASED_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")  # scripts whose sentences start with a capital
 _NUMBER_CUT = re.compile(r"\d[.,]$")
 _INITIAL_CUT = re.compile(r"(?:^|\s)[A-ZÀ-Ý]\.$")
+_QUOTATION_OPENS = re.compile('[«“„‘「『《"]')  # not ', which is an apostrophe too
+# an acronym's full stop before a capital: two or more capitals standing alone, not a Roman numeral
+_ACRONYM_END = re.compile(r"(?<![\w.])(?![IVXLCDM]+\.)[A-ZÀ-Ý]{2,}\.(?=\s+[«“„\"'(]?[A-ZÀ-Ý])")
 
 
 def rule_spans(language: str, text: str) -> tuple[Span, ...] | None:
@@ -91,6 +98,24 @@ def mended(text: str, spans: Sequence[Span]) -> list[Span]:
         else:
             joined.append((start, end))
     return joined
+
+
+def cut_after_acronyms(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Cut spans after an acronym's full stop before a capital ("del PIL. Le esportazioni"), which ends a sentence.
+
+    Never after a quotation opens in the span ("‘That’s OK. You’re all gone.’" is one quoted sentence to the
+    segmenter, and an apostrophe cannot be told from a closing quote to know where the quotation ends).
+    """
+    cut: list[Span] = []
+    for start, end in spans:
+        for match in _ACRONYM_END.finditer(text, start, end):
+            if _QUOTATION_OPENS.search(text, start, match.start()):
+                break
+            if match.end() < end:
+                cut.append((start, match.end()))
+                start = match.end()
+        cut.append((start, end))
+    return cut
 
 
 def _starts_in_lower_case(text: str) -> bool:

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import sentencex
 
-from service.steps.scripts import mended, rule_spans
+from service.steps.scripts import cut_after_acronyms, mended, rule_spans
 
 PARAGRAPHS_REMEMBERED = 512  # paragraphs whose sentence spans are memoised: ~0.4 MB at most
 REMEMBERED_PARAGRAPH_CHARS = 1_500  # longer ones (rare in news copy, and in the worst shapes) are segmented each time
@@ -159,7 +159,9 @@ def _sentence_spans(language: str, text: str) -> tuple[tuple[int, int], ...]:
 def _segment_paragraph(language: str, text: str) -> tuple[tuple[int, int], ...]:
     """Segment one paragraph by its script's rules, else with sentencex (mended), cutting after months that end one."""
     ruled = rule_spans(language, text)
-    boundaries = ruled if ruled is not None else mended(text, _sentencex_spans(language, text))
+    boundaries = (
+        ruled if ruled is not None else cut_after_acronyms(text, mended(text, _sentencex_spans(language, text)))
+    )
     spans = []
     for start, end in boundaries:
         cuts = [match.end() for match in _MONTH_THEN_SENTENCE.finditer(text, start, end)] if language == "en" else []

@@ -29,6 +29,23 @@ def test_each_test_article_is_cut_at_its_sentence_ends_with_exact_offsets(articl
     assert [sentence.start for sentence in sentences] == starts
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "sentences"),
+    [
+        ("Il deficit scenderà al 4,3% del PIL. Le esportazioni sono aumentate.", "it", 2),
+        ("Le PIB a augmenté selon l'INSEE. « Nous sommes satisfaits », a dit le ministre.", "fr", 2),
+        ("Die Inflation in der EU. Die Preise stiegen um 3 Prozent.", "de", 2),
+        ("Ludwig II. war König von Bayern.", "de", 1),  # a Roman numeral: a German ordinal
+        ("The U.S. Senate voted on Tuesday.", "en", 1),  # a dotted acronym
+        ("Exports grew 1,2 mld. di euro nel 2023.", "it", 1),  # an abbreviation before a lower-case word
+        ("“And you say, ‘That’s OK. You’re all gone.’ So you are gone,” Trump said.", "en", 1),  # a quotation
+    ],
+)
+def test_an_acronym_s_full_stop_before_a_capital_ends_a_sentence(text: str, language: str, sentences: int) -> None:
+    """An acronym has no full stop of its own, so one before a capital ends a sentence ("PIL. Le", not sentencex's)."""
+    assert len(texts(text, language)) == sentences
+
+
 def test_thai_keeps_a_figure_with_its_unit_and_cuts_between_clauses() -> None:
     """A space beside a figure ("10,000 บาท") never ends a Thai sentence; one between two long words does."""
     text = "รัฐบาลจะแจกเงิน 10,000 บาทให้ประชาชน อัตราเงินเฟ้อติดลบร้อยละ 0.31"
