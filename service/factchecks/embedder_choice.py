@@ -51,7 +51,7 @@ def configured_embedder(settings: Settings) -> Embedder | None:
 class DeferredOfflineEmbedder:
     """The multilingual extra's offline embedder, its module imported on the first text it embeds."""
 
-    name = "offline/multilingual-e5-small"  # the vector space stored vectors are tagged with
+    name = multilingual.OFFLINE_VECTORS  # the vector space stored vectors are tagged with
 
     def __init__(self) -> None:
         self._embedder: OfflineEmbedder | None = None

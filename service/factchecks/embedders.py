@@ -12,12 +12,12 @@ from typing import Protocol
 import numpy as np
 
 from service.llm.embeddings import embed_texts
+from service.multilingual import OFFLINE_VECTORS
 from service.multilingual.encoder import Encoder, Vectors, encoder
 from service.settings import ModelEntry
 from service.steps.cpu import on_the_cpu_thread
 
 API_BATCH = 256  # texts a request to an embedding API
-OFFLINE_NAME = "offline/multilingual-e5-small"  # the offline model's vector space, as stored vectors are tagged
 
 
 class Embedder(Protocol):
@@ -58,7 +58,7 @@ class OfflineEmbedder:
     @property
     def name(self) -> str:
         """Name the offline model's vector space."""
-        return OFFLINE_NAME
+        return OFFLINE_VECTORS
 
     async def queries(self, texts: Sequence[str]) -> Vectors:
         """Embed claims or searches, off the event loop."""

