@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from subprocess import DEVNULL
+from subprocess import DEVNULL, PIPE
 
 from benchmarks.articles import article_of_words
 from benchmarks.client import Connection
@@ -76,20 +76,24 @@ def summarise(raw: str, top: int) -> str:
     return "\n".join(lines)
 
 
-async def drive(requests: int, out: Path, py_spy: str) -> float:
-    """Start the provider and the service, warm up, send ``requests`` articles while py-spy samples; CPU ms each."""
+async def drive(requests: int, out: Path, py_spy: str) -> tuple[float, str]:
+    """Start the provider and the service, warm up, send ``requests`` articles while py-spy samples.
+
+    Return the service's CPU ms a request, and what py-spy said on stderr.
+    """
     with tempfile.TemporaryDirectory(prefix="claims-served-") as folder:
         workdir = Path(folder)
         provider = start_provider(LATENCY_MS, workdir, 600)
         service = start_service("service", service_config(provider.port, workdir / "cache", 10, 64), workdir)
         connection = Connection(service.port)
+        spy: asyncio.subprocess.Process | None = None
         try:
             await wait_ready(service)
             for seed in range(5):
                 await connection.post_json(EXTRACTIONS, request_body(article_of_words(9_100 + seed, 250)))
             command = [py_spy, "record", "--pid", str(service.pid), "--threads", "--format", "raw"]
             command += ["--rate", str(SAMPLES_A_SECOND), "--nonblocking", "--output", str(out)]
-            spy = await asyncio.create_subprocess_exec(*command, stdout=DEVNULL, stderr=DEVNULL)
+            spy = await asyncio.create_subprocess_exec(*command, stdout=DEVNULL, stderr=PIPE)
             await asyncio.sleep(1.0)  # py-spy attaches
             before = cpu_seconds(service.pid)
             for index in range(requests):
@@ -98,12 +102,14 @@ async def drive(requests: int, out: Path, py_spy: str) -> float:
                     raise RuntimeError(f"extraction failed: {reply.status} {reply.body[:300]!r}")
             cpu = cpu_seconds(service.pid) - before
             spy.send_signal(signal.SIGINT)
-            await asyncio.wait_for(spy.wait(), timeout=30)
+            _, errors = await asyncio.wait_for(spy.communicate(), timeout=30)
         finally:
+            if spy is not None and spy.returncode is None:
+                spy.kill()
             await connection.close()
             service.stop()
             provider.stop()
-    return cpu / requests * 1000
+    return cpu / requests * 1000, errors.decode(errors="replace")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     if py_spy is None:
         print("py-spy is not installed: pip install py-spy", file=sys.stderr)
         return 2
-    cpu_ms = asyncio.run(drive(args.requests, args.out, py_spy))
+    args.out.unlink(missing_ok=True)  # never a report of an earlier run's stacks
+    cpu_ms, said = asyncio.run(drive(args.requests, args.out, py_spy))
+    if not args.out.is_file():
+        print(f"py-spy wrote no profile: {said[-2000:]}", file=sys.stderr)
+        return 1
     print(f"service CPU {cpu_ms:.2f} ms a request ({args.requests} requests, provider latency {LATENCY_MS} ms)")
     print(summarise(args.out.read_text(encoding="utf-8"), args.top))
     return 0

@@ -13,9 +13,10 @@
   Greek or Cyrillic starts in lower case).
 - **Cutting** after an acronym that ends a sentence, where sentencex took it for an abbreviation ("4,3% del
   PIL. Le esportazioni": Italian "PIL.", the GDP): a word of two or more capitals and nothing else, its full
-  stop, a space, a capital. Acronyms are written without a full stop of their own, so one there ends the
-  sentence; Roman numerals are not cut after ("Ludwig II. war König": German ordinals), nor dotted acronyms
-  ("U.S. Senate"), nor inside a quotation. A Polish "proc." before an acronym ("5 proc. PKB") still ends a
+  stop, a space, a capital. Acronyms are mostly written without a full stop of their own, so one there ends
+  the sentence; not after Roman numerals ("Ludwig II. war König": German ordinals), dotted acronyms ("U.S.
+  Senate"), Spanish doubled plurals ("EE. UU."), abbreviations in capitals ("MR. SMITH", "ST. LOUIS"), in a
+  shouted span, or inside a quotation. A Polish "proc." before an acronym ("5 proc. PKB") still ends a
   sentence: a known miss.
 """
 
@@ -36,8 +37,17 @@ CASED_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")  # scripts whose sentences start 
 _NUMBER_CUT = re.compile(r"\d[.,]$")
 _INITIAL_CUT = re.compile(r"(?:^|\s)[A-ZÀ-Ý]\.$")
 _QUOTATION_OPENS = re.compile('[«“„‘「『《"]')  # not ', which is an apostrophe too
-# an acronym's full stop before a capital: two or more capitals standing alone, not a Roman numeral
-_ACRONYM_END = re.compile(r"(?<![\w.])(?![IVXLCDM]+\.)[A-ZÀ-Ý]{2,}\.(?=\s+[«“„\"'(]?[A-ZÀ-Ý])")
+# an acronym's full stop before a capital: two or more capitals standing alone, not a Roman numeral, nor the first
+# half of a Spanish doubled plural ("EE. UU.", "FF. AA."), whose second half follows
+_CAPITAL = "A-ZÀ-ÖØ-Ý"
+_ACRONYM_END = re.compile(
+    rf"(?<![\w.])(?![IVXLCDM]+\.)([{_CAPITAL}]{{2,}})\.(?=\s+[«“„\"'(]?[{_CAPITAL}])(?!\s+[{_CAPITAL}]{{2,}}\.)"
+)
+# written abbreviations in capitals, in shouted text or not ("MR. SMITH", "ST. LOUIS"): never an acronym's end
+CAPITAL_ABBREVIATIONS = frozenset(
+    str.split("MR MRS MS DR ST SEN REP GOV GEN LT COL CAPT SGT PROF REV JR SR CO CORP INC LTD NO MT FT VS")
+)
+SHOUTED_SHARE = 0.5  # a span whose Latin letters are mostly capitals is shouted: its capitals say nothing
 
 
 def rule_spans(language: str, text: str) -> tuple[Span, ...] | None:
@@ -104,18 +114,28 @@ def cut_after_acronyms(text: str, spans: Sequence[Span]) -> list[Span]:
     """Cut spans after an acronym's full stop before a capital ("del PIL. Le esportazioni"), which ends a sentence.
 
     Never after a quotation opens in the span ("‘That’s OK. You’re all gone.’" is one quoted sentence to the
-    segmenter, and an apostrophe cannot be told from a closing quote to know where the quotation ends).
+    segmenter, and an apostrophe cannot be told from a closing quote to know where the quotation ends), after
+    an abbreviation written in capitals ("MR.", "ST."), nor in a shouted span, where every word is capitals.
     """
     cut: list[Span] = []
     for start, end in spans:
+        if _shouted(text[start:end]):
+            cut.append((start, end))
+            continue
         for match in _ACRONYM_END.finditer(text, start, end):
             if _QUOTATION_OPENS.search(text, start, match.start()):
                 break
-            if match.end() < end:
+            if match.group(1) not in CAPITAL_ABBREVIATIONS and match.end() < end:
                 cut.append((start, match.end()))
                 start = match.end()
         cut.append((start, end))
     return cut
+
+
+def _shouted(text: str) -> bool:
+    """Say whether a text's Latin letters are mostly capitals (``SHOUTED_SHARE``)."""
+    capitals = sum(1 for char in text if "A" <= char <= "Z")
+    return capitals > SHOUTED_SHARE * sum(1 for char in text if char.isascii() and char.isalpha())
 
 
 def _starts_in_lower_case(text: str) -> bool:

@@ -20,11 +20,12 @@ SCRIPT = """
 import json, sys
 from fastapi.testclient import TestClient
 from service.api.app import create_app
+from service.factchecks.embedder_choice import configured_embedder
 from service.settings import Settings
 
 settings = Settings(cache_dir=sys.argv[1] + "/cache", data_dir=sys.argv[1] + "/data", factcheck_embedder=sys.argv[3],
     multilingual_checkworthiness=False)  # the offline model's check-worthiness would load the extra's model
-seen = {}
+seen = {"embedder": type(configured_embedder(settings)).__name__}
 with TestClient(create_app(settings)) as client:
     seen["ready"] = client.get("/readyz").status_code
     article = {"text": "Violent crime fell 15.2% in 2024, the FBI said."}
@@ -64,6 +65,7 @@ def run_service(tmp_path: Path, then: str, embedder: str) -> dict[str, object]:
 def test_a_service_with_an_empty_archive_never_loads_the_matcher(tmp_path: Path, embedder: str) -> None:
     """Started, an extraction with match_factchecks and a search answered: numpy and bm25s are not imported."""
     seen = run_service(tmp_path, "stop", embedder)
+    assert seen["embedder"] == {"none": "NoneType", "auto": "DeferredOfflineEmbedder"}[embedder]  # the extra is here
     assert seen["ready"] == 200
     assert seen["fact_checks"] == [[]]  # one claim, matched against nothing
     assert seen["search"] == {"matches": []}

@@ -39,6 +39,10 @@ def test_each_test_article_is_cut_at_its_sentence_ends_with_exact_offsets(articl
         ("The U.S. Senate voted on Tuesday.", "en", 1),  # a dotted acronym
         ("Exports grew 1,2 mld. di euro nel 2023.", "it", 1),  # an abbreviation before a lower-case word
         ("“And you say, ‘That’s OK. You’re all gone.’ So you are gone,” Trump said.", "en", 1),  # a quotation
+        ("Los EE. UU. anunciaron nuevas sanciones.", "es", 1),  # a Spanish doubled plural
+        ("He met Mr. Smith in St. Louis.", "en", 1),
+        ("MR. SMITH SAID THE ECONOMY GREW.", "en", 1),  # an abbreviation in capitals, shouted
+        ("Officials met at the ST. LOUIS office. They agreed.", "en", 2),  # an abbreviation in capitals
     ],
 )
 def test_an_acronym_s_full_stop_before_a_capital_ends_a_sentence(text: str, language: str, sentences: int) -> None:
