@@ -2,11 +2,11 @@
 
 The head (``checkworthiness_head.json``: 384 weights, a bias, a fusion weight and the languages fused) is a
 logistic regression that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences
-(English, Arabic, Dutch) embedded by multilingual-e5-small; it is scored here with numpy alone. In the
-languages it names (English) it is fused with the default model: the head's logit plus ``fusion``
-times the default model's (which reads each sentence in its passage), divided by ``1 + fusion``, mapped to
-0-1. Other languages get the head alone: fused, Arabic and Dutch lose in cross-validation
-(``checkworthiness_head_figures.json``).
+(English, Arabic, Dutch, Spanish) embedded by multilingual-e5-small; it is scored here with numpy alone. In
+the languages it names (those whose cross-validated AP gained by fusion) it is fused with the default model:
+the head's logit plus ``fusion`` times the default model's (which reads each sentence in its passage),
+divided by ``1 + fusion``, mapped to 0-1. Other languages get the head alone: fused, they lose in
+cross-validation (``checkworthiness_head_figures.json``).
 
 Nothing here loads the encoder: the first sentence scored does (``service.multilingual.encoder``), on the
 thread the offline model runs on, never the event loop.

@@ -157,7 +157,7 @@ def _sentence_spans(language: str, text: str) -> tuple[tuple[int, int], ...]:
 
 
 def _segment_paragraph(language: str, text: str) -> tuple[tuple[int, int], ...]:
-    """Segment one paragraph by its script's rules, else with sentencex (mended), cutting after months that end one."""
+    """Segment one paragraph by its script's rules, else by sentencex (mended, cut after acronyms); cut after months."""
     ruled = rule_spans(language, text)
     boundaries = (
         ruled if ruled is not None else cut_after_acronyms(text, mended(text, _sentencex_spans(language, text)))
