@@ -239,15 +239,39 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Choose the head on the train parts, measure it on the dev parts (and debates), write it and its figures."""
-    options = parse_arguments(argv)
-    np.random.seed(options.seed)
+def read_parts(options: argparse.Namespace) -> tuple[list[Part], list[Part]]:
+    """Read the training parts and the dev parts, Spanish's fifth set aside moved from the first to the second."""
     train = [read_part(options.data, options.cache, language, split, options.complete) for language, split in TRAIN]
     dev = [read_part(options.data, options.cache, language, "dev", options.complete) for language in DEV]
     spanish = [language for language, _ in TRAIN].index("spanish")
     train[spanish], held_out = split_off(train[spanish], SPANISH_HELD_OUT, options.seed)
-    dev.append(held_out)
+    return train, [*dev, held_out]
+
+
+def head_document(
+    config: Config, weights: np.ndarray, bias: float, fusion: float, fused: list[str]
+) -> dict[str, object]:
+    """Return the head as the service reads it (``service/multilingual/checkworthiness_head.json``)."""
+    return {
+        "format": 1,
+        "description": (
+            f"Logistic regression (class-balanced, L2, C={config.c}, languages weighed "
+            f"{'alike' if config.language_balance else 'by size'}) on multilingual-e5-small passage embeddings "
+            "of CheckThat! 2024 train sentences (en, ar, nl) and four fifths of the Spanish dev sentences (es has "
+            "no train part); training/train_multilingual_checkworthiness.py"
+        ),
+        "bias": round(bias, 6),
+        "fusion": fusion,
+        "fused_languages": fused,
+        "weights": [round(float(w), 6) for w in weights],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Choose the head on the train parts, measure it on the dev parts (and debates), write it and its figures."""
+    options = parse_arguments(argv)
+    np.random.seed(options.seed)
+    train, dev = read_parts(options)
     figures: dict[str, object] = {
         "seed": options.seed,
         "data": str(options.data),
@@ -280,19 +304,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     fused = fused_languages(figures["cv_fused"], fusion)
     figures["fused_languages"] = fused
     if options.out:
-        document = {
-            "format": 1,
-            "description": (
-                f"Logistic regression (class-balanced, L2, C={config.c}, languages weighed "
-                f"{'alike' if config.language_balance else 'by size'}) on multilingual-e5-small passage embeddings "
-                "of CheckThat! 2024 train sentences (en, ar, nl) and Spanish dev sentences (es has no train part); "
-                "training/train_multilingual_checkworthiness.py"
-            ),
-            "bias": round(bias, 6),
-            "fusion": fusion,
-            "fused_languages": fused,
-            "weights": [round(float(w), 6) for w in weights],
-        }
+        document = head_document(config, weights, bias, fusion, fused)
         options.out.write_text(json.dumps(document) + "\n", encoding="utf-8")
         print(f"wrote {options.out} ({options.out.stat().st_size:,} bytes)")
     target = options.figures or (options.out.with_name("checkworthiness_head_figures.json") if options.out else None)
