@@ -3,8 +3,10 @@
 Used by ``train_multilingual_checkworthiness.py --debates``. For each held-out debate: the default model is
 fitted on the 65 others and ClaimBuster less its copies of that debate (``train_checkworthiness.py``'s own
 fit, its shipped configuration and sigmoid), the head on the 2024 train parts less those copies too; the
-held-out lines' logits are fused as the service fuses them. The default model's held-out logits take long to
-compute (66 sparse fits), so they are cached in ``--cache`` (``default_lodo.npz``).
+held-out lines' logits are fused as the service fuses them. The fusion weight is chosen on the 2019 debates
+alone; the 2020 ones (CLEF-2020's 15 test debates among them, ``MANIFEST.tsv``'s ``test-gold``) are only
+measured. The default model's held-out logits (66 sparse fits, 2-3 s each) are cached in ``--cache``
+(``default_lodo/<debate>.npz``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,8 @@ def debate_figures(
     defaults = default_lodo_logits(data, cache, seed, names)
     labels = {name: np.array(debate_labels(data / "debates" / f"{name}.tsv")) for name in names}
 
+    test_gold = test_gold_debates(data)
+
     def lodo_map(weight: float | None, mode: str) -> dict[str, float | int]:
         """MAP of the fusion with ``weight`` (None: the default model alone), lines the rules drop ranked last."""
         per_debate = {}
@@ -123,13 +127,13 @@ def debate_figures(
             score = default if weight is None else (heads[name] + weight * default) / (1 + weight)
             ranked = np.where(defaults[f"{name}|keep"].astype(bool), score, score.min() - 1.0)
             per_debate[name] = average_precision(ranked.tolist(), labels[name].tolist())
-        return summary(per_debate)
+        return summary(per_debate, test_gold)
 
     weights = (fusion,) if fusion is not None else head_trainer.FUSIONS
     table = {f"{weight} {mode}": lodo_map(weight, mode) for weight in sorted({0.0, *weights}) for mode in MODES}
     for weight in sorted({0.0, *weights}):
         print(f"  fusion {weight}: {table[f'{weight} speakers']} / article {table[f'{weight} article']}", flush=True)
-    best = max(weights, key=lambda w: float(table[f"{w} speakers"]["all"]) + float(table[f"{w} article"]["all"]))
+    best = max(weights, key=lambda w: float(table[f"{w} speakers"]["2019"]) + float(table[f"{w} article"]["2019"]))
     figures: dict[str, object] = {
         "debates": names,
         "default_model_lodo_map": {mode: lodo_map(None, mode) for mode in MODES},
@@ -147,13 +151,21 @@ def debate_labels(path: Path) -> list[int]:
     return [int(row.split("\t")[3]) for row in path.read_text(encoding="utf-8").splitlines() if row.strip()]
 
 
-def summary(per_debate: dict[str, float]) -> dict[str, float | int]:
-    """Return MAP per edition (2019, 2020) and over all debates."""
-    table: dict[str, float | int] = {}
-    for edition, prefix in (("2019", "2019_"), ("2020", "2020_"), ("all", "")):
-        values = [ap for name, ap in per_debate.items() if name.startswith(prefix)]
-        if values:
-            table[edition] = round(float(np.mean(values)), 4)
+def test_gold_debates(data: Path) -> set[str]:
+    """Return the names of the debates that were CLEF-2020's test set (``MANIFEST.tsv``'s split ``test-gold``)."""
+    rows = (line.split("\t") for line in (data / "debates" / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines())
+    return {cells[0].removesuffix(".tsv") for cells in rows if len(cells) > 2 and cells[2] == "test-gold"}
+
+
+def summary(per_debate: dict[str, float], test_gold: Collection[str] = ()) -> dict[str, float | int]:
+    """Return MAP per edition (2019, 2020), over CLEF-2020's test debates, and over all debates."""
+    groups = {
+        "2019": [ap for name, ap in per_debate.items() if name.startswith("2019_")],
+        "2020": [ap for name, ap in per_debate.items() if name.startswith("2020_")],
+        "2020 test-gold": [ap for name, ap in per_debate.items() if name in test_gold],
+        "all": list(per_debate.values()),
+    }
+    table: dict[str, float | int] = {edition: round(float(np.mean(v)), 4) for edition, v in groups.items() if v}
     table["debates"] = len(per_debate)
     return table
 

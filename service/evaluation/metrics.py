@@ -26,6 +26,32 @@ def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
     return total / hits if hits else 0.0
 
 
+def average_precision_at_rate(scores: Sequence[float], labels: Sequence[int], positive_rate: float) -> float:
+    """Return the average precision the ranking would have were ``positive_rate`` of its items positive.
+
+    Calibrated average precision (Siblini et al., "Master your metrics with calibration", IDA 2020): each
+    negative counts as ``w`` negatives, ``w`` chosen so that the positives' share of the whole is
+    ``positive_rate``; precision at a positive's rank is then ``hits / (hits + w * misses)``. Average precision
+    grows with the share of positives, so this compares rankings measured on sets of different positive rates.
+    """
+    positives = sum(1 for label in labels if label)
+    negatives = len(labels) - positives
+    if not positives:
+        return 0.0
+    if not negatives:
+        return 1.0
+    weight = (positives / negatives) * (1 - positive_rate) / positive_rate
+    hits = misses = 0
+    total = 0.0
+    for label in ranked_labels(scores, labels):
+        if label:
+            hits += 1
+            total += hits / (hits + weight * misses)
+        else:
+            misses += 1
+    return total / hits
+
+
 def precision_at(scores: Sequence[float], labels: Sequence[int], k: int) -> float:
     """Return the share of positives among the top ``k`` of the ranking."""
     top = ranked_labels(scores, labels)[:k]
