@@ -21,6 +21,10 @@ languages of the check-worthy class's average precision. The chosen one is fitte
 average precision is reported on the English, Arabic and Dutch dev parts and Spanish's fifth set aside, where
 nothing is chosen. The languages fused with the default model are those whose cross-validated AP gains by it.
 
+Arabic, Dutch and Spanish may get a head of their own (``training/language_heads.py``): fitted on the language's
+train part alone, with its own C and fusion weight, chosen by the same folds, and kept where it beats the joint head
+as the service would use it there. The joint head scores every other language.
+
 English debates (``debates/``, with ``--debates``): leave-one-debate-out, the head trained without the
 held-out debate's copies in ClaimBuster, fused with the default model's held-out scores
 (``training/train_checkworthiness.py``'s leave-one-debate-out fits) as ``(head + f * default) / (1 + f)`` on
@@ -40,6 +44,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -53,6 +58,9 @@ from embedding_cache import embedded, file_texts  # noqa: E402
 
 from service.evaluation.metrics import average_precision, average_precision_at_rate  # noqa: E402
 from service.offline.checkworthiness import shipped_model  # noqa: E402
+
+if TYPE_CHECKING:
+    from language_heads import OwnHead
 
 # (language, split) of the parts the head is chosen and trained on: Spanish has no train part, so four fifths of
 # its dev part train, and the fifth set aside (``SPANISH_HELD_OUT``, stratified, seeded) is only ever measured,
@@ -209,26 +217,41 @@ def fused_languages(cv_fused: dict[str, dict[str, float]], fusion: float) -> lis
     ]
 
 
-def dev_figures(parts: Sequence[Part], weights: np.ndarray, bias: float, fusion: float) -> dict[str, dict[str, float]]:
-    """Return each dev part's size, positive rate and check-worthy average precision: default model, head, fused.
+def dev_figures(
+    parts: Sequence[Part], joint: tuple[np.ndarray, float], fusion: float, fused: Sequence[str], own: Sequence[OwnHead]
+) -> dict[str, dict[str, float]]:
+    """Return each dev part's size, positive rate and check-worthy average precision, by each scorer.
 
-    Where the test part's positive rate is known (``TEST_POSITIVE_RATES``), the three are given at that rate too.
+    The scorers: the default model, the joint head alone and fused at ``fusion``, the language's own head (where it
+    has one), and what the service uses (the own head where it was chosen, else the joint one, fused in ``fused``).
+    Where the test part's positive rate is known (``TEST_POSITIVE_RATES``), each is given at that rate too.
     """
     table = {}
+    heads = {head.language: head for head in own}
     for part in parts:
-        head = part.x @ weights + bias
         logits = default_logits(part.texts)
-        scores = {"default_model": logits, "head": head, "fused": (head + fusion * logits) / (1 + fusion)}
-        row: dict[str, float] = {"sentences": len(part.y), "positive_rate": round(float(part.y.mean()), 3)}
-        for name, score in scores.items():
-            row[f"{name}_average_precision"] = round(average_precision(score.tolist(), part.y.tolist()), 4)
-        if (rate := TEST_POSITIVE_RATES.get(part.language)) is not None:
-            row["test_positive_rate"] = rate
-            for name, score in scores.items():
-                calibrated = average_precision_at_rate(score.tolist(), part.y.tolist(), rate)
-                row[f"{name}_average_precision_at_test_rate"] = round(calibrated, 4)
-        table[part.language] = row
+        scores = {"default_model": logits, "head": part.x @ joint[0] + joint[1]}
+        scores["fused"] = (scores["head"] + fusion * logits) / (1 + fusion)
+        scores["service"] = scores["fused" if TAGS[part.language] in fused else "head"]
+        if (head := heads.get(part.language)) is not None:
+            own_logits = part.x @ head.weights + head.bias
+            scores["own_head"] = (own_logits + head.fusion * logits) / (1 + head.fusion)
+            scores["service"] = scores["own_head"] if head.chosen else scores["service"]
+        table[part.language] = _part_figures(part, scores)
     return table
+
+
+def _part_figures(part: Part, scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """Return a part's size, positive rate, and the average precision of each scorer (at the test rate too)."""
+    row: dict[str, float] = {"sentences": len(part.y), "positive_rate": round(float(part.y.mean()), 3)}
+    for name, score in scores.items():
+        row[f"{name}_average_precision"] = round(average_precision(score.tolist(), part.y.tolist()), 4)
+    if (rate := TEST_POSITIVE_RATES.get(part.language)) is not None:
+        row["test_positive_rate"] = rate
+        for name, score in scores.items():
+            calibrated = average_precision_at_rate(score.tolist(), part.y.tolist(), rate)
+            row[f"{name}_average_precision_at_test_rate"] = round(calibrated, 4)
+    return row
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -259,7 +282,7 @@ def read_parts(options: argparse.Namespace) -> tuple[list[Part], list[Part]]:
 
 
 def head_document(
-    config: Config, weights: np.ndarray, bias: float, fusion: float, fused: list[str]
+    config: Config, weights: np.ndarray, bias: float, fusion: float, fused: list[str], own: Sequence[OwnHead]
 ) -> dict[str, object]:
     """Return the head as the service reads it (``service/multilingual/checkworthiness_head.json``)."""
     return {
@@ -274,6 +297,7 @@ def head_document(
         "fusion": fusion,
         "fused_languages": fused,
         "weights": [round(float(w), 6) for w in weights],
+        "languages": {TAGS[head.language]: head.document() for head in own if head.chosen},
     }
 
 
@@ -309,12 +333,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     figures["cv_fused"] = {str(f): row for f, row in cross_validated(train, config, options.seed, FUSIONS).items()}
     print(f"train CV AP by fusion weight: {json.dumps(figures['cv_fused'])}", flush=True)
-    figures["dev"] = dev_figures(dev, weights, bias, fusion)
-    print(f"dev average precision: {json.dumps(figures['dev'], indent=1)}", flush=True)
     fused = fused_languages(figures["cv_fused"], fusion)
     figures["fused_languages"] = fused
+    from language_heads import own_heads  # it imports this module: after it is whole
+
+    own = own_heads(train, figures["cv_fused"], fused, fusion, options.seed)
+    figures["own_heads"] = {head.language: head.figures() for head in own}
+    figures["dev"] = dev_figures(dev, (weights, bias), fusion, fused, own)
+    print(f"dev average precision: {json.dumps(figures['dev'], indent=1)}", flush=True)
     if options.out:
-        document = head_document(config, weights, bias, fusion, fused)
+        document = head_document(config, weights, bias, fusion, fused, own)
         options.out.write_text(json.dumps(document) + "\n", encoding="utf-8")
         print(f"wrote {options.out} ({options.out.stat().st_size:,} bytes)")
     target = options.figures or (options.out.with_name("checkworthiness_head_figures.json") if options.out else None)

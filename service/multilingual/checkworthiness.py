@@ -5,7 +5,9 @@ logistic regression that ``training/train_multilingual_checkworthiness.py`` fits
 (English, Arabic, Dutch, Spanish) embedded by multilingual-e5-small; it is scored here with numpy alone. In
 the languages it names (those whose cross-validated AP gained by fusion) it is fused with the default model:
 the head's logit plus ``fusion`` times the default model's (which reads each sentence in its passage),
-divided by ``1 + fusion``, mapped to 0-1. Other languages get the head alone: fused, they lose in
+divided by ``1 + fusion``, mapped to 0-1. A language whose own train part ranked better alone has a head of
+its own (``languages``: its weights, bias and fusion weight, 0 for none), chosen the same way
+(``training/language_heads.py``). Other languages get the joint head alone: fused, they lose in
 cross-validation (``checkworthiness_head_figures.json``).
 
 Nothing here loads the encoder: the first sentence scored does (``service.multilingual.encoder``), on the
@@ -33,18 +35,24 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class CheckworthinessHead:
-    """A logistic regression over E5 passage embeddings, with how it reads neighbours and which languages it fuses."""
+    """A logistic regression over E5 passage embeddings, the languages it fuses, and languages' own heads."""
 
     weights: Floats
     bias: float
     fusion: float = 0.0
     fused_languages: frozenset[str] = frozenset({"en"})  # primary subtags whose scores are fused
     description: str = ""
+    languages: Mapping[str, CheckworthinessHead] = field(default_factory=dict)  # own heads, by primary subtag
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def for_language(self, language: str | None) -> CheckworthinessHead:
+        """Return the head that scores ``language``: its own where it has one, else this one."""
+        return self.languages.get(_primary(language), self)
 
     def fuses(self, language: str | None) -> bool:
         """Say whether sentences in ``language`` are fused with the default model (unknown: None, as English)."""
-        return language is None or language.lower().split("-")[0] in self.fused_languages
+        head = self.for_language(language)
+        return bool(head.fusion) and (head is not self or _primary(language) in self.fused_languages)
 
     def logits(self, vectors: npt.NDArray[np.float32]) -> Floats:
         """Return each embedded sentence's logit (the sentence alone)."""
@@ -62,18 +70,32 @@ class CheckworthinessHead:
         """Build the head from its JSON document; raise ValueError when its format or size is wrong."""
         if document.get("format") != HEAD_FORMAT:
             raise ValueError(f"unknown check-worthiness head format {document.get('format')!r}")
-        weights = np.asarray(document["weights"], dtype=np.float64)
-        if weights.shape != (DIMENSIONS,):
-            raise ValueError(f"the head has {weights.size} weights; the encoder gives {DIMENSIONS} dimensions")
-        known = {"format", "weights", "bias", "fusion", "fused_languages", "description"}
+        known = {"format", "weights", "bias", "fusion", "fused_languages", "description", "languages"}
         return cls(
-            weights=weights,
+            weights=_weights(document),
             bias=float(document["bias"]),
             fusion=float(document.get("fusion", 0.0)),
             fused_languages=frozenset(str(tag).lower() for tag in document.get("fused_languages", ["en"])),
             description=str(document.get("description", "")),
+            languages={
+                str(tag).lower(): cls(weights=_weights(own), bias=float(own["bias"]), fusion=float(own["fusion"]))
+                for tag, own in document.get("languages", {}).items()
+            },
             extra={key: value for key, value in document.items() if key not in known},
         )
+
+
+def _weights(document: Mapping[str, Any]) -> Floats:
+    """Return a head's weights; raise ValueError when they are not one per embedding dimension."""
+    weights = np.asarray(document["weights"], dtype=np.float64)
+    if weights.shape != (DIMENSIONS,):
+        raise ValueError(f"the head has {weights.size} weights; the encoder gives {DIMENSIONS} dimensions")
+    return weights
+
+
+def _primary(language: str | None) -> str:
+    """Return a BCP 47 tag's primary subtag, lower-cased; an unknown language (None) is English."""
+    return "en" if language is None else language.lower().split("-")[0]
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +104,10 @@ def shipped_head() -> CheckworthinessHead:
     return CheckworthinessHead.from_json(json.loads(HEAD_PATH.read_text(encoding="utf-8")))
 
 
-def head_scores(model: Encoder, texts: Sequence[str], default_logits: Sequence[float] | None = None) -> list[float]:
-    """Embed consecutive sentences and return their check-worthiness under the shipped head, 0-1."""
+def head_scores(
+    model: Encoder, texts: Sequence[str], default_logits: Sequence[float] | None = None, language: str | None = None
+) -> list[float]:
+    """Embed consecutive sentences and return their check-worthiness under the shipped head for ``language``, 0-1."""
     if not texts:
         return []
-    return shipped_head().scores(model.passages(list(texts)), default_logits)
+    return shipped_head().for_language(language).scores(model.passages(list(texts)), default_logits)

@@ -174,9 +174,10 @@ def score_lines(
 ) -> list[float]:
     """Return the check-worthiness of consecutive ``(speaker or None, text)`` lines under the active model.
 
-    With the multilingual extra installed, the multilingual head scores the lines ``claimed`` (every line when
-    None), fused with the active model's logits where the head says its language gains by it (English, or
-    unknown: None, and the languages its training chose); the other lines keep the active model's score. The
+    With the multilingual extra installed, the multilingual head for ``language`` (the language's own where it
+    has one) scores the lines ``claimed`` (every line when None), fused with the active model's logits where the
+    head says its language gains by it (English, or unknown: None, and the languages its training chose); the
+    other lines keep the active model's score. The
     encoder loads on the first line it embeds, on the caller's thread: none when no line is claimed.
     """
     model = active_model()
@@ -189,7 +190,8 @@ def score_lines(
     scores = [model.probability_of_logit(logit) for logit in logits]
     chosen = [index for index in range(len(lines)) if claimed is None or claimed[index]]
     fuse = shipped_head().fuses(language)
-    fused = head_scores(encoder, [lines[i][1] for i in chosen], [logits[i] for i in chosen] if fuse else None)
+    texts = [lines[i][1] for i in chosen]
+    fused = head_scores(encoder, texts, [logits[i] for i in chosen] if fuse else None, language)
     for index, score in zip(chosen, fused, strict=True):
         scores[index] = score
     return scores

@@ -81,24 +81,54 @@ def test_a_head_of_the_wrong_size_or_format_is_refused() -> None:
         CheckworthinessHead.from_json({"format": 99, "weights": [0.0] * DIMENSIONS, "bias": 0.0})
 
 
-def test_the_head_fuses_english_only() -> None:
-    """The shipped head fuses the languages whose cross-validated AP gained by it in training: English alone."""
+def test_the_joint_head_fuses_english_and_unknown_languages() -> None:
+    """The joint head fuses the languages whose cross-validated AP gained by it in training: English, not French."""
     head = shipped_head()
     assert [head.fuses(tag) for tag in ("en", "en-GB", None)] == [True] * 3
-    assert [head.fuses(tag) for tag in ("es", "es-MX", "ar", "nl", "fr")] == [False] * 5
+    assert head.for_language("fr") is head
+    assert not head.fuses("fr")
+
+
+def test_a_language_with_its_own_head_is_scored_and_fused_by_it() -> None:
+    """A head's ``languages`` give a language (any of its tags) its own weights and fusion; others get the joint."""
+    own = {"weights": [0.5] * DIMENSIONS, "bias": -1.0, "fusion": 2.0}
+    head = CheckworthinessHead.from_json(
+        {"format": 1, "weights": [0.0] * DIMENSIONS, "bias": 0.0, "fusion": 3.0, "languages": {"AR": own}}
+    )
+    arabic = head.for_language("ar-EG")
+    assert arabic is not head
+    assert arabic.fusion == 2.0
+    assert head.fuses("ar")
+    vector = np.full((1, DIMENSIONS), 0.01, dtype=np.float32)
+    assert arabic.scores(vector) == pytest.approx([1 / (1 + np.exp(-(0.5 * 0.01 * DIMENSIONS - 1.0)))])
+    assert arabic.scores(vector, [3.0]) != arabic.scores(vector)
+    assert head.for_language("nl").scores(vector) == [0.5]
+    unfused = CheckworthinessHead.from_json(
+        {"format": 1, "weights": [0.0] * DIMENSIONS, "bias": 0.0, "languages": {"ar": own | {"fusion": 0.0}}}
+    )
+    assert not unfused.fuses("ar")
+    with pytest.raises(ValueError, match="dimensions"):
+        CheckworthinessHead.from_json(
+            {"format": 1, "weights": [0.0] * DIMENSIONS, "bias": 0.0, "languages": {"ar": own | {"weights": [0.0] * 3}}}
+        )
 
 
 @pytest.mark.parametrize(("text", "language"), [(SPANISH, "es"), (ARABIC, "ar"), (DUTCH, "nl")])
-def test_an_article_in_an_unfused_language_is_scored_by_the_head_alone(
-    client: TestClient, text: str, language: str
-) -> None:
-    """With the extra, a Spanish, Arabic or Dutch article's claims carry the head's scores alone, no warning."""
+def test_an_article_is_scored_by_its_languages_head(client: TestClient, text: str, language: str) -> None:
+    """With the extra, a Spanish, Arabic or Dutch article's claims carry its language's head's scores, no warning.
+
+    The head is the language's own where training gave it one, fused with the default model where that head is.
+    """
     reply = extract(client, text, language)
     quotes, scores = quotes_and_scores(reply)
     assert quotes, "the offline rules make claims of these sentences"
     model = e5.encoder()
     assert model is not None
-    assert scores == [rounded_score(score) for score in head_scores(model, quotes)]
+    logits = shipped_model().logits([(None, quote) for quote in quotes]) if shipped_head().fuses(language) else None
+    expected = [rounded_score(score) for score in head_scores(model, quotes, logits, language)]
+    assert scores == expected
+    if language in shipped_head().languages:
+        assert expected != [rounded_score(score) for score in head_scores(model, quotes)], "the joint head's"
     assert ENGLISH_CHECKWORTHINESS not in warning_codes(reply)
 
 
