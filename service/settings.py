@@ -233,7 +233,8 @@ class Settings(BaseSettings):
     multilingual_checkworthiness: bool = Field(
         default=True,
         description="Where the multilingual extra is installed, the offline model scores check-worthiness with it "
-        "(every language; English fused with the default model). It costs tens of milliseconds of CPU "
+        "(every language; Arabic, Dutch and Spanish with heads of their own; English and Spanish fused with the "
+        "default model). It costs tens of milliseconds of CPU "
         "a claimed sentence; false keeps the default model alone, and non-English replies then say so in a warning.",
     )
     api_keys: list[ApiKey] = Field(default_factory=list)

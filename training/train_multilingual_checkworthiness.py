@@ -292,6 +292,11 @@ def head_document(
             f"{'alike' if config.language_balance else 'by size'}) on multilingual-e5-small passage embeddings "
             "of CheckThat! 2024 train sentences (en, ar, nl) and four fifths of the Spanish dev sentences (es has "
             "no train part); training/train_multilingual_checkworthiness.py"
+            + "".join(
+                f"; {TAGS[head.language]}: own head (C={head.c}, fusion {head.fusion}) fitted on its train part"
+                for head in own
+                if head.chosen
+            )
         ),
         "bias": round(bias, 6),
         "fusion": fusion,
