@@ -133,6 +133,8 @@ def debate_figures(
     table = {f"{weight} {mode}": lodo_map(weight, mode) for weight in sorted({0.0, *weights}) for mode in MODES}
     for weight in sorted({0.0, *weights}):
         print(f"  fusion {weight}: {table[f'{weight} speakers']} / article {table[f'{weight} article']}", flush=True)
+    if "2019" not in table[f"{weights[0]} speakers"]:
+        raise SystemExit("no 2019 debate is embedded whole: the fusion weight is chosen on them")
     best = max(weights, key=lambda w: float(table[f"{w} speakers"]["2019"]) + float(table[f"{w} article"]["2019"]))
     figures: dict[str, object] = {
         "debates": names,

@@ -75,8 +75,9 @@ SEARCH_GRID: dict[str, tuple[float, ...]] = {
 }
 FUSIONS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 TAGS = {"english": "en", "arabic": "ar", "dutch": "nl", "spanish": "es"}
-# The positive rates of CheckThat! 2024's test parts (issue 22; the test parts are not in the data): each dev figure
-# is also given as it would be at that rate (calibrated average precision), since average precision grows with it.
+# The positive rates of CheckThat! 2024's test parts as issue 22 gives them (the test parts are not in the data):
+# each dev figure is also given as it would be at that rate (calibrated average precision), since average
+# precision grows with it.
 TEST_POSITIVE_RATES = {"english": 0.34, "arabic": 0.75, "spanish": 0.10}
 
 
@@ -293,7 +294,7 @@ def head_document(
             "of CheckThat! 2024 train sentences (en, ar, nl) and four fifths of the Spanish dev sentences (es has "
             "no train part); training/train_multilingual_checkworthiness.py"
             + "".join(
-                f"; {TAGS[head.language]}: own head (C={head.c}, fusion {head.fusion}) fitted on its train part"
+                f"; {TAGS[head.language]}: own head (C={head.c}, fusion {head.fusion}), its training sentences alone"
                 for head in own
                 if head.chosen
             )
@@ -340,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"train CV AP by fusion weight: {json.dumps(figures['cv_fused'])}", flush=True)
     fused = fused_languages(figures["cv_fused"], fusion)
     figures["fused_languages"] = fused
-    from language_heads import own_heads  # it imports this module: after it is whole
+    from language_heads import own_heads  # imported here: it imports this module (a second copy when run as a script)
 
     own = own_heads(train, figures["cv_fused"], fused, fusion, options.seed)
     figures["own_heads"] = {head.language: head.figures() for head in own}

@@ -34,6 +34,8 @@ def average_precision_at_rate(scores: Sequence[float], labels: Sequence[int], po
     ``positive_rate``; precision at a positive's rank is then ``hits / (hits + w * misses)``. Average precision
     grows with the share of positives, so this compares rankings measured on sets of different positive rates.
     """
+    if not 0.0 < positive_rate < 1.0:
+        raise ValueError(f"a positive rate is between 0 and 1, not {positive_rate}")
     positives = sum(1 for label in labels if label)
     negatives = len(labels) - positives
     if not positives:

@@ -1,6 +1,7 @@
 """Check-worthiness in any language: a linear head over the multilingual encoder's sentence embeddings.
 
-The head (``checkworthiness_head.json``: 384 weights, a bias, a fusion weight and the languages fused) is a
+The heads (``checkworthiness_head.json``: a joint head of 384 weights, a bias, a fusion weight and the languages
+fused, and ``languages``, heads of their own for some languages) are logistic regressions; the joint one is a
 logistic regression that ``training/train_multilingual_checkworthiness.py`` fits on CheckThat! 2024 sentences
 (English, Arabic, Dutch, Spanish) embedded by multilingual-e5-small; it is scored here with numpy alone. In
 the languages it names (those whose cross-validated AP gained by fusion) it is fused with the default model:
@@ -52,7 +53,7 @@ class CheckworthinessHead:
     def fuses(self, language: str | None) -> bool:
         """Say whether sentences in ``language`` are fused with the default model (unknown: None, as English)."""
         head = self.for_language(language)
-        return bool(head.fusion) and (head is not self or _primary(language) in self.fused_languages)
+        return bool(head.fusion) and _primary(language) in head.fused_languages
 
     def logits(self, vectors: npt.NDArray[np.float32]) -> Floats:
         """Return each embedded sentence's logit (the sentence alone)."""
@@ -78,11 +79,19 @@ class CheckworthinessHead:
             fused_languages=frozenset(str(tag).lower() for tag in document.get("fused_languages", ["en"])),
             description=str(document.get("description", "")),
             languages={
-                str(tag).lower(): cls(weights=_weights(own), bias=float(own["bias"]), fusion=float(own["fusion"]))
-                for tag, own in document.get("languages", {}).items()
+                _primary(str(tag)): _own_head(str(tag), own) for tag, own in document.get("languages", {}).items()
             },
             extra={key: value for key, value in document.items() if key not in known},
         )
+
+
+def _own_head(tag: str, document: Mapping[str, Any]) -> CheckworthinessHead:
+    """Build a language's own head: it fuses that language alone, when its fusion weight is not 0."""
+    fusion = float(document.get("fusion", 0.0))
+    fused = frozenset({_primary(tag)}) if fusion else frozenset()
+    return CheckworthinessHead(
+        weights=_weights(document), bias=float(document["bias"]), fusion=fusion, fused_languages=fused
+    )
 
 
 def _weights(document: Mapping[str, Any]) -> Floats:

@@ -177,8 +177,8 @@ def score_lines(
     With the multilingual extra installed, the multilingual head for ``language`` (the language's own where it
     has one) scores the lines ``claimed`` (every line when None), fused with the active model's logits where the
     head says its language gains by it (English, or unknown: None, and the languages its training chose); the
-    other lines keep the active model's score. The
-    encoder loads on the first line it embeds, on the caller's thread: none when no line is claimed.
+    other lines keep the active model's score. The encoder loads on the first line it embeds, on the caller's
+    thread: none when no line is claimed.
     """
     model = active_model()
     encoder = multilingual_encoder()

@@ -81,12 +81,15 @@ def test_a_head_of_the_wrong_size_or_format_is_refused() -> None:
         CheckworthinessHead.from_json({"format": 99, "weights": [0.0] * DIMENSIONS, "bias": 0.0})
 
 
-def test_the_joint_head_fuses_english_and_unknown_languages() -> None:
-    """The joint head fuses the languages whose cross-validated AP gained by it in training: English, not French."""
+def test_the_shipped_heads_and_what_each_language_is_fused_with() -> None:
+    """Arabic, Dutch and Spanish have heads of their own; English (or unknown) and Spanish are fused, others not."""
     head = shipped_head()
-    assert [head.fuses(tag) for tag in ("en", "en-GB", None)] == [True] * 3
+    assert set(head.languages) == {"ar", "nl", "es"}
     assert head.for_language("fr") is head
-    assert not head.fuses("fr")
+    assert head.for_language("es-MX") is head.languages["es"]
+    tags = ("en", "en-GB", None, "es", "es-MX", "ar", "AR", "nl", "fr")
+    assert [head.fuses(tag) for tag in tags] == [True, True, True, True, True, False, False, False, False]
+    assert head.for_language("es").fuses("es")
 
 
 def test_a_language_with_its_own_head_is_scored_and_fused_by_it() -> None:
@@ -104,9 +107,10 @@ def test_a_language_with_its_own_head_is_scored_and_fused_by_it() -> None:
     assert arabic.scores(vector, [3.0]) != arabic.scores(vector)
     assert head.for_language("nl").scores(vector) == [0.5]
     unfused = CheckworthinessHead.from_json(
-        {"format": 1, "weights": [0.0] * DIMENSIONS, "bias": 0.0, "languages": {"ar": own | {"fusion": 0.0}}}
+        {"format": 1, "weights": [0.0] * DIMENSIONS, "bias": 0.0, "languages": {"pt-BR": own | {"fusion": 0.0}}}
     )
-    assert not unfused.fuses("ar")
+    assert unfused.for_language("pt") is unfused.languages["pt"]
+    assert not unfused.fuses("pt")
     with pytest.raises(ValueError, match="dimensions"):
         CheckworthinessHead.from_json(
             {"format": 1, "weights": [0.0] * DIMENSIONS, "bias": 0.0, "languages": {"ar": own | {"weights": [0.0] * 3}}}
