@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from schemas import (
@@ -34,6 +34,7 @@ from service.offline.checkworthiness import article_language, is_english, multil
 from service.pipeline.checked_before import with_fact_checks
 from service.pipeline.chunk_answer import ChunkJob, ChunkOutcome, extract_chunk
 from service.pipeline.progress import Progress
+from service.pipeline.reads import RememberedReads
 from service.pipeline.spending import Budget, estimate_spend, settle_whatever_happens
 from service.prompts.languages import language_name, primary
 from service.prompts.registry import PromptRegistry
@@ -76,6 +77,7 @@ class Pipeline:
     cache: ReplyCache
     client: ModelClient
     archive: FactCheckArchive | None = None
+    reads: RememberedReads = field(default_factory=RememberedReads)
 
     async def close(self) -> None:
         """Close the reply cache, the model client's connections and the fact-check archive."""
@@ -237,11 +239,13 @@ class Pipeline:
         return article.model_copy(update={"language": detected.tag}), detected.warning
 
     def _read(self, article: Article) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
-        """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it)."""
-        normalized = normalize_text(article.text)
-        sentences = read_sentences(normalized.text, article)
-        chunks = chunk_sentences(sentences, self.settings.chunk_tokens, self.settings.context_sentences)
-        return normalized, sentences, chunks
+        """Normalise the article, read its sentences by format and chunk them (CPU only, in time linear in it).
+
+        A text read lately is not read again (``service.pipeline.reads``).
+        """
+        tokens, context = self.settings.chunk_tokens, self.settings.context_sentences
+        key = (article.text, article.format, article.language, tokens, context)
+        return self.reads.read(key, partial(_read_article, article, tokens, context))
 
     def _finish(
         self,
@@ -311,6 +315,15 @@ def _english_checkworthiness(language: str, outcomes: list[ChunkOutcome]) -> Not
     if not any(producer.model == OFFLINE_MODEL for outcome in outcomes for producer in outcome.answered_by):
         return None
     return Notice(code=ENGLISH_CHECKWORTHINESS, detail=ENGLISH_CHECKWORTHINESS_DETAIL.format(language=language))
+
+
+def _read_article(
+    article: Article, chunk_tokens: int, context_sentences: int
+) -> tuple[NormalizedText, list[Sentence], list[Chunk]]:
+    """Normalise an article, read its sentences by format and chunk them."""
+    normalized = normalize_text(article.text)
+    sentences = read_sentences(normalized.text, article)
+    return normalized, sentences, chunk_sentences(sentences, chunk_tokens, context_sentences)
 
 
 def _claim_language(wanted: str | None, language: str | None) -> str | None:
