@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.multilingual.encoder import DIMENSIONS, Encoder
+from service.prompts.languages import primary
 
 HEAD_PATH = Path(__file__).with_name("checkworthiness_head.json")
 HEAD_FORMAT = 1
@@ -103,8 +104,8 @@ def _weights(document: Mapping[str, Any]) -> Floats:
 
 
 def _primary(language: str | None) -> str:
-    """Return a BCP 47 tag's primary subtag, lower-cased; an unknown language (None) is English."""
-    return "en" if language is None else language.lower().split("-")[0]
+    """Return a BCP 47 tag's primary subtag; an unknown language (None) is English, the default model's."""
+    return "en" if language is None else primary(language)
 
 
 @lru_cache(maxsize=1)
