@@ -133,9 +133,7 @@ def debate_figures(
     table = {f"{weight} {mode}": lodo_map(weight, mode) for weight in sorted({0.0, *weights}) for mode in MODES}
     for weight in sorted({0.0, *weights}):
         print(f"  fusion {weight}: {table[f'{weight} speakers']} / article {table[f'{weight} article']}", flush=True)
-    if "2019" not in table[f"{weights[0]} speakers"]:
-        raise SystemExit("no 2019 debate is embedded whole: the fusion weight is chosen on them")
-    best = max(weights, key=lambda w: float(table[f"{w} speakers"]["2019"]) + float(table[f"{w} article"]["2019"]))
+    best = fusion_on_2019(table, weights)
     figures: dict[str, object] = {
         "debates": names,
         "default_model_lodo_map": {mode: lodo_map(None, mode) for mode in MODES},
@@ -146,6 +144,13 @@ def debate_figures(
     }
     print(json.dumps({key: figures[key] for key in list(figures)[1:5]}), flush=True)
     return best, figures
+
+
+def fusion_on_2019(table: dict[str, dict[str, float | int]], weights: Sequence[float]) -> float:
+    """Return the fusion weight with the best MAP on the 2019 debates, with speakers and as an article."""
+    if "2019" not in table[f"{weights[0]} speakers"]:
+        raise SystemExit("no 2019 debate is embedded whole: the fusion weight is chosen on them")
+    return max(weights, key=lambda w: float(table[f"{w} speakers"]["2019"]) + float(table[f"{w} article"]["2019"]))
 
 
 def debate_labels(path: Path) -> list[int]:
